@@ -1,0 +1,150 @@
+//! Checked input: the error that names the offending field, and small checks shared by every
+//! input type.
+
+use chrono::{DateTime, Utc};
+
+/// A field of some input failed a check. `field` is the name the client used (`received_at`),
+/// so the HTTP error can point at it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {reason}")]
+pub struct InvalidField {
+    /// The input field at fault, as the client spelled it.
+    pub field: String,
+    /// What is wrong with it and, where it helps, how to fix it.
+    pub reason: String,
+}
+
+impl InvalidField {
+    /// An error for `field` with the given reason.
+    pub fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Requires an optional value to be present.
+///
+/// # Errors
+/// [`InvalidField`] naming `field` when the value is absent.
+pub fn required<T>(value: Option<T>, field: &str) -> Result<T, InvalidField> {
+    value.ok_or_else(|| InvalidField::new(field, "is required"))
+}
+
+/// Checks a short identifier-like string: not blank, at most `max` bytes, no control characters.
+/// Surrounding white space is trimmed.
+///
+/// # Errors
+/// [`InvalidField`] naming `field` for a blank, over-long or control-character value.
+pub fn short_text(value: String, field: &str, max: usize) -> Result<String, InvalidField> {
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        return Err(InvalidField::new(field, "must not be empty"));
+    }
+    if trimmed.len() > max {
+        return Err(InvalidField::new(
+            field,
+            format!("must be at most {max} bytes, got {}", trimmed.len()),
+        ));
+    }
+    if trimmed.chars().any(char::is_control) {
+        return Err(InvalidField::new(
+            field,
+            "must not contain control characters",
+        ));
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// Like [`short_text`] for an optional field; an empty string counts as absent.
+///
+/// # Errors
+/// As [`short_text`].
+pub fn optional_short_text(
+    value: Option<String>,
+    field: &str,
+    max: usize,
+) -> Result<Option<String>, InvalidField> {
+    match value {
+        Some(v) if v.trim().is_empty() => Ok(None),
+        Some(v) => short_text(v, field, max).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Parses an RFC 3339 timestamp (with an offset; `Z` or `+02:00`) into UTC.
+///
+/// # Errors
+/// [`InvalidField`] naming `field` when the text is not RFC 3339.
+pub fn timestamp(value: &str, field: &str) -> Result<DateTime<Utc>, InvalidField> {
+    DateTime::parse_from_rfc3339(value.trim())
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| {
+            InvalidField::new(
+                field,
+                format!("must be an RFC 3339 timestamp such as 2026-11-25T13:05:00Z ({e})"),
+            )
+        })
+}
+
+/// Checks that a free JSON value (metadata, indicators) serialises to at most `max` bytes.
+///
+/// # Errors
+/// [`InvalidField`] naming `field` when it is larger.
+pub fn bounded_json(
+    value: &serde_json::Value,
+    field: &str,
+    max: usize,
+) -> Result<(), InvalidField> {
+    let size = serde_json::to_vec(value)
+        .map(|v| v.len())
+        .unwrap_or(usize::MAX);
+    if size > max {
+        return Err(InvalidField::new(
+            field,
+            format!("must be at most {max} bytes of JSON, got {size}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether any string (or key) in a JSON value holds a NUL character, which PostgreSQL's
+/// `jsonb` cannot store.
+pub fn contains_nul(value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::String(s) => s.contains('\0'),
+        serde_json::Value::Array(items) => items.iter().any(contains_nul),
+        serde_json::Value::Object(map) => {
+            map.iter().any(|(k, v)| k.contains('\0') || contains_nul(v))
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_text_trims_and_rejects_controls() {
+        assert_eq!(
+            short_text("  zendesk ".into(), "source", 10).unwrap(),
+            "zendesk"
+        );
+        let err = short_text("a\u{0}b".into(), "source", 10).unwrap_err();
+        assert_eq!(err.field, "source");
+        assert!(short_text("   ".into(), "id", 10).is_err());
+        assert!(short_text("abcdefghijk".into(), "id", 10).is_err());
+    }
+
+    #[test]
+    fn timestamp_accepts_offsets_and_rejects_other_formats() {
+        let t = timestamp("2026-11-25T14:05:00+01:00", "received_at").unwrap();
+        assert_eq!(t.to_rfc3339(), "2026-11-25T13:05:00+00:00");
+        for bad in ["2026-11-25 13:05", "yesterday", "2026-11-25T13:05:00", ""] {
+            let err = timestamp(bad, "received_at").unwrap_err();
+            assert_eq!(err.field, "received_at", "{bad}");
+        }
+    }
+}

@@ -1,0 +1,94 @@
+//! Who may do what: the one table of actions and the roles allowed each.
+//!
+//! The server maps every route to one [`Action`] and asks [`allows`] before anything else runs;
+//! the route-by-route test walks that map. `admin` may do everything.
+
+use crate::role::Role;
+use serde::Serialize;
+
+/// Something a caller may ask the API to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Send contacts.
+    IngestContacts,
+    /// Send security events.
+    IngestSecurityEvents,
+    /// Read contacts (redacted, customers pseudonymised).
+    ReadContacts,
+    /// Read security events.
+    ReadSecurityEvents,
+    /// See who the caller is and what they may do.
+    ReadSelf,
+}
+
+impl Action {
+    /// Every action, for exhaustive tests.
+    pub const ALL: [Action; 5] = [
+        Action::IngestContacts,
+        Action::IngestSecurityEvents,
+        Action::ReadContacts,
+        Action::ReadSecurityEvents,
+        Action::ReadSelf,
+    ];
+
+    /// The roles (besides `admin`) allowed this action.
+    pub fn roles(self) -> &'static [Role] {
+        use Role::*;
+        const READERS: &[Role] = &[Security, CxLead, CxAgent, Comms, Viewer];
+        match self {
+            Action::IngestContacts | Action::IngestSecurityEvents => &[Ingest],
+            Action::ReadContacts | Action::ReadSecurityEvents => READERS,
+            Action::ReadSelf => &[Security, CxLead, CxAgent, Comms, Viewer, Ingest],
+        }
+    }
+}
+
+/// Whether a caller holding `roles` may perform `action`.
+pub fn allows(roles: &[Role], action: Action) -> bool {
+    roles
+        .iter()
+        .any(|r| *r == Role::Admin || action.roles().contains(r))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn admin_may_do_everything() {
+        for action in Action::ALL {
+            assert!(allows(&[Role::Admin], action), "{action:?}");
+        }
+    }
+
+    #[test]
+    fn ingest_may_only_send_and_know_itself() {
+        let ingest = [Role::Ingest];
+        assert!(allows(&ingest, Action::IngestContacts));
+        assert!(allows(&ingest, Action::IngestSecurityEvents));
+        assert!(!allows(&ingest, Action::ReadContacts));
+        assert!(!allows(&ingest, Action::ReadSecurityEvents));
+    }
+
+    #[test]
+    fn readers_may_not_ingest() {
+        for role in [
+            Role::Security,
+            Role::CxLead,
+            Role::CxAgent,
+            Role::Comms,
+            Role::Viewer,
+        ] {
+            assert!(allows(&[role], Action::ReadContacts));
+            assert!(!allows(&[role], Action::IngestContacts), "{role}");
+        }
+    }
+
+    #[test]
+    fn no_roles_allow_nothing() {
+        for action in Action::ALL {
+            assert!(!allows(&[], action));
+        }
+    }
+}

@@ -1,0 +1,195 @@
+//! Contacts: idempotent batch intake and keyset-paged reads.
+
+use crate::{SqliteStore, audit, errors::map, from_micros, micros};
+use chrono::Utc;
+use frontline_core::audit::AuditEntry;
+use frontline_core::contact::{Contact, ContactKey, RedactedContact};
+use frontline_store::{ContactQuery, Cursor, Inserted, Origin, Page, StoreError};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{QueryBuilder, Row, Sqlite};
+use std::collections::BTreeSet;
+
+pub(crate) async fn insert(
+    store: &SqliteStore,
+    batch: &[RedactedContact],
+    origin: &Origin,
+) -> Result<Vec<Inserted>, StoreError> {
+    if batch.is_empty() {
+        return Ok(Vec::new());
+    }
+    let now = micros(Utc::now());
+    let mut tx = store.begin_write().await?;
+    let mut outcome = Vec::with_capacity(batch.len());
+    for c in batch {
+        let metadata = c.metadata.as_ref().map(serde_json::Value::to_string);
+        let affected = sqlx::query(
+            "INSERT INTO contacts (source, ext_id, channel, received_at, text, customer, service,
+                                   region, language, metadata, ingested_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (source, ext_id) DO NOTHING",
+        )
+        .bind(&c.key.source)
+        .bind(&c.key.id)
+        .bind(c.channel.as_str())
+        .bind(micros(c.received_at))
+        .bind(&c.text)
+        .bind(&c.customer)
+        .bind(&c.service)
+        .bind(&c.region)
+        .bind(&c.language)
+        .bind(metadata)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| map(e, "storing a contact"))?
+        .rows_affected();
+        outcome.push(if affected == 1 {
+            Inserted::Accepted
+        } else {
+            Inserted::Duplicate
+        });
+    }
+    let accepted = outcome.iter().filter(|o| **o == Inserted::Accepted).count();
+    if accepted > 0 {
+        audit::append(
+            &mut tx,
+            &summary(
+                "contacts.ingest",
+                "contacts",
+                batch.iter().map(|c| c.key.source.as_str()),
+                accepted,
+                batch.len() - accepted,
+                origin,
+            ),
+        )
+        .await?;
+    }
+    tx.commit()
+        .await
+        .map_err(|e| map(e, "committing contacts"))?;
+    Ok(outcome)
+}
+
+/// The audit record of an intake batch: counts and sources, never contents.
+pub(crate) fn summary<'a>(
+    action: &str,
+    target: &str,
+    sources: impl Iterator<Item = &'a str>,
+    accepted: usize,
+    duplicates: usize,
+    origin: &Origin,
+) -> AuditEntry {
+    let sources: BTreeSet<&str> = sources.collect();
+    AuditEntry::new(origin.actor.clone(), action, target)
+        .with_detail(serde_json::json!({
+            "accepted": accepted,
+            "duplicates": duplicates,
+            "sources": sources,
+        }))
+        .with_request_id(origin.request_id.clone())
+}
+
+const COLUMNS: &str = "seq, source, ext_id, channel, received_at, text, customer, service, region, language, metadata, ingested_at";
+
+pub(crate) async fn list(
+    store: &SqliteStore,
+    query: &ContactQuery,
+) -> Result<Page<Contact>, StoreError> {
+    let mut sql =
+        QueryBuilder::<Sqlite>::new(format!("SELECT {COLUMNS} FROM contacts WHERE 1 = 1"));
+    if let Some(since) = query.since {
+        sql.push(" AND received_at >= ").push_bind(micros(since));
+    }
+    if let Some(until) = query.until {
+        sql.push(" AND received_at < ").push_bind(micros(until));
+    }
+    if let Some(channel) = query.channel {
+        sql.push(" AND channel = ").push_bind(channel.as_str());
+    }
+    if let Some(service) = &query.service {
+        sql.push(" AND service = ").push_bind(service.clone());
+    }
+    if let Some(source) = &query.source {
+        sql.push(" AND source = ").push_bind(source.clone());
+    }
+    if let Some(after) = query.after {
+        sql.push(" AND (received_at, seq) > (")
+            .push_bind(after.at_micros)
+            .push(", ")
+            .push_bind(after.seq)
+            .push(")");
+    }
+    // One row more than asked tells whether there is a next page.
+    sql.push(" ORDER BY received_at, seq LIMIT ")
+        .push_bind(i64::from(query.limit) + 1);
+    let rows = sql
+        .build()
+        .fetch_all(&store.reader)
+        .await
+        .map_err(|e| map(e, "listing contacts"))?;
+    page(rows, query.limit as usize, "received_at", contact_from_row)
+}
+
+pub(crate) async fn get(
+    store: &SqliteStore,
+    source: &str,
+    id: &str,
+) -> Result<Option<Contact>, StoreError> {
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM contacts WHERE source = ? AND ext_id = ?"
+    ))
+    .bind(source)
+    .bind(id)
+    .fetch_optional(&store.reader)
+    .await
+    .map_err(|e| map(e, "reading a contact"))?
+    .map(|row| contact_from_row(&row))
+    .transpose()
+}
+
+/// Cuts `rows` (fetched with one extra) to a page and makes the cursor from the last row kept.
+pub(crate) fn page<T>(
+    mut rows: Vec<SqliteRow>,
+    limit: usize,
+    at_column: &str,
+    convert: fn(&SqliteRow) -> Result<T, StoreError>,
+) -> Result<Page<T>, StoreError> {
+    let more = rows.len() > limit;
+    rows.truncate(limit);
+    let next_cursor = match rows.last() {
+        Some(last) if more => Some(Cursor {
+            at_micros: last.get(at_column),
+            seq: last.get("seq"),
+        }),
+        _ => None,
+    };
+    let items = rows.iter().map(convert).collect::<Result<_, _>>()?;
+    Ok(Page { items, next_cursor })
+}
+
+fn contact_from_row(row: &SqliteRow) -> Result<Contact, StoreError> {
+    let channel: String = row.get("channel");
+    let metadata: Option<String> = row.get("metadata");
+    Ok(Contact {
+        contact: RedactedContact {
+            key: ContactKey {
+                source: row.get("source"),
+                id: row.get("ext_id"),
+            },
+            channel: channel
+                .parse()
+                .map_err(|e: String| StoreError::internal("reading a channel", e))?,
+            received_at: from_micros(row.get("received_at"))?,
+            text: row.get("text"),
+            customer: row.get("customer"),
+            service: row.get("service"),
+            region: row.get("region"),
+            language: row.get("language"),
+            metadata: metadata
+                .map(|m| serde_json::from_str(&m))
+                .transpose()
+                .map_err(|e| StoreError::internal("reading contact metadata", e))?,
+        },
+        ingested_at: from_micros(row.get("ingested_at"))?,
+    })
+}

@@ -1,0 +1,220 @@
+//! The embedded default backend: one SQLite file in WAL mode, created and migrated on open.
+//!
+//! Writes go through a pool of one connection and begin with `BEGIN IMMEDIATE`: SQLite allows
+//! one writer at a time anyway, and taking the write lock up front means a transaction that
+//! reads before it writes (the audit chain does) never fails to upgrade when another process
+//! (the CLI beside a running server) has written in between; it waits up to the busy timeout.
+//! Reads use a separate pool and never wait for writers. `synchronous = FULL` makes every
+//! acknowledged commit survive a crash of the process and of the machine.
+#![warn(missing_docs)]
+
+mod audit;
+mod contacts;
+mod errors;
+mod secrets;
+mod security_events;
+mod tokens;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use frontline_core::audit::AuditRecord;
+use frontline_core::contact::{Contact, RedactedContact};
+use frontline_core::ids::TokenId;
+use frontline_core::security_event::{NewSecurityEvent, SecurityEvent};
+use frontline_store::{
+    ContactQuery, Inserted, NewToken, Origin, Page, SecurityEventQuery, Store, StoreError,
+    TokenCredentials, TokenInfo,
+};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, SqlitePool, Transaction};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// How long a writer waits for another process's write lock before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The SQLite store.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    writer: SqlitePool,
+    reader: SqlitePool,
+    path: PathBuf,
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database at `url` (`sqlite://PATH`, `sqlite:///ABS`) and
+    /// applies pending migrations.
+    ///
+    /// # Errors
+    /// [`StoreError::Invalid`] for a URL that is not `sqlite://…`; [`StoreError::Unavailable`]
+    /// when the file cannot be opened or migrated.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let path = path_from_url(url)?;
+        let options = SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options.clone())
+            .await
+            .map_err(|e| StoreError::Unavailable(e.into()))?;
+        sqlx::migrate!("./migrations")
+            .run(&writer)
+            .await
+            .map_err(|e| StoreError::internal(format!("migrating {}", path.display()), e))?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(|e| StoreError::Unavailable(e.into()))?;
+        tracing::debug!(path = %path.display(), "sqlite store open");
+        Ok(Self {
+            writer,
+            reader,
+            path,
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Closes both pools, checkpointing the WAL.
+    pub async fn close(&self) {
+        self.reader.close().await;
+        self.writer.close().await;
+    }
+
+    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
+        self.writer
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(|e| errors::map(e, "beginning a write"))
+    }
+}
+
+/// `sqlite://relative/path.db`, `sqlite:///absolute/path.db` (also `sqlite:` without slashes).
+fn path_from_url(url: &str) -> Result<PathBuf, StoreError> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .ok_or_else(|| StoreError::Invalid {
+            field: "database".into(),
+            reason: format!("{url:?} is not a sqlite:// URL"),
+        })?;
+    let rest = rest.split('?').next().unwrap_or_default();
+    if rest.is_empty() || rest == ":memory:" {
+        return Err(StoreError::Invalid {
+            field: "database".into(),
+            reason: "needs a file path, e.g. sqlite://frontline.db".into(),
+        });
+    }
+    Ok(PathBuf::from(rest))
+}
+
+fn micros(t: DateTime<Utc>) -> i64 {
+    t.timestamp_micros()
+}
+
+fn from_micros(v: i64) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::from_timestamp_micros(v)
+        .ok_or_else(|| StoreError::internal("reading a timestamp", format!("{v} is out of range")))
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn secret_or_insert(&self, name: &str, candidate: &[u8]) -> Result<Vec<u8>, StoreError> {
+        secrets::secret_or_insert(self, name, candidate).await
+    }
+
+    async fn create_token(
+        &self,
+        token: NewToken,
+        origin: &Origin,
+    ) -> Result<TokenInfo, StoreError> {
+        tokens::create(self, token, origin).await
+    }
+
+    async fn list_tokens(&self) -> Result<Vec<TokenInfo>, StoreError> {
+        tokens::list(self).await
+    }
+
+    async fn revoke_token(&self, id: &TokenId, origin: &Origin) -> Result<TokenInfo, StoreError> {
+        tokens::revoke(self, id, origin).await
+    }
+
+    async fn token_credentials(
+        &self,
+        id: &TokenId,
+    ) -> Result<Option<TokenCredentials>, StoreError> {
+        tokens::credentials(self, id).await
+    }
+
+    async fn insert_contacts(
+        &self,
+        batch: &[RedactedContact],
+        origin: &Origin,
+    ) -> Result<Vec<Inserted>, StoreError> {
+        contacts::insert(self, batch, origin).await
+    }
+
+    async fn list_contacts(&self, query: &ContactQuery) -> Result<Page<Contact>, StoreError> {
+        contacts::list(self, query).await
+    }
+
+    async fn get_contact(&self, source: &str, id: &str) -> Result<Option<Contact>, StoreError> {
+        contacts::get(self, source, id).await
+    }
+
+    async fn insert_security_events(
+        &self,
+        batch: &[NewSecurityEvent],
+        origin: &Origin,
+    ) -> Result<Vec<Inserted>, StoreError> {
+        security_events::insert(self, batch, origin).await
+    }
+
+    async fn list_security_events(
+        &self,
+        query: &SecurityEventQuery,
+    ) -> Result<Page<SecurityEvent>, StoreError> {
+        security_events::list(self, query).await
+    }
+
+    async fn get_security_event(
+        &self,
+        source: &str,
+        id: &str,
+    ) -> Result<Option<SecurityEvent>, StoreError> {
+        security_events::get(self, source, id).await
+    }
+
+    async fn audit_records(&self, after: i64, limit: u32) -> Result<Vec<AuditRecord>, StoreError> {
+        audit::records(self, after, limit).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_name_relative_and_absolute_files() {
+        assert_eq!(
+            path_from_url("sqlite://frontline.db").unwrap(),
+            PathBuf::from("frontline.db")
+        );
+        assert_eq!(
+            path_from_url("sqlite:///var/lib/f.db").unwrap(),
+            PathBuf::from("/var/lib/f.db")
+        );
+        assert!(path_from_url("postgres://x").is_err());
+        assert!(path_from_url("sqlite://").is_err());
+    }
+}

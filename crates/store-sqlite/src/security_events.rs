@@ -1,0 +1,141 @@
+//! Security events: idempotent batch intake and keyset-paged reads.
+
+use crate::contacts::{page, summary};
+use crate::{SqliteStore, audit, errors::map, from_micros, micros};
+use chrono::Utc;
+use frontline_core::security_event::{NewSecurityEvent, SecurityEvent, Severity};
+use frontline_store::{Inserted, Origin, Page, SecurityEventQuery, StoreError};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{QueryBuilder, Row, Sqlite};
+
+pub(crate) async fn insert(
+    store: &SqliteStore,
+    batch: &[NewSecurityEvent],
+    origin: &Origin,
+) -> Result<Vec<Inserted>, StoreError> {
+    if batch.is_empty() {
+        return Ok(Vec::new());
+    }
+    let now = micros(Utc::now());
+    let mut tx = store.begin_write().await?;
+    let mut outcome = Vec::with_capacity(batch.len());
+    for e in batch {
+        let affected = sqlx::query(
+            "INSERT INTO security_events (source, ext_id, observed_at, severity, title, service,
+                                          indicators, ingested_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (source, ext_id) DO NOTHING",
+        )
+        .bind(&e.source)
+        .bind(&e.id)
+        .bind(micros(e.observed_at))
+        .bind(e.severity.rank())
+        .bind(&e.title)
+        .bind(&e.service)
+        .bind(e.indicators.to_string())
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(|err| map(err, "storing a security event"))?
+        .rows_affected();
+        outcome.push(if affected == 1 {
+            Inserted::Accepted
+        } else {
+            Inserted::Duplicate
+        });
+    }
+    let accepted = outcome.iter().filter(|o| **o == Inserted::Accepted).count();
+    if accepted > 0 {
+        let entry = summary(
+            "security_events.ingest",
+            "security_events",
+            batch.iter().map(|e| e.source.as_str()),
+            accepted,
+            batch.len() - accepted,
+            origin,
+        );
+        audit::append(&mut tx, &entry).await?;
+    }
+    tx.commit()
+        .await
+        .map_err(|e| map(e, "committing security events"))?;
+    Ok(outcome)
+}
+
+const COLUMNS: &str =
+    "seq, source, ext_id, observed_at, severity, title, service, indicators, ingested_at";
+
+pub(crate) async fn list(
+    store: &SqliteStore,
+    query: &SecurityEventQuery,
+) -> Result<Page<SecurityEvent>, StoreError> {
+    let mut sql =
+        QueryBuilder::<Sqlite>::new(format!("SELECT {COLUMNS} FROM security_events WHERE 1 = 1"));
+    if let Some(since) = query.since {
+        sql.push(" AND observed_at >= ").push_bind(micros(since));
+    }
+    if let Some(until) = query.until {
+        sql.push(" AND observed_at < ").push_bind(micros(until));
+    }
+    if let Some(service) = &query.service {
+        sql.push(" AND service = ").push_bind(service.clone());
+    }
+    if let Some(source) = &query.source {
+        sql.push(" AND source = ").push_bind(source.clone());
+    }
+    if let Some(min) = query.min_severity {
+        sql.push(" AND severity >= ").push_bind(min.rank());
+    }
+    if let Some(after) = query.after {
+        sql.push(" AND (observed_at, seq) > (")
+            .push_bind(after.at_micros)
+            .push(", ")
+            .push_bind(after.seq)
+            .push(")");
+    }
+    sql.push(" ORDER BY observed_at, seq LIMIT ")
+        .push_bind(i64::from(query.limit) + 1);
+    let rows = sql
+        .build()
+        .fetch_all(&store.reader)
+        .await
+        .map_err(|e| map(e, "listing security events"))?;
+    page(rows, query.limit as usize, "observed_at", event_from_row)
+}
+
+pub(crate) async fn get(
+    store: &SqliteStore,
+    source: &str,
+    id: &str,
+) -> Result<Option<SecurityEvent>, StoreError> {
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM security_events WHERE source = ? AND ext_id = ?"
+    ))
+    .bind(source)
+    .bind(id)
+    .fetch_optional(&store.reader)
+    .await
+    .map_err(|e| map(e, "reading a security event"))?
+    .map(|row| event_from_row(&row))
+    .transpose()
+}
+
+fn event_from_row(row: &SqliteRow) -> Result<SecurityEvent, StoreError> {
+    let rank: i16 = row.get("severity");
+    let indicators: String = row.get("indicators");
+    Ok(SecurityEvent {
+        event: NewSecurityEvent {
+            id: row.get("ext_id"),
+            source: row.get("source"),
+            observed_at: from_micros(row.get("observed_at"))?,
+            severity: Severity::from_rank(rank).ok_or_else(|| {
+                StoreError::internal("reading a severity", format!("unknown rank {rank}"))
+            })?,
+            title: row.get("title"),
+            service: row.get("service"),
+            indicators: serde_json::from_str(&indicators)
+                .map_err(|e| StoreError::internal("reading indicators", e))?,
+        },
+        ingested_at: from_micros(row.get("ingested_at"))?,
+    })
+}

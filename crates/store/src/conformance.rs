@@ -1,0 +1,512 @@
+//! The conformance suite: every backend runs every test here, each on a fresh database, through
+//! [`conformance_tests!`](crate::conformance_tests). A test panics when the backend breaks the
+//! interface's contract.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use crate::{ContactQuery, Inserted, NewToken, Origin, SecurityEventQuery, Store, StoreError};
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use frontline_core::Role;
+use frontline_core::audit::{Actor, GENESIS_HASH};
+use frontline_core::contact::{Channel, ContactKey, RedactedContact};
+use frontline_core::ids::TokenId;
+use frontline_core::security_event::{NewSecurityEvent, Severity};
+
+/// Expands to one `#[tokio::test]` per conformance test. `$make` is an expression whose value
+/// is a future of `(Arc<dyn Store>, guard)`; the guard (a temp dir, a database to drop) lives
+/// as long as the test.
+#[macro_export]
+macro_rules! conformance_tests {
+    ($make:expr) => {
+        $crate::conformance_tests!(@each $make;
+            secrets_are_generated_once,
+            tokens_create_users_and_add_roles,
+            revoking_a_token_is_recorded_and_unknown_ids_are_not_found,
+            duplicate_token_ids_conflict,
+            contacts_are_idempotent_on_source_and_id,
+            contacts_page_in_order_without_skips_or_repeats,
+            contact_filters_narrow_the_list,
+            security_events_round_trip_and_filter,
+            every_change_is_chained_in_the_audit_log,
+            concurrent_batches_keep_every_row_and_the_chain,
+        );
+    };
+    (@each $make:expr; $($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $name() {
+                let (store, _guard) = $make.await;
+                $crate::conformance::$name(&*store).await;
+            }
+        )*
+    };
+}
+
+fn at(minute: i64) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap() + Duration::minutes(minute)
+}
+
+fn origin() -> Origin {
+    Origin::new(Actor::User {
+        name: "tester".into(),
+    })
+}
+
+pub fn contact(source: &str, id: &str, minute: i64) -> RedactedContact {
+    RedactedContact {
+        key: ContactKey {
+            source: source.into(),
+            id: id.into(),
+        },
+        channel: Channel::Ticket,
+        received_at: at(minute),
+        text: format!("cant login, contact {id}"),
+        customer: Some("9f86d081884c7d659a2feaa0c55ad015".into()),
+        service: Some("web".into()),
+        region: Some("eu".into()),
+        language: Some("en".into()),
+        metadata: Some(serde_json::json!({"priority": "high", "tags": ["vip"]})),
+    }
+}
+
+fn event(id: &str, minute: i64, severity: Severity) -> NewSecurityEvent {
+    NewSecurityEvent {
+        id: id.into(),
+        source: "siem".into(),
+        observed_at: at(minute),
+        severity,
+        title: format!("finding {id}"),
+        service: Some("login".into()),
+        indicators: serde_json::json!({"ips": ["203.0.113.7"]}),
+    }
+}
+
+fn new_token(id: &str, user: &str, role: Role) -> NewToken {
+    NewToken {
+        id: TokenId(id.into()),
+        user: user.into(),
+        role,
+        digest: [7; 32],
+        expires_at: None,
+    }
+}
+
+pub async fn secrets_are_generated_once(store: &dyn Store) {
+    let first = store
+        .secret_or_insert("pseudonym_key", b"one")
+        .await
+        .unwrap();
+    let second = store
+        .secret_or_insert("pseudonym_key", b"two")
+        .await
+        .unwrap();
+    assert_eq!(first, b"one");
+    assert_eq!(second, b"one", "a stored secret is never replaced");
+    let other = store.secret_or_insert("other", b"three").await.unwrap();
+    assert_eq!(other, b"three");
+}
+
+pub async fn tokens_create_users_and_add_roles(store: &dyn Store) {
+    let a = store
+        .create_token(new_token("t1", "alice", Role::Security), &origin())
+        .await
+        .unwrap();
+    assert_eq!(a.user, "alice");
+    assert_eq!(a.roles, vec![Role::Security]);
+    let b = store
+        .create_token(new_token("t2", "alice", Role::CxLead), &origin())
+        .await
+        .unwrap();
+    assert_eq!(b.roles, vec![Role::Security, Role::CxLead]);
+    // The same role again is not duplicated.
+    store
+        .create_token(new_token("t3", "alice", Role::CxLead), &origin())
+        .await
+        .unwrap();
+
+    let creds = store
+        .token_credentials(&TokenId("t1".into()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(creds.user, "alice");
+    assert_eq!(creds.roles, vec![Role::Security, Role::CxLead]);
+    assert_eq!(creds.digest, vec![7; 32]);
+    assert!(creds.revoked_at.is_none());
+    assert!(
+        store
+            .token_credentials(&TokenId("nope".into()))
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let listed = store.list_tokens().await.unwrap();
+    let ids: Vec<_> = listed.iter().map(|t| t.id.0.as_str()).collect();
+    assert_eq!(ids, vec!["t3", "t2", "t1"], "newest first");
+}
+
+pub async fn revoking_a_token_is_recorded_and_unknown_ids_are_not_found(store: &dyn Store) {
+    store
+        .create_token(new_token("t1", "bob", Role::Viewer), &origin())
+        .await
+        .unwrap();
+    let revoked = store
+        .revoke_token(&TokenId("t1".into()), &origin())
+        .await
+        .unwrap();
+    let first_revocation = revoked.revoked_at.expect("revoked_at is set");
+    let again = store
+        .revoke_token(&TokenId("t1".into()), &origin())
+        .await
+        .unwrap();
+    assert_eq!(
+        again.revoked_at,
+        Some(first_revocation),
+        "first revocation time kept"
+    );
+    let creds = store
+        .token_credentials(&TokenId("t1".into()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(creds.revoked_at.is_some());
+    match store.revoke_token(&TokenId("zz".into()), &origin()).await {
+        Err(StoreError::NotFound { .. }) => {}
+        other => panic!("expected NotFound, got {other:?}"),
+    }
+}
+
+pub async fn duplicate_token_ids_conflict(store: &dyn Store) {
+    store
+        .create_token(new_token("same", "carol", Role::Viewer), &origin())
+        .await
+        .unwrap();
+    let audit_before = store.audit_records(0, 1000).await.unwrap().len();
+    match store
+        .create_token(new_token("same", "dave", Role::Admin), &origin())
+        .await
+    {
+        Err(StoreError::Conflict { .. }) => {}
+        other => panic!("expected Conflict, got {other:?}"),
+    }
+    // Nothing of the failed change remains: no user dave, no audit record.
+    let listed = store.list_tokens().await.unwrap();
+    assert!(listed.iter().all(|t| t.user != "dave"));
+    assert_eq!(
+        store.audit_records(0, 1000).await.unwrap().len(),
+        audit_before
+    );
+}
+
+pub async fn contacts_are_idempotent_on_source_and_id(store: &dyn Store) {
+    let original = contact("zendesk", "1", 0);
+    let outcome = store
+        .insert_contacts(&[original.clone(), contact("zendesk", "2", 1)], &origin())
+        .await
+        .unwrap();
+    assert_eq!(outcome, vec![Inserted::Accepted, Inserted::Accepted]);
+
+    let mut changed = original.clone();
+    changed.text = "something else".into();
+    let same_id_other_source = contact("intercom", "1", 2);
+    let outcome = store
+        .insert_contacts(
+            &[changed, same_id_other_source, contact("zendesk", "2", 1)],
+            &origin(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome,
+        vec![Inserted::Duplicate, Inserted::Accepted, Inserted::Duplicate]
+    );
+    let stored = store.get_contact("zendesk", "1").await.unwrap().unwrap();
+    assert_eq!(
+        stored.contact, original,
+        "a duplicate leaves the stored record as it was"
+    );
+
+    // The same key twice in one batch: the first wins.
+    let outcome = store
+        .insert_contacts(&[contact("x", "9", 0), contact("x", "9", 5)], &origin())
+        .await
+        .unwrap();
+    assert_eq!(outcome, vec![Inserted::Accepted, Inserted::Duplicate]);
+    assert_eq!(
+        store
+            .get_contact("x", "9")
+            .await
+            .unwrap()
+            .unwrap()
+            .contact
+            .received_at,
+        at(0)
+    );
+    assert!(store.get_contact("x", "10").await.unwrap().is_none());
+}
+
+pub async fn contacts_page_in_order_without_skips_or_repeats(store: &dyn Store) {
+    // 25 contacts, several sharing a timestamp, inserted out of time order.
+    let batch: Vec<_> = (0..25)
+        .map(|i| contact("s", &format!("{i}"), (i * 7 % 5) as i64))
+        .collect();
+    store.insert_contacts(&batch, &origin()).await.unwrap();
+
+    let mut seen = Vec::new();
+    let mut query = ContactQuery {
+        limit: 4,
+        ..Default::default()
+    };
+    let mut pages = 0;
+    loop {
+        let page = store.list_contacts(&query).await.unwrap();
+        pages += 1;
+        assert!(page.items.len() <= 4);
+        seen.extend(page.items.iter().map(|c| c.contact.clone()));
+        // Rows committed between pages sort last (later received_at) and must not disturb
+        // the walk over the rows that were there before.
+        if pages == 2 {
+            store
+                .insert_contacts(&[contact("s", "late", 100)], &origin())
+                .await
+                .unwrap();
+        }
+        match page.next_cursor {
+            Some(cursor) => query.after = Some(cursor),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 26, "every row once, the late one included");
+    let mut keys: Vec<_> = seen.iter().map(|c| c.key.id.clone()).collect();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), 26, "no repeats");
+    assert!(
+        seen.windows(2)
+            .all(|w| w[0].received_at <= w[1].received_at),
+        "ordered by received_at"
+    );
+    // Ties keep intake order.
+    let at_zero: Vec<_> = seen
+        .iter()
+        .filter(|c| c.received_at == at(0))
+        .map(|c| c.key.id.as_str())
+        .collect();
+    assert_eq!(at_zero, vec!["0", "5", "10", "15", "20"]);
+}
+
+pub async fn contact_filters_narrow_the_list(store: &dyn Store) {
+    let mut chat = contact("intercom", "c1", 10);
+    chat.channel = Channel::Chat;
+    chat.service = Some("billing".into());
+    store
+        .insert_contacts(
+            &[
+                contact("zendesk", "t1", 0),
+                contact("zendesk", "t2", 20),
+                chat,
+            ],
+            &origin(),
+        )
+        .await
+        .unwrap();
+    let ids = |q: ContactQuery| async move {
+        store
+            .list_contacts(&q)
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|c| c.contact.key.id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        ids(ContactQuery {
+            channel: Some(Channel::Chat),
+            ..Default::default()
+        })
+        .await,
+        vec!["c1"]
+    );
+    assert_eq!(
+        ids(ContactQuery {
+            source: Some("zendesk".into()),
+            ..Default::default()
+        })
+        .await,
+        vec!["t1", "t2"]
+    );
+    assert_eq!(
+        ids(ContactQuery {
+            service: Some("billing".into()),
+            ..Default::default()
+        })
+        .await,
+        vec!["c1"]
+    );
+    assert_eq!(
+        ids(ContactQuery {
+            since: Some(at(10)),
+            until: Some(at(20)),
+            ..Default::default()
+        })
+        .await,
+        vec!["c1"],
+        "since is inclusive, until exclusive"
+    );
+    let page = store
+        .list_contacts(&ContactQuery {
+            limit: 3,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 3);
+    assert!(
+        page.next_cursor.is_none(),
+        "an exactly full last page has no next cursor"
+    );
+}
+
+pub async fn security_events_round_trip_and_filter(store: &dyn Store) {
+    let high = event("e1", 5, Severity::High);
+    let outcome = store
+        .insert_security_events(
+            &[
+                high.clone(),
+                event("e2", 1, Severity::Low),
+                event("e1", 9, Severity::Info),
+            ],
+            &origin(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome,
+        vec![Inserted::Accepted, Inserted::Accepted, Inserted::Duplicate]
+    );
+    let stored = store
+        .get_security_event("siem", "e1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.event, high);
+
+    let all = store
+        .list_security_events(&SecurityEventQuery::default())
+        .await
+        .unwrap();
+    let ids: Vec<_> = all.items.iter().map(|e| e.event.id.as_str()).collect();
+    assert_eq!(ids, vec!["e2", "e1"], "ordered by observed_at");
+    let serious = store
+        .list_security_events(&SecurityEventQuery {
+            min_severity: Some(Severity::Medium),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(serious.items.len(), 1);
+    assert_eq!(serious.items[0].event.id, "e1");
+}
+
+pub async fn every_change_is_chained_in_the_audit_log(store: &dyn Store) {
+    store
+        .create_token(new_token("t1", "erin", Role::Ingest), &origin())
+        .await
+        .unwrap();
+    store
+        .insert_contacts(&[contact("z", "1", 0), contact("z", "2", 0)], &origin())
+        .await
+        .unwrap();
+    // Only duplicates: nothing changed, nothing recorded.
+    store
+        .insert_contacts(&[contact("z", "1", 0)], &origin())
+        .await
+        .unwrap();
+    store
+        .insert_security_events(&[event("e", 0, Severity::Low)], &origin())
+        .await
+        .unwrap();
+    store
+        .revoke_token(
+            &TokenId("t1".into()),
+            &Origin {
+                actor: Actor::Cli {
+                    os_user: "root".into(),
+                },
+                request_id: Some("req-1".into()),
+            },
+        )
+        .await
+        .unwrap();
+
+    let records = store.audit_records(0, 100).await.unwrap();
+    let actions: Vec<_> = records.iter().map(|r| r.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        vec![
+            "token.create",
+            "contacts.ingest",
+            "security_events.ingest",
+            "token.revoke"
+        ]
+    );
+    assert_eq!(records[1].detail["accepted"], 2);
+    assert_eq!(records[3].actor, "cli:root");
+    assert_eq!(records[3].request_id.as_deref(), Some("req-1"));
+    assert_eq!(records[0].prev_hash, GENESIS_HASH);
+    for (i, r) in records.iter().enumerate() {
+        assert_eq!(r.seq, i as i64 + 1, "gapless sequence");
+        assert_eq!(
+            r.hash,
+            r.expected_hash(),
+            "record {} hashes as stored",
+            r.seq
+        );
+        if i > 0 {
+            assert_eq!(r.prev_hash, records[i - 1].hash, "record {} chains", r.seq);
+        }
+    }
+    let tail = store.audit_records(2, 100).await.unwrap();
+    assert_eq!(tail.first().map(|r| r.seq), Some(3));
+}
+
+pub async fn concurrent_batches_keep_every_row_and_the_chain(store: &dyn Store) {
+    let batches: Vec<Vec<RedactedContact>> = (0..8)
+        .map(|b| {
+            (0..50)
+                .map(|i| contact("load", &format!("{b}-{i}"), i))
+                .collect()
+        })
+        .collect();
+    let origin = origin();
+    let results = futures::future::join_all(
+        batches
+            .iter()
+            .map(|batch| store.insert_contacts(batch, &origin)),
+    )
+    .await;
+    for r in results {
+        assert!(r.unwrap().iter().all(|o| *o == Inserted::Accepted));
+    }
+    let mut count = 0;
+    let mut query = ContactQuery {
+        limit: 1000,
+        ..Default::default()
+    };
+    loop {
+        let page = store.list_contacts(&query).await.unwrap();
+        count += page.items.len();
+        match page.next_cursor {
+            Some(c) => query.after = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(count, 400);
+    let records = store.audit_records(0, 100).await.unwrap();
+    assert_eq!(records.len(), 8);
+    for w in records.windows(2) {
+        assert_eq!(w[1].prev_hash, w[0].hash);
+        assert_eq!(w[1].seq, w[0].seq + 1);
+    }
+}

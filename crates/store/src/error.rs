@@ -1,0 +1,52 @@
+//! The one error type of the storage interface. Backends map their driver errors into it in one
+//! place each; driver types never cross this boundary.
+
+/// A boxed error cause.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// What went wrong in the store, named for what the caller can do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The thing asked for does not exist.
+    #[error("{what} not found")]
+    NotFound {
+        /// What was looked for (`token abc123`).
+        what: String,
+    },
+    /// The change conflicts with what is stored (a unique constraint).
+    #[error("conflict: {constraint}")]
+    Conflict {
+        /// The constraint that was violated.
+        constraint: String,
+    },
+    /// A value cannot be stored as given.
+    #[error("invalid {field}: {reason}")]
+    Invalid {
+        /// The field at fault.
+        field: String,
+        /// Why.
+        reason: String,
+    },
+    /// The database could not be reached or is too busy; the change was not made. Retry later.
+    #[error("the database is unavailable")]
+    Unavailable(#[source] BoxError),
+    /// The store found something it cannot explain (corrupt data, a failed invariant).
+    #[error("storage failure: {context}")]
+    Internal {
+        /// What was being done.
+        context: String,
+        /// The cause.
+        #[source]
+        source: BoxError,
+    },
+}
+
+impl StoreError {
+    /// An [`StoreError::Internal`] error with context.
+    pub fn internal(context: impl Into<String>, source: impl Into<BoxError>) -> Self {
+        StoreError::Internal {
+            context: context.into(),
+            source: source.into(),
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! The storage interface every backend implements ([`Store`]), the types it speaks in, its
+//! errors ([`StoreError`]) and, behind the `conformance` feature, the one test suite every
+//! backend must pass.
+//!
+//! The trait speaks only in domain types: no SQL, no driver types. Each change of state is one
+//! method, and each such method appends its audit record in the same transaction as the change,
+//! so a record exists exactly when the change does.
+#![warn(missing_docs)]
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
+mod error;
+pub mod page;
+pub mod query;
+pub mod tokens;
+
+pub use error::{BoxError, StoreError};
+pub use page::{Cursor, Page};
+pub use query::{ContactQuery, SecurityEventQuery};
+pub use tokens::{NewToken, TokenCredentials, TokenInfo};
+
+use async_trait::async_trait;
+use frontline_core::audit::{Actor, AuditRecord};
+use frontline_core::contact::{Contact, RedactedContact};
+use frontline_core::ids::TokenId;
+use frontline_core::security_event::{NewSecurityEvent, SecurityEvent};
+
+/// Who causes a change, and through which request: stamped on its audit record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    /// Who.
+    pub actor: Actor,
+    /// The HTTP request id, when the change came through the API.
+    pub request_id: Option<String>,
+}
+
+impl Origin {
+    /// A change made by `actor` outside any HTTP request.
+    pub fn new(actor: Actor) -> Self {
+        Self {
+            actor,
+            request_id: None,
+        }
+    }
+}
+
+/// What became of one element of an intake batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inserted {
+    /// Stored now.
+    Accepted,
+    /// Already stored under the same (`source`, `id`); the stored record was left as it was.
+    Duplicate,
+}
+
+/// The storage interface. Implementations must be safe to share between tasks and processes:
+/// several `frontline` processes (a server and the CLI, or several servers on PostgreSQL) may
+/// use one database at once.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Returns the secret stored under `name`, storing `candidate` first if there is none yet.
+    /// Concurrent first calls agree on one value.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn secret_or_insert(&self, name: &str, candidate: &[u8]) -> Result<Vec<u8>, StoreError>;
+
+    /// Creates the token's user if it does not exist, gives the user the token's role, and
+    /// stores the token (only its digest).
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] if a token with the same id exists.
+    async fn create_token(&self, token: NewToken, origin: &Origin)
+    -> Result<TokenInfo, StoreError>;
+
+    /// Every token, newest first.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn list_tokens(&self) -> Result<Vec<TokenInfo>, StoreError>;
+
+    /// Revokes a token at once. Revoking a revoked token changes nothing and is not an error.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown id.
+    async fn revoke_token(&self, id: &TokenId, origin: &Origin) -> Result<TokenInfo, StoreError>;
+
+    /// What is needed to check a presented token: its digest, validity and its user's roles.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn token_credentials(&self, id: &TokenId)
+    -> Result<Option<TokenCredentials>, StoreError>;
+
+    /// Stores a batch of contacts in one transaction, idempotently on (`source`, `id`), with one
+    /// audit record summarising it (none when nothing new was stored). The answer has one entry
+    /// per input, in order. When this returns `Ok`, the batch is committed.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached; nothing is stored then.
+    async fn insert_contacts(
+        &self,
+        batch: &[RedactedContact],
+        origin: &Origin,
+    ) -> Result<Vec<Inserted>, StoreError>;
+
+    /// A page of contacts in order of (`received_at`, intake order).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn list_contacts(&self, query: &ContactQuery) -> Result<Page<Contact>, StoreError>;
+
+    /// One contact by source and source id.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn get_contact(&self, source: &str, id: &str) -> Result<Option<Contact>, StoreError>;
+
+    /// Stores a batch of security events, like [`Store::insert_contacts`].
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached; nothing is stored then.
+    async fn insert_security_events(
+        &self,
+        batch: &[NewSecurityEvent],
+        origin: &Origin,
+    ) -> Result<Vec<Inserted>, StoreError>;
+
+    /// A page of security events in order of (`observed_at`, intake order).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn list_security_events(
+        &self,
+        query: &SecurityEventQuery,
+    ) -> Result<Page<SecurityEvent>, StoreError>;
+
+    /// One security event by source and source id.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn get_security_event(
+        &self,
+        source: &str,
+        id: &str,
+    ) -> Result<Option<SecurityEvent>, StoreError>;
+
+    /// Audit records with `seq > after`, in order, at most `limit`.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn audit_records(&self, after: i64, limit: u32) -> Result<Vec<AuditRecord>, StoreError>;
+}

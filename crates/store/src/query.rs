@@ -1,0 +1,78 @@
+//! Filters and paging for list queries, already checked (the server parses query strings into
+//! these).
+
+use crate::page::Cursor;
+use chrono::{DateTime, Utc};
+use frontline_core::contact::Channel;
+use frontline_core::security_event::Severity;
+
+/// The largest page a client may ask for.
+pub const MAX_LIMIT: u32 = 1000;
+/// The page size when none is asked for.
+pub const DEFAULT_LIMIT: u32 = 100;
+
+/// Which contacts to list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContactQuery {
+    /// `received_at >= since`.
+    pub since: Option<DateTime<Utc>>,
+    /// `received_at < until`.
+    pub until: Option<DateTime<Utc>>,
+    /// Only this channel.
+    pub channel: Option<Channel>,
+    /// Only this service.
+    pub service: Option<String>,
+    /// Only this source.
+    pub source: Option<String>,
+    /// Page size, 1 to [`MAX_LIMIT`].
+    pub limit: u32,
+    /// Start after this position.
+    pub after: Option<Cursor>,
+}
+
+impl Default for ContactQuery {
+    fn default() -> Self {
+        Self {
+            since: None,
+            until: None,
+            channel: None,
+            service: None,
+            source: None,
+            limit: DEFAULT_LIMIT,
+            after: None,
+        }
+    }
+}
+
+/// Which security events to list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SecurityEventQuery {
+    /// `observed_at >= since`.
+    pub since: Option<DateTime<Utc>>,
+    /// `observed_at < until`.
+    pub until: Option<DateTime<Utc>>,
+    /// Only this service.
+    pub service: Option<String>,
+    /// Only this source.
+    pub source: Option<String>,
+    /// Only events at least this severe.
+    pub min_severity: Option<Severity>,
+    /// Page size, 1 to [`MAX_LIMIT`].
+    pub limit: u32,
+    /// Start after this position.
+    pub after: Option<Cursor>,
+}
+
+impl Default for SecurityEventQuery {
+    fn default() -> Self {
+        Self {
+            since: None,
+            until: None,
+            service: None,
+            source: None,
+            min_severity: None,
+            limit: DEFAULT_LIMIT,
+            after: None,
+        }
+    }
+}
