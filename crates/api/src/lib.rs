@@ -1,1 +1,203 @@
-//! placeholder
+//! The `/api/v1` wire format: what the server answers and what clients read, defined once.
+//! Input types (`ContactInput`, `SecurityEventInput`) live in `frontline-core`, beside the
+//! checks that turn them into domain values; they are re-exported here.
+//!
+//! Every error answer is [`ErrorBody`]; every list answer is `{"items": [...], "next_cursor"}`.
+#![warn(missing_docs)]
+
+use chrono::{DateTime, Utc};
+use frontline_core::Role;
+use frontline_core::contact::{Channel, Contact};
+use frontline_core::security_event::{SecurityEvent, Severity};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+pub use frontline_core::contact::ContactInput;
+pub use frontline_core::security_event::SecurityEventInput;
+
+/// The body of every error answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ErrorBody {
+    /// What went wrong.
+    pub error: ErrorDetail,
+}
+
+/// What went wrong, for a person (`message`) and a program (`code`, `field`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ErrorDetail {
+    /// A stable machine-readable code: `invalid`, `malformed_json`, `unauthorized`,
+    /// `forbidden`, `not_found`, `payload_too_large`, `internal`, …
+    #[schema(example = "invalid")]
+    pub code: String,
+    /// A sentence for a person.
+    pub message: String,
+    /// The input field at fault, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+/// The answer to an intake request (one object or an array).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct IntakeSummary {
+    /// Elements stored now.
+    pub accepted: usize,
+    /// Elements already stored under the same (`source`, `id`), left as they were.
+    pub duplicates: usize,
+    /// Elements refused, each with its 0-based index in the request.
+    pub rejected: Vec<RejectedElement>,
+}
+
+/// One refused element of an intake request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RejectedElement {
+    /// 0-based position in the request's array (0 for a single object).
+    pub index: usize,
+    /// Why it was refused.
+    pub error: ErrorDetail,
+}
+
+/// A stored contact, redacted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ContactOut {
+    /// The source's id.
+    pub id: String,
+    /// The source.
+    pub source: String,
+    /// The channel.
+    pub channel: Channel,
+    /// When the customer sent it.
+    pub received_at: DateTime<Utc>,
+    /// The text with personal data replaced by placeholders (`[email]`, `[phone]`, `[card]`,
+    /// `[iban]`, `[ip]`).
+    pub text: String,
+    /// The customer's pseudonym (a keyed hash), never the customer id itself.
+    pub customer: Option<String>,
+    /// The affected service.
+    pub service: Option<String>,
+    /// The customer's region.
+    pub region: Option<String>,
+    /// The text's language.
+    pub language: Option<String>,
+    /// Extra data, redacted.
+    pub metadata: Option<serde_json::Value>,
+    /// When Frontline committed it.
+    pub ingested_at: DateTime<Utc>,
+}
+
+impl From<Contact> for ContactOut {
+    fn from(c: Contact) -> Self {
+        let Contact {
+            contact,
+            ingested_at,
+        } = c;
+        Self {
+            id: contact.key.id,
+            source: contact.key.source,
+            channel: contact.channel,
+            received_at: contact.received_at,
+            text: contact.text,
+            customer: contact.customer,
+            service: contact.service,
+            region: contact.region,
+            language: contact.language,
+            metadata: contact.metadata,
+            ingested_at,
+        }
+    }
+}
+
+/// A stored security event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SecurityEventOut {
+    /// The source's id.
+    pub id: String,
+    /// The tool that found it.
+    pub source: String,
+    /// When it was observed.
+    pub observed_at: DateTime<Utc>,
+    /// How serious it is.
+    pub severity: Severity,
+    /// One-line summary.
+    pub title: String,
+    /// The affected service.
+    pub service: Option<String>,
+    /// Free JSON indicators.
+    pub indicators: serde_json::Value,
+    /// When Frontline committed it.
+    pub ingested_at: DateTime<Utc>,
+}
+
+impl From<SecurityEvent> for SecurityEventOut {
+    fn from(e: SecurityEvent) -> Self {
+        let SecurityEvent { event, ingested_at } = e;
+        Self {
+            id: event.id,
+            source: event.source,
+            observed_at: event.observed_at,
+            severity: event.severity,
+            title: event.title,
+            service: event.service,
+            indicators: event.indicators,
+            ingested_at,
+        }
+    }
+}
+
+/// A page of contacts, ordered by `received_at`, then intake order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ContactList {
+    /// The contacts.
+    pub items: Vec<ContactOut>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// A page of security events, ordered by `observed_at`, then intake order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SecurityEventList {
+    /// The events.
+    pub items: Vec<SecurityEventOut>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// The caller, as its token identifies it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Me {
+    /// The user's name.
+    pub user: String,
+    /// The user's roles.
+    #[schema(value_type = Vec<String>)]
+    pub roles: Vec<Role>,
+    /// The id of the token used.
+    pub token_id: String,
+}
+
+/// The answer of `GET /healthz`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Health {
+    /// `ok` while the server serves.
+    pub status: String,
+    /// The server's version.
+    pub version: String,
+}
+
+/// The request body of `POST /api/v1/contacts`: one contact or an array of them.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum ContactsRequest {
+    /// One contact.
+    One(ContactInput),
+    /// Several contacts; each is accepted or refused on its own.
+    Many(Vec<ContactInput>),
+}
+
+/// The request body of `POST /api/v1/security-events`: one event or an array of them.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum SecurityEventsRequest {
+    /// One event.
+    One(SecurityEventInput),
+    /// Several events; each is accepted or refused on its own.
+    Many(Vec<SecurityEventInput>),
+}

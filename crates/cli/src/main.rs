@@ -1,1 +1,159 @@
-fn main() {}
+//! `frontline`, the one binary: `serve` runs the server; `token` administers API tokens.
+//! (`ingest`, `detect`, `replay` and `audit verify` arrive with their issues.)
+//!
+//! Exit codes: 0 success, 1 a check failed, 2 an error (printed to stderr with its causes).
+
+mod token;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand, ValueEnum};
+use frontline_server::config::{Config, Overrides, unknown_env_names};
+use frontline_server::telemetry::{self, LogFormat};
+use signals::shutdown_signal;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "frontline",
+    version,
+    about = "Customer contacts as an early warning for security; one incident and one message for both teams."
+)]
+struct Cli {
+    /// A TOML configuration file (env FRONTLINE_CONFIG).
+    #[arg(long, global = true, env = "FRONTLINE_CONFIG")]
+    config: Option<PathBuf>,
+    /// Log format on stderr (env FRONTLINE_LOG_FORMAT).
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "auto",
+        env = "FRONTLINE_LOG_FORMAT"
+    )]
+    log_format: LogFormatArg,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogFormatArg {
+    Auto,
+    Json,
+    Plain,
+}
+
+#[derive(Debug, clap::Args)]
+struct DatabaseArg {
+    /// Database URL: sqlite://PATH (sqlite:///abs/path.db for an absolute path) or
+    /// postgres://… [env FRONTLINE_DATABASE; default sqlite://frontline.db]
+    #[arg(long)]
+    database: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server (creates and migrates the database if needed).
+    Serve {
+        /// Address to listen on [env FRONTLINE_LISTEN; default 127.0.0.1:8080]
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+        #[command(flatten)]
+        db: DatabaseArg,
+    },
+    /// Create, list and revoke API tokens.
+    Token {
+        #[command(subcommand)]
+        command: token::TokenCommand,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    telemetry::init(match cli.log_format {
+        LogFormatArg::Auto => LogFormat::Auto,
+        LogFormatArg::Json => LogFormat::Json,
+        LogFormatArg::Plain => LogFormat::Plain,
+    });
+    for name in unknown_env_names(std::env::vars().map(|(k, _)| k)) {
+        tracing::warn!(variable = %name, "unknown FRONTLINE_* environment variable ignored; check its spelling");
+    }
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn load_config(cli_config: Option<&PathBuf>, overrides: Overrides) -> anyhow::Result<Config> {
+    Config::load(cli_config.map(PathBuf::as_path), overrides).context("loading configuration")
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Serve { listen, db } => {
+            let config = load_config(
+                cli.config.as_ref(),
+                Overrides {
+                    listen,
+                    database: db.database,
+                },
+            )?;
+            let app = frontline_server::build(config).await?;
+            let shutdown = tokio_util::sync::CancellationToken::new();
+            tokio::spawn(shutdown_signal(shutdown.clone()));
+            app.run_until(shutdown).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Token { command } => {
+            let config = load_config(
+                cli.config.as_ref(),
+                Overrides {
+                    listen: None,
+                    database: command.database().clone(),
+                },
+            )?;
+            token::run(command, &config).await
+        }
+    }
+}
+
+mod signals {
+    //! Turns SIGINT and SIGTERM into a cancellation, so `serve` drains and exits cleanly.
+    use tokio_util::sync::CancellationToken;
+
+    pub(crate) async fn shutdown_signal(token: CancellationToken) {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        let terminate = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                    std::future::pending::<()>().await;
+                }
+            }
+        };
+        #[cfg(not(unix))]
+        let terminate = std::future::pending::<()>();
+        tokio::select! {
+            _ = ctrl_c => {}
+            () = terminate => {}
+            () = token.cancelled() => return,
+        }
+        tracing::info!("shutdown requested");
+        token.cancel();
+    }
+}

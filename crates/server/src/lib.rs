@@ -1,1 +1,18 @@
-//! placeholder
+//! Frontline's server: the `/api/v1` JSON API ([`api`]), who may call it ([`auth`]),
+//! configuration ([`config`]), logging and request ids ([`telemetry`]), and how it all starts and
+//! stops ([`startup`]).
+//!
+//! The binary (`frontline`) calls [`startup::build`] and then [`startup::Application::run_until`];
+//! tests do the same in-process, through `frontline-testkit`.
+#![warn(missing_docs)]
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod startup;
+pub mod state;
+pub mod telemetry;
+
+pub use config::Config;
+pub use startup::{Application, build, open_store};

@@ -1,1 +1,10 @@
-fn main() {}
+//! The server's API tests: one binary, a module per feature. Each test starts the real server
+//! on a loopback port with its own database (`frontline_testkit::spawn_app`) and runs once per
+//! storage backend.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod audit;
+mod auth;
+mod contacts;
+mod openapi;
+mod security_events;

@@ -1,0 +1,54 @@
+//! The HTTP surface: `/healthz`, the versioned JSON API ([`v1`]), and the answers for paths and
+//! methods that do not exist. Layers shared by everything (request ids, body limit, panic
+//! guard) are applied here.
+
+pub mod v1;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::telemetry;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, middleware};
+use frontline_api::Health;
+use tower_http::catch_panic::CatchPanicLayer;
+
+/// The whole application router.
+pub fn router(state: AppState) -> Router {
+    let body_limit = state.config.max_body_bytes;
+    Router::new()
+        .route("/healthz", get(healthz))
+        .merge(v1::router(state.clone()))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(body_limit))
+        // A panic is a bug; it must still answer like any other 500 and never take the
+        // server down.
+        .layer(CatchPanicLayer::custom(
+            |_: Box<dyn std::any::Any + Send>| {
+                ApiError::internal("a handler panicked").into_response()
+            },
+        ))
+        .layer(middleware::from_fn(telemetry::request_context))
+        .with_state(state)
+}
+
+/// Liveness: answers while the server serves. No authentication.
+#[utoipa::path(get, path = "/healthz", tag = "health",
+    responses((status = 200, description = "The server is up", body = Health)))]
+pub async fn healthz() -> Json<Health> {
+    Json(Health {
+        status: "ok".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+    })
+}
+
+async fn not_found() -> Response {
+    ApiError::not_found("no such path").into_response()
+}
+
+async fn method_not_allowed() -> Response {
+    ApiError::method_not_allowed().into_response()
+}

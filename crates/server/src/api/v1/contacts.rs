@@ -1,0 +1,152 @@
+//! `/api/v1/contacts`: send contacts (one or an array) and read them back. Personal data is
+//! redacted and the customer id pseudonymised before the store sees anything.
+
+use super::intake;
+use super::query;
+use crate::auth::Principal;
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::Extension;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use frontline_api::{ContactList, ContactOut, ContactsRequest, ErrorBody, IntakeSummary};
+use frontline_core::contact::{ContactInput, NewContact};
+use frontline_pipeline::redact_contact;
+use frontline_store::ContactQuery;
+use tracing::Instrument;
+
+/// The contact routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/contacts", post(ingest_contacts).get(list_contacts))
+        .route("/api/v1/contacts/{source}/{id}", get(get_contact))
+}
+
+/// Stores contacts, idempotently on (`source`, `id`). A 200 answer means every accepted contact
+/// is committed. In an array, bad elements are reported by index and the good ones kept.
+#[utoipa::path(post, path = "/api/v1/contacts", tag = "contacts",
+    request_body(content = ContactsRequest, description = "One contact or an array of contacts"),
+    responses(
+        (status = 200, description = "Stored (accepted or duplicates); refused elements listed", body = IntakeSummary),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 401, description = "Missing or bad token", body = ErrorBody),
+        (status = 403, description = "Role may not send contacts", body = ErrorBody),
+        (status = 413, description = "Body over the configured limit", body = ErrorBody),
+        (status = 422, description = "The contact (or every element) failed a check; names the field", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
+pub async fn ingest_contacts(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<IntakeSummary>, ApiError> {
+    let body = body.map_err(|e| intake::body_error(e, state.config.max_body_bytes))?;
+    let redactor = state.redactor;
+    let key = state.pseudonyms.clone();
+    // Parsing and redacting a large body is CPU work; keep it off the async workers.
+    let span = tracing::Span::current();
+    let batch = tokio::task::spawn_blocking(move || {
+        let _span = span.enter();
+        intake::parse::<ContactInput, NewContact>(&body)
+            .map(|b| b.map(|c| redact_contact(c, redactor, &key)))
+    })
+    .await??
+    .or_reject()?;
+    let (valid, rejected) = (batch.valid, batch.rejected);
+    let records: Vec<_> = valid.into_iter().map(|(_, c)| c).collect();
+    let outcome = if records.is_empty() {
+        Vec::new()
+    } else {
+        state
+            .store
+            .insert_contacts(&records, &principal.origin())
+            .instrument(tracing::info_span!(
+                "store.insert_contacts",
+                count = records.len()
+            ))
+            .await?
+    };
+    let summary = intake::summary(rejected, &outcome);
+    tracing::info!(
+        accepted = summary.accepted,
+        duplicates = summary.duplicates,
+        rejected = summary.rejected.len(),
+        "contacts received"
+    );
+    Ok(Json(summary))
+}
+
+/// Lists contacts in order of `received_at`, then intake order. Pages never skip or repeat a
+/// contact committed before the first page was read.
+#[utoipa::path(get, path = "/api/v1/contacts", tag = "contacts",
+    params(
+        ("since" = Option<String>, Query, description = "received_at >= since (RFC 3339)"),
+        ("until" = Option<String>, Query, description = "received_at < until (RFC 3339)"),
+        ("channel" = Option<String>, Query, description = "ticket, chat, call, email, social or review"),
+        ("service" = Option<String>, Query, description = "Only this service"),
+        ("source" = Option<String>, Query, description = "Only this source"),
+        ("limit" = Option<u32>, Query, description = "Page size, 1 to 1000 (default 100)"),
+        ("cursor" = Option<String>, Query, description = "The next_cursor of the previous page"),
+    ),
+    responses(
+        (status = 200, description = "A page of contacts", body = ContactList),
+        (status = 400, description = "A bad query parameter, named in `field`", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
+pub async fn list_contacts(
+    State(state): State<AppState>,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Result<Json<ContactList>, ApiError> {
+    let Query(pairs) =
+        query.map_err(|e| ApiError::bad_request("invalid_parameter", e.body_text()))?;
+    let mut p = query::parse(pairs, &["channel", "service", "source"])?;
+    let channel = p
+        .filters
+        .remove("channel")
+        .map(|c| {
+            c.parse()
+                .map_err(|e: String| ApiError::bad_parameter("channel", e))
+        })
+        .transpose()?;
+    let page = state
+        .store
+        .list_contacts(&ContactQuery {
+            since: p.since,
+            until: p.until,
+            channel,
+            service: p.filters.remove("service"),
+            source: p.filters.remove("source"),
+            limit: p.limit,
+            after: p.after,
+        })
+        .await?;
+    Ok(Json(ContactList {
+        items: page.items.into_iter().map(ContactOut::from).collect(),
+        next_cursor: page.next_cursor.map(|c| c.encode()),
+    }))
+}
+
+/// One contact by its source and the source's id.
+#[utoipa::path(get, path = "/api/v1/contacts/{source}/{id}", tag = "contacts",
+    params(("source" = String, Path, description = "The source"), ("id" = String, Path, description = "The source's id")),
+    responses(
+        (status = 200, description = "The contact", body = ContactOut),
+        (status = 404, description = "No such contact", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
+pub async fn get_contact(
+    State(state): State<AppState>,
+    path: Result<Path<(String, String)>, PathRejection>,
+) -> Result<Json<ContactOut>, ApiError> {
+    let Path((source, id)) =
+        path.map_err(|e| ApiError::bad_request("invalid_parameter", e.body_text()))?;
+    state
+        .store
+        .get_contact(&source, &id)
+        .await?
+        .map(|c| Json(ContactOut::from(c)))
+        .ok_or_else(|| ApiError::not_found(format!("no contact {id:?} from source {source:?}")))
+}

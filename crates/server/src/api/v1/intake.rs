@@ -1,0 +1,164 @@
+//! Reading intake bodies: one JSON object or an array of them. Each element is checked on its
+//! own; a bad one is reported by index and the good ones go on.
+
+use crate::error::ApiError;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::http::StatusCode;
+use frontline_api::{ErrorDetail, IntakeSummary, RejectedElement};
+use frontline_core::InvalidField;
+use frontline_store::Inserted;
+use serde::de::DeserializeOwned;
+
+/// A body split into checked elements (with their indices) and refused ones.
+pub(crate) struct Batch<T> {
+    pub valid: Vec<(usize, T)>,
+    pub rejected: Vec<RejectedElement>,
+    pub is_array: bool,
+}
+
+impl<T> Batch<T> {
+    /// Applies `f` to every valid element.
+    pub fn map<U>(self, mut f: impl FnMut(T) -> U) -> Batch<U> {
+        Batch {
+            valid: self.valid.into_iter().map(|(i, t)| (i, f(t))).collect(),
+            rejected: self.rejected,
+            is_array: self.is_array,
+        }
+    }
+
+    /// A single object that failed its check answers 422 naming the field; an array whose
+    /// elements all failed answers 422 listing them. Otherwise the batch goes on.
+    pub fn or_reject(mut self) -> Result<Self, ApiError> {
+        if !self.valid.is_empty() || self.rejected.is_empty() {
+            return Ok(self);
+        }
+        if self.is_array {
+            return Err(ApiError::all_rejected(self.rejected));
+        }
+        let only = self.rejected.remove(0).error;
+        Err(ApiError::invalid(InvalidField::new(
+            only.field.unwrap_or_default(),
+            only.message,
+        )))
+    }
+}
+
+/// The answer, once the valid elements have been stored with `outcome` (one per element).
+pub(crate) fn summary(rejected: Vec<RejectedElement>, outcome: &[Inserted]) -> IntakeSummary {
+    let accepted = outcome.iter().filter(|o| **o == Inserted::Accepted).count();
+    IntakeSummary {
+        accepted,
+        duplicates: outcome.len() - accepted,
+        rejected,
+    }
+}
+
+/// Maps a body that could not be read (too large, broken connection).
+pub(crate) fn body_error(err: BytesRejection, limit: usize) -> ApiError {
+    if err.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::payload_too_large(format!("the request body is larger than {limit} bytes"))
+    } else {
+        ApiError::bad_request(
+            "unreadable_body",
+            format!("the request body could not be read: {err}"),
+        )
+    }
+}
+
+/// Parses `body` as an object or array of `I`, each checked into `T`.
+pub(crate) fn parse<I, T>(body: &Bytes) -> Result<Batch<T>, ApiError>
+where
+    I: DeserializeOwned,
+    T: TryFrom<I, Error = InvalidField>,
+{
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
+        ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}"))
+    })?;
+    let (elements, is_array) = match value {
+        serde_json::Value::Array(items) => (items, true),
+        v @ serde_json::Value::Object(_) => (vec![v], false),
+        _ => {
+            return Err(ApiError::bad_request(
+                "malformed_json",
+                "the body must be a JSON object or an array of objects",
+            ));
+        }
+    };
+    let mut batch = Batch {
+        valid: Vec::with_capacity(elements.len()),
+        rejected: Vec::new(),
+        is_array,
+    };
+    for (index, element) in elements.into_iter().enumerate() {
+        match check::<I, T>(element) {
+            Ok(t) => batch.valid.push((index, t)),
+            Err(e) => batch.rejected.push(RejectedElement {
+                index,
+                error: ErrorDetail {
+                    code: "invalid".into(),
+                    message: e.to_string(),
+                    field: (!e.field.is_empty()).then_some(e.field),
+                },
+            }),
+        }
+    }
+    Ok(batch)
+}
+
+fn check<I, T>(element: serde_json::Value) -> Result<T, InvalidField>
+where
+    I: DeserializeOwned,
+    T: TryFrom<I, Error = InvalidField>,
+{
+    if !element.is_object() {
+        return Err(InvalidField::new("", "each element must be a JSON object"));
+    }
+    let input: I = serde_path_to_error::deserialize(element).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner().to_string();
+        // serde reports an unknown field at its parent; name the field itself.
+        let field = match inner.strip_prefix("unknown field `") {
+            Some(rest) => rest.split('`').next().unwrap_or_default().to_owned(),
+            None if path == "." => String::new(),
+            None => path,
+        };
+        let reason = if inner.starts_with("unknown field") {
+            "is not a known field (source-specific data goes under `metadata`)".to_owned()
+        } else {
+            inner
+        };
+        InvalidField::new(field, reason)
+    })?;
+    T::try_from(input)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use frontline_core::contact::{ContactInput, NewContact};
+
+    fn body(s: &str) -> Bytes {
+        Bytes::from(s.to_owned())
+    }
+
+    #[test]
+    fn wrong_types_and_unknown_fields_are_named() {
+        let b = parse::<ContactInput, NewContact>(&body(
+            r#"[{"id": 5}, {"id": "1", "sorce": "x"}, 7]"#,
+        ))
+        .unwrap();
+        assert!(b.valid.is_empty());
+        let fields: Vec<_> = b.rejected.iter().map(|r| r.error.field.clone()).collect();
+        assert_eq!(fields, vec![Some("id".into()), Some("sorce".into()), None]);
+        assert_eq!(b.rejected[2].index, 2);
+    }
+
+    #[test]
+    fn non_json_and_scalars_are_malformed() {
+        for bad in ["{", "42", "\"x\"", ""] {
+            let err = parse::<ContactInput, NewContact>(&body(bad)).err().unwrap();
+            assert_eq!(err.code(), "malformed_json", "{bad}");
+        }
+    }
+}

@@ -1,0 +1,83 @@
+//! `/api/v1`: one module per resource, each with its own `router()`, and [`ROUTES`], the table
+//! of every route and the [`Action`] it needs. [`crate::auth::authorize`] looks each request up
+//! there; a route missing from the table is refused, and a test checks the table against the
+//! OpenAPI document so neither can drift.
+
+pub mod contacts;
+mod intake;
+pub mod me;
+pub mod openapi;
+mod query;
+pub mod security_events;
+
+use crate::auth;
+use crate::state::AppState;
+use axum::http::Method;
+use axum::routing::get;
+use axum::{Router, middleware};
+use frontline_core::policy::Action;
+
+/// One route and the action it needs.
+#[derive(Debug, Clone)]
+pub struct RouteRule {
+    /// HTTP method.
+    pub method: Method,
+    /// Path as routed (`{name}` for parameters).
+    pub path: &'static str,
+    /// What the caller must be allowed.
+    pub action: Action,
+}
+
+const fn rule(method: Method, path: &'static str, action: Action) -> RouteRule {
+    RouteRule {
+        method,
+        path,
+        action,
+    }
+}
+
+/// Every authenticated route, with its action.
+pub const ROUTES: &[RouteRule] = &[
+    rule(Method::POST, "/api/v1/contacts", Action::IngestContacts),
+    rule(Method::GET, "/api/v1/contacts", Action::ReadContacts),
+    rule(
+        Method::GET,
+        "/api/v1/contacts/{source}/{id}",
+        Action::ReadContacts,
+    ),
+    rule(
+        Method::POST,
+        "/api/v1/security-events",
+        Action::IngestSecurityEvents,
+    ),
+    rule(
+        Method::GET,
+        "/api/v1/security-events",
+        Action::ReadSecurityEvents,
+    ),
+    rule(
+        Method::GET,
+        "/api/v1/security-events/{source}/{id}",
+        Action::ReadSecurityEvents,
+    ),
+    rule(Method::GET, "/api/v1/me", Action::ReadSelf),
+];
+
+/// The action a routed request needs, if the route is in [`ROUTES`].
+pub fn action_for(method: &Method, path: &str) -> Option<Action> {
+    ROUTES
+        .iter()
+        .find(|r| r.method == method && r.path == path)
+        .map(|r| r.action)
+}
+
+/// The `/api/v1` router: every route behind [`auth::authorize`], except the OpenAPI document,
+/// which describes the API and holds no data.
+pub fn router(state: AppState) -> Router<AppState> {
+    Router::new()
+        .merge(contacts::router())
+        .merge(security_events::router())
+        .merge(me::router())
+        .route_layer(middleware::from_fn_with_state(state, auth::authorize))
+        .route("/api/v1/openapi.json", get(openapi::openapi_json))
+}

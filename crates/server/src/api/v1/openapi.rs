@@ -1,0 +1,41 @@
+//! The OpenAPI document, generated from the handlers' annotations and the wire types, so it
+//! cannot drift from the code.
+
+use axum::Json;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+/// The API description.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Frontline API", description = "Customer contacts as an early warning for security, one incident and one message for both teams."),
+    paths(
+        crate::api::healthz,
+        super::contacts::ingest_contacts,
+        super::contacts::list_contacts,
+        super::contacts::get_contact,
+        super::security_events::ingest_security_events,
+        super::security_events::list_security_events,
+        super::security_events::get_security_event,
+        super::me::get_me,
+    ),
+    modifiers(&BearerAuth),
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// `GET /api/v1/openapi.json`: public, since it describes the API and holds no data.
+pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

@@ -1,0 +1,288 @@
+//! Configuration: one [`Config`], built in layers (defaults, a TOML file, `FRONTLINE_*`
+//! variables with `__` for nesting, then command-line flags) and checked on load, so a bad value
+//! stops startup with its key and the fix. Tests build a `Config` in code.
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Environment variables this program reads (besides `RUST_LOG` and the tests' own
+/// `FRONTLINE_TEST_*`); any other `FRONTLINE_*` name is reported as unknown.
+pub const KNOWN_ENV: &[&str] = &[
+    "FRONTLINE_LISTEN",
+    "FRONTLINE_DATABASE",
+    "FRONTLINE_MAX_BODY_BYTES",
+    "FRONTLINE_SECRETS__PSEUDONYM_KEY",
+    "FRONTLINE_SECRETS__PSEUDONYM_KEY_FILE",
+    "FRONTLINE_CONFIG",
+    "FRONTLINE_LOG_FORMAT",
+];
+
+/// Values that look like someone forgot to set a real secret.
+const PLACEHOLDERS: &[&str] = &[
+    "changeme",
+    "change-me",
+    "change_me",
+    "secret",
+    "password",
+    "placeholder",
+    "example",
+    "todo",
+    "xxx",
+    "test",
+    "default",
+];
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address and port to serve on.
+    pub listen: SocketAddr,
+    /// `sqlite://PATH` (the default, `sqlite://frontline.db`) or `postgres://…`.
+    pub database: String,
+    /// The largest buffered request body, in bytes (default 16 MiB).
+    pub max_body_bytes: usize,
+    /// Secrets; each is generated on first start and kept in the database unless set here.
+    pub secrets: SecretsConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database: "sqlite://frontline.db".into(),
+            max_body_bytes: 16 * 1024 * 1024,
+            secrets: SecretsConfig::default(),
+        }
+    }
+}
+
+/// Secrets that configuration may set.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecretsConfig {
+    /// The key of customer pseudonyms (at least 16 bytes).
+    pub pseudonym_key: Option<Secret>,
+    /// A file holding the pseudonym key (trailing newline ignored).
+    pub pseudonym_key_file: Option<PathBuf>,
+}
+
+/// A secret value: never printed by `Debug` or logged.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret itself.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("[redacted]")
+    }
+}
+
+/// A configuration value that stops startup.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A value could not be read or has the wrong type.
+    #[error("configuration: {0}")]
+    Load(#[from] Box<figment::Error>),
+    /// A value is of the right type but unusable.
+    #[error("configuration key `{key}`: {reason}")]
+    Invalid {
+        /// The key, as written in the TOML file (`secrets.pseudonym_key`).
+        key: &'static str,
+        /// What is wrong and how to fix it.
+        reason: String,
+    },
+}
+
+/// Flags given on the command line, which override every other layer.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `--listen`.
+    pub listen: Option<SocketAddr>,
+    /// `--database`.
+    pub database: Option<String>,
+}
+
+impl Config {
+    /// Builds the configuration from defaults, the optional TOML `file`, `FRONTLINE_*`
+    /// variables of the process environment, and `overrides`, then checks it. Only the binary
+    /// calls this; it is the one place the environment is read.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the key at fault.
+    pub fn load(file: Option<&Path>, overrides: Overrides) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = file {
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        figment = figment.merge(Env::prefixed("FRONTLINE_").split("__").filter(|k| {
+            !k.as_str().starts_with("test_") && !matches!(k.as_str(), "config" | "log_format")
+        }));
+        let mut config: Config = figment.extract().map_err(Box::new)?;
+        if let Some(listen) = overrides.listen {
+            config.listen = listen;
+        }
+        if let Some(database) = overrides.database {
+            config.database = database;
+        }
+        config.check()?;
+        Ok(config)
+    }
+
+    /// Checks values that their types do not.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] naming the key.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        let db = self.database.as_str();
+        if !(db.starts_with("sqlite:")
+            || db.starts_with("postgres://")
+            || db.starts_with("postgresql://"))
+        {
+            return Err(ConfigError::Invalid {
+                key: "database",
+                reason: format!(
+                    "{db:?} is not a database URL; use sqlite://PATH (sqlite:///abs/path for an absolute path) or postgres://USER@HOST/DB"
+                ),
+            });
+        }
+        if self.max_body_bytes < 1024 {
+            return Err(ConfigError::Invalid {
+                key: "max_body_bytes",
+                reason: format!("{} is too small; use at least 1024", self.max_body_bytes),
+            });
+        }
+        self.pseudonym_key().map(|_| ())
+    }
+
+    /// The configured pseudonym key, if any (from the value or the file).
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] when both are set, the file cannot be read, or the key is short
+    /// or a known placeholder.
+    pub fn pseudonym_key(&self) -> Result<Option<Vec<u8>>, ConfigError> {
+        const KEY: &str = "secrets.pseudonym_key";
+        let invalid = |reason: String| ConfigError::Invalid { key: KEY, reason };
+        let value = match (
+            &self.secrets.pseudonym_key,
+            &self.secrets.pseudonym_key_file,
+        ) {
+            (Some(_), Some(_)) => {
+                return Err(invalid(
+                    "set either the key or secrets.pseudonym_key_file, not both".into(),
+                ));
+            }
+            (Some(v), None) => v.expose().to_owned(),
+            (None, Some(path)) => std::fs::read_to_string(path)
+                .map_err(|e| invalid(format!("cannot read {}: {e}", path.display())))?
+                .trim_end_matches(['\r', '\n'])
+                .to_owned(),
+            (None, None) => return Ok(None),
+        };
+        if PLACEHOLDERS.contains(&value.trim().to_ascii_lowercase().as_str()) {
+            return Err(invalid("is a placeholder; set a real random value, or unset it to have one generated and kept in the database".into()));
+        }
+        if value.len() < 16 {
+            return Err(invalid(format!(
+                "is {} bytes; use at least 16 random bytes, or unset it to have one generated",
+                value.len()
+            )));
+        }
+        Ok(Some(value.into_bytes()))
+    }
+}
+
+/// The `FRONTLINE_*` names in `vars` that this program does not know (tests' own
+/// `FRONTLINE_TEST_*` excepted), so typos are reported instead of silently ignored.
+pub fn unknown_env_names(vars: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut unknown: Vec<String> = vars
+        .into_iter()
+        .filter(|name| {
+            name.starts_with("FRONTLINE_")
+                && !name.starts_with("FRONTLINE_TEST_")
+                && !KNOWN_ENV.contains(&name.as_str())
+        })
+        .collect();
+    unknown.sort();
+    unknown
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_documented_ones() {
+        let c = Config::default();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.database, "sqlite://frontline.db");
+        assert!(c.check().is_ok());
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        let c = Config {
+            database: "mysql://x".into(),
+            ..Config::default()
+        };
+        match c.check() {
+            Err(ConfigError::Invalid { key, .. }) => assert_eq!(key, "database"),
+            other => panic!("{other:?}"),
+        }
+        let mut c = Config::default();
+        c.secrets.pseudonym_key = Some(Secret::new("changeme"));
+        match c.check() {
+            Err(ConfigError::Invalid { key, reason }) => {
+                assert_eq!(key, "secrets.pseudonym_key");
+                assert!(reason.contains("placeholder"));
+            }
+            other => panic!("{other:?}"),
+        }
+        c.secrets.pseudonym_key = Some(Secret::new("0123456789abcdef0123"));
+        assert_eq!(c.pseudonym_key().unwrap().unwrap().len(), 20);
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug() {
+        let mut c = Config::default();
+        c.secrets.pseudonym_key = Some(Secret::new("very-secret-value-123"));
+        assert!(!format!("{c:?}").contains("very-secret"));
+    }
+
+    #[test]
+    fn unknown_names_are_reported_and_test_names_exempt() {
+        let names = [
+            "FRONTLINE_DATABSE",
+            "FRONTLINE_LISTEN",
+            "FRONTLINE_TEST_POSTGRES_URL",
+            "PATH",
+        ]
+        .map(String::from);
+        assert_eq!(
+            unknown_env_names(names),
+            vec!["FRONTLINE_DATABSE".to_owned()]
+        );
+    }
+}

@@ -1,0 +1,114 @@
+//! Startup and shutdown: [`build`] opens the store (migrating it), loads or generates secrets
+//! and binds the listener, so the port is known before anything runs; [`Application::run_until`]
+//! serves until the cancellation token fires, then drains in-flight requests.
+
+use crate::api;
+use crate::config::Config;
+use crate::state::AppState;
+use anyhow::Context as _;
+use frontline_pipeline::pseudonym::PseudonymKey;
+use frontline_pipeline::redact::Redactor;
+use frontline_store::Store;
+use frontline_store_sqlite::SqliteStore;
+use rand::RngCore;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// Opens the store the URL names, creating and migrating it as needed.
+///
+/// # Errors
+/// When the URL's scheme is unsupported or the database cannot be opened or migrated.
+pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+    if url.starts_with("sqlite:") {
+        let store = SqliteStore::open(url)
+            .await
+            .with_context(|| format!("opening the SQLite database {url}"))?;
+        return Ok(Arc::new(store));
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        anyhow::bail!(
+            "PostgreSQL is not supported by this build yet; use a sqlite:// URL (see issue 3)"
+        );
+    }
+    anyhow::bail!("{url:?} is not a database URL; use sqlite://PATH or postgres://…")
+}
+
+/// The pseudonym key: configured, or generated on first start and kept in the database.
+async fn pseudonym_key(config: &Config, store: &dyn Store) -> anyhow::Result<PseudonymKey> {
+    if let Some(key) = config.pseudonym_key()? {
+        return Ok(PseudonymKey::new(key));
+    }
+    let mut candidate = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut candidate);
+    let key = store
+        .secret_or_insert("pseudonym_key", &candidate)
+        .await
+        .context("loading the pseudonym key")?;
+    Ok(PseudonymKey::new(key))
+}
+
+/// A built server, bound and ready to run.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+/// Opens the store, prepares secrets and binds the listener.
+///
+/// # Errors
+/// When the database cannot be opened, a secret cannot be loaded, or the address cannot be
+/// bound.
+pub async fn build(config: Config) -> anyhow::Result<Application> {
+    config.check()?;
+    let store = open_store(&config.database).await?;
+    let pseudonyms = pseudonym_key(&config, store.as_ref()).await?;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("binding {}", config.listen))?;
+    let state = AppState {
+        store,
+        redactor: Redactor::shared(),
+        pseudonyms,
+        config: Arc::new(config),
+    };
+    Ok(Application { listener, state })
+}
+
+impl Application {
+    /// The bound address (the real port when the configured one was 0).
+    ///
+    /// # Errors
+    /// When the socket cannot report its address.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// The shared state (the store, for tests and the CLI).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` is cancelled, then stops accepting and lets in-flight requests
+    /// finish. Cancels `shutdown` itself if the server stops on its own, so every other task
+    /// holding the token stops too.
+    ///
+    /// # Errors
+    /// When serving fails.
+    pub async fn run_until(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let addr = self.local_addr()?;
+        tracing::info!(%addr, database = %self.state.config.database, "frontline serving");
+        let router = api::router(self.state);
+        let result = axum::serve(
+            self.listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+        .await
+        .context("serving HTTP");
+        shutdown.cancel();
+        tracing::info!("frontline stopped");
+        result
+    }
+}

@@ -1,0 +1,35 @@
+//! The OpenAPI document describes exactly the routes the policy table knows.
+
+use frontline_server::api::v1::ROUTES;
+use frontline_testkit::{Backend, json, spawn_app};
+use std::collections::BTreeSet;
+
+async fn the_document_lists_every_route_and_no_other(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (status, doc) = json(
+        app.client
+            .get(app.url("/api/v1/openapi.json"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let mut documented = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            documented.insert(format!("{} {path}", method.to_uppercase()));
+        }
+    }
+    let mut expected: BTreeSet<String> = ROUTES
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    expected.insert("GET /healthz".into());
+    assert_eq!(documented, expected);
+    assert!(doc["components"]["schemas"]["ContactInput"].is_object());
+    assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+}
+
+frontline_testkit::backend_tests!(the_document_lists_every_route_and_no_other);
