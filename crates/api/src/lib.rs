@@ -187,7 +187,7 @@ pub struct Health {
 #[serde(untagged)]
 pub enum ContactsRequest {
     /// One contact.
-    One(ContactInput),
+    One(Box<ContactInput>),
     /// Several contacts; each is accepted or refused on its own.
     Many(Vec<ContactInput>),
 }
@@ -197,7 +197,7 @@ pub enum ContactsRequest {
 #[serde(untagged)]
 pub enum SecurityEventsRequest {
     /// One event.
-    One(SecurityEventInput),
+    One(Box<SecurityEventInput>),
     /// Several events; each is accepted or refused on its own.
     Many(Vec<SecurityEventInput>),
 }

@@ -116,6 +116,12 @@ impl Redactor {
     }
 
     /// Replaces every finding in `text` with its placeholder.
+    ///
+    /// ```
+    /// use frontline_pipeline::redact::Redactor;
+    /// let out = Redactor::shared().redact("I'm bob@example.com, order #1234567 failed");
+    /// assert_eq!(out.text, "I'm [email], order #1234567 failed");
+    /// ```
     pub fn redact(&self, text: &str) -> Redacted {
         let mut spans: Vec<(usize, usize, PiiKind)> = Vec::new();
         let mut claim = |start: usize, end: usize, kind: PiiKind| {
@@ -141,9 +147,10 @@ impl Redactor {
         }
         for m in self.ipv4.find_iter(text) {
             let (s, e) = (m.start(), m.end());
+            // Part of a longer dotted number (a version such as 4.2.1.0.7), not an address.
             let dotted_neighbour = text[..s].ends_with('.')
-                || text[e..].starts_with(|c| c == '.')
-                    && text[e + 1..].starts_with(|c: char| c.is_ascii_digit());
+                || (text[e..].starts_with('.')
+                    && text[e + 1..].starts_with(|c: char| c.is_ascii_digit()));
             if bounded(text, s, e) && !dotted_neighbour && m.as_str().parse::<Ipv4Addr>().is_ok() {
                 claim(s, e, PiiKind::Ip);
             }

@@ -21,6 +21,15 @@ pub const KNOWN_ENV: &[&str] = &[
     "FRONTLINE_LOG_FORMAT",
 ];
 
+/// The `FRONTLINE_*` names (prefix removed) that set `Config` keys.
+const CONFIG_ENV: &[&str] = &[
+    "LISTEN",
+    "DATABASE",
+    "MAX_BODY_BYTES",
+    "SECRETS__PSEUDONYM_KEY",
+    "SECRETS__PSEUDONYM_KEY_FILE",
+];
+
 /// Values that look like someone forgot to set a real secret.
 const PLACEHOLDERS: &[&str] = &[
     "changeme",
@@ -137,8 +146,13 @@ impl Config {
         if let Some(file) = file {
             figment = figment.merge(Toml::file_exact(file));
         }
+        // Only configuration keys: the binary's own flags (FRONTLINE_CONFIG,
+        // FRONTLINE_LOG_FORMAT), the tests' variables and unknown names (reported by
+        // `unknown_env_names`) are not part of `Config`.
         figment = figment.merge(Env::prefixed("FRONTLINE_").split("__").filter(|k| {
-            !k.as_str().starts_with("test_") && !matches!(k.as_str(), "config" | "log_format")
+            CONFIG_ENV
+                .iter()
+                .any(|known| k.as_str().eq_ignore_ascii_case(known))
         }));
         let mut config: Config = figment.extract().map_err(Box::new)?;
         if let Some(listen) = overrides.listen {

@@ -65,7 +65,13 @@ mod tests {
             seq: 42,
         };
         assert_eq!(Cursor::decode(&c.encode()), Ok(c));
-        for bad in ["", "abc", "djE6MTox", &URL_SAFE_NO_PAD.encode("v1:1:x")] {
+        for bad in [
+            "",
+            "abc",
+            &URL_SAFE_NO_PAD.encode("v1:1"),
+            &URL_SAFE_NO_PAD.encode("v2:1:1"),
+            &URL_SAFE_NO_PAD.encode("v1:1:x"),
+        ] {
             assert_eq!(Cursor::decode(bad), Err(BadCursor), "{bad}");
         }
     }

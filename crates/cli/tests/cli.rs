@@ -1,0 +1,252 @@
+//! The built `frontline` binary, run as a user would: against a spawned server's database, and
+//! as a server of its own in an empty directory.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use frontline_testkit::{Backend, json, spawn_app};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+fn frontline(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_frontline"))
+        .args(args)
+        .env("FRONTLINE_LOG_FORMAT", "plain")
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("frontline runs")
+}
+
+#[tokio::test]
+async fn a_token_created_while_serving_works_at_once_and_revoking_stops_it() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let db = app.database_url.clone();
+    let out = frontline(&[
+        "token",
+        "create",
+        "--role",
+        "security",
+        "--name",
+        "sam",
+        "--database",
+        &db,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<_> = stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "stdout is the token alone: {stdout:?}");
+    let token = lines[0];
+    assert!(token.starts_with("flt_") && token.len() > 60, "{token}");
+
+    let (status, me) = json(app.get("/api/v1/me", token).await).await;
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(me["user"], "sam");
+    assert_eq!(me["roles"], serde_json::json!(["security"]));
+    let id = me["token_id"].as_str().unwrap().to_owned();
+
+    let out = frontline(&["token", "list", "--json", "--database", &db]);
+    assert!(out.status.success());
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let entry = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == id.as_str())
+        .unwrap();
+    assert_eq!(entry["user"], "sam");
+    assert!(entry["revoked_at"].is_null());
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains(token),
+        "list never shows secrets"
+    );
+
+    let out = frontline(&["token", "revoke", &id, "--database", &db]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (status, _) = json(app.get("/api/v1/me", token).await).await;
+    assert_eq!(status, 401);
+
+    let audit = app.store.audit_records(0, 100).await.unwrap();
+    let actions: Vec<_> = audit
+        .iter()
+        .map(|r| (r.action.as_str(), r.actor.starts_with("cli:")))
+        .collect();
+    assert_eq!(
+        actions,
+        vec![("token.create", true), ("token.revoke", true)]
+    );
+
+    let out = frontline(&["token", "revoke", "0000000000000000", "--database", &db]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not found"));
+}
+
+#[test]
+fn bad_arguments_and_configuration_exit_2_naming_the_problem() {
+    let out = frontline(&["token", "create", "--role", "root"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown role"));
+
+    let out = frontline(&["token", "list", "--database", "mysql://localhost/x"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("`database`") && stderr.contains("sqlite://"),
+        "{stderr}"
+    );
+
+    let out = Command::new(env!("CARGO_BIN_EXE_frontline"))
+        .args(["token", "list"])
+        .env("FRONTLINE_DATABASE", "mysql://localhost/x")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "the environment layer is read");
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("frontline.toml");
+    std::fs::write(&file, "max_body_bytes = \"lots\"\n").unwrap();
+    let out = frontline(&["token", "list", "--config", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("max_body_bytes"));
+}
+
+#[test]
+fn a_configuration_file_chooses_the_database_and_flags_override_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let from_file = dir.path().join("from-file.db");
+    let file = dir.path().join("frontline.toml");
+    std::fs::write(
+        &file,
+        format!("database = \"sqlite://{}\"\n", from_file.display()),
+    )
+    .unwrap();
+    let out = frontline(&[
+        "token",
+        "create",
+        "--role",
+        "viewer",
+        "--config",
+        file.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(from_file.exists());
+
+    let from_flag = dir.path().join("from-flag.db");
+    let url = format!("sqlite://{}", from_flag.display());
+    let out = frontline(&[
+        "token",
+        "create",
+        "--role",
+        "viewer",
+        "--config",
+        file.to_str().unwrap(),
+        "--database",
+        &url,
+    ]);
+    assert!(out.status.success());
+    assert!(from_flag.exists());
+}
+
+#[test]
+fn serve_runs_in_an_empty_directory_and_stops_cleanly_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_frontline"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .current_dir(dir.path())
+        .env("FRONTLINE_LOG_FORMAT", "json")
+        .env("FRONTLINE_DATABSE", "typo")
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut warned = false;
+    let addr = loop {
+        let line = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("server logs its address");
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+        if v["fields"]["variable"] == "FRONTLINE_DATABSE" {
+            warned = true;
+        }
+        if v["fields"]["message"] == "frontline serving" {
+            break v["fields"]["addr"].as_str().unwrap().to_owned();
+        }
+    };
+    assert!(warned, "an unknown FRONTLINE_* variable is reported");
+    assert!(
+        dir.path().join("frontline.db").exists(),
+        "the default database is created"
+    );
+
+    let body = std::process::Command::new("curl")
+        .args(["-sf", &format!("http://{addr}/healthz")])
+        .output();
+    // curl is optional on a machine; the HTTP check then goes through a raw socket.
+    let health = match body {
+        Ok(out) if out.status.success() => String::from_utf8(out.stdout).unwrap(),
+        _ => raw_get(&addr, "/healthz"),
+    };
+    assert!(health.contains("\"status\":\"ok\""), "{health}");
+
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = wait_with_deadline(&mut child, Duration::from_secs(30));
+    assert_eq!(status.code(), Some(0), "serve exits 0 after SIGTERM");
+}
+
+fn raw_get(addr: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+fn wait_with_deadline(
+    child: &mut std::process::Child,
+    limit: Duration,
+) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "serve did not stop in time"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
