@@ -91,7 +91,7 @@ impl Redactor {
                 r"[[\p{L}\p{N}._%+\-]--[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]]+@[\p{L}\p{N}](?:[\p{L}\p{N}\-]*[\p{L}\p{N}])?(?:\.[\p{L}\p{N}](?:[\p{L}\p{N}\-]*[\p{L}\p{N}])?)*\.(?:[a-zA-Z]{2,63}|[\p{L}--\p{ASCII}]{2,})",
             ),
             // Country code, check digits, then 10-32 alphanumerics, optionally grouped.
-            iban: compile(r"(?i)\b[a-z]{2}[0-9]{2}(?:[ \-]?[a-z0-9]){10,32}"),
+            iban: compile(r"(?i)(?-u:\b)[a-z]{2}[0-9]{2}(?:[ \-]?[a-z0-9]){10,32}"),
             // Digit groups joined by single spaces or dashes: candidate card numbers.
             digit_run: compile(r"[0-9]+(?:[ \-][0-9]+)*"),
             ipv4: compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}"),
@@ -99,7 +99,7 @@ impl Redactor {
             // An optional international prefix, an optional area code in parentheses, then digit
             // groups joined by at most one separator each.
             phone: compile(
-                r"(?:\+|\b00)?(?:\(0\)[ \-./]?)?\(?[0-9]{1,5}\)?(?:[ \-./]?\(?[0-9]{1,5}\)?){1,7}",
+                r"(?:\+|(?-u:\b)00)?(?:\(0\)[ \-./]?)?\(?[0-9]{1,5}\)?(?:[ \-./]?\(?[0-9]{1,5}\)?){1,7}",
             ),
             phone_word: compile(
                 r"(?i)(?:phone|tel|mobile|cell|call|text me|whatsapp|sms|number|nr|telefon|handy|nummer|anruf|rufnummer|téléphone|telephone|portable|appel|numéro|numero|teléfono|telefono|móvil|movil|llamar|celular)\W{0,3}(?:\w+\W{1,3}){0,3}$",
@@ -130,8 +130,18 @@ impl Redactor {
             }
         };
 
-        for m in self.email.find_iter(text) {
-            claim(m.start(), m.end(), PiiKind::Email);
+        // Cheap byte checks first: most detectors need an `@`, a digit or a colon, and most
+        // sentences have few of them.
+        let has_at = text.contains('@');
+        let has_digit = text.bytes().any(|b| b.is_ascii_digit());
+        let has_colon = text.contains(':');
+        if has_at {
+            for m in self.email.find_iter(text) {
+                claim(m.start(), m.end(), PiiKind::Email);
+            }
+        }
+        if !has_digit {
+            return finish(text, spans);
         }
         for m in self.iban.find_iter(text) {
             if let Some(len) = valid_iban_prefix(m.as_str()) {
@@ -155,7 +165,7 @@ impl Redactor {
                 claim(s, e, PiiKind::Ip);
             }
         }
-        for m in self.ipv6.find_iter(text) {
+        for m in self.ipv6.find_iter(text).filter(|_| has_colon) {
             let (s, e) = trim_ipv6(text, m.start(), m.end());
             if e > s
                 && bounded(text, s, e)
@@ -180,21 +190,7 @@ impl Redactor {
             }
         }
 
-        spans.sort_by_key(|&(s, _, _)| s);
-        let mut out = String::with_capacity(text.len());
-        let mut last = 0;
-        let mut findings = Vec::with_capacity(spans.len());
-        for (s, e, kind) in spans {
-            out.push_str(&text[last..s]);
-            out.push_str(kind.placeholder());
-            findings.push(kind);
-            last = e;
-        }
-        out.push_str(&text[last..]);
-        Redacted {
-            text: out,
-            findings,
-        }
+        finish(text, spans)
     }
 
     /// Redacts every string value (not the keys) of a JSON value.
@@ -241,6 +237,25 @@ impl Redactor {
             && !looks_like_date(candidate);
         let north_american = digits == 10 && nanp_shape(candidate);
         national_trunk || north_american || self.phone_word.is_match(before)
+    }
+}
+
+/// Builds the output from the claimed spans.
+fn finish(text: &str, mut spans: Vec<(usize, usize, PiiKind)>) -> Redacted {
+    spans.sort_by_key(|&(s, _, _)| s);
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    let mut findings = Vec::with_capacity(spans.len());
+    for (s, e, kind) in spans {
+        out.push_str(&text[last..s]);
+        out.push_str(kind.placeholder());
+        findings.push(kind);
+        last = e;
+    }
+    out.push_str(&text[last..]);
+    Redacted {
+        text: out,
+        findings,
     }
 }
 

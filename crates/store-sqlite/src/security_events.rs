@@ -1,6 +1,7 @@
 //! Security events: idempotent batch intake and keyset-paged reads.
 
-use crate::contacts::{page, summary};
+use crate::contacts::{ROWS_PER_STATEMENT, outcomes, page, summary};
+use std::collections::HashSet;
 use crate::{SqliteStore, audit, errors::map, from_micros, micros};
 use chrono::Utc;
 use frontline_core::security_event::{NewSecurityEvent, SecurityEvent, Severity};
@@ -18,32 +19,31 @@ pub(crate) async fn insert(
     }
     let now = micros(Utc::now());
     let mut tx = store.begin_write().await?;
-    let mut outcome = Vec::with_capacity(batch.len());
-    for e in batch {
-        let affected = sqlx::query(
+    let mut inserted: HashSet<(String, String)> = HashSet::with_capacity(batch.len());
+    for chunk in batch.chunks(ROWS_PER_STATEMENT) {
+        let mut sql = QueryBuilder::<Sqlite>::new(
             "INSERT INTO security_events (source, ext_id, observed_at, severity, title, service,
-                                          indicators, ingested_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-             ON CONFLICT (source, ext_id) DO NOTHING",
-        )
-        .bind(&e.source)
-        .bind(&e.id)
-        .bind(micros(e.observed_at))
-        .bind(e.severity.rank())
-        .bind(&e.title)
-        .bind(&e.service)
-        .bind(e.indicators.to_string())
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(|err| map(err, "storing a security event"))?
-        .rows_affected();
-        outcome.push(if affected == 1 {
-            Inserted::Accepted
-        } else {
-            Inserted::Duplicate
+                                          indicators, ingested_at) ",
+        );
+        sql.push_values(chunk, |mut row, e| {
+            row.push_bind(&e.source)
+                .push_bind(&e.id)
+                .push_bind(micros(e.observed_at))
+                .push_bind(e.severity.rank())
+                .push_bind(&e.title)
+                .push_bind(&e.service)
+                .push_bind(e.indicators.to_string())
+                .push_bind(now);
         });
+        sql.push(" ON CONFLICT (source, ext_id) DO NOTHING RETURNING source, ext_id");
+        let rows: Vec<(String, String)> = sql
+            .build_query_as()
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(|err| map(err, "storing security events"))?;
+        inserted.extend(rows);
     }
+    let outcome = outcomes(batch.iter().map(|e| (e.source.as_str(), e.id.as_str())), inserted);
     let accepted = outcome.iter().filter(|o| **o == Inserted::Accepted).count();
     if accepted > 0 {
         let entry = summary(

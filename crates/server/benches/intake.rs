@@ -1,0 +1,157 @@
+//! Intake throughput, end to end against the store's own batch insert, in one run.
+//!
+//! `cargo bench -p frontline-server --bench intake` (release profile). Three figures:
+//! - baseline: already-redacted rows written by `Store::insert_contacts` in batches of 1,000;
+//! - end to end: the same contacts POSTed as JSON arrays of 1,000 to `/api/v1/contacts` on the
+//!   real server (loopback HTTP, auth, parse, check, redact, pseudonymise, store, answer);
+//! - redaction alone, in MB/s of text.
+//!
+//! Each figure is the median of several rounds, and the end-to-end one is also given as a
+//! ratio of the baseline measured in the same run, since the machines are shared and noisy.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use frontline_core::Role;
+use frontline_core::audit::Actor;
+use frontline_core::contact::{ContactInput, NewContact};
+use frontline_pipeline::pseudonym::PseudonymKey;
+use frontline_pipeline::redact::Redactor;
+use frontline_pipeline::redact_contact;
+use frontline_store::{Origin, Store};
+use frontline_testkit::{Backend, spawn_app};
+use std::time::Instant;
+
+const BATCH: usize = 1_000;
+const BATCHES: usize = 20;
+const ROUNDS: usize = 3;
+
+/// A small deterministic generator, so every run sends the same contacts.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[(self.next() as usize) % items.len()]
+    }
+}
+
+fn contacts(round: usize) -> Vec<serde_json::Value> {
+    let mut rng = Lcg(42 + round as u64);
+    let openings = [
+        "Hi, I can't log in to my account since this morning",
+        "Someone changed my password and I didn't do it",
+        "Got a text saying my account is suspended, is this real?",
+        "App down again?? nothing loads on checkout",
+        "Ich kann mich nicht mehr einloggen, Passwort geht nicht",
+        "Je n'arrive plus à me connecter depuis hier soir",
+        "No puedo entrar a mi cuenta, me dice contraseña incorrecta",
+    ];
+    let details = [
+        "my email is jane.doe@example.com",
+        "call me on +44 7700 900123",
+        "card 4111 1111 1111 1111 was charged twice",
+        "order #88213455 never arrived",
+        "login came from 203.0.113.7 which is not me",
+        "IBAN DE89 3704 0044 0532 0130 00 was debited",
+        "ticket ref 55120 still open",
+    ];
+    let channels = ["ticket", "chat", "call", "email", "social", "review"];
+    let services = ["web", "mobile", "payments", "login"];
+    (0..BATCH * BATCHES)
+        .map(|i| {
+            let text = format!(
+                "{}. {}, and {}. Please help, this is urgent and I have been waiting for an answer for a while now.",
+                rng.pick(&openings),
+                rng.pick(&details),
+                rng.pick(&details)
+            );
+            serde_json::json!({
+                "id": format!("r{round}-{i}"),
+                "source": "zendesk",
+                "channel": rng.pick(&channels),
+                "received_at": format!("2026-11-25T{:02}:{:02}:{:02}Z", (i / 3600) % 24, (i / 60) % 60, i % 60),
+                "text": text,
+                "customer": format!("cust-{}", rng.next() % 50_000),
+                "service": rng.pick(&services),
+                "language": "en",
+            })
+        })
+        .collect()
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+#[tokio::main]
+async fn main() {
+    let redactor = Redactor::shared();
+    let key = PseudonymKey::new(vec![7; 32]);
+    let origin = Origin::new(Actor::System);
+    let mut baseline = Vec::new();
+    let mut end_to_end = Vec::new();
+    let mut redaction = Vec::new();
+
+    for round in 0..ROUNDS {
+        let inputs = contacts(round);
+        let text_bytes: usize = inputs.iter().map(|c| c["text"].as_str().unwrap().len()).sum();
+
+        // Baseline: the store's own batch insert of rows redacted beforehand.
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+        let store = frontline_server::open_store(&url).await.unwrap();
+        let redacted: Vec<_> = inputs
+            .iter()
+            .map(|v| {
+                let input: ContactInput = serde_json::from_value(v.clone()).unwrap();
+                redact_contact(NewContact::try_from(input).unwrap(), redactor, &key)
+            })
+            .collect();
+        let started = Instant::now();
+        for chunk in redacted.chunks(BATCH) {
+            store.insert_contacts(chunk, &origin).await.unwrap();
+        }
+        baseline.push(redacted.len() as f64 / started.elapsed().as_secs_f64());
+
+        // Redaction alone.
+        let texts: Vec<&str> = inputs.iter().map(|c| c["text"].as_str().unwrap()).collect();
+        let started = Instant::now();
+        let mut placeholders = 0;
+        for t in &texts {
+            placeholders += redactor.redact(t).findings.len();
+        }
+        redaction.push(text_bytes as f64 / started.elapsed().as_secs_f64() / 1e6);
+        assert!(placeholders >= texts.len(), "every text carries personal data");
+
+        // End to end over HTTP.
+        let app = spawn_app(Backend::Sqlite).await;
+        let token = app.token(Role::Ingest).await;
+        let bodies: Vec<String> = inputs
+            .chunks(BATCH)
+            .map(|c| serde_json::to_string(c).unwrap())
+            .collect();
+        let started = Instant::now();
+        for body in bodies {
+            let res = app.post_raw("/api/v1/contacts", &token, body).await;
+            assert_eq!(res.status(), 200);
+        }
+        end_to_end.push(inputs.len() as f64 / started.elapsed().as_secs_f64());
+        let stored: Store2 = app.store.clone();
+        let page = stored
+            .list_contacts(&frontline_store::ContactQuery { limit: 1, ..Default::default() })
+            .await
+            .unwrap();
+        assert_eq!(page.items.len(), 1);
+    }
+
+    let (b, e, r) = (median(baseline), median(end_to_end), median(redaction));
+    println!("intake benchmark: {BATCHES} batches of {BATCH} contacts (~200-byte texts with PII), SQLite, median of {ROUNDS} rounds");
+    println!("  store batch insert (baseline): {b:>10.0} contacts/s");
+    println!("  POST /api/v1/contacts (e2e):   {e:>10.0} contacts/s   ratio e2e/baseline = {:.2}", e / b);
+    println!("  redaction alone:               {r:>10.1} MB/s of text");
+}
+
+type Store2 = std::sync::Arc<dyn Store>;
