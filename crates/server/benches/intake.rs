@@ -29,7 +29,10 @@ struct Lcg(u64);
 
 impl Lcg {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         self.0 >> 33
     }
     fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
@@ -97,7 +100,10 @@ async fn main() {
 
     for round in 0..ROUNDS {
         let inputs = contacts(round);
-        let text_bytes: usize = inputs.iter().map(|c| c["text"].as_str().unwrap().len()).sum();
+        let text_bytes: usize = inputs
+            .iter()
+            .map(|c| c["text"].as_str().unwrap().len())
+            .sum();
 
         // Baseline: the store's own batch insert of rows redacted beforehand.
         let dir = tempfile::tempdir().unwrap();
@@ -124,7 +130,10 @@ async fn main() {
             placeholders += redactor.redact(t).findings.len();
         }
         redaction.push(text_bytes as f64 / started.elapsed().as_secs_f64() / 1e6);
-        assert!(placeholders >= texts.len(), "every text carries personal data");
+        assert!(
+            placeholders >= texts.len(),
+            "every text carries personal data"
+        );
 
         // End to end over HTTP.
         let app = spawn_app(Backend::Sqlite).await;
@@ -141,16 +150,24 @@ async fn main() {
         end_to_end.push(inputs.len() as f64 / started.elapsed().as_secs_f64());
         let stored: Store2 = app.store.clone();
         let page = stored
-            .list_contacts(&frontline_store::ContactQuery { limit: 1, ..Default::default() })
+            .list_contacts(&frontline_store::ContactQuery {
+                limit: 1,
+                ..Default::default()
+            })
             .await
             .unwrap();
         assert_eq!(page.items.len(), 1);
     }
 
     let (b, e, r) = (median(baseline), median(end_to_end), median(redaction));
-    println!("intake benchmark: {BATCHES} batches of {BATCH} contacts (~200-byte texts with PII), SQLite, median of {ROUNDS} rounds");
+    println!(
+        "intake benchmark: {BATCHES} batches of {BATCH} contacts (~200-byte texts with PII), SQLite, median of {ROUNDS} rounds"
+    );
     println!("  store batch insert (baseline): {b:>10.0} contacts/s");
-    println!("  POST /api/v1/contacts (e2e):   {e:>10.0} contacts/s   ratio e2e/baseline = {:.2}", e / b);
+    println!(
+        "  POST /api/v1/contacts (e2e):   {e:>10.0} contacts/s   ratio e2e/baseline = {:.2}",
+        e / b
+    );
     println!("  redaction alone:               {r:>10.1} MB/s of text");
 }
 

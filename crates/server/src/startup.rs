@@ -99,6 +99,11 @@ impl Application {
     pub async fn run_until(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let addr = self.local_addr()?;
         tracing::info!(%addr, database = %self.state.config.database, "frontline serving");
+        if matches!(self.state.store.list_tokens().await, Ok(t) if t.is_empty()) {
+            tracing::info!(
+                "no API tokens yet; create the first with: frontline token create --role admin --name YOUR_NAME"
+            );
+        }
         let router = api::router(self.state);
         let result = axum::serve(
             self.listener,

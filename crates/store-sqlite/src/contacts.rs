@@ -49,7 +49,12 @@ pub(crate) async fn insert(
             .map_err(|e| map(e, "storing contacts"))?;
         inserted.extend(rows);
     }
-    let outcome = outcomes(batch.iter().map(|c| (c.key.source.as_str(), c.key.id.as_str())), inserted);
+    let outcome = outcomes(
+        batch
+            .iter()
+            .map(|c| (c.key.source.as_str(), c.key.id.as_str())),
+        inserted,
+    );
     let accepted = outcome.iter().filter(|o| **o == Inserted::Accepted).count();
     if accepted > 0 {
         audit::append(

@@ -1,13 +1,13 @@
 //! Security events: idempotent batch intake and keyset-paged reads.
 
 use crate::contacts::{ROWS_PER_STATEMENT, outcomes, page, summary};
-use std::collections::HashSet;
 use crate::{SqliteStore, audit, errors::map, from_micros, micros};
 use chrono::Utc;
 use frontline_core::security_event::{NewSecurityEvent, SecurityEvent, Severity};
 use frontline_store::{Inserted, Origin, Page, SecurityEventQuery, StoreError};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite};
+use std::collections::HashSet;
 
 pub(crate) async fn insert(
     store: &SqliteStore,
@@ -43,7 +43,10 @@ pub(crate) async fn insert(
             .map_err(|err| map(err, "storing security events"))?;
         inserted.extend(rows);
     }
-    let outcome = outcomes(batch.iter().map(|e| (e.source.as_str(), e.id.as_str())), inserted);
+    let outcome = outcomes(
+        batch.iter().map(|e| (e.source.as_str(), e.id.as_str())),
+        inserted,
+    );
     let accepted = outcome.iter().filter(|o| **o == Inserted::Accepted).count();
     if accepted > 0 {
         let entry = summary(

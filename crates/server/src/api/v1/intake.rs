@@ -154,6 +154,22 @@ mod tests {
         assert_eq!(b.rejected[2].index, 2);
     }
 
+    proptest::proptest! {
+        /// Whatever the bytes, parsing answers (an error or a batch) and never panics.
+        #[test]
+        fn any_body_parses_or_errors_without_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..512)) {
+            let _ = parse::<ContactInput, NewContact>(&Bytes::from(bytes));
+        }
+
+        /// JSON-shaped bodies with arbitrary values in known fields never panic either.
+        #[test]
+        fn any_field_values_parse_or_error(id in proptest::option::of("\\PC{0,40}"), when in "\\PC{0,40}", text in "\\PC{0,80}", meta in proptest::option::of(0i64..3)) {
+            let v = serde_json::json!({"id": id, "source": "s", "channel": "chat", "received_at": when, "text": text, "metadata": meta});
+            let b = parse::<ContactInput, NewContact>(&Bytes::from(v.to_string())).unwrap();
+            proptest::prop_assert_eq!(b.valid.len() + b.rejected.len(), 1);
+        }
+    }
+
     #[test]
     fn non_json_and_scalars_are_malformed() {
         for bad in ["{", "42", "\"x\"", ""] {
