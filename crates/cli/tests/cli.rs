@@ -19,7 +19,9 @@ fn frontline(args: &[&str]) -> Output {
 
 #[tokio::test]
 async fn a_token_created_while_serving_works_at_once_and_revoking_stops_it() {
-    let app = spawn_app(Backend::Sqlite).await;
+    let app = spawn_app(Backend::Sqlite)
+        .await
+        .expect("sqlite is always available");
     let db = app.database_url.clone();
     let out = frontline(&[
         "token",

@@ -136,7 +136,9 @@ async fn main() {
         );
 
         // End to end over HTTP.
-        let app = spawn_app(Backend::Sqlite).await;
+        let app = spawn_app(Backend::Sqlite)
+            .await
+            .expect("sqlite is always available");
         let token = app.token(Role::Ingest).await;
         let bodies: Vec<String> = inputs
             .chunks(BATCH)

@@ -9,6 +9,7 @@ use anyhow::Context as _;
 use frontline_pipeline::pseudonym::PseudonymKey;
 use frontline_pipeline::redact::Redactor;
 use frontline_store::Store;
+use frontline_store_postgres::PostgresStore;
 use frontline_store_sqlite::SqliteStore;
 use rand::RngCore;
 use std::net::SocketAddr;
@@ -28,9 +29,10 @@ pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
         return Ok(Arc::new(store));
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        anyhow::bail!(
-            "PostgreSQL is not supported by this build yet; use a sqlite:// URL (see issue 3)"
-        );
+        let store = PostgresStore::open(url).await.context(
+            "opening the PostgreSQL database (is the server running and the URL right?)",
+        )?;
+        return Ok(Arc::new(store));
     }
     anyhow::bail!("{url:?} is not a database URL; use sqlite://PATH or postgres://…")
 }

@@ -2,12 +2,11 @@
 
 use crate::{SqliteStore, audit, errors::map, from_micros, micros};
 use chrono::Utc;
-use frontline_core::audit::AuditEntry;
 use frontline_core::contact::{Contact, ContactKey, RedactedContact};
-use frontline_store::{ContactQuery, Cursor, Inserted, Origin, Page, StoreError};
+use frontline_store::{ContactQuery, Cursor, Inserted, Origin, Page, StoreError, batch};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite};
-use std::collections::{BTreeSet, HashSet};
+use std::collections::HashSet;
 
 pub(crate) async fn insert(
     store: &SqliteStore,
@@ -49,26 +48,21 @@ pub(crate) async fn insert(
             .map_err(|e| map(e, "storing contacts"))?;
         inserted.extend(rows);
     }
-    let outcome = outcomes(
+    let outcome = batch::outcomes(
         batch
             .iter()
             .map(|c| (c.key.source.as_str(), c.key.id.as_str())),
         inserted,
     );
-    let accepted = outcome.iter().filter(|o| **o == Inserted::Accepted).count();
-    if accepted > 0 {
-        audit::append(
-            &mut tx,
-            &summary(
-                "contacts.ingest",
-                "contacts",
-                batch.iter().map(|c| c.key.source.as_str()),
-                accepted,
-                batch.len() - accepted,
-                origin,
-            ),
-        )
-        .await?;
+    let entry = batch::audit_entry(
+        "contacts.ingest",
+        "contacts",
+        batch.iter().map(|c| c.key.source.as_str()),
+        &outcome,
+        origin,
+    );
+    if let Some(entry) = entry {
+        audit::append(&mut tx, &entry).await?;
     }
     tx.commit()
         .await
@@ -78,41 +72,6 @@ pub(crate) async fn insert(
 
 /// How many rows one INSERT statement carries.
 pub(crate) const ROWS_PER_STATEMENT: usize = 500;
-
-/// Each input's fate, given the keys the database stored now. When a key appears twice in one
-/// batch, its first appearance was stored and the later ones are duplicates.
-pub(crate) fn outcomes<'a>(
-    keys: impl Iterator<Item = (&'a str, &'a str)>,
-    mut inserted: HashSet<(String, String)>,
-) -> Vec<Inserted> {
-    keys.map(|(source, id)| {
-        if inserted.remove(&(source.to_owned(), id.to_owned())) {
-            Inserted::Accepted
-        } else {
-            Inserted::Duplicate
-        }
-    })
-    .collect()
-}
-
-/// The audit record of an intake batch: counts and sources, never contents.
-pub(crate) fn summary<'a>(
-    action: &str,
-    target: &str,
-    sources: impl Iterator<Item = &'a str>,
-    accepted: usize,
-    duplicates: usize,
-    origin: &Origin,
-) -> AuditEntry {
-    let sources: BTreeSet<&str> = sources.collect();
-    AuditEntry::new(origin.actor.clone(), action, target)
-        .with_detail(serde_json::json!({
-            "accepted": accepted,
-            "duplicates": duplicates,
-            "sources": sources,
-        }))
-        .with_request_id(origin.request_id.clone())
-}
 
 const COLUMNS: &str = "seq, source, ext_id, channel, received_at, text, customer, service, region, language, metadata, ingested_at";
 

@@ -1,10 +1,10 @@
 //! Security events: idempotent batch intake and keyset-paged reads.
 
-use crate::contacts::{ROWS_PER_STATEMENT, outcomes, page, summary};
+use crate::contacts::{ROWS_PER_STATEMENT, page};
 use crate::{SqliteStore, audit, errors::map, from_micros, micros};
 use chrono::Utc;
 use frontline_core::security_event::{NewSecurityEvent, SecurityEvent, Severity};
-use frontline_store::{Inserted, Origin, Page, SecurityEventQuery, StoreError};
+use frontline_store::{Inserted, Origin, Page, SecurityEventQuery, StoreError, batch};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite};
 use std::collections::HashSet;
@@ -43,20 +43,18 @@ pub(crate) async fn insert(
             .map_err(|err| map(err, "storing security events"))?;
         inserted.extend(rows);
     }
-    let outcome = outcomes(
+    let outcome = batch::outcomes(
         batch.iter().map(|e| (e.source.as_str(), e.id.as_str())),
         inserted,
     );
-    let accepted = outcome.iter().filter(|o| **o == Inserted::Accepted).count();
-    if accepted > 0 {
-        let entry = summary(
-            "security_events.ingest",
-            "security_events",
-            batch.iter().map(|e| e.source.as_str()),
-            accepted,
-            batch.len() - accepted,
-            origin,
-        );
+    let entry = batch::audit_entry(
+        "security_events.ingest",
+        "security_events",
+        batch.iter().map(|e| e.source.as_str()),
+        &outcome,
+        origin,
+    );
+    if let Some(entry) = entry {
         audit::append(&mut tx, &entry).await?;
     }
     tx.commit()

@@ -7,6 +7,7 @@
 //! so a record exists exactly when the change does.
 #![warn(missing_docs)]
 
+pub mod batch;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod error;

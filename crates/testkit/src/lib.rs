@@ -9,6 +9,7 @@ use frontline_server::auth::token::issue;
 use frontline_server::config::Config;
 use frontline_server::telemetry;
 use frontline_store::{Origin, Store};
+use frontline_store_postgres::testing::TestDatabase;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -18,6 +19,8 @@ use tokio_util::sync::CancellationToken;
 pub enum Backend {
     /// A fresh SQLite file in a temp dir.
     Sqlite,
+    /// A fresh PostgreSQL database on `FRONTLINE_TEST_POSTGRES_URL`'s server.
+    Postgres,
 }
 
 /// A running server and the handles a test needs.
@@ -34,6 +37,7 @@ pub struct TestApp {
     pub database_url: String,
     shutdown: CancellationToken,
     _dir: tempfile::TempDir,
+    _database: Option<TestDatabase>,
 }
 
 impl Drop for TestApp {
@@ -42,19 +46,30 @@ impl Drop for TestApp {
     }
 }
 
-/// Starts a server with the default test configuration.
-pub async fn spawn_app(backend: Backend) -> TestApp {
+/// Starts a server with the default test configuration; `None` when the backend is not
+/// available here (PostgreSQL without `FRONTLINE_TEST_POSTGRES_URL`, outside CI).
+pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     spawn_app_with(backend, |_| {}).await
 }
 
 /// Starts a server after `configure` has adjusted the configuration.
-pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Config)) -> TestApp {
+pub async fn spawn_app_with(
+    backend: Backend,
+    configure: impl FnOnce(&mut Config),
+) -> Option<TestApp> {
     if std::env::var_os("TEST_LOG").is_some() {
         telemetry::init(telemetry::LogFormat::Plain);
     }
     let dir = tempfile::tempdir().expect("temp dir");
-    let database_url = match backend {
-        Backend::Sqlite => format!("sqlite://{}", dir.path().join("frontline.db").display()),
+    let (database_url, database) = match backend {
+        Backend::Sqlite => (
+            format!("sqlite://{}", dir.path().join("frontline.db").display()),
+            None,
+        ),
+        Backend::Postgres => {
+            let db = TestDatabase::create().await?;
+            (db.url.clone(), Some(db))
+        }
     };
     let mut config = Config {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -69,7 +84,7 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Config
     let store = app.state().store.clone();
     let shutdown = CancellationToken::new();
     tokio::spawn(app.run_until(shutdown.clone()));
-    TestApp {
+    Some(TestApp {
         base_url: format!("http://{addr}"),
         addr,
         client: reqwest::Client::new(),
@@ -77,7 +92,8 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Config
         database_url,
         shutdown,
         _dir: dir,
-    }
+        _database: database,
+    })
 }
 
 impl TestApp {
@@ -168,16 +184,22 @@ pub fn contact_json(source: &str, id: &str, received_at: &str) -> serde_json::Va
     })
 }
 
-/// Runs each listed async test function on every backend: `name_sqlite` (and `name_postgres`
-/// once that backend exists).
+/// Runs each listed test on every backend, as `sqlite::NAME` and `postgres::NAME`. Each test
+/// is an async function taking the [`Backend`] and starting its server with [`spawn_app`] (or
+/// [`spawn_app_with`]), which answers `None`, and the test returns, where the backend is not
+/// available here.
 #[macro_export]
 macro_rules! backend_tests {
     ($($name:ident),* $(,)?) => {
-        mod sqlite {
+        $crate::backend_tests!(@backend sqlite, Sqlite; $($name),*);
+        $crate::backend_tests!(@backend postgres, Postgres; $($name),*);
+    };
+    (@backend $module:ident, $backend:ident; $($name:ident),*) => {
+        mod $module {
             $(
                 #[tokio::test]
                 async fn $name() {
-                    super::$name($crate::Backend::Sqlite).await;
+                    super::$name($crate::Backend::$backend).await;
                 }
             )*
         }

@@ -30,7 +30,9 @@ async fn call(
 }
 
 async fn every_route_allows_exactly_the_roles_of_its_action(backend: Backend) {
-    let app = spawn_app(backend).await;
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
     let mut tokens = Vec::new();
     for role in Role::ALL {
         tokens.push((role, app.token(role).await));
@@ -62,7 +64,9 @@ async fn every_route_allows_exactly_the_roles_of_its_action(backend: Backend) {
 }
 
 async fn bad_tokens_are_refused_with_a_reason(backend: Backend) {
-    let app = spawn_app(backend).await;
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
     let good = app.token(Role::Viewer).await;
     // Same id, wrong secret.
     let (prefix, _) = good.rsplit_once('_').unwrap();
@@ -92,7 +96,9 @@ async fn bad_tokens_are_refused_with_a_reason(backend: Backend) {
 }
 
 async fn revoked_and_expired_tokens_stop_working_at_once(backend: Backend) {
-    let app = spawn_app(backend).await;
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
     let origin = Origin::new(Actor::System);
     let (info, token) = issue(app.store.as_ref(), "ann", Role::Security, None, &origin)
         .await
@@ -131,7 +137,9 @@ async fn revoked_and_expired_tokens_stop_working_at_once(backend: Backend) {
 }
 
 async fn authorisation_is_checked_before_the_body(backend: Backend) {
-    let app = spawn_app(backend).await;
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
     let viewer = app.token(Role::Viewer).await;
     let (status, body) = json(app.post_raw("/api/v1/contacts", &viewer, "{not json").await).await;
     assert_eq!(status, 403, "{body}");
@@ -146,7 +154,9 @@ async fn authorisation_is_checked_before_the_body(backend: Backend) {
 }
 
 async fn roles_accumulate_on_one_user(backend: Backend) {
-    let app = spawn_app(backend).await;
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
     let first = app.token_for("kim", Role::CxAgent).await;
     app.token_for("kim", Role::Ingest).await;
     // The first token now carries both roles: a token acts as its user.
@@ -162,7 +172,9 @@ async fn roles_accumulate_on_one_user(backend: Backend) {
 }
 
 async fn unknown_paths_and_methods_answer_json(backend: Backend) {
-    let app = spawn_app(backend).await;
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
     let (status, body) = json(app.client.get(app.url("/nope")).send().await.unwrap()).await;
     assert_eq!(status, 404);
     assert_eq!(body["error"]["code"], "not_found");

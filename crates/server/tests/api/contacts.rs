@@ -5,7 +5,9 @@ use frontline_testkit::{Backend, contact_json, json, spawn_app, spawn_app_with};
 use serde_json::json;
 
 async fn a_contact_is_stored_redacted_and_pseudonymised(backend: Backend) {
-    let app = spawn_app(backend).await;
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
     let ingest = app.token(Role::Ingest).await;
     let viewer = app.token(Role::Viewer).await;
     let mut contact = contact_json("zendesk", "48213", "2026-11-25T14:05:00+01:00");
@@ -64,7 +66,9 @@ async fn a_contact_is_stored_redacted_and_pseudonymised(backend: Backend) {
 }
 
 async fn sending_a_contact_again_is_a_duplicate_and_changes_nothing(backend: Backend) {
-    let app = spawn_app(backend).await;
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
     let ingest = app.token(Role::Ingest).await;
     let first = contact_json("zendesk", "7", "2026-11-25T13:00:00Z");
     app.post_json("/api/v1/contacts", &ingest, &first).await;
@@ -101,7 +105,9 @@ async fn sending_a_contact_again_is_a_duplicate_and_changes_nothing(backend: Bac
 }
 
 async fn bad_elements_are_reported_by_index_and_good_ones_kept(backend: Backend) {
-    let app = spawn_app(backend).await;
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
     let ingest = app.token(Role::Ingest).await;
     let good = contact_json("zendesk", "1", "2026-11-25T13:00:00Z");
     let mut bad_channel = contact_json("zendesk", "2", "2026-11-25T13:00:00Z");
@@ -165,7 +171,9 @@ async fn bad_elements_are_reported_by_index_and_good_ones_kept(backend: Backend)
 }
 
 async fn each_kind_of_bad_input_gets_its_status_and_changes_nothing(backend: Backend) {
-    let app = spawn_app_with(backend, |c| c.max_body_bytes = 64 * 1024).await;
+    let Some(app) = spawn_app_with(backend, |c| c.max_body_bytes = 64 * 1024).await else {
+        return;
+    };
     let ingest = app.token(Role::Ingest).await;
     let audit_before = app.store.audit_records(0, 1000).await.unwrap().len();
     let base = contact_json("zendesk", "1", "2026-11-25T13:00:00Z");
@@ -269,7 +277,9 @@ async fn each_kind_of_bad_input_gets_its_status_and_changes_nothing(backend: Bac
 }
 
 async fn pages_walk_every_contact_once_in_order(backend: Backend) {
-    let app = spawn_app(backend).await;
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
     let ingest = app.token(Role::Ingest).await;
     let viewer = app.token(Role::CxAgent).await;
     let batch: Vec<_> = (0..250)
@@ -319,7 +329,9 @@ async fn pages_walk_every_contact_once_in_order(backend: Backend) {
 }
 
 async fn filters_narrow_and_bad_parameters_are_named(backend: Backend) {
-    let app = spawn_app(backend).await;
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
     let ingest = app.token(Role::Ingest).await;
     let viewer = app.token(Role::Viewer).await;
     let mut chat = contact_json("intercom", "c", "2026-11-25T13:30:00Z");
@@ -376,7 +388,9 @@ async fn filters_narrow_and_bad_parameters_are_named(backend: Backend) {
 }
 
 async fn one_contact_by_source_and_id(backend: Backend) {
-    let app = spawn_app(backend).await;
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
     let ingest = app.token(Role::Ingest).await;
     let viewer = app.token(Role::Viewer).await;
     app.post_json(

@@ -1,0 +1,182 @@
+//! Contacts: idempotent batch intake and keyset-paged reads.
+
+use crate::{PostgresStore, audit, errors::map};
+use chrono::{DateTime, Utc};
+use frontline_core::contact::{Contact, ContactKey, RedactedContact};
+use frontline_store::{ContactQuery, Cursor, Inserted, Origin, Page, StoreError, batch};
+use sqlx::postgres::PgRow;
+use sqlx::{Postgres, QueryBuilder, Row};
+use std::collections::HashSet;
+
+/// How many rows one INSERT statement carries (11 parameters a row, far below PostgreSQL's
+/// limit of 65,535).
+pub(crate) const ROWS_PER_STATEMENT: usize = 500;
+
+pub(crate) async fn insert(
+    store: &PostgresStore,
+    batch: &[RedactedContact],
+    origin: &Origin,
+) -> Result<Vec<Inserted>, StoreError> {
+    if batch.is_empty() {
+        return Ok(Vec::new());
+    }
+    let now = Utc::now();
+    let mut tx = store.begin().await?;
+    let mut inserted: HashSet<(String, String)> = HashSet::with_capacity(batch.len());
+    for chunk in batch.chunks(ROWS_PER_STATEMENT) {
+        let mut sql = QueryBuilder::<Postgres>::new(
+            "INSERT INTO contacts (source, ext_id, channel, received_at, text, customer, service,
+                                   region, language, metadata, ingested_at) ",
+        );
+        sql.push_values(chunk, |mut row, c| {
+            row.push_bind(&c.key.source)
+                .push_bind(&c.key.id)
+                .push_bind(c.channel.as_str())
+                .push_bind(c.received_at)
+                .push_bind(&c.text)
+                .push_bind(&c.customer)
+                .push_bind(&c.service)
+                .push_bind(&c.region)
+                .push_bind(&c.language)
+                .push_bind(&c.metadata)
+                .push_bind(now);
+        });
+        // Conflicting rows (stored before, or earlier in this statement) are skipped and not
+        // returned: what comes back was stored now.
+        sql.push(" ON CONFLICT (source, ext_id) DO NOTHING RETURNING source, ext_id");
+        let rows: Vec<(String, String)> = sql
+            .build_query_as()
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(|e| map(e, "storing contacts"))?;
+        inserted.extend(rows);
+    }
+    let outcome = batch::outcomes(
+        batch
+            .iter()
+            .map(|c| (c.key.source.as_str(), c.key.id.as_str())),
+        inserted,
+    );
+    let entry = batch::audit_entry(
+        "contacts.ingest",
+        "contacts",
+        batch.iter().map(|c| c.key.source.as_str()),
+        &outcome,
+        origin,
+    );
+    if let Some(entry) = entry {
+        audit::append(&mut tx, &entry).await?;
+    }
+    tx.commit()
+        .await
+        .map_err(|e| map(e, "committing contacts"))?;
+    Ok(outcome)
+}
+
+const COLUMNS: &str = "seq, source, ext_id, channel, received_at, text, customer, service, region, language, metadata, ingested_at";
+
+pub(crate) async fn list(
+    store: &PostgresStore,
+    query: &ContactQuery,
+) -> Result<Page<Contact>, StoreError> {
+    let mut sql =
+        QueryBuilder::<Postgres>::new(format!("SELECT {COLUMNS} FROM contacts WHERE TRUE"));
+    if let Some(since) = query.since {
+        sql.push(" AND received_at >= ").push_bind(since);
+    }
+    if let Some(until) = query.until {
+        sql.push(" AND received_at < ").push_bind(until);
+    }
+    if let Some(channel) = query.channel {
+        sql.push(" AND channel = ").push_bind(channel.as_str());
+    }
+    if let Some(service) = &query.service {
+        sql.push(" AND service = ").push_bind(service.clone());
+    }
+    if let Some(source) = &query.source {
+        sql.push(" AND source = ").push_bind(source.clone());
+    }
+    if let Some(after) = query.after {
+        sql.push(" AND (received_at, seq) > (")
+            .push_bind(cursor_time(after)?)
+            .push(", ")
+            .push_bind(after.seq)
+            .push(")");
+    }
+    sql.push(" ORDER BY received_at, seq LIMIT ")
+        .push_bind(i64::from(query.limit) + 1);
+    let rows = sql
+        .build()
+        .fetch_all(&store.pool)
+        .await
+        .map_err(|e| map(e, "listing contacts"))?;
+    page(rows, query.limit as usize, "received_at", contact_from_row)
+}
+
+pub(crate) async fn get(
+    store: &PostgresStore,
+    source: &str,
+    id: &str,
+) -> Result<Option<Contact>, StoreError> {
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM contacts WHERE source = $1 AND ext_id = $2"
+    ))
+    .bind(source)
+    .bind(id)
+    .fetch_optional(&store.pool)
+    .await
+    .map_err(|e| map(e, "reading a contact"))?
+    .map(|row| contact_from_row(&row))
+    .transpose()
+}
+
+/// The cursor's time as a timestamp; a cursor can only name times a row could have.
+pub(crate) fn cursor_time(cursor: Cursor) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::from_timestamp_micros(cursor.at_micros).ok_or_else(|| StoreError::Invalid {
+        field: "cursor".into(),
+        reason: "names a time out of range".into(),
+    })
+}
+
+/// Cuts `rows` (fetched with one extra) to a page and makes the cursor from the last row kept.
+pub(crate) fn page<T>(
+    mut rows: Vec<PgRow>,
+    limit: usize,
+    at_column: &str,
+    convert: fn(&PgRow) -> Result<T, StoreError>,
+) -> Result<Page<T>, StoreError> {
+    let more = rows.len() > limit;
+    rows.truncate(limit);
+    let next_cursor = match rows.last() {
+        Some(last) if more => Some(Cursor {
+            at_micros: last.get::<DateTime<Utc>, _>(at_column).timestamp_micros(),
+            seq: last.get("seq"),
+        }),
+        _ => None,
+    };
+    let items = rows.iter().map(convert).collect::<Result<_, _>>()?;
+    Ok(Page { items, next_cursor })
+}
+
+fn contact_from_row(row: &PgRow) -> Result<Contact, StoreError> {
+    let channel: String = row.get("channel");
+    Ok(Contact {
+        contact: RedactedContact {
+            key: ContactKey {
+                source: row.get("source"),
+                id: row.get("ext_id"),
+            },
+            channel: channel
+                .parse()
+                .map_err(|e: String| StoreError::internal("reading a channel", e))?,
+            received_at: row.get("received_at"),
+            text: row.get("text"),
+            customer: row.get("customer"),
+            service: row.get("service"),
+            region: row.get("region"),
+            language: row.get("language"),
+            metadata: row.get("metadata"),
+        },
+        ingested_at: row.get("ingested_at"),
+    })
+}

@@ -1,0 +1,139 @@
+//! The scale backend: PostgreSQL, selected by a `postgres://` URL. Several server processes may
+//! share one database: uniqueness is the database's (constraints and `ON CONFLICT`), and the
+//! audit chain is serialised by a transaction-scoped advisory lock.
+#![warn(missing_docs)]
+
+mod audit;
+mod contacts;
+mod errors;
+mod secrets;
+mod security_events;
+#[cfg(feature = "testing")]
+pub mod testing;
+mod tokens;
+
+use async_trait::async_trait;
+use frontline_core::audit::AuditRecord;
+use frontline_core::contact::{Contact, RedactedContact};
+use frontline_core::ids::TokenId;
+use frontline_core::security_event::{NewSecurityEvent, SecurityEvent};
+use frontline_store::{
+    ContactQuery, Inserted, NewToken, Origin, Page, SecurityEventQuery, Store, StoreError,
+    TokenCredentials, TokenInfo,
+};
+use sqlx::postgres::PgPoolOptions;
+use sqlx::{PgPool, Postgres, Transaction};
+use std::time::Duration;
+
+/// The PostgreSQL store.
+#[derive(Debug, Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Connects to `url` (`postgres://USER:PASSWORD@HOST:PORT/DB`) and applies pending
+    /// migrations (under sqlx's migration lock, so several servers may start at once).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the server cannot be reached; [`StoreError::Internal`]
+    /// when migrating fails.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect(url)
+            .await
+            .map_err(|e| StoreError::Unavailable(e.into()))?;
+        sqlx::migrate!("./migrations")
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::internal("migrating the PostgreSQL database", e))?;
+        Ok(Self { pool })
+    }
+
+    /// Closes the pool.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    async fn begin(&self) -> Result<Transaction<'static, Postgres>, StoreError> {
+        self.pool
+            .begin()
+            .await
+            .map_err(|e| errors::map(e, "beginning a transaction"))
+    }
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn secret_or_insert(&self, name: &str, candidate: &[u8]) -> Result<Vec<u8>, StoreError> {
+        secrets::secret_or_insert(self, name, candidate).await
+    }
+
+    async fn create_token(
+        &self,
+        token: NewToken,
+        origin: &Origin,
+    ) -> Result<TokenInfo, StoreError> {
+        tokens::create(self, token, origin).await
+    }
+
+    async fn list_tokens(&self) -> Result<Vec<TokenInfo>, StoreError> {
+        tokens::list(self).await
+    }
+
+    async fn revoke_token(&self, id: &TokenId, origin: &Origin) -> Result<TokenInfo, StoreError> {
+        tokens::revoke(self, id, origin).await
+    }
+
+    async fn token_credentials(
+        &self,
+        id: &TokenId,
+    ) -> Result<Option<TokenCredentials>, StoreError> {
+        tokens::credentials(self, id).await
+    }
+
+    async fn insert_contacts(
+        &self,
+        batch: &[RedactedContact],
+        origin: &Origin,
+    ) -> Result<Vec<Inserted>, StoreError> {
+        contacts::insert(self, batch, origin).await
+    }
+
+    async fn list_contacts(&self, query: &ContactQuery) -> Result<Page<Contact>, StoreError> {
+        contacts::list(self, query).await
+    }
+
+    async fn get_contact(&self, source: &str, id: &str) -> Result<Option<Contact>, StoreError> {
+        contacts::get(self, source, id).await
+    }
+
+    async fn insert_security_events(
+        &self,
+        batch: &[NewSecurityEvent],
+        origin: &Origin,
+    ) -> Result<Vec<Inserted>, StoreError> {
+        security_events::insert(self, batch, origin).await
+    }
+
+    async fn list_security_events(
+        &self,
+        query: &SecurityEventQuery,
+    ) -> Result<Page<SecurityEvent>, StoreError> {
+        security_events::list(self, query).await
+    }
+
+    async fn get_security_event(
+        &self,
+        source: &str,
+        id: &str,
+    ) -> Result<Option<SecurityEvent>, StoreError> {
+        security_events::get(self, source, id).await
+    }
+
+    async fn audit_records(&self, after: i64, limit: u32) -> Result<Vec<AuditRecord>, StoreError> {
+        audit::records(self, after, limit).await
+    }
+}

@@ -1,0 +1,140 @@
+//! Security events: idempotent batch intake and keyset-paged reads.
+
+use crate::contacts::{ROWS_PER_STATEMENT, cursor_time, page};
+use crate::{PostgresStore, audit, errors::map};
+use chrono::Utc;
+use frontline_core::security_event::{NewSecurityEvent, SecurityEvent, Severity};
+use frontline_store::{Inserted, Origin, Page, SecurityEventQuery, StoreError, batch};
+use sqlx::postgres::PgRow;
+use sqlx::{Postgres, QueryBuilder, Row};
+use std::collections::HashSet;
+
+pub(crate) async fn insert(
+    store: &PostgresStore,
+    batch: &[NewSecurityEvent],
+    origin: &Origin,
+) -> Result<Vec<Inserted>, StoreError> {
+    if batch.is_empty() {
+        return Ok(Vec::new());
+    }
+    let now = Utc::now();
+    let mut tx = store.begin().await?;
+    let mut inserted: HashSet<(String, String)> = HashSet::with_capacity(batch.len());
+    for chunk in batch.chunks(ROWS_PER_STATEMENT) {
+        let mut sql = QueryBuilder::<Postgres>::new(
+            "INSERT INTO security_events (source, ext_id, observed_at, severity, title, service,
+                                          indicators, ingested_at) ",
+        );
+        sql.push_values(chunk, |mut row, e| {
+            row.push_bind(&e.source)
+                .push_bind(&e.id)
+                .push_bind(e.observed_at)
+                .push_bind(e.severity.rank())
+                .push_bind(&e.title)
+                .push_bind(&e.service)
+                .push_bind(&e.indicators)
+                .push_bind(now);
+        });
+        sql.push(" ON CONFLICT (source, ext_id) DO NOTHING RETURNING source, ext_id");
+        let rows: Vec<(String, String)> = sql
+            .build_query_as()
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(|err| map(err, "storing security events"))?;
+        inserted.extend(rows);
+    }
+    let outcome = batch::outcomes(
+        batch.iter().map(|e| (e.source.as_str(), e.id.as_str())),
+        inserted,
+    );
+    let entry = batch::audit_entry(
+        "security_events.ingest",
+        "security_events",
+        batch.iter().map(|e| e.source.as_str()),
+        &outcome,
+        origin,
+    );
+    if let Some(entry) = entry {
+        audit::append(&mut tx, &entry).await?;
+    }
+    tx.commit()
+        .await
+        .map_err(|e| map(e, "committing security events"))?;
+    Ok(outcome)
+}
+
+const COLUMNS: &str =
+    "seq, source, ext_id, observed_at, severity, title, service, indicators, ingested_at";
+
+pub(crate) async fn list(
+    store: &PostgresStore,
+    query: &SecurityEventQuery,
+) -> Result<Page<SecurityEvent>, StoreError> {
+    let mut sql =
+        QueryBuilder::<Postgres>::new(format!("SELECT {COLUMNS} FROM security_events WHERE TRUE"));
+    if let Some(since) = query.since {
+        sql.push(" AND observed_at >= ").push_bind(since);
+    }
+    if let Some(until) = query.until {
+        sql.push(" AND observed_at < ").push_bind(until);
+    }
+    if let Some(service) = &query.service {
+        sql.push(" AND service = ").push_bind(service.clone());
+    }
+    if let Some(source) = &query.source {
+        sql.push(" AND source = ").push_bind(source.clone());
+    }
+    if let Some(min) = query.min_severity {
+        sql.push(" AND severity >= ").push_bind(min.rank());
+    }
+    if let Some(after) = query.after {
+        sql.push(" AND (observed_at, seq) > (")
+            .push_bind(cursor_time(after)?)
+            .push(", ")
+            .push_bind(after.seq)
+            .push(")");
+    }
+    sql.push(" ORDER BY observed_at, seq LIMIT ")
+        .push_bind(i64::from(query.limit) + 1);
+    let rows = sql
+        .build()
+        .fetch_all(&store.pool)
+        .await
+        .map_err(|e| map(e, "listing security events"))?;
+    page(rows, query.limit as usize, "observed_at", event_from_row)
+}
+
+pub(crate) async fn get(
+    store: &PostgresStore,
+    source: &str,
+    id: &str,
+) -> Result<Option<SecurityEvent>, StoreError> {
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM security_events WHERE source = $1 AND ext_id = $2"
+    ))
+    .bind(source)
+    .bind(id)
+    .fetch_optional(&store.pool)
+    .await
+    .map_err(|e| map(e, "reading a security event"))?
+    .map(|row| event_from_row(&row))
+    .transpose()
+}
+
+fn event_from_row(row: &PgRow) -> Result<SecurityEvent, StoreError> {
+    let rank: i16 = row.get("severity");
+    Ok(SecurityEvent {
+        event: NewSecurityEvent {
+            id: row.get("ext_id"),
+            source: row.get("source"),
+            observed_at: row.get("observed_at"),
+            severity: Severity::from_rank(rank).ok_or_else(|| {
+                StoreError::internal("reading a severity", format!("unknown rank {rank}"))
+            })?,
+            title: row.get("title"),
+            service: row.get("service"),
+            indicators: row.get("indicators"),
+        },
+        ingested_at: row.get("ingested_at"),
+    })
+}
