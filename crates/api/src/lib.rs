@@ -201,3 +201,27 @@ pub enum SecurityEventsRequest {
     /// Several events; each is accepted or refused on its own.
     Many(Vec<SecurityEventInput>),
 }
+
+/// The answer to a streamed NDJSON intake (`POST /api/v1/contacts/bulk`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct BulkSummary {
+    /// Lines stored now (all committed when the answer is 2xx).
+    pub accepted: u64,
+    /// Lines already stored under the same (`source`, `id`), left as they were.
+    pub duplicates: u64,
+    /// The first 1,000 refused lines, each with its 1-based line number.
+    pub rejected: Vec<RejectedLine>,
+    /// How many lines were refused in all (also those beyond the listed 1,000).
+    pub rejected_count: u64,
+    /// Lines read, blank ones included.
+    pub lines: u64,
+}
+
+/// One refused line of an NDJSON intake.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RejectedLine {
+    /// 1-based line number.
+    pub line: u64,
+    /// Why it was refused.
+    pub error: ErrorDetail,
+}

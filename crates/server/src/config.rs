@@ -15,6 +15,7 @@ pub const KNOWN_ENV: &[&str] = &[
     "FRONTLINE_LISTEN",
     "FRONTLINE_DATABASE",
     "FRONTLINE_MAX_BODY_BYTES",
+    "FRONTLINE_MAX_BULK_BYTES",
     "FRONTLINE_SECRETS__PSEUDONYM_KEY",
     "FRONTLINE_SECRETS__PSEUDONYM_KEY_FILE",
     "FRONTLINE_CONFIG",
@@ -26,6 +27,7 @@ const CONFIG_ENV: &[&str] = &[
     "LISTEN",
     "DATABASE",
     "MAX_BODY_BYTES",
+    "MAX_BULK_BYTES",
     "SECRETS__PSEUDONYM_KEY",
     "SECRETS__PSEUDONYM_KEY_FILE",
 ];
@@ -55,6 +57,8 @@ pub struct Config {
     pub database: String,
     /// The largest buffered request body, in bytes (default 16 MiB).
     pub max_body_bytes: usize,
+    /// The largest streamed bulk (NDJSON) request, in bytes (default 1 GiB).
+    pub max_bulk_bytes: u64,
     /// Secrets; each is generated on first start and kept in the database unless set here.
     pub secrets: SecretsConfig,
 }
@@ -65,6 +69,7 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             database: "sqlite://frontline.db".into(),
             max_body_bytes: 16 * 1024 * 1024,
+            max_bulk_bytes: 1024 * 1024 * 1024,
             secrets: SecretsConfig::default(),
         }
     }

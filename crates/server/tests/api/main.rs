@@ -5,6 +5,7 @@
 
 mod audit;
 mod auth;
+mod bulk;
 mod contacts;
 mod openapi;
 mod security_events;

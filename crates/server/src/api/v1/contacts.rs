@@ -4,15 +4,20 @@
 use super::intake;
 use super::query;
 use crate::auth::Principal;
+use crate::bulk::BulkIntake;
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::Extension;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use frontline_api::{ContactList, ContactOut, ContactsRequest, ErrorBody, IntakeSummary};
+use frontline_api::{
+    BulkSummary, ContactList, ContactOut, ContactsRequest, ErrorBody, IntakeSummary,
+};
 use frontline_core::contact::{ContactInput, NewContact};
 use frontline_pipeline::redact_contact;
 use frontline_store::ContactQuery;
@@ -22,6 +27,7 @@ use tracing::Instrument;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/contacts", post(ingest_contacts).get(list_contacts))
+        .route("/api/v1/contacts/bulk", post(ingest_contacts_bulk))
         .route("/api/v1/contacts/{source}/{id}", get(get_contact))
 }
 
@@ -75,6 +81,65 @@ pub async fn ingest_contacts(
         duplicates = summary.duplicates,
         rejected = summary.rejected.len(),
         "contacts received"
+    );
+    Ok(Json(summary))
+}
+
+/// Stores contacts sent as NDJSON (one JSON object a line), read as a stream and committed in
+/// batches of 1,000: a million contacts may come in one request. Bad lines are reported by
+/// 1-based line number and the good ones kept. When the answer is 200, every accepted line is
+/// committed; if the connection breaks, committed batches stay, and sending the whole file
+/// again is safe.
+#[utoipa::path(post, path = "/api/v1/contacts/bulk", tag = "contacts",
+    request_body(content = String, content_type = "application/x-ndjson", description = "One contact object a line"),
+    responses(
+        (status = 200, description = "Read to the end; accepted lines committed; refused lines listed", body = BulkSummary),
+        (status = 400, description = "The body broke off", body = ErrorBody),
+        (status = 401, description = "Missing or bad token", body = ErrorBody),
+        (status = 403, description = "Role may not send contacts", body = ErrorBody),
+        (status = 413, description = "Over the configured size; lines before the limit are committed", body = ErrorBody),
+        (status = 415, description = "A JSON (not NDJSON) body", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
+pub async fn ingest_contacts_bulk(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<BulkSummary>, ApiError> {
+    let content_type = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if content_type.starts_with("application/json") {
+        return Err(ApiError::unsupported_media_type(
+            "send one JSON object a line as application/x-ndjson; a JSON array goes to POST /api/v1/contacts",
+        ));
+    }
+    let limit = state.config.max_bulk_bytes;
+    let declared = headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(ApiError::payload_too_large(format!(
+            "the request is larger than {limit} bytes; split the file"
+        )));
+    }
+    let intake = BulkIntake {
+        store: state.store.clone(),
+        redactor: state.redactor,
+        pseudonyms: state.pseudonyms.clone(),
+        origin: principal.origin(),
+        max_bytes: limit,
+    };
+    let summary = intake.run(body.into_data_stream(), |_, _| {}).await?;
+    tracing::info!(
+        lines = summary.lines,
+        accepted = summary.accepted,
+        duplicates = summary.duplicates,
+        rejected = summary.rejected_count,
+        "bulk contacts received"
     );
     Ok(Json(summary))
 }

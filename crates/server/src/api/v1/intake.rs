@@ -114,23 +114,25 @@ where
     if !element.is_object() {
         return Err(InvalidField::new("", "each element must be a JSON object"));
     }
-    let input: I = serde_path_to_error::deserialize(element).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner().to_string();
-        // serde reports an unknown field at its parent; name the field itself.
-        let field = match inner.strip_prefix("unknown field `") {
-            Some(rest) => rest.split('`').next().unwrap_or_default().to_owned(),
-            None if path == "." => String::new(),
-            None => path,
-        };
-        let reason = if inner.starts_with("unknown field") {
-            "is not a known field (source-specific data goes under `metadata`)".to_owned()
-        } else {
-            inner
-        };
-        InvalidField::new(field, reason)
-    })?;
+    let input: I = serde_path_to_error::deserialize(element)
+        .map_err(|e| field_error(e.path().to_string(), e.into_inner().to_string()))?;
     T::try_from(input)
+}
+
+/// A serde error at `path` as an error naming the field. serde reports an unknown field at its
+/// parent, so its own name is taken from the message.
+pub(crate) fn field_error(path: String, message: String) -> InvalidField {
+    let field = match message.strip_prefix("unknown field `") {
+        Some(rest) => rest.split('`').next().unwrap_or_default().to_owned(),
+        None if path == "." || path == "?" => String::new(),
+        None => path,
+    };
+    let reason = if message.starts_with("unknown field") {
+        "is not a known field (source-specific data goes under `metadata`)".to_owned()
+    } else {
+        message
+    };
+    InvalidField::new(field, reason)
 }
 
 #[cfg(test)]

@@ -10,6 +10,8 @@ pub mod openapi;
 mod query;
 pub mod security_events;
 
+pub(crate) use intake::field_error;
+
 use crate::auth;
 use crate::state::AppState;
 use axum::http::Method;
@@ -39,6 +41,11 @@ const fn rule(method: Method, path: &'static str, action: Action) -> RouteRule {
 /// Every authenticated route, with its action.
 pub const ROUTES: &[RouteRule] = &[
     rule(Method::POST, "/api/v1/contacts", Action::IngestContacts),
+    rule(
+        Method::POST,
+        "/api/v1/contacts/bulk",
+        Action::IngestContacts,
+    ),
     rule(Method::GET, "/api/v1/contacts", Action::ReadContacts),
     rule(
         Method::GET,

@@ -12,6 +12,7 @@ use utoipa::{Modify, OpenApi};
     paths(
         crate::api::healthz,
         super::contacts::ingest_contacts,
+        super::contacts::ingest_contacts_bulk,
         super::contacts::list_contacts,
         super::contacts::get_contact,
         super::security_events::ingest_security_events,
