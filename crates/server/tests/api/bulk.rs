@@ -62,7 +62,7 @@ async fn lines_are_stored_and_bad_ones_reported_by_number(backend: Backend) {
     let token = app.token(Role::Ingest).await;
     let mut body = ndjson(&contacts(0, 2));
     body.push_str("{\"id\": \"x\", \"source\": \"zendesk\", \"channel\": \"fax\", \"received_at\": \"2026-11-25T13:00:00Z\", \"text\": \"t\"}\n"); // line 3
-    body.push_str("\n"); // line 4, blank
+    body.push('\n'); // line 4, blank
     body.push_str(&ndjson(&contacts(2, 1500))); // lines 5..=1502
     body.push_str("{not json\n"); // line 1503
     body.push_str(&format!("{}\n", "y".repeat(70 * 1024))); // line 1504
@@ -150,7 +150,7 @@ async fn the_size_limit_stops_the_stream_and_keeps_what_was_committed(backend: B
             .contains("committed")
     );
     let stored = count(&app).await;
-    assert!(stored >= 1000 && stored < 3000, "{stored}");
+    assert!((1000..3000).contains(&stored), "{stored}");
 }
 
 async fn a_broken_connection_keeps_committed_batches_and_a_retry_completes(backend: Backend) {
@@ -182,7 +182,7 @@ async fn a_broken_connection_keeps_committed_batches_and_a_retry_completes(backe
         }
     }
     let committed = count(&app).await;
-    assert!(committed >= 1000 && committed < 2500, "{committed}");
+    assert!((1000..2500).contains(&committed), "{committed}");
 
     let (status, summary) = post_ndjson(&app, &token, body).await;
     assert_eq!(status, 200, "{summary}");
