@@ -1,8 +1,10 @@
-//! `frontline`, the one binary: `serve` runs the server; `token` administers API tokens.
-//! (`ingest`, `detect`, `replay` and `audit verify` arrive with their issues.)
+//! `frontline`, the one binary: `serve` runs the server; `ingest` loads contact files;
+//! `token` administers API tokens. (`detect`, `replay` and `audit verify` arrive with their
+//! issues.)
 //!
 //! Exit codes: 0 success, 1 a check failed, 2 an error (printed to stderr with its causes).
 
+mod ingest;
 mod token;
 
 use anyhow::Context as _;
@@ -62,6 +64,8 @@ enum Command {
         #[command(flatten)]
         db: DatabaseArg,
     },
+    /// Load contacts from an NDJSON or CSV file, into the database or to a running server.
+    Ingest(ingest::IngestArgs),
     /// Create, list and revoke API tokens.
     Token {
         #[command(subcommand)]
@@ -114,6 +118,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             tokio::spawn(shutdown_signal(shutdown.clone()));
             app.run_until(shutdown).await?;
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Ingest(args) => {
+            let config = load_config(
+                cli.config.as_ref(),
+                Overrides {
+                    listen: None,
+                    database: args.db.database.clone(),
+                },
+            )?;
+            ingest::run(args, &config).await
         }
         Command::Token { command } => {
             let config = load_config(

@@ -55,7 +55,8 @@ impl TokenCommand {
     }
 }
 
-fn cli_origin() -> Origin {
+/// The audit origin of changes made at the command line.
+pub(crate) fn cli_origin() -> Origin {
     let os_user = std::env::var("USER")
         .or_else(|_| std::env::var("LOGNAME"))
         .unwrap_or_else(|_| "unknown".into());

@@ -20,6 +20,7 @@ pub const KNOWN_ENV: &[&str] = &[
     "FRONTLINE_SECRETS__PSEUDONYM_KEY_FILE",
     "FRONTLINE_CONFIG",
     "FRONTLINE_LOG_FORMAT",
+    "FRONTLINE_TOKEN",
 ];
 
 /// The `FRONTLINE_*` names (prefix removed) that set `Config` keys.

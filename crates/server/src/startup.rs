@@ -37,8 +37,13 @@ pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
     anyhow::bail!("{url:?} is not a database URL; use sqlite://PATH or postgres://…")
 }
 
-/// The pseudonym key: configured, or generated on first start and kept in the database.
-async fn pseudonym_key(config: &Config, store: &dyn Store) -> anyhow::Result<PseudonymKey> {
+/// The pseudonym key: configured, or generated on first start and kept in the database. Every
+/// process that pseudonymises (the server, `frontline ingest --database`) gets it here, so they
+/// all agree.
+///
+/// # Errors
+/// When the configured key is unusable or the database cannot be read.
+pub async fn pseudonym_key(config: &Config, store: &dyn Store) -> anyhow::Result<PseudonymKey> {
     if let Some(key) = config.pseudonym_key()? {
         return Ok(PseudonymKey::new(key));
     }
