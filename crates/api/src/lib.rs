@@ -123,6 +123,8 @@ pub struct SecurityEventOut {
     pub service: Option<String>,
     /// Free JSON indicators.
     pub indicators: serde_json::Value,
+    /// When the finding stopped; `null` while it is active.
+    pub resolved_at: Option<DateTime<Utc>>,
     /// When Frontline committed it.
     pub ingested_at: DateTime<Utc>,
 }
@@ -138,6 +140,7 @@ impl From<SecurityEvent> for SecurityEventOut {
             title: event.title,
             service: event.service,
             indicators: event.indicators,
+            resolved_at: event.resolved_at,
             ingested_at,
         }
     }
@@ -224,4 +227,19 @@ pub struct RejectedLine {
     pub line: u64,
     /// Why it was refused.
     pub error: ErrorDetail,
+}
+
+/// The answer to an Alertmanager notification.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AlertmanagerSummary {
+    /// Alerts stored as new security events.
+    pub accepted: usize,
+    /// Alerts already stored (a repeated notification of the same firing).
+    pub duplicates: usize,
+    /// Stored events that this notification resolved.
+    pub resolved: usize,
+    /// Alerts refused, each with its 0-based index in `alerts`.
+    pub rejected: Vec<RejectedElement>,
+    /// Alerts Alertmanager itself left out of the notification (its `truncatedAlerts`).
+    pub truncated_alerts: u64,
 }

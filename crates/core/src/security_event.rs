@@ -110,6 +110,8 @@ pub struct SecurityEventInput {
     pub service: Option<String>,
     /// Free JSON (at most 64 KiB): addresses, accounts, rule ids.
     pub indicators: Option<serde_json::Value>,
+    /// When the finding stopped (RFC 3339), if it has.
+    pub resolved_at: Option<String>,
 }
 
 /// A checked security event.
@@ -129,6 +131,8 @@ pub struct NewSecurityEvent {
     pub service: Option<String>,
     /// Free JSON indicators (`null` when none were sent).
     pub indicators: serde_json::Value,
+    /// When the finding stopped, if it has.
+    pub resolved_at: Option<DateTime<Utc>>,
 }
 
 impl TryFrom<SecurityEventInput> for NewSecurityEvent {
@@ -155,6 +159,11 @@ impl TryFrom<SecurityEventInput> for NewSecurityEvent {
                 "must not contain NUL characters",
             ));
         }
+        let resolved_at = input
+            .resolved_at
+            .filter(|v| !v.trim().is_empty())
+            .map(|v| field::timestamp(&v, "resolved_at"))
+            .transpose()?;
         Ok(NewSecurityEvent {
             id,
             source,
@@ -163,6 +172,7 @@ impl TryFrom<SecurityEventInput> for NewSecurityEvent {
             title,
             service: field::optional_short_text(input.service, "service", 128)?,
             indicators,
+            resolved_at,
         })
     }
 }

@@ -4,6 +4,7 @@
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
+use frontline_core::alertmanager::AlertmanagerMapping;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::net::SocketAddr;
@@ -18,6 +19,9 @@ pub const KNOWN_ENV: &[&str] = &[
     "FRONTLINE_MAX_BULK_BYTES",
     "FRONTLINE_SECRETS__PSEUDONYM_KEY",
     "FRONTLINE_SECRETS__PSEUDONYM_KEY_FILE",
+    "FRONTLINE_ALERTMANAGER__SOURCE",
+    "FRONTLINE_ALERTMANAGER__SEVERITY_LABEL",
+    "FRONTLINE_ALERTMANAGER__DEFAULT_SEVERITY",
     "FRONTLINE_CONFIG",
     "FRONTLINE_LOG_FORMAT",
     "FRONTLINE_TOKEN",
@@ -31,6 +35,9 @@ const CONFIG_ENV: &[&str] = &[
     "MAX_BULK_BYTES",
     "SECRETS__PSEUDONYM_KEY",
     "SECRETS__PSEUDONYM_KEY_FILE",
+    "ALERTMANAGER__SOURCE",
+    "ALERTMANAGER__SEVERITY_LABEL",
+    "ALERTMANAGER__DEFAULT_SEVERITY",
 ];
 
 /// Values that look like someone forgot to set a real secret.
@@ -62,6 +69,8 @@ pub struct Config {
     pub max_bulk_bytes: u64,
     /// Secrets; each is generated on first start and kept in the database unless set here.
     pub secrets: SecretsConfig,
+    /// How Alertmanager alerts become security events.
+    pub alertmanager: AlertmanagerMapping,
 }
 
 impl Default for Config {
@@ -72,6 +81,7 @@ impl Default for Config {
             max_body_bytes: 16 * 1024 * 1024,
             max_bulk_bytes: 1024 * 1024 * 1024,
             secrets: SecretsConfig::default(),
+            alertmanager: AlertmanagerMapping::default(),
         }
     }
 }
@@ -192,6 +202,12 @@ impl Config {
             return Err(ConfigError::Invalid {
                 key: "max_body_bytes",
                 reason: format!("{} is too small; use at least 1024", self.max_body_bytes),
+            });
+        }
+        if self.alertmanager.source.trim().is_empty() {
+            return Err(ConfigError::Invalid {
+                key: "alertmanager.source",
+                reason: "must not be empty".into(),
             });
         }
         self.pseudonym_key().map(|_| ())

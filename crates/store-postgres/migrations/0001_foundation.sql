@@ -64,6 +64,8 @@ CREATE TABLE security_events (
     title       text NOT NULL,
     service     text,
     indicators  jsonb NOT NULL,
+    -- Set when the finding stops (Alertmanager's `resolved`); NULL while it is active.
+    resolved_at timestamptz,
     ingested_at timestamptz NOT NULL,
     CONSTRAINT security_events_source_ext_id_key UNIQUE (source, ext_id)
 );

@@ -18,8 +18,8 @@ use frontline_core::contact::{Contact, RedactedContact};
 use frontline_core::ids::TokenId;
 use frontline_core::security_event::{NewSecurityEvent, SecurityEvent};
 use frontline_store::{
-    ContactQuery, Inserted, NewToken, Origin, Page, SecurityEventQuery, Store, StoreError,
-    TokenCredentials, TokenInfo,
+    ContactQuery, Inserted, NewToken, Origin, Page, Resolution, SecurityEventQuery, Store,
+    StoreError, TokenCredentials, TokenInfo,
 };
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgPool, Postgres, Transaction};
@@ -116,6 +116,14 @@ impl Store for PostgresStore {
         origin: &Origin,
     ) -> Result<Vec<Inserted>, StoreError> {
         security_events::insert(self, batch, origin).await
+    }
+
+    async fn resolve_security_events(
+        &self,
+        resolutions: &[Resolution],
+        origin: &Origin,
+    ) -> Result<usize, StoreError> {
+        security_events::resolve(self, resolutions, origin).await
     }
 
     async fn list_security_events(

@@ -70,6 +70,8 @@ CREATE TABLE security_events (
     title       TEXT NOT NULL,
     service     TEXT,
     indicators  TEXT NOT NULL,
+    -- Set when the finding stops (Alertmanager's `resolved`); NULL while it is active.
+    resolved_at INTEGER,
     ingested_at INTEGER NOT NULL,
     CONSTRAINT security_events_source_ext_id_key UNIQUE (source, ext_id)
 );

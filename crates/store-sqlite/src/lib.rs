@@ -22,8 +22,8 @@ use frontline_core::contact::{Contact, RedactedContact};
 use frontline_core::ids::TokenId;
 use frontline_core::security_event::{NewSecurityEvent, SecurityEvent};
 use frontline_store::{
-    ContactQuery, Inserted, NewToken, Origin, Page, SecurityEventQuery, Store, StoreError,
-    TokenCredentials, TokenInfo,
+    ContactQuery, Inserted, NewToken, Origin, Page, Resolution, SecurityEventQuery, Store,
+    StoreError, TokenCredentials, TokenInfo,
 };
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
@@ -178,6 +178,14 @@ impl Store for SqliteStore {
         origin: &Origin,
     ) -> Result<Vec<Inserted>, StoreError> {
         security_events::insert(self, batch, origin).await
+    }
+
+    async fn resolve_security_events(
+        &self,
+        resolutions: &[Resolution],
+        origin: &Origin,
+    ) -> Result<usize, StoreError> {
+        security_events::resolve(self, resolutions, origin).await
     }
 
     async fn list_security_events(

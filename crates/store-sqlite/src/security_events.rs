@@ -4,7 +4,7 @@ use crate::contacts::{ROWS_PER_STATEMENT, page};
 use crate::{SqliteStore, audit, errors::map, from_micros, micros};
 use chrono::Utc;
 use frontline_core::security_event::{NewSecurityEvent, SecurityEvent, Severity};
-use frontline_store::{Inserted, Origin, Page, SecurityEventQuery, StoreError, batch};
+use frontline_store::{Inserted, Origin, Page, Resolution, SecurityEventQuery, StoreError, batch};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite};
 use std::collections::HashSet;
@@ -23,7 +23,7 @@ pub(crate) async fn insert(
     for chunk in batch.chunks(ROWS_PER_STATEMENT) {
         let mut sql = QueryBuilder::<Sqlite>::new(
             "INSERT INTO security_events (source, ext_id, observed_at, severity, title, service,
-                                          indicators, ingested_at) ",
+                                          indicators, resolved_at, ingested_at) ",
         );
         sql.push_values(chunk, |mut row, e| {
             row.push_bind(&e.source)
@@ -33,6 +33,7 @@ pub(crate) async fn insert(
                 .push_bind(&e.title)
                 .push_bind(&e.service)
                 .push_bind(e.indicators.to_string())
+                .push_bind(e.resolved_at.map(micros))
                 .push_bind(now);
         });
         sql.push(" ON CONFLICT (source, ext_id) DO NOTHING RETURNING source, ext_id");
@@ -63,8 +64,43 @@ pub(crate) async fn insert(
     Ok(outcome)
 }
 
-const COLUMNS: &str =
-    "seq, source, ext_id, observed_at, severity, title, service, indicators, ingested_at";
+pub(crate) async fn resolve(
+    store: &SqliteStore,
+    resolutions: &[Resolution],
+    origin: &Origin,
+) -> Result<usize, StoreError> {
+    if resolutions.is_empty() {
+        return Ok(0);
+    }
+    let mut tx = store.begin_write().await?;
+    let mut changed = 0;
+    for r in resolutions {
+        changed += sqlx::query(
+            "UPDATE security_events SET resolved_at = ? WHERE source = ? AND ext_id = ? AND resolved_at IS NULL",
+        )
+        .bind(micros(r.resolved_at))
+        .bind(&r.source)
+        .bind(&r.id)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| map(e, "resolving a security event"))?
+        .rows_affected() as usize;
+    }
+    let entry = batch::resolution_audit_entry(
+        resolutions.iter().map(|r| r.source.as_str()),
+        changed,
+        origin,
+    );
+    if let Some(entry) = entry {
+        audit::append(&mut tx, &entry).await?;
+    }
+    tx.commit()
+        .await
+        .map_err(|e| map(e, "committing resolutions"))?;
+    Ok(changed)
+}
+
+const COLUMNS: &str = "seq, source, ext_id, observed_at, severity, title, service, indicators, resolved_at, ingested_at";
 
 pub(crate) async fn list(
     store: &SqliteStore,
@@ -136,6 +172,10 @@ fn event_from_row(row: &SqliteRow) -> Result<SecurityEvent, StoreError> {
             service: row.get("service"),
             indicators: serde_json::from_str(&indicators)
                 .map_err(|e| StoreError::internal("reading indicators", e))?,
+            resolved_at: row
+                .get::<Option<i64>, _>("resolved_at")
+                .map(from_micros)
+                .transpose()?,
         },
         ingested_at: from_micros(row.get("ingested_at"))?,
     })

@@ -47,6 +47,27 @@ pub fn audit_entry<'a>(
     )
 }
 
+/// The audit record of resolved security events; `None` when none changed.
+pub fn resolution_audit_entry<'a>(
+    sources: impl Iterator<Item = &'a str>,
+    resolved: usize,
+    origin: &Origin,
+) -> Option<AuditEntry> {
+    if resolved == 0 {
+        return None;
+    }
+    let sources: BTreeSet<&str> = sources.collect();
+    Some(
+        AuditEntry::new(
+            origin.actor.clone(),
+            "security_events.resolve",
+            "security_events",
+        )
+        .with_detail(serde_json::json!({"resolved": resolved, "sources": sources}))
+        .with_request_id(origin.request_id.clone()),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

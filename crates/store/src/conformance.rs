@@ -3,7 +3,9 @@
 //! interface's contract.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use crate::{ContactQuery, Inserted, NewToken, Origin, SecurityEventQuery, Store, StoreError};
+use crate::{
+    ContactQuery, Inserted, NewToken, Origin, Resolution, SecurityEventQuery, Store, StoreError,
+};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use frontline_core::Role;
 use frontline_core::audit::{Actor, GENESIS_HASH};
@@ -26,6 +28,7 @@ macro_rules! conformance_tests {
             contacts_page_in_order_without_skips_or_repeats,
             contact_filters_narrow_the_list,
             security_events_round_trip_and_filter,
+            resolving_marks_active_events_once,
             every_change_is_chained_in_the_audit_log,
             concurrent_batches_keep_every_row_and_the_chain,
         );
@@ -79,6 +82,7 @@ fn event(id: &str, minute: i64, severity: Severity) -> NewSecurityEvent {
         title: format!("finding {id}"),
         service: Some("login".into()),
         indicators: serde_json::json!({"ips": ["203.0.113.7"]}),
+        resolved_at: None,
     }
 }
 
@@ -409,6 +413,64 @@ pub async fn security_events_round_trip_and_filter(store: &dyn Store) {
         .unwrap();
     assert_eq!(serious.items.len(), 1);
     assert_eq!(serious.items[0].event.id, "e1");
+}
+
+pub async fn resolving_marks_active_events_once(store: &dyn Store) {
+    let mut already = event("old", 0, Severity::Low);
+    already.resolved_at = Some(at(1));
+    store
+        .insert_security_events(&[event("e1", 0, Severity::High), already], &origin())
+        .await
+        .unwrap();
+    let resolution = |id: &str, minute| Resolution {
+        source: "siem".into(),
+        id: id.into(),
+        resolved_at: at(minute),
+    };
+    let changed = store
+        .resolve_security_events(
+            &[
+                resolution("e1", 30),
+                resolution("old", 40),
+                resolution("unknown", 40),
+            ],
+            &origin(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(changed, 1, "only the active, known event changes");
+    let e1 = store
+        .get_security_event("siem", "e1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(e1.event.resolved_at, Some(at(30)));
+    let old = store
+        .get_security_event("siem", "old")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        old.event.resolved_at,
+        Some(at(1)),
+        "a first resolution is kept"
+    );
+    let again = store
+        .resolve_security_events(&[resolution("e1", 50)], &origin())
+        .await
+        .unwrap();
+    assert_eq!(again, 0);
+    let actions: Vec<_> = store
+        .audit_records(0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.action)
+        .collect();
+    assert_eq!(
+        actions,
+        vec!["security_events.ingest", "security_events.resolve"]
+    );
 }
 
 pub async fn every_change_is_chained_in_the_audit_log(store: &dyn Store) {

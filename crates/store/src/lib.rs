@@ -45,6 +45,17 @@ impl Origin {
     }
 }
 
+/// A security event that has stopped: which one, and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolution {
+    /// The event's source.
+    pub source: String,
+    /// The source's id of the event.
+    pub id: String,
+    /// When it stopped.
+    pub resolved_at: chrono::DateTime<chrono::Utc>,
+}
+
 /// What became of one element of an intake batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Inserted {
@@ -126,6 +137,17 @@ pub trait Store: Send + Sync + 'static {
         batch: &[NewSecurityEvent],
         origin: &Origin,
     ) -> Result<Vec<Inserted>, StoreError>;
+
+    /// Marks active security events as resolved at the given times. Unknown events and events
+    /// already resolved are left alone. Returns how many changed; one audit record covers them.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached; nothing changes then.
+    async fn resolve_security_events(
+        &self,
+        resolutions: &[Resolution],
+        origin: &Origin,
+    ) -> Result<usize, StoreError>;
 
     /// A page of security events in order of (`observed_at`, intake order).
     ///

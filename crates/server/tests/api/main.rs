@@ -3,6 +3,7 @@
 //! storage backend.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod alertmanager;
 mod audit;
 mod auth;
 mod bulk;

@@ -5,6 +5,7 @@
 
 pub mod contacts;
 mod intake;
+pub mod integrations;
 pub mod me;
 pub mod openapi;
 mod query;
@@ -67,6 +68,11 @@ pub const ROUTES: &[RouteRule] = &[
         "/api/v1/security-events/{source}/{id}",
         Action::ReadSecurityEvents,
     ),
+    rule(
+        Method::POST,
+        "/api/v1/integrations/alertmanager",
+        Action::IngestSecurityEvents,
+    ),
     rule(Method::GET, "/api/v1/me", Action::ReadSelf),
 ];
 
@@ -84,6 +90,7 @@ pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .merge(contacts::router())
         .merge(security_events::router())
+        .merge(integrations::router())
         .merge(me::router())
         .route_layer(middleware::from_fn_with_state(state, auth::authorize))
         .route("/api/v1/openapi.json", get(openapi::openapi_json))

@@ -18,6 +18,7 @@ use utoipa::{Modify, OpenApi};
         super::security_events::ingest_security_events,
         super::security_events::list_security_events,
         super::security_events::get_security_event,
+        super::integrations::ingest_alertmanager,
         super::me::get_me,
     ),
     modifiers(&BearerAuth),
