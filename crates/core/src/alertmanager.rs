@@ -353,10 +353,12 @@ mod tests {
 
     #[test]
     fn mapping_is_configurable_and_fingerprints_are_computed_when_missing() {
-        let mut m = AlertmanagerMapping::default();
-        m.severity_label = "priority".into();
-        m.service_labels = vec!["job".into()];
-        m.default_severity = Severity::Low;
+        let m = AlertmanagerMapping {
+            severity_label: "priority".into(),
+            service_labels: vec!["job".into()],
+            default_severity: Severity::Low,
+            ..AlertmanagerMapping::default()
+        };
         let mut a = alert("firing");
         a.fingerprint = None;
         let e = m.event(&a, &payload()).unwrap();
