@@ -17,72 +17,12 @@ use frontline_pipeline::pseudonym::PseudonymKey;
 use frontline_pipeline::redact::Redactor;
 use frontline_pipeline::redact_contact;
 use frontline_store::{Origin, Store};
-use frontline_testkit::{Backend, spawn_app};
+use frontline_testkit::{Backend, realistic_contacts, spawn_app};
 use std::time::Instant;
 
 const BATCH: usize = 1_000;
 const BATCHES: usize = 20;
 const ROUNDS: usize = 3;
-
-/// A small deterministic generator, so every run sends the same contacts.
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        self.0 >> 33
-    }
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[(self.next() as usize) % items.len()]
-    }
-}
-
-fn contacts(round: usize) -> Vec<serde_json::Value> {
-    let mut rng = Lcg(42 + round as u64);
-    let openings = [
-        "Hi, I can't log in to my account since this morning",
-        "Someone changed my password and I didn't do it",
-        "Got a text saying my account is suspended, is this real?",
-        "App down again?? nothing loads on checkout",
-        "Ich kann mich nicht mehr einloggen, Passwort geht nicht",
-        "Je n'arrive plus à me connecter depuis hier soir",
-        "No puedo entrar a mi cuenta, me dice contraseña incorrecta",
-    ];
-    let details = [
-        "my email is jane.doe@example.com",
-        "call me on +44 7700 900123",
-        "card 4111 1111 1111 1111 was charged twice",
-        "order #88213455 never arrived",
-        "login came from 203.0.113.7 which is not me",
-        "IBAN DE89 3704 0044 0532 0130 00 was debited",
-        "ticket ref 55120 still open",
-    ];
-    let channels = ["ticket", "chat", "call", "email", "social", "review"];
-    let services = ["web", "mobile", "payments", "login"];
-    (0..BATCH * BATCHES)
-        .map(|i| {
-            let text = format!(
-                "{}. {}, and {}. Please help, this is urgent and I have been waiting for an answer for a while now.",
-                rng.pick(&openings),
-                rng.pick(&details),
-                rng.pick(&details)
-            );
-            serde_json::json!({
-                "id": format!("r{round}-{i}"),
-                "source": "zendesk",
-                "channel": rng.pick(&channels),
-                "received_at": format!("2026-11-25T{:02}:{:02}:{:02}Z", (i / 3600) % 24, (i / 60) % 60, i % 60),
-                "text": text,
-                "customer": format!("cust-{}", rng.next() % 50_000),
-                "service": rng.pick(&services),
-                "language": "en",
-            })
-        })
-        .collect()
-}
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -99,7 +39,7 @@ async fn main() {
     let mut redaction = Vec::new();
 
     for round in 0..ROUNDS {
-        let inputs = contacts(round);
+        let inputs = realistic_contacts(round as u64, BATCH * BATCHES);
         let text_bytes: usize = inputs
             .iter()
             .map(|c| c["text"].as_str().unwrap().len())

@@ -184,6 +184,73 @@ pub fn contact_json(source: &str, id: &str, received_at: &str) -> serde_json::Va
     })
 }
 
+/// A small deterministic generator, so every run sends the same contacts.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[(self.next() as usize) % items.len()]
+    }
+}
+
+/// `n` realistic contacts for benchmarks: ~200-byte texts in several languages, each with two
+/// pieces of personal data, over several channels and services. The same `seed` gives the same
+/// contacts.
+pub fn realistic_contacts(seed: u64, n: usize) -> Vec<serde_json::Value> {
+    realistic_contacts_iter(seed, n).collect()
+}
+
+/// [`realistic_contacts`] one at a time, for inputs too large to hold.
+pub fn realistic_contacts_iter(seed: u64, n: usize) -> impl Iterator<Item = serde_json::Value> {
+    let mut rng = Lcg(42 + seed);
+    let openings = [
+        "Hi, I can't log in to my account since this morning",
+        "Someone changed my password and I didn't do it",
+        "Got a text saying my account is suspended, is this real?",
+        "App down again?? nothing loads on checkout",
+        "Ich kann mich nicht mehr einloggen, Passwort geht nicht",
+        "Je n'arrive plus à me connecter depuis hier soir",
+        "No puedo entrar a mi cuenta, me dice contraseña incorrecta",
+    ];
+    let details = [
+        "my email is jane.doe@example.com",
+        "call me on +44 7700 900123",
+        "card 4111 1111 1111 1111 was charged twice",
+        "order #88213455 never arrived",
+        "login came from 203.0.113.7 which is not me",
+        "IBAN DE89 3704 0044 0532 0130 00 was debited",
+        "ticket ref 55120 still open",
+    ];
+    let channels = ["ticket", "chat", "call", "email", "social", "review"];
+    let services = ["web", "mobile", "payments", "login"];
+    (0..n)
+        .map(move |i| {
+            let text = format!(
+                "{}. {}, and {}. Please help, this is urgent and I have been waiting for an answer for a while now.",
+                rng.pick(&openings),
+                rng.pick(&details),
+                rng.pick(&details)
+            );
+            serde_json::json!({
+                "id": format!("r{seed}-{i}"),
+                "source": "zendesk",
+                "channel": rng.pick(&channels),
+                "received_at": format!("2026-11-25T{:02}:{:02}:{:02}Z", (i / 3600) % 24, (i / 60) % 60, i % 60),
+                "text": text,
+                "customer": format!("cust-{}", rng.next() % 50_000),
+                "service": rng.pick(&services),
+                "language": "en",
+            })
+        })
+}
+
 /// Runs each listed test on every backend, as `sqlite::NAME` and `postgres::NAME`. Each test
 /// is an async function taking the [`Backend`] and starting its server with [`spawn_app`] (or
 /// [`spawn_app_with`]), which answers `None`, and the test returns, where the backend is not
