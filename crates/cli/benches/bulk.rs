@@ -35,7 +35,10 @@ struct Figures {
 
 #[tokio::main]
 async fn main() {
-    let n: usize = std::env::var("BULK_CONTACTS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
+    let n: usize = std::env::var("BULK_CONTACTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("contacts.ndjson");
     {
@@ -46,11 +49,23 @@ async fn main() {
         }
     }
     let size = std::fs::metadata(&file).unwrap().len();
-    println!("bulk benchmark: {n} contacts, {:.0} MiB of NDJSON", size as f64 / 1048576.0);
+    println!(
+        "bulk benchmark: {n} contacts, {:.0} MiB of NDJSON",
+        size as f64 / 1048576.0
+    );
 
     let mut figures = Vec::new();
     let sqlite = |name: &str| format!("sqlite://{}", dir.path().join(name).display());
-    figures.push(run("sqlite", &file, n, &sqlite("baseline.db"), &sqlite("e2e.db")).await);
+    figures.push(
+        run(
+            "sqlite",
+            &file,
+            n,
+            &sqlite("baseline.db"),
+            &sqlite("e2e.db"),
+        )
+        .await,
+    );
     let pg_baseline = TestDatabase::create().await;
     let pg_e2e = TestDatabase::create().await;
     if let (Some(a), Some(b)) = (&pg_baseline, &pg_e2e) {
@@ -68,7 +83,13 @@ async fn main() {
     }
 }
 
-async fn run(backend: &'static str, file: &std::path::Path, n: usize, baseline_url: &str, e2e_url: &str) -> Figures {
+async fn run(
+    backend: &'static str,
+    file: &std::path::Path,
+    n: usize,
+    baseline_url: &str,
+    e2e_url: &str,
+) -> Figures {
     // Baseline: redact up front (untimed), then time the store's batch insert alone.
     let store = frontline_server::open_store(baseline_url).await.unwrap();
     let key = PseudonymKey::new(vec![7; 32]);
@@ -76,7 +97,11 @@ async fn run(backend: &'static str, file: &std::path::Path, n: usize, baseline_u
         .lines()
         .map(|line| {
             let input: ContactInput = serde_json::from_str(&line.unwrap()).unwrap();
-            redact_contact(NewContact::try_from(input).unwrap(), Redactor::shared(), &key)
+            redact_contact(
+                NewContact::try_from(input).unwrap(),
+                Redactor::shared(),
+                &key,
+            )
         })
         .collect();
     let origin = Origin::new(Actor::System);
@@ -106,7 +131,9 @@ async fn run(backend: &'static str, file: &std::path::Path, n: usize, baseline_u
             }
         }
     });
-    let addr = rx.recv_timeout(Duration::from_secs(60)).expect("server starts");
+    let addr = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("server starts");
     let token = Command::new(BIN)
         .args(["token", "create", "--role", "ingest", "--database", e2e_url])
         .output()
@@ -114,14 +141,22 @@ async fn run(backend: &'static str, file: &std::path::Path, n: usize, baseline_u
     let token = String::from_utf8(token.stdout).unwrap().trim().to_owned();
     let started = Instant::now();
     let out = Command::new(BIN)
-        .args(["ingest", file.to_str().unwrap(), "--server", &format!("http://{addr}"), "--token", &token])
+        .args([
+            "ingest",
+            file.to_str().unwrap(),
+            "--server",
+            &format!("http://{addr}"),
+            "--token",
+            &token,
+        ])
         .stderr(Stdio::null())
         .output()
         .unwrap();
     let elapsed = started.elapsed().as_secs_f64();
     let summary = String::from_utf8_lossy(&out.stdout);
     assert!(summary.contains(&format!("accepted:   {n}")), "{summary}");
-    let status = std::fs::read_to_string(format!("/proc/{}/status", server.id())).unwrap_or_default();
+    let status =
+        std::fs::read_to_string(format!("/proc/{}/status", server.id())).unwrap_or_default();
     let peak_kib: f64 = status
         .lines()
         .find(|l| l.starts_with("VmHWM:"))

@@ -9,7 +9,7 @@
 
 use crate::error::ApiError;
 use bytes::Bytes;
-use frontline_api::{BulkSummary, ErrorDetail, RejectedLine};
+use frontline_api::{BulkSummary, RejectedLine};
 use frontline_core::InvalidField;
 use frontline_core::contact::{ContactInput, NewContact, RedactedContact};
 use frontline_pipeline::pseudonym::PseudonymKey;
@@ -172,11 +172,7 @@ fn parse_batch(raw: Vec<RawLine>, redactor: &Redactor, key: &PseudonymKey) -> Pa
             Ok(c) => contacts.push(redact_contact(c, redactor, key)),
             Err(e) => rejected.push(RejectedLine {
                 line,
-                error: ErrorDetail {
-                    code: "invalid".into(),
-                    message: e.to_string(),
-                    field: (!e.field.is_empty()).then_some(e.field),
-                },
+                error: crate::api::v1::invalid_detail(e),
             }),
         }
     }

@@ -3,7 +3,7 @@
 use crate::{PostgresStore, audit, errors::map};
 use chrono::{DateTime, Utc};
 use frontline_core::contact::{Contact, ContactKey, RedactedContact};
-use frontline_store::{ContactQuery, Cursor, Inserted, Origin, Page, StoreError, batch};
+use frontline_store::{ContactQuery, Cursor, Inserted, Origin, Page, StoreError, batch, changes};
 use sqlx::postgres::PgRow;
 use sqlx::{Postgres, QueryBuilder, Row};
 use std::collections::HashSet;
@@ -57,7 +57,7 @@ pub(crate) async fn insert(
             .map(|c| (c.key.source.as_str(), c.key.id.as_str())),
         inserted,
     );
-    let entry = batch::audit_entry(
+    let entry = changes::intake(
         "contacts.ingest",
         "contacts",
         batch.iter().map(|c| c.key.source.as_str()),

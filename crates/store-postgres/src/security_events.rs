@@ -4,7 +4,9 @@ use crate::contacts::{ROWS_PER_STATEMENT, cursor_time, page};
 use crate::{PostgresStore, audit, errors::map};
 use chrono::Utc;
 use frontline_core::security_event::{NewSecurityEvent, SecurityEvent, Severity};
-use frontline_store::{Inserted, Origin, Page, Resolution, SecurityEventQuery, StoreError, batch};
+use frontline_store::{
+    Inserted, Origin, Page, Resolution, SecurityEventQuery, StoreError, batch, changes,
+};
 use sqlx::postgres::PgRow;
 use sqlx::{Postgres, QueryBuilder, Row};
 use std::collections::HashSet;
@@ -48,7 +50,7 @@ pub(crate) async fn insert(
         batch.iter().map(|e| (e.source.as_str(), e.id.as_str())),
         inserted,
     );
-    let entry = batch::audit_entry(
+    let entry = changes::intake(
         "security_events.ingest",
         "security_events",
         batch.iter().map(|e| e.source.as_str()),
@@ -86,7 +88,7 @@ pub(crate) async fn resolve(
         .map_err(|e| map(e, "resolving a security event"))?
         .rows_affected() as usize;
     }
-    let entry = batch::resolution_audit_entry(
+    let entry = changes::resolution(
         resolutions.iter().map(|r| r.source.as_str()),
         changed,
         origin,

@@ -3,9 +3,8 @@
 use crate::{SqliteStore, audit, errors::map, from_micros, micros};
 use chrono::Utc;
 use frontline_core::Role;
-use frontline_core::audit::AuditEntry;
 use frontline_core::ids::{TokenId, UserId};
-use frontline_store::{NewToken, Origin, StoreError, TokenCredentials, TokenInfo};
+use frontline_store::{NewToken, Origin, StoreError, TokenCredentials, TokenInfo, changes};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection, SqliteExecutor};
 use std::collections::BTreeMap;
@@ -52,19 +51,7 @@ pub(crate) async fn create(
     .execute(&mut *tx)
     .await
     .map_err(|e| map(e, "storing a token"))?;
-    let entry = AuditEntry::new(
-        origin.actor.clone(),
-        "token.create",
-        format!("token:{}", token.id),
-    )
-    .with_detail(serde_json::json!({
-        "user": token.user,
-        "role": token.role,
-        "user_created": user_created,
-        "role_added": role_added,
-        "expires_at": token.expires_at,
-    }))
-    .with_request_id(origin.request_id.clone());
+    let entry = changes::token_created(&token, user_created, role_added, origin);
     audit::append(&mut tx, &entry).await?;
     let info = info(&mut tx, &token.id).await?;
     tx.commit()
@@ -116,8 +103,7 @@ pub(crate) async fn revoke(
             .map_err(|e| map(e, "revoking a token"))?
             .rows_affected();
     if changed == 1 {
-        let entry = AuditEntry::new(origin.actor.clone(), "token.revoke", format!("token:{id}"))
-            .with_request_id(origin.request_id.clone());
+        let entry = changes::token_revoked(id, origin);
         audit::append(&mut tx, &entry).await?;
     }
     let info = info(&mut tx, id).await?;

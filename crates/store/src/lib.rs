@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 pub mod batch;
+pub mod changes;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod error;

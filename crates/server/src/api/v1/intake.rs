@@ -95,11 +95,7 @@ where
             Ok(t) => batch.valid.push((index, t)),
             Err(e) => batch.rejected.push(RejectedElement {
                 index,
-                error: ErrorDetail {
-                    code: "invalid".into(),
-                    message: e.to_string(),
-                    field: (!e.field.is_empty()).then_some(e.field),
-                },
+                error: invalid_detail(e),
             }),
         }
     }
@@ -117,6 +113,15 @@ where
     let input: I = serde_path_to_error::deserialize(element)
         .map_err(|e| field_error(e.path().to_string(), e.into_inner().to_string()))?;
     T::try_from(input)
+}
+
+/// The error detail of one refused element or line.
+pub(crate) fn invalid_detail(e: InvalidField) -> ErrorDetail {
+    ErrorDetail {
+        code: "invalid".into(),
+        message: e.to_string(),
+        field: (!e.field.is_empty()).then_some(e.field),
+    }
 }
 
 /// A serde error at `path` as an error naming the field. serde reports an unknown field at its

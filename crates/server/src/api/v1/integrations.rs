@@ -10,8 +10,7 @@ use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::routing::post;
 use axum::{Extension, Json, Router};
-use frontline_api::{AlertmanagerSummary, ErrorBody, ErrorDetail, RejectedElement};
-use frontline_core::InvalidField;
+use frontline_api::{AlertmanagerSummary, ErrorBody, RejectedElement};
 use frontline_core::alertmanager::{Alert, WebhookPayload};
 use frontline_store::{Inserted, Resolution};
 
@@ -63,7 +62,10 @@ pub async fn ingest_alertmanager(
             .and_then(|alert| mapping.event(&alert, &payload));
         match checked {
             Ok(event) => events.push(event),
-            Err(e) => rejected.push(rejected_element(index, e)),
+            Err(e) => rejected.push(RejectedElement {
+                index,
+                error: super::invalid_detail(e),
+            }),
         }
     }
     if events.is_empty() && !rejected.is_empty() {
@@ -114,15 +116,4 @@ pub async fn ingest_alertmanager(
         "alertmanager notification received"
     );
     Ok(Json(summary))
-}
-
-fn rejected_element(index: usize, e: InvalidField) -> RejectedElement {
-    RejectedElement {
-        index,
-        error: ErrorDetail {
-            code: "invalid".into(),
-            message: e.to_string(),
-            field: (!e.field.is_empty()).then_some(e.field),
-        },
-    }
 }

@@ -11,7 +11,7 @@ pub mod openapi;
 mod query;
 pub mod security_events;
 
-pub(crate) use intake::field_error;
+pub(crate) use intake::{field_error, invalid_detail};
 
 use crate::auth;
 use crate::state::AppState;

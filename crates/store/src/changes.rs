@@ -1,0 +1,100 @@
+//! The audit entry of each kind of change, built the same way in every backend; each backend
+//! appends it in the transaction of the change.
+
+use crate::{Inserted, NewToken, Origin};
+use frontline_core::audit::AuditEntry;
+use frontline_core::ids::TokenId;
+use std::collections::BTreeSet;
+
+/// A token was created; says whether its user was created and its role newly granted.
+pub fn token_created(
+    token: &NewToken,
+    user_created: bool,
+    role_added: bool,
+    origin: &Origin,
+) -> AuditEntry {
+    AuditEntry::new(
+        origin.actor.clone(),
+        "token.create",
+        format!("token:{}", token.id),
+    )
+    .with_detail(serde_json::json!({
+        "user": token.user,
+        "role": token.role,
+        "user_created": user_created,
+        "role_added": role_added,
+        "expires_at": token.expires_at,
+    }))
+    .with_request_id(origin.request_id.clone())
+}
+
+/// A token was revoked.
+pub fn token_revoked(id: &TokenId, origin: &Origin) -> AuditEntry {
+    AuditEntry::new(origin.actor.clone(), "token.revoke", format!("token:{id}"))
+        .with_request_id(origin.request_id.clone())
+}
+
+/// The audit record of an intake batch: counts and sources, never contents. `None` when
+/// nothing new was stored (a batch of duplicates changes nothing).
+pub fn intake<'a>(
+    action: &str,
+    target: &str,
+    sources: impl Iterator<Item = &'a str>,
+    outcome: &[Inserted],
+    origin: &Origin,
+) -> Option<AuditEntry> {
+    let accepted = outcome.iter().filter(|o| **o == Inserted::Accepted).count();
+    if accepted == 0 {
+        return None;
+    }
+    let sources: BTreeSet<&str> = sources.collect();
+    Some(
+        AuditEntry::new(origin.actor.clone(), action, target)
+            .with_detail(serde_json::json!({
+                "accepted": accepted,
+                "duplicates": outcome.len() - accepted,
+                "sources": sources,
+            }))
+            .with_request_id(origin.request_id.clone()),
+    )
+}
+
+/// The audit record of resolved security events; `None` when none changed.
+pub fn resolution<'a>(
+    sources: impl Iterator<Item = &'a str>,
+    resolved: usize,
+    origin: &Origin,
+) -> Option<AuditEntry> {
+    if resolved == 0 {
+        return None;
+    }
+    let sources: BTreeSet<&str> = sources.collect();
+    Some(
+        AuditEntry::new(
+            origin.actor.clone(),
+            "security_events.resolve",
+            "security_events",
+        )
+        .with_detail(serde_json::json!({"resolved": resolved, "sources": sources}))
+        .with_request_id(origin.request_id.clone()),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use frontline_core::audit::Actor;
+
+    #[test]
+    fn batches_that_store_nothing_are_not_audited() {
+        let origin = Origin::new(Actor::System);
+        assert!(intake("x", "y", ["a"].into_iter(), &[Inserted::Duplicate], &origin).is_none());
+        let out = [Inserted::Accepted, Inserted::Duplicate, Inserted::Duplicate];
+        let e = intake("x", "y", ["b", "a", "b"].into_iter(), &out, &origin).unwrap();
+        assert_eq!(
+            e.detail,
+            serde_json::json!({"accepted": 1, "duplicates": 2, "sources": ["a", "b"]})
+        );
+        assert!(resolution(["a"].into_iter(), 0, &origin).is_none());
+    }
+}
