@@ -4,6 +4,7 @@
 //!
 //! Exit codes: 0 success, 1 a check failed, 2 an error (printed to stderr with its causes).
 
+mod detect;
 mod ingest;
 mod token;
 
@@ -64,6 +65,8 @@ enum Command {
         #[command(flatten)]
         db: DatabaseArg,
     },
+    /// Score numeric series (CSV `timestamp,value`) for anomalies, online.
+    Detect(detect::DetectArgs),
     /// Load contacts from an NDJSON or CSV file, into the database or to a running server.
     Ingest(ingest::IngestArgs),
     /// Create, list and revoke API tokens.
@@ -119,6 +122,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             app.run_until(shutdown).await?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Detect(args) => detect::run(&args),
         Command::Ingest(args) => {
             let config = load_config(
                 cli.config.as_ref(),
