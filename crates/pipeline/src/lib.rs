@@ -6,6 +6,7 @@
 //! clustering and detection join here as they are built.
 #![warn(missing_docs)]
 
+pub mod classify;
 pub mod detect;
 pub mod pseudonym;
 pub mod redact;
