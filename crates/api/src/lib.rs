@@ -80,6 +80,8 @@ pub struct ContactOut {
     pub language: Option<String>,
     /// Extra data, redacted.
     pub metadata: Option<serde_json::Value>,
+    /// Topics found in the text at intake, sorted (`account_access`, `phishing`, …).
+    pub topics: Vec<String>,
     /// When Frontline committed it.
     pub ingested_at: DateTime<Utc>,
 }
@@ -101,6 +103,7 @@ impl From<Contact> for ContactOut {
             region: contact.region,
             language: contact.language,
             metadata: contact.metadata,
+            topics: contact.topics,
             ingested_at,
         }
     }

@@ -14,9 +14,10 @@
 
 use frontline_core::audit::Actor;
 use frontline_core::contact::{ContactInput, NewContact};
+use frontline_pipeline::Intake;
+use frontline_pipeline::classify::Taxonomy;
 use frontline_pipeline::pseudonym::PseudonymKey;
 use frontline_pipeline::redact::Redactor;
-use frontline_pipeline::redact_contact;
 use frontline_store::Origin;
 use frontline_store_postgres::testing::TestDatabase;
 use frontline_testkit::realistic_contacts_iter;
@@ -92,16 +93,16 @@ async fn run(
 ) -> Figures {
     // Baseline: redact up front (untimed), then time the store's batch insert alone.
     let store = frontline_server::open_store(baseline_url).await.unwrap();
-    let key = PseudonymKey::new(vec![7; 32]);
+    let pipeline = Intake {
+        redactor: Redactor::shared(),
+        pseudonyms: PseudonymKey::new(vec![7; 32]),
+        taxonomy: std::sync::Arc::new(Taxonomy::default_taxonomy()),
+    };
     let redacted: Vec<_> = BufReader::new(std::fs::File::open(file).unwrap())
         .lines()
         .map(|line| {
             let input: ContactInput = serde_json::from_str(&line.unwrap()).unwrap();
-            redact_contact(
-                NewContact::try_from(input).unwrap(),
-                Redactor::shared(),
-                &key,
-            )
+            pipeline.prepare(NewContact::try_from(input).unwrap())
         })
         .collect();
     let origin = Origin::new(Actor::System);

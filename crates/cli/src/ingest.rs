@@ -10,6 +10,7 @@
 use anyhow::Context as _;
 use bytes::Bytes;
 use frontline_api::{BulkSummary, ErrorBody, RejectedLine};
+use frontline_pipeline::Intake;
 use frontline_pipeline::redact::Redactor;
 use frontline_server::bulk::{BulkIntake, MAX_LISTED_REJECTIONS};
 use frontline_server::config::Config;
@@ -281,10 +282,14 @@ async fn to_database(
 ) -> anyhow::Result<BulkSummary> {
     let store = frontline_server::open_store(&config.database).await?;
     let pseudonyms = frontline_server::startup::pseudonym_key(config, store.as_ref()).await?;
+    let taxonomy = config.load_taxonomy().context("loading the taxonomy")?;
     let intake = BulkIntake {
         store,
-        redactor: Redactor::shared(),
-        pseudonyms,
+        intake: Arc::new(Intake {
+            redactor: Redactor::shared(),
+            pseudonyms,
+            taxonomy: Arc::new(taxonomy),
+        }),
         origin: crate::token::cli_origin(),
         max_bytes: u64::MAX,
     };

@@ -252,3 +252,38 @@ fn wait_with_deadline(
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+#[test]
+fn a_bad_taxonomy_file_stops_serve_naming_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let taxonomy = dir.path().join("topics.toml");
+    std::fs::write(
+        &taxonomy,
+        "[[topic]]\nname = \"billing\"\nphrases = [\"invoice\"\n",
+    )
+    .unwrap();
+    let config = dir.path().join("frontline.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "database = \"sqlite://{}\"\n[taxonomy]\nfiles = [\"{}\"]\n",
+            dir.path().join("f.db").display(),
+            taxonomy.display()
+        ),
+    )
+    .unwrap();
+    let out = frontline(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("{}:", taxonomy.display())),
+        "{stderr}"
+    );
+    assert!(stderr.contains("taxonomy"), "{stderr}");
+}

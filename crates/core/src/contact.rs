@@ -230,6 +230,9 @@ pub struct RedactedContact {
     pub language: Option<String>,
     /// Extra data with string values redacted.
     pub metadata: Option<serde_json::Value>,
+    /// Topics of customer trouble found in the text, sorted.
+    #[serde(default)]
+    pub topics: Vec<String>,
 }
 
 /// A stored contact.

@@ -1,9 +1,10 @@
 //! Frontline's pure pipeline stages, with no I/O, so the server, `frontline replay` and the
 //! benchmarks run the very same code.
 //!
-//! Today: [`redact`] (personal data out of contact text before anything is stored) and
-//! [`pseudonym`] (customer ids replaced by keyed hashes). Classification, fingerprinting,
-//! clustering and detection join here as they are built.
+//! Today: [`redact`] (personal data out of contact text before anything is stored),
+//! [`pseudonym`] (customer ids replaced by keyed hashes), [`classify`] (topics from a taxonomy),
+//! all three applied by [`Intake`], and [`detect`] (online anomaly scores). Fingerprinting and
+//! clustering join here as they are built.
 #![warn(missing_docs)]
 
 pub mod classify;
@@ -12,23 +13,39 @@ pub mod pseudonym;
 pub mod redact;
 
 use frontline_core::contact::{NewContact, RedactedContact};
+use std::sync::Arc;
 
-/// Turns a checked contact into one that may be stored: text and metadata redacted, the
-/// customer id replaced by its pseudonym.
-pub fn redact_contact(
-    contact: NewContact,
-    redactor: &redact::Redactor,
-    pseudonyms: &pseudonym::PseudonymKey,
-) -> RedactedContact {
-    RedactedContact {
-        key: contact.key,
-        channel: contact.channel,
-        received_at: contact.received_at,
-        text: redactor.redact(&contact.text).text,
-        customer: contact.customer.as_deref().map(|c| pseudonyms.pseudonym(c)),
-        service: contact.service,
-        region: contact.region,
-        language: contact.language,
-        metadata: contact.metadata.map(|m| redactor.redact_json(m)),
+/// Everything a contact goes through before it may be stored: redaction of text and metadata,
+/// the customer's pseudonym, and its topics (classified on the redacted text).
+#[derive(Debug, Clone)]
+pub struct Intake {
+    /// Redaction patterns.
+    pub redactor: &'static redact::Redactor,
+    /// The installation's pseudonym key.
+    pub pseudonyms: pseudonym::PseudonymKey,
+    /// The taxonomy.
+    pub taxonomy: Arc<classify::Taxonomy>,
+}
+
+impl Intake {
+    /// Turns a checked contact into one that may be stored.
+    pub fn prepare(&self, contact: NewContact) -> RedactedContact {
+        let text = self.redactor.redact(&contact.text).text;
+        let topics = self.taxonomy.classify(&text);
+        RedactedContact {
+            key: contact.key,
+            channel: contact.channel,
+            received_at: contact.received_at,
+            text,
+            customer: contact
+                .customer
+                .as_deref()
+                .map(|c| self.pseudonyms.pseudonym(c)),
+            service: contact.service,
+            region: contact.region,
+            language: contact.language,
+            metadata: contact.metadata.map(|m| self.redactor.redact_json(m)),
+            topics,
+        }
     }
 }

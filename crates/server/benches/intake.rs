@@ -13,9 +13,10 @@
 use frontline_core::Role;
 use frontline_core::audit::Actor;
 use frontline_core::contact::{ContactInput, NewContact};
+use frontline_pipeline::Intake;
+use frontline_pipeline::classify::Taxonomy;
 use frontline_pipeline::pseudonym::PseudonymKey;
 use frontline_pipeline::redact::Redactor;
-use frontline_pipeline::redact_contact;
 use frontline_store::{Origin, Store};
 use frontline_testkit::{Backend, realistic_contacts, spawn_app};
 use std::time::Instant;
@@ -32,7 +33,11 @@ fn median(mut v: Vec<f64>) -> f64 {
 #[tokio::main]
 async fn main() {
     let redactor = Redactor::shared();
-    let key = PseudonymKey::new(vec![7; 32]);
+    let pipeline = Intake {
+        redactor,
+        pseudonyms: PseudonymKey::new(vec![7; 32]),
+        taxonomy: std::sync::Arc::new(Taxonomy::default_taxonomy()),
+    };
     let origin = Origin::new(Actor::System);
     let mut baseline = Vec::new();
     let mut end_to_end = Vec::new();
@@ -53,7 +58,7 @@ async fn main() {
             .iter()
             .map(|v| {
                 let input: ContactInput = serde_json::from_value(v.clone()).unwrap();
-                redact_contact(NewContact::try_from(input).unwrap(), redactor, &key)
+                pipeline.prepare(NewContact::try_from(input).unwrap())
             })
             .collect();
         let started = Instant::now();

@@ -12,9 +12,7 @@ use bytes::Bytes;
 use frontline_api::{BulkSummary, RejectedLine};
 use frontline_core::InvalidField;
 use frontline_core::contact::{ContactInput, NewContact, RedactedContact};
-use frontline_pipeline::pseudonym::PseudonymKey;
-use frontline_pipeline::redact::Redactor;
-use frontline_pipeline::redact_contact;
+use frontline_pipeline::Intake;
 use frontline_store::{Inserted, Origin, Store, StoreError};
 use futures::{Stream, StreamExt};
 use std::sync::Arc;
@@ -33,10 +31,8 @@ pub const MAX_LISTED_REJECTIONS: usize = 1000;
 pub struct BulkIntake {
     /// Where batches go.
     pub store: Arc<dyn Store>,
-    /// Redaction patterns.
-    pub redactor: &'static Redactor,
-    /// The pseudonym key.
-    pub pseudonyms: PseudonymKey,
+    /// Redaction, pseudonyms and topics.
+    pub intake: Arc<Intake>,
     /// Who is sending, for the audit records.
     pub origin: Origin,
     /// The most bytes to read.
@@ -160,7 +156,7 @@ struct Parsed {
     last_line: u64,
 }
 
-fn parse_batch(raw: Vec<RawLine>, redactor: &Redactor, key: &PseudonymKey) -> Parsed {
+fn parse_batch(raw: Vec<RawLine>, intake: &Intake) -> Parsed {
     let last_line = raw.last().map_or(0, |(n, _)| *n);
     let mut contacts = Vec::with_capacity(raw.len());
     let mut rejected = Vec::new();
@@ -169,7 +165,7 @@ fn parse_batch(raw: Vec<RawLine>, redactor: &Redactor, key: &PseudonymKey) -> Pa
             .map_err(|reason| InvalidField::new("", reason))
             .and_then(|b| parse_line(&b));
         match checked {
-            Ok(c) => contacts.push(redact_contact(c, redactor, key)),
+            Ok(c) => contacts.push(intake.prepare(c)),
             Err(e) => rejected.push(RejectedLine {
                 line,
                 error: crate::api::v1::invalid_detail(e),
@@ -320,12 +316,11 @@ impl BulkIntake {
         if raw.is_empty() {
             return Ok(());
         }
-        let redactor = self.redactor;
-        let key = self.pseudonyms.clone();
+        let intake = self.intake.clone();
         let span = tracing::Span::current();
         let parsed = tokio::task::spawn_blocking(move || {
             let _span = span.enter();
-            parse_batch(raw, redactor, &key)
+            parse_batch(raw, &intake)
         })
         .await
         .map_err(|_| ReadStop::CommitterGone)?;

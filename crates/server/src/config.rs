@@ -5,6 +5,7 @@
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use frontline_core::alertmanager::AlertmanagerMapping;
+use frontline_pipeline::classify::{DEFAULT_TAXONOMY, Taxonomy, TaxonomyError, TaxonomyFile};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::net::SocketAddr;
@@ -71,6 +72,18 @@ pub struct Config {
     pub secrets: SecretsConfig,
     /// How Alertmanager alerts become security events.
     pub alertmanager: AlertmanagerMapping,
+    /// The taxonomy of topics.
+    pub taxonomy: TaxonomyConfig,
+}
+
+/// Where topics come from: the embedded default taxonomy, extended (or replaced) by files.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TaxonomyConfig {
+    /// TOML taxonomy files, applied in order on top of the default.
+    pub files: Vec<PathBuf>,
+    /// Use only `files`, without the embedded default.
+    pub replace_default: bool,
 }
 
 impl Default for Config {
@@ -82,6 +95,7 @@ impl Default for Config {
             max_bulk_bytes: 1024 * 1024 * 1024,
             secrets: SecretsConfig::default(),
             alertmanager: AlertmanagerMapping::default(),
+            taxonomy: TaxonomyConfig::default(),
         }
     }
 }
@@ -210,7 +224,37 @@ impl Config {
                 reason: "must not be empty".into(),
             });
         }
+        if self.taxonomy.replace_default && self.taxonomy.files.is_empty() {
+            return Err(ConfigError::Invalid {
+                key: "taxonomy.replace_default",
+                reason: "needs at least one file in taxonomy.files".into(),
+            });
+        }
         self.pseudonym_key().map(|_| ())
+    }
+
+    /// Compiles the taxonomy this configuration names.
+    ///
+    /// # Errors
+    /// A [`TaxonomyError`] naming the file, line and reason.
+    pub fn load_taxonomy(&self) -> Result<Taxonomy, TaxonomyError> {
+        let mut files = Vec::new();
+        if !self.taxonomy.replace_default {
+            files.push((
+                "default".to_owned(),
+                TaxonomyFile::parse(DEFAULT_TAXONOMY, "default")?,
+            ));
+        }
+        for path in &self.taxonomy.files {
+            let name = path.display().to_string();
+            let text = std::fs::read_to_string(path).map_err(|e| TaxonomyError {
+                file: name.clone(),
+                line: None,
+                reason: format!("cannot read: {e}"),
+            })?;
+            files.push((name.clone(), TaxonomyFile::parse(&text, &name)?));
+        }
+        Taxonomy::build(files)
     }
 
     /// The configured pseudonym key, if any (from the value or the file).

@@ -6,6 +6,7 @@ use crate::api;
 use crate::config::Config;
 use crate::state::AppState;
 use anyhow::Context as _;
+use frontline_pipeline::Intake;
 use frontline_pipeline::pseudonym::PseudonymKey;
 use frontline_pipeline::redact::Redactor;
 use frontline_store::Store;
@@ -70,14 +71,18 @@ pub struct Application {
 pub async fn build(config: Config) -> anyhow::Result<Application> {
     config.check()?;
     let store = open_store(&config.database).await?;
+    let taxonomy = config.load_taxonomy().context("loading the taxonomy")?;
     let pseudonyms = pseudonym_key(&config, store.as_ref()).await?;
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("binding {}", config.listen))?;
     let state = AppState {
         store,
-        redactor: Redactor::shared(),
-        pseudonyms,
+        intake: Arc::new(Intake {
+            redactor: Redactor::shared(),
+            pseudonyms,
+            taxonomy: Arc::new(taxonomy),
+        }),
         config: Arc::new(config),
     };
     Ok(Application { listener, state })

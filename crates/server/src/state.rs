@@ -1,8 +1,7 @@
 //! What every handler shares.
 
 use crate::config::Config;
-use frontline_pipeline::pseudonym::PseudonymKey;
-use frontline_pipeline::redact::Redactor;
+use frontline_pipeline::Intake;
 use frontline_store::Store;
 use std::sync::Arc;
 
@@ -11,10 +10,8 @@ use std::sync::Arc;
 pub struct AppState {
     /// The store.
     pub store: Arc<dyn Store>,
-    /// The compiled redaction patterns.
-    pub redactor: &'static Redactor,
-    /// The installation's customer pseudonym key.
-    pub pseudonyms: PseudonymKey,
+    /// What every contact goes through before it is stored (redaction, pseudonym, topics).
+    pub intake: Arc<Intake>,
     /// The configuration the server started with.
     pub config: Arc<Config>,
 }

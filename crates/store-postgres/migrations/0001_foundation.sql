@@ -48,6 +48,8 @@ CREATE TABLE contacts (
     region      text,
     language    text,
     metadata    jsonb,
+    -- Topics found at intake, a JSON array of names, sorted.
+    topics      jsonb NOT NULL DEFAULT '[]',
     ingested_at timestamptz NOT NULL,
     CONSTRAINT contacts_source_ext_id_key UNIQUE (source, ext_id)
 );

@@ -26,7 +26,7 @@ pub(crate) async fn insert(
     for chunk in batch.chunks(ROWS_PER_STATEMENT) {
         let mut sql = QueryBuilder::<Postgres>::new(
             "INSERT INTO contacts (source, ext_id, channel, received_at, text, customer, service,
-                                   region, language, metadata, ingested_at) ",
+                                   region, language, metadata, topics, ingested_at) ",
         );
         sql.push_values(chunk, |mut row, c| {
             row.push_bind(&c.key.source)
@@ -39,6 +39,7 @@ pub(crate) async fn insert(
                 .push_bind(&c.region)
                 .push_bind(&c.language)
                 .push_bind(&c.metadata)
+                .push_bind(sqlx::types::Json(&c.topics))
                 .push_bind(now);
         });
         // Conflicting rows (stored before, or earlier in this statement) are skipped and not
@@ -73,7 +74,7 @@ pub(crate) async fn insert(
     Ok(outcome)
 }
 
-const COLUMNS: &str = "seq, source, ext_id, channel, received_at, text, customer, service, region, language, metadata, ingested_at";
+const COLUMNS: &str = "seq, source, ext_id, channel, received_at, text, customer, service, region, language, metadata, topics, ingested_at";
 
 pub(crate) async fn list(
     store: &PostgresStore,
@@ -95,6 +96,11 @@ pub(crate) async fn list(
     }
     if let Some(source) = &query.source {
         sql.push(" AND source = ").push_bind(source.clone());
+    }
+    if let Some(topic) = &query.topic {
+        sql.push(" AND topics @> jsonb_build_array(")
+            .push_bind(topic.clone())
+            .push("::text)");
     }
     if let Some(after) = query.after {
         sql.push(" AND (received_at, seq) > (")
@@ -176,6 +182,7 @@ fn contact_from_row(row: &PgRow) -> Result<Contact, StoreError> {
             region: row.get("region"),
             language: row.get("language"),
             metadata: row.get("metadata"),
+            topics: row.get::<sqlx::types::Json<Vec<String>>, _>("topics").0,
         },
         ingested_at: row.get("ingested_at"),
     })

@@ -54,6 +54,8 @@ CREATE TABLE contacts (
     region      TEXT,
     language    TEXT,
     metadata    TEXT,
+    -- Topics found at intake, a JSON array of names, sorted.
+    topics      TEXT NOT NULL DEFAULT '[]',
     ingested_at INTEGER NOT NULL,
     CONSTRAINT contacts_source_ext_id_key UNIQUE (source, ext_id)
 );

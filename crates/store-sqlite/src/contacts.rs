@@ -24,7 +24,7 @@ pub(crate) async fn insert(
     for chunk in batch.chunks(ROWS_PER_STATEMENT) {
         let mut sql = QueryBuilder::<Sqlite>::new(
             "INSERT INTO contacts (source, ext_id, channel, received_at, text, customer, service,
-                                   region, language, metadata, ingested_at) ",
+                                   region, language, metadata, topics, ingested_at) ",
         );
         sql.push_values(chunk, |mut row, c| {
             row.push_bind(&c.key.source)
@@ -37,6 +37,7 @@ pub(crate) async fn insert(
                 .push_bind(&c.region)
                 .push_bind(&c.language)
                 .push_bind(c.metadata.as_ref().map(serde_json::Value::to_string))
+                .push_bind(serde_json::Value::from(c.topics.clone()).to_string())
                 .push_bind(now);
         });
         // Rows that conflict are skipped and not returned: what comes back was stored now.
@@ -73,7 +74,7 @@ pub(crate) async fn insert(
 /// How many rows one INSERT statement carries.
 pub(crate) const ROWS_PER_STATEMENT: usize = 500;
 
-const COLUMNS: &str = "seq, source, ext_id, channel, received_at, text, customer, service, region, language, metadata, ingested_at";
+const COLUMNS: &str = "seq, source, ext_id, channel, received_at, text, customer, service, region, language, metadata, topics, ingested_at";
 
 pub(crate) async fn list(
     store: &SqliteStore,
@@ -95,6 +96,11 @@ pub(crate) async fn list(
     }
     if let Some(source) = &query.source {
         sql.push(" AND source = ").push_bind(source.clone());
+    }
+    if let Some(topic) = &query.topic {
+        sql.push(" AND EXISTS (SELECT 1 FROM json_each(contacts.topics) WHERE json_each.value = ")
+            .push_bind(topic.clone())
+            .push(")");
     }
     if let Some(after) = query.after {
         sql.push(" AND (received_at, seq) > (")
@@ -154,6 +160,7 @@ pub(crate) fn page<T>(
 fn contact_from_row(row: &SqliteRow) -> Result<Contact, StoreError> {
     let channel: String = row.get("channel");
     let metadata: Option<String> = row.get("metadata");
+    let topics: String = row.get("topics");
     Ok(Contact {
         contact: RedactedContact {
             key: ContactKey {
@@ -173,6 +180,8 @@ fn contact_from_row(row: &SqliteRow) -> Result<Contact, StoreError> {
                 .map(|m| serde_json::from_str(&m))
                 .transpose()
                 .map_err(|e| StoreError::internal("reading contact metadata", e))?,
+            topics: serde_json::from_str(&topics)
+                .map_err(|e| StoreError::internal("reading contact topics", e))?,
         },
         ingested_at: from_micros(row.get("ingested_at"))?,
     })

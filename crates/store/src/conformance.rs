@@ -70,6 +70,7 @@ pub fn contact(source: &str, id: &str, minute: i64) -> RedactedContact {
         region: Some("eu".into()),
         language: Some("en".into()),
         metadata: Some(serde_json::json!({"priority": "high", "tags": ["vip"]})),
+        topics: vec!["account_access".into()],
     }
 }
 
@@ -305,6 +306,7 @@ pub async fn contact_filters_narrow_the_list(store: &dyn Store) {
     let mut chat = contact("intercom", "c1", 10);
     chat.channel = Channel::Chat;
     chat.service = Some("billing".into());
+    chat.topics = vec!["outage".into(), "performance".into()];
     store
         .insert_contacts(
             &[
@@ -349,6 +351,22 @@ pub async fn contact_filters_narrow_the_list(store: &dyn Store) {
         })
         .await,
         vec!["c1"]
+    );
+    assert_eq!(
+        ids(ContactQuery {
+            topic: Some("outage".into()),
+            ..Default::default()
+        })
+        .await,
+        vec!["c1"]
+    );
+    assert_eq!(
+        ids(ContactQuery {
+            topic: Some("account_access".into()),
+            ..Default::default()
+        })
+        .await,
+        vec!["t1", "t2"]
     );
     assert_eq!(
         ids(ContactQuery {

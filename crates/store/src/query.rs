@@ -24,6 +24,8 @@ pub struct ContactQuery {
     pub service: Option<String>,
     /// Only this source.
     pub source: Option<String>,
+    /// Only contacts with this topic.
+    pub topic: Option<String>,
     /// Page size, 1 to [`MAX_LIMIT`].
     pub limit: u32,
     /// Start after this position.
@@ -38,6 +40,7 @@ impl Default for ContactQuery {
             channel: None,
             service: None,
             source: None,
+            topic: None,
             limit: DEFAULT_LIMIT,
             after: None,
         }

@@ -412,7 +412,72 @@ async fn one_contact_by_source_and_id(backend: Backend) {
     assert_eq!(body["error"]["code"], "not_found");
 }
 
+async fn topics_are_found_at_intake_and_filter_the_list(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let ingest = app.token(Role::Ingest).await;
+    let viewer = app.token(Role::Viewer).await;
+    let texts = [
+        (
+            "1",
+            "Got a text saying my account is suspended, with a link. Is this real?",
+        ),
+        (
+            "2",
+            "Jemand hat mein Passwort geändert und ich kann mich nicht mehr einloggen",
+        ),
+        (
+            "3",
+            "this is not a scam, right? just asking about my invoice",
+        ),
+        ("4", "app down again??"),
+    ];
+    let batch: Vec<_> = texts
+        .iter()
+        .map(|(id, text)| {
+            let mut c = contact_json("zendesk", id, "2026-11-25T13:00:00Z");
+            c["text"] = json!(text);
+            c
+        })
+        .collect();
+    assert_eq!(
+        json(
+            app.post_json("/api/v1/contacts", &ingest, &json!(batch))
+                .await
+        )
+        .await
+        .0,
+        200
+    );
+    let (_, list) = json(app.get("/api/v1/contacts", &viewer).await).await;
+    let topics: Vec<_> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["topics"].clone())
+        .collect();
+    assert_eq!(
+        topics,
+        vec![
+            json!(["phishing"]),
+            json!(["account_access", "account_takeover"]),
+            json!([]),
+            json!(["outage"]),
+        ]
+    );
+    let (_, phishing) = json(app.get("/api/v1/contacts?topic=phishing", &viewer).await).await;
+    let ids: Vec<_> = phishing["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].clone())
+        .collect();
+    assert_eq!(ids, vec![json!("1")]);
+}
+
 frontline_testkit::backend_tests!(
+    topics_are_found_at_intake_and_filter_the_list,
     a_contact_is_stored_redacted_and_pseudonymised,
     sending_a_contact_again_is_a_duplicate_and_changes_nothing,
     bad_elements_are_reported_by_index_and_good_ones_kept,

@@ -19,7 +19,6 @@ use frontline_api::{
     BulkSummary, ContactList, ContactOut, ContactsRequest, ErrorBody, IntakeSummary,
 };
 use frontline_core::contact::{ContactInput, NewContact};
-use frontline_pipeline::redact_contact;
 use frontline_store::ContactQuery;
 use tracing::Instrument;
 
@@ -50,14 +49,12 @@ pub async fn ingest_contacts(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<IntakeSummary>, ApiError> {
     let body = body.map_err(|e| intake::body_error(e, state.config.max_body_bytes))?;
-    let redactor = state.redactor;
-    let key = state.pseudonyms.clone();
+    let pipeline = state.intake.clone();
     // Parsing and redacting a large body is CPU work; keep it off the async workers.
     let span = tracing::Span::current();
     let batch = tokio::task::spawn_blocking(move || {
         let _span = span.enter();
-        intake::parse::<ContactInput, NewContact>(&body)
-            .map(|b| b.map(|c| redact_contact(c, redactor, &key)))
+        intake::parse::<ContactInput, NewContact>(&body).map(|b| b.map(|c| pipeline.prepare(c)))
     })
     .await??
     .or_reject()?;
@@ -128,8 +125,7 @@ pub async fn ingest_contacts_bulk(
     }
     let intake = BulkIntake {
         store: state.store.clone(),
-        redactor: state.redactor,
-        pseudonyms: state.pseudonyms.clone(),
+        intake: state.intake.clone(),
         origin: principal.origin(),
         max_bytes: limit,
     };
@@ -153,6 +149,7 @@ pub async fn ingest_contacts_bulk(
         ("channel" = Option<String>, Query, description = "ticket, chat, call, email, social or review"),
         ("service" = Option<String>, Query, description = "Only this service"),
         ("source" = Option<String>, Query, description = "Only this source"),
+        ("topic" = Option<String>, Query, description = "Only contacts with this topic (account_access, account_takeover, phishing, fraud, data_exposure, outage, performance, …)"),
         ("limit" = Option<u32>, Query, description = "Page size, 1 to 1000 (default 100)"),
         ("cursor" = Option<String>, Query, description = "The next_cursor of the previous page"),
     ),
@@ -167,7 +164,7 @@ pub async fn list_contacts(
 ) -> Result<Json<ContactList>, ApiError> {
     let Query(pairs) =
         query.map_err(|e| ApiError::bad_request("invalid_parameter", e.body_text()))?;
-    let mut p = query::parse(pairs, &["channel", "service", "source"])?;
+    let mut p = query::parse(pairs, &["channel", "service", "source", "topic"])?;
     let channel = p
         .filters
         .remove("channel")
@@ -184,6 +181,7 @@ pub async fn list_contacts(
             channel,
             service: p.filters.remove("service"),
             source: p.filters.remove("source"),
+            topic: p.filters.remove("topic"),
             limit: p.limit,
             after: p.after,
         })
