@@ -1,11 +1,12 @@
 //! `frontline`, the one binary: `serve` runs the server; `ingest` loads contact files;
-//! `token` administers API tokens. (`detect`, `replay` and `audit verify` arrive with their
-//! issues.)
+//! `detect` scores numeric series; `replay` runs detection over recorded contacts; `token`
+//! administers API tokens. (`audit verify` arrives with its issue.)
 //!
 //! Exit codes: 0 success, 1 a check failed, 2 an error (printed to stderr with its causes).
 
 mod detect;
 mod ingest;
+mod replay;
 mod token;
 
 use anyhow::Context as _;
@@ -69,6 +70,8 @@ enum Command {
     Detect(detect::DetectArgs),
     /// Load contacts from an NDJSON or CSV file, into the database or to a running server.
     Ingest(ingest::IngestArgs),
+    /// Run intake and spike detection over recorded contacts; print alerts as NDJSON.
+    Replay(replay::ReplayArgs),
     /// Create, list and revoke API tokens.
     Token {
         #[command(subcommand)]
@@ -123,6 +126,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Detect(args) => detect::run(&args),
+        Command::Replay(args) => {
+            let config = load_config(cli.config.as_ref(), Overrides::default())?;
+            replay::run(&args, &config)
+        }
         Command::Ingest(args) => {
             let config = load_config(
                 cli.config.as_ref(),

@@ -11,6 +11,7 @@ pub mod classify;
 pub mod detect;
 pub mod pseudonym;
 pub mod redact;
+pub mod spikes;
 
 use frontline_core::contact::{NewContact, RedactedContact};
 use std::sync::Arc;

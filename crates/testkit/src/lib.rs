@@ -3,6 +3,8 @@
 //! Only ever a dev-dependency.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod scenario;
+
 use frontline_core::Role;
 use frontline_core::audit::Actor;
 use frontline_server::auth::token::issue;

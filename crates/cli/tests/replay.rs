@@ -1,0 +1,121 @@
+//! `frontline replay` over the synthetic fortnight: each injected incident raises the right
+//! alert within minutes of its start, the benign spike raises no security alert, and the quiet
+//! days raise none or almost none.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use chrono::{DateTime, Duration, Utc};
+use frontline_testkit::scenario::fortnight;
+use std::process::Command;
+
+const SECURITY: &[&str] = &["account_takeover", "phishing", "fraud", "data_exposure"];
+
+#[test]
+fn injected_incidents_raise_the_right_alerts_and_quiet_days_stay_quiet() {
+    let scenario = fortnight(1);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("contacts.ndjson");
+    std::fs::write(&file, &scenario.ndjson).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_frontline"))
+        .args(["replay", "--contacts", file.to_str().unwrap()])
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    if std::env::var_os("TEST_LOG").is_some() {
+        eprintln!("{stderr}\n{}", String::from_utf8_lossy(&out.stdout));
+    }
+    let alerts: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let time = |v: &serde_json::Value| v.as_str().unwrap().parse::<DateTime<Utc>>().unwrap();
+
+    for e in scenario.episodes.iter().filter(|e| e.name != "benign") {
+        let first = alerts
+            .iter()
+            .filter(|a| {
+                a["topic"] == e.name && time(&a["started_at"]) >= e.start - Duration::minutes(5)
+            })
+            .map(|a| time(&a["raised_at"]))
+            .min()
+            .unwrap_or_else(|| panic!("no {} alert", e.name));
+        let delay = first - e.start;
+        assert!(
+            delay <= Duration::minutes(15),
+            "{} alert came {delay} after its start",
+            e.name
+        );
+        let evidence = alerts
+            .iter()
+            .find(|a| a["topic"] == e.name && time(&a["raised_at"]) == first)
+            .unwrap()["evidence"]
+            .as_array()
+            .unwrap()
+            .len();
+        assert!(evidence >= 3, "{} alert names its contacts", e.name);
+    }
+
+    let benign = scenario
+        .episodes
+        .iter()
+        .find(|e| e.name == "benign")
+        .unwrap();
+    let during = |a: &serde_json::Value, from: DateTime<Utc>, len: Duration| {
+        let t = time(&a["raised_at"]);
+        t >= from && t <= from + len + Duration::hours(1)
+    };
+    for a in alerts
+        .iter()
+        .filter(|a| during(a, benign.start, benign.length))
+    {
+        assert!(
+            !SECURITY.contains(&a["topic"].as_str().unwrap_or_default()),
+            "benign spike raised {a}"
+        );
+    }
+
+    // Outside the episodes (and an hour after each), at most a couple of distinct alerts.
+    let mut quiet_ids: Vec<&str> = alerts
+        .iter()
+        .filter(|a| {
+            !scenario
+                .episodes
+                .iter()
+                .any(|e| during(a, e.start - Duration::minutes(10), e.length))
+        })
+        .map(|a| a["alert_id"].as_str().unwrap())
+        .collect();
+    quiet_ids.sort_unstable();
+    quiet_ids.dedup();
+    assert!(quiet_ids.len() <= 2, "alerts on quiet days: {quiet_ids:?}");
+    assert!(
+        stderr.contains(&format!("replay: {} contacts", scenario.contacts)),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn malformed_lines_are_reported_by_number_and_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("c.ndjson");
+    std::fs::write(
+        &file,
+        "{\"id\":\"1\",\"source\":\"s\",\"channel\":\"chat\",\"received_at\":\"2026-11-25T13:00:00Z\",\"text\":\"hi\"}\nnot json\n{\"id\":\"2\"}\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_frontline"))
+        .args(["replay", "--contacts", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("c.ndjson:2: skipped"), "{stderr}");
+    assert!(
+        stderr.contains("c.ndjson:3: skipped: source: is required"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("replay: 1 contacts"), "{stderr}");
+    assert!(out.stdout.is_empty());
+}

@@ -1,0 +1,491 @@
+//! Spikes in contact volume: contacts counted per topic (overall, and per service and channel)
+//! in one-minute event-time buckets, each stream scored against what its own past makes
+//! likely, and alerts raised, updated and closed. Pure: `frontline replay` and (later) the
+//! server's detection worker feed it the same way.
+//!
+//! Counts are small, so the test is count-aware: the chance of seeing at least this many
+//! contacts if they arrive at the expected Poisson rate (3 where 0.5 is usual is rare; 3 where
+//! 40 is usual is not). The expected rate follows the stream's rhythm: an average per hour of
+//! the week once a week is known, per hour of the day once a day is known, and the recent
+//! level before that (the warm-up, with a stricter threshold). A ten-minute window catches
+//! sustained rises that no single minute shows. While a stream is anomalous it learns slowly,
+//! so an incident does not become its own baseline.
+
+use chrono::{DateTime, Datelike, Duration, DurationRound, Timelike, Utc};
+use std::collections::{BTreeMap, HashMap};
+
+/// Settings of spike detection.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpikeConfig {
+    /// How late (event time) a contact may arrive and still be counted in its minute.
+    pub lateness: Duration,
+    /// Tail probability below which a minute or window is anomalous (after warm-up).
+    pub threshold: f64,
+    /// The same during the first day of a stream.
+    pub warmup_threshold: f64,
+    /// Fewest contacts in a minute (or window) that can be anomalous.
+    pub min_count: u64,
+    /// Quiet minutes after which an open alert closes.
+    pub close_after: u32,
+    /// Contacts kept as evidence per alert.
+    pub evidence: usize,
+}
+
+impl Default for SpikeConfig {
+    fn default() -> Self {
+        Self {
+            lateness: Duration::minutes(2),
+            threshold: 1e-6,
+            warmup_threshold: 1e-9,
+            min_count: 4,
+            close_after: 30,
+            evidence: 20,
+        }
+    }
+}
+
+/// Which contacts a stream counts.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StreamKey {
+    /// The topic.
+    pub topic: String,
+    /// The service, or `None` for the topic overall.
+    pub service: Option<String>,
+    /// The channel, or `None` for the topic overall.
+    pub channel: Option<String>,
+}
+
+/// A contact as spike detection sees it.
+#[derive(Debug, Clone)]
+pub struct CountedContact<'a> {
+    /// The contact's source.
+    pub source: &'a str,
+    /// The source's id.
+    pub id: &'a str,
+    /// When the customer sent it.
+    pub received_at: DateTime<Utc>,
+    /// Its topics.
+    pub topics: &'a [String],
+    /// Its service.
+    pub service: Option<&'a str>,
+    /// Its channel.
+    pub channel: &'a str,
+}
+
+/// An alert as raised or updated.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct SpikeAlert {
+    /// Stable for one ongoing anomaly.
+    pub alert_id: String,
+    /// Always `spike` here.
+    pub kind: &'static str,
+    /// The stream's topic.
+    pub topic: Option<String>,
+    /// The stream's service (`null` for the topic overall).
+    pub service: Option<String>,
+    /// The stream's channel (`null` for the topic overall).
+    pub channel: Option<String>,
+    /// Start of the first anomalous minute.
+    pub started_at: DateTime<Utc>,
+    /// End of the minute at which it fired (or was updated).
+    pub raised_at: DateTime<Utc>,
+    /// Contacts counted in the anomalous minutes so far.
+    pub observed: u64,
+    /// Contacts expected in those minutes.
+    pub expected: f64,
+    /// How unusual, in [0, 1] (a log scale of the tail probability: 0.5 ≈ 1e-5).
+    pub score: f64,
+    /// The first contacts counted, then newer ones, as (`source`, `id`).
+    pub evidence: Vec<Evidence>,
+}
+
+/// A contact named as evidence.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Evidence {
+    /// The contact's source.
+    pub source: String,
+    /// The source's id.
+    pub id: String,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Bucket {
+    count: u64,
+    evidence: Vec<Evidence>,
+}
+
+#[derive(Debug, Clone)]
+struct Stream {
+    /// Open buckets by minute start.
+    buckets: BTreeMap<DateTime<Utc>, Bucket>,
+    first_minute: Option<DateTime<Utc>>,
+    level: f64,
+    by_hour: [Option<f64>; 24],
+    by_hour_of_week: [Option<f64>; 168],
+    /// The last minutes: start, count, expected, evidence.
+    recent: std::collections::VecDeque<(DateTime<Utc>, u64, f64, Vec<Evidence>)>,
+    alert: Option<SpikeAlert>,
+    quiet: u32,
+}
+
+impl Stream {
+    fn new() -> Self {
+        Self {
+            buckets: BTreeMap::new(),
+            first_minute: None,
+            level: 0.0,
+            by_hour: [None; 24],
+            by_hour_of_week: [None; 168],
+            recent: std::collections::VecDeque::new(),
+            alert: None,
+            quiet: 0,
+        }
+    }
+
+    /// The expected count for the minute starting at `t`.
+    fn expected(&self, t: DateTime<Utc>) -> f64 {
+        let age = self.first_minute.map_or(Duration::zero(), |f| t - f);
+        let how = how_of(t);
+        let lambda = if age >= Duration::days(7) {
+            self.by_hour_of_week[how].or(self.by_hour[t.hour() as usize])
+        } else if age >= Duration::days(1) {
+            self.by_hour[t.hour() as usize]
+        } else {
+            None
+        };
+        lambda.unwrap_or(self.level).max(0.01)
+    }
+
+    fn learn(&mut self, t: DateTime<Utc>, count: f64) {
+        // Per-minute averages: the level over about an hour, the hourly slots over about
+        // three days or three weeks of that hour.
+        // A slot seen for the first time starts from the level so far, not from this one
+        // minute (which may be the incident itself).
+        let level = self.level;
+        let h = t.hour() as usize;
+        let slot = &mut self.by_hour[h];
+        *slot = Some(slot.map_or(level, |v| v + (count - v) / 180.0));
+        let w = &mut self.by_hour_of_week[how_of(t)];
+        *w = Some(w.map_or(level, |v| v + (count - v) / 180.0));
+        self.level += (count - self.level) / 60.0;
+    }
+}
+
+fn how_of(t: DateTime<Utc>) -> usize {
+    t.weekday().num_days_from_monday() as usize * 24 + t.hour() as usize
+}
+
+/// P(X >= k) for X ~ Poisson(lambda).
+pub fn poisson_tail(k: u64, lambda: f64) -> f64 {
+    if k == 0 {
+        return 1.0;
+    }
+    if lambda > 200.0 {
+        // Normal approximation with continuity correction.
+        let z = (k as f64 - 0.5 - lambda) / lambda.sqrt();
+        return 0.5 * libm_erfc(z / std::f64::consts::SQRT_2);
+    }
+    // 1 - P(X <= k - 1), summing the pmf; for far tails sum upwards instead (no cancellation).
+    let k = k as usize;
+    if (k as f64) > lambda {
+        let mut term = (-lambda + k as f64 * lambda.ln() - ln_factorial(k)).exp();
+        let mut sum = 0.0;
+        let mut i = k;
+        while term > sum * 1e-16 && i < k + 1000 {
+            sum += term;
+            i += 1;
+            term *= lambda / i as f64;
+        }
+        sum.min(1.0)
+    } else {
+        let mut term = (-lambda).exp();
+        let mut cdf = 0.0;
+        for i in 0..k {
+            cdf += term;
+            term *= lambda / (i + 1) as f64;
+        }
+        (1.0 - cdf).clamp(0.0, 1.0)
+    }
+}
+
+fn ln_factorial(n: usize) -> f64 {
+    (1..=n).map(|i| (i as f64).ln()).sum()
+}
+
+fn libm_erfc(x: f64) -> f64 {
+    let z = x.abs();
+    let t = 1.0 / (1.0 + 0.5 * z);
+    let r = t
+        * (-z * z - 1.265_512_23
+            + t * (1.000_023_68
+                + t * (0.374_091_96
+                    + t * (0.096_784_18
+                        + t * (-0.186_288_06
+                            + t * (0.278_868_07
+                                + t * (-1.135_203_98
+                                    + t * (1.488_515_87
+                                        + t * (-0.822_152_23 + t * 0.170_872_77)))))))))
+            .exp();
+    if x >= 0.0 { r } else { 2.0 - r }
+}
+
+/// All the streams, advanced by event time.
+#[derive(Debug, Clone)]
+pub struct SpikeTracker {
+    config: SpikeConfig,
+    streams: HashMap<StreamKey, Stream>,
+    /// The latest event time seen.
+    latest: Option<DateTime<Utc>>,
+    /// Minutes before this are closed.
+    closed_until: Option<DateTime<Utc>>,
+    /// Contacts that arrived after their minute closed.
+    pub too_late: u64,
+    /// The first minute of the input.
+    origin: Option<DateTime<Utc>>,
+}
+
+const WINDOW: usize = 10;
+
+impl SpikeTracker {
+    /// A tracker with `config`.
+    pub fn new(config: SpikeConfig) -> Self {
+        Self {
+            config,
+            streams: HashMap::new(),
+            latest: None,
+            closed_until: None,
+            too_late: 0,
+            origin: None,
+        }
+    }
+
+    /// Counts a contact; returns the alerts raised or updated by minutes that its event time
+    /// closed.
+    pub fn add(&mut self, c: &CountedContact<'_>) -> Vec<SpikeAlert> {
+        let minute = c
+            .received_at
+            .duration_trunc(Duration::minutes(1))
+            .unwrap_or(c.received_at);
+        if self.closed_until.is_some_and(|closed| minute < closed) {
+            self.too_late += 1;
+        } else {
+            for topic in c.topics {
+                let keys = [
+                    StreamKey {
+                        topic: topic.clone(),
+                        service: None,
+                        channel: None,
+                    },
+                    StreamKey {
+                        topic: topic.clone(),
+                        service: Some(c.service.unwrap_or("unknown").to_owned()),
+                        channel: Some(c.channel.to_owned()),
+                    },
+                ];
+                for key in keys {
+                    let stream = self.streams.entry(key).or_insert_with(Stream::new);
+                    let bucket = stream.buckets.entry(minute).or_default();
+                    bucket.count += 1;
+                    if bucket.evidence.len() < self.config.evidence {
+                        bucket.evidence.push(Evidence {
+                            source: c.source.to_owned(),
+                            id: c.id.to_owned(),
+                        });
+                    }
+                }
+            }
+        }
+        if self.origin.is_none_or(|o| minute < o) && self.closed_until.is_none() {
+            self.origin = Some(minute);
+        }
+        if self.latest.is_none_or(|l| c.received_at > l) {
+            self.latest = Some(c.received_at);
+        }
+        let Some(latest) = self.latest else {
+            return Vec::new();
+        };
+        let watermark = (latest - self.config.lateness)
+            .duration_trunc(Duration::minutes(1))
+            .unwrap_or(latest);
+        self.close_until(watermark)
+    }
+
+    /// Closes every minute before `until` (the end of input closes everything).
+    pub fn close_until(&mut self, until: DateTime<Utc>) -> Vec<SpikeAlert> {
+        let start = match self.closed_until {
+            Some(c) => c,
+            None => match self
+                .streams
+                .values()
+                .filter_map(|s| s.buckets.keys().next().copied())
+                .min()
+            {
+                Some(first) => first,
+                None => return Vec::new(),
+            },
+        };
+        let mut alerts = Vec::new();
+        let mut minute = start;
+        while minute < until {
+            for (key, stream) in &mut self.streams {
+                let bucket = stream.buckets.remove(&minute);
+                if stream.first_minute.is_none() {
+                    if bucket.is_none() {
+                        continue;
+                    }
+                    // A stream seen for the first time was silent since the input began:
+                    // that silence is its history, so a topic that never came up and now
+                    // comes up in numbers is as unusual as it looks.
+                    let origin = self.origin.unwrap_or(minute);
+                    stream.first_minute = Some(origin);
+                    if minute - origin >= Duration::days(1) {
+                        stream.by_hour = [Some(0.0); 24];
+                    }
+                    if minute - origin >= Duration::days(7) {
+                        stream.by_hour_of_week = [Some(0.0); 168];
+                    }
+                }
+                let bucket = bucket.unwrap_or_default();
+                if let Some(alert) = step(&self.config, key, stream, minute, bucket) {
+                    alerts.push(alert);
+                }
+            }
+            minute += Duration::minutes(1);
+        }
+        self.closed_until = Some(minute.max(start));
+        alerts.sort_by(|a, b| (a.raised_at, &a.alert_id).cmp(&(b.raised_at, &b.alert_id)));
+        alerts
+    }
+
+    /// Closes every open minute: the end of the input.
+    pub fn finish(&mut self) -> Vec<SpikeAlert> {
+        let Some(last) = self
+            .streams
+            .values()
+            .filter_map(|s| s.buckets.keys().next_back().copied())
+            .max()
+        else {
+            return Vec::new();
+        };
+        self.close_until(last + Duration::minutes(1))
+    }
+
+    /// How many streams exist (for memory reports).
+    pub fn streams(&self) -> usize {
+        self.streams.len()
+    }
+}
+
+/// Scores one closed minute of one stream and moves its alert.
+fn step(
+    config: &SpikeConfig,
+    key: &StreamKey,
+    s: &mut Stream,
+    minute: DateTime<Utc>,
+    bucket: Bucket,
+) -> Option<SpikeAlert> {
+    let expected = s.expected(minute);
+    let count = bucket.count;
+    s.recent
+        .push_back((minute, count, expected, bucket.evidence));
+    if s.recent.len() > WINDOW {
+        s.recent.pop_front();
+    }
+    let (w_count, w_expected) = s
+        .recent
+        .iter()
+        .fold((0, 0.0), |(c, e), (_, x, l, _)| (c + x, e + l));
+    let warm = s
+        .first_minute
+        .is_some_and(|f| minute - f >= Duration::days(1));
+    let threshold = if warm {
+        config.threshold
+    } else {
+        config.warmup_threshold
+    };
+    let minute_tail = if count >= config.min_count {
+        poisson_tail(count, expected)
+    } else {
+        1.0
+    };
+    let window_tail = if w_count >= config.min_count * 2 {
+        poisson_tail(w_count, w_expected)
+    } else {
+        1.0
+    };
+    let tail = minute_tail.min(window_tail);
+    let anomalous = tail < threshold && count > 0;
+    // Learn slowly from anomalous minutes, so an incident does not become the baseline.
+    let learned = if anomalous {
+        expected + 3.0 * expected.sqrt()
+    } else {
+        count as f64
+    };
+    s.learn(minute, (count as f64).min(learned));
+    let end = minute + Duration::minutes(1);
+    if anomalous {
+        s.quiet = 0;
+        let score = (-(tail.max(1e-300)).log10() / 10.0).clamp(0.0, 1.0);
+        // A new alert counts the whole window that made it fire (from its first non-empty
+        // minute) and names those contacts; an update adds the minute just closed.
+        let opening = s.alert.is_none();
+        let minutes: Vec<_> = if opening && window_tail < minute_tail {
+            s.recent.iter().skip_while(|(_, c, _, _)| *c == 0).collect()
+        } else {
+            s.recent.back().into_iter().collect()
+        };
+        let began = minutes.first().map_or(minute, |m| m.0);
+        let (observed, expected_sum) = minutes
+            .iter()
+            .fold((0, 0.0), |(c, e), m| (c + m.1, e + m.2));
+        let evidence: Vec<Evidence> = minutes.iter().flat_map(|m| m.3.iter().cloned()).collect();
+        let alert = s.alert.get_or_insert_with(|| SpikeAlert {
+            alert_id: format!(
+                "spike:{}:{}:{}:{}",
+                key.topic,
+                key.service.as_deref().unwrap_or("*"),
+                key.channel.as_deref().unwrap_or("*"),
+                began.format("%Y-%m-%dT%H:%MZ")
+            ),
+            kind: "spike",
+            topic: Some(key.topic.clone()),
+            service: key.service.clone(),
+            channel: key.channel.clone(),
+            started_at: began,
+            raised_at: end,
+            observed: 0,
+            expected: 0.0,
+            score: 0.0,
+            evidence: Vec::new(),
+        });
+        alert.raised_at = end;
+        alert.observed += observed;
+        alert.expected += expected_sum;
+        alert.score = alert.score.max(score);
+        let room = config.evidence.saturating_sub(alert.evidence.len());
+        alert.evidence.extend(evidence.into_iter().take(room));
+        return Some(alert.clone());
+    }
+    if s.alert.is_some() {
+        s.quiet += 1;
+        if s.quiet >= config.close_after {
+            s.alert = None;
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn poisson_tails_are_count_aware() {
+        assert!((poisson_tail(1, 1.0) - (1.0 - (-1.0f64).exp())).abs() < 1e-12);
+        assert!(poisson_tail(3, 0.5) < 0.02);
+        assert!(poisson_tail(3, 40.0) > 0.999);
+        assert!(poisson_tail(30, 2.0) < 1e-15);
+        assert!(poisson_tail(400, 300.0) < 1e-6);
+        assert_eq!(poisson_tail(0, 5.0), 1.0);
+    }
+}
