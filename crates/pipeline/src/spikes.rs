@@ -120,8 +120,11 @@ struct Stream {
     buckets: BTreeMap<DateTime<Utc>, Bucket>,
     first_minute: Option<DateTime<Utc>>,
     level: f64,
-    by_hour: [Option<f64>; 24],
-    by_hour_of_week: [Option<f64>; 168],
+    minutes: u32,
+    /// Per-minute averages by hour of day and of week, with how many minutes each holds (a
+    /// running mean until 180 minutes, then an exponential average of about that many).
+    by_hour: [(f64, u32); 24],
+    by_hour_of_week: [(f64, u32); 168],
     /// The last minutes: start, count, expected, evidence.
     recent: std::collections::VecDeque<(DateTime<Utc>, u64, f64, Vec<Evidence>)>,
     alert: Option<SpikeAlert>,
@@ -134,8 +137,9 @@ impl Stream {
             buckets: BTreeMap::new(),
             first_minute: None,
             level: 0.0,
-            by_hour: [None; 24],
-            by_hour_of_week: [None; 168],
+            minutes: 0,
+            by_hour: [(0.0, 0); 24],
+            by_hour_of_week: [(0.0, 0); 168],
             recent: std::collections::VecDeque::new(),
             alert: None,
             quiet: 0,
@@ -145,11 +149,11 @@ impl Stream {
     /// The expected count for the minute starting at `t`.
     fn expected(&self, t: DateTime<Utc>) -> f64 {
         let age = self.first_minute.map_or(Duration::zero(), |f| t - f);
-        let how = how_of(t);
+        let known = |(v, n): (f64, u32)| (n >= 30).then_some(v);
         let lambda = if age >= Duration::days(7) {
-            self.by_hour_of_week[how].or(self.by_hour[t.hour() as usize])
+            known(self.by_hour_of_week[how_of(t)]).or(known(self.by_hour[t.hour() as usize]))
         } else if age >= Duration::days(1) {
-            self.by_hour[t.hour() as usize]
+            known(self.by_hour[t.hour() as usize])
         } else {
             None
         };
@@ -157,17 +161,15 @@ impl Stream {
     }
 
     fn learn(&mut self, t: DateTime<Utc>, count: f64) {
-        // Per-minute averages: the level over about an hour, the hourly slots over about
-        // three days or three weeks of that hour.
-        // A slot seen for the first time starts from the level so far, not from this one
-        // minute (which may be the incident itself).
-        let level = self.level;
-        let h = t.hour() as usize;
-        let slot = &mut self.by_hour[h];
-        *slot = Some(slot.map_or(level, |v| v + (count - v) / 180.0));
-        let w = &mut self.by_hour_of_week[how_of(t)];
-        *w = Some(w.map_or(level, |v| v + (count - v) / 180.0));
-        self.level += (count - self.level) / 60.0;
+        fn update(slot: &mut (f64, u32), x: f64) {
+            slot.1 = (slot.1 + 1).min(180);
+            slot.0 += (x - slot.0) / f64::from(slot.1);
+        }
+        update(&mut self.by_hour[t.hour() as usize], count);
+        update(&mut self.by_hour_of_week[how_of(t)], count);
+        // The level follows about the last hour (a plain mean until it has one).
+        self.minutes = (self.minutes + 1).min(60);
+        self.level += (count - self.level) / f64::from(self.minutes);
     }
 }
 
@@ -338,11 +340,14 @@ impl SpikeTracker {
                     // comes up in numbers is as unusual as it looks.
                     let origin = self.origin.unwrap_or(minute);
                     stream.first_minute = Some(origin);
+                    if minute - origin >= Duration::hours(1) {
+                        stream.minutes = 60;
+                    }
                     if minute - origin >= Duration::days(1) {
-                        stream.by_hour = [Some(0.0); 24];
+                        stream.by_hour = [(0.0, 60); 24];
                     }
                     if minute - origin >= Duration::days(7) {
-                        stream.by_hour_of_week = [Some(0.0); 168];
+                        stream.by_hour_of_week = [(0.0, 60); 168];
                     }
                 }
                 let bucket = bucket.unwrap_or_default();
@@ -408,15 +413,20 @@ fn step(
     } else {
         1.0
     };
-    let window_tail = if w_count >= config.min_count * 2 {
+    let window_tail = if w_count >= config.min_count {
         poisson_tail(w_count, w_expected)
     } else {
         1.0
     };
     let tail = minute_tail.min(window_tail);
-    let anomalous = tail < threshold && count > 0;
+    // Nothing is unusual in the first hour of the input: there is no past to compare with.
+    let settled = s
+        .first_minute
+        .is_some_and(|f| minute - f >= Duration::hours(1));
+    let anomalous = settled && tail < threshold && count > 0;
     // Learn slowly from anomalous minutes, so an incident does not become the baseline.
-    let learned = if anomalous {
+    // During the warm-up the baseline is still finding its level, and learns everything.
+    let learned = if anomalous && warm {
         expected + 3.0 * expected.sqrt()
     } else {
         count as f64
@@ -478,6 +488,56 @@ fn step(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn contact<'a>(id: &'a str, at: DateTime<Utc>, topics: &'a [String]) -> CountedContact<'a> {
+        CountedContact {
+            source: "t",
+            id,
+            received_at: at,
+            topics,
+            service: Some("web"),
+            channel: "chat",
+        }
+    }
+
+    #[test]
+    fn a_silent_topic_that_comes_up_in_numbers_alerts_within_minutes() {
+        let start = DateTime::parse_from_rfc3339("2026-11-02T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let mut tracker = SpikeTracker::new(SpikeConfig::default());
+        let other = vec!["outage".to_owned()];
+        let phishing = vec!["phishing".to_owned()];
+        let mut alerts = Vec::new();
+        // Three hours of a steady trickle of another topic, then phishing at 1.5 a minute.
+        for s in (0..4 * 3600).step_by(20) {
+            let at = start + Duration::seconds(s);
+            let ids = format!("{s}");
+            alerts.extend(tracker.add(&contact(&ids, at, &other)));
+            if s >= 3 * 3600 && s % 40 == 0 {
+                alerts.extend(tracker.add(&contact(&ids, at, &phishing)));
+            }
+        }
+        alerts.extend(tracker.finish());
+        assert!(
+            alerts
+                .iter()
+                .all(|a| a.topic.as_deref() == Some("phishing")),
+            "{alerts:?}"
+        );
+        let first = alerts
+            .iter()
+            .map(|a| a.raised_at)
+            .min()
+            .expect("a phishing alert");
+        assert!(
+            first - (start + Duration::hours(3)) <= Duration::minutes(6),
+            "{first}"
+        );
+        let overall = alerts.iter().find(|a| a.service.is_none()).unwrap();
+        assert!(overall.evidence.len() >= 4 && overall.observed >= 4);
+        assert!(overall.expected < 1.0);
+    }
 
     #[test]
     fn poisson_tails_are_count_aware() {
