@@ -1,7 +1,7 @@
 //! `frontline replay --contacts FILE [--events FILE]`: the detection pipeline over recorded
 //! contacts, by event time, without a server or database: each line is checked, redacted and
-//! classified as at intake, counted, and every spike alert raised or updated is printed as one
-//! JSON object per line on stdout. Deterministic: the same input gives the same output.
+//! classified as at intake, counted and clustered, and every spike or cluster alert raised or
+//! updated is printed as one JSON object per line on stdout. Deterministic: the same input gives the same output.
 //! Progress and the summary go to stderr; a malformed line is reported by number and skipped.
 //!
 //! Contacts are expected in (about) event-time order, as exports come: a contact later than
@@ -12,6 +12,7 @@
 use anyhow::Context as _;
 use frontline_core::security_event::{NewSecurityEvent, SecurityEventInput};
 use frontline_pipeline::Intake;
+use frontline_pipeline::clusters::{ClusterConfig, ClusterTracker, ClusteredContact};
 use frontline_pipeline::pseudonym::PseudonymKey;
 use frontline_pipeline::redact::Redactor;
 use frontline_pipeline::spikes::{CountedContact, SpikeAlert, SpikeConfig, SpikeTracker};
@@ -77,6 +78,7 @@ pub(crate) fn run(args: &ReplayArgs, config: &Config) -> anyhow::Result<ExitCode
     }
 
     let mut tracker = SpikeTracker::new(SpikeConfig::default());
+    let mut clusters = ClusterTracker::new(ClusterConfig::default());
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let emit = |alerts: Vec<SpikeAlert>, out: &mut dyn Write| -> anyhow::Result<u64> {
@@ -110,6 +112,15 @@ pub(crate) fn run(args: &ReplayArgs, config: &Config) -> anyhow::Result<ExitCode
             channel: contact.channel.as_str(),
         };
         emitted += emit(tracker.add(&counted), &mut out)?;
+        let clustered = ClusteredContact {
+            source: &contact.key.source,
+            id: &contact.key.id,
+            received_at: contact.received_at,
+            text: &contact.text,
+            customer: contact.customer.as_deref().unwrap_or(&contact.key.id),
+            topics: &contact.topics,
+        };
+        emitted += emit(clusters.add(&clustered).into_iter().collect(), &mut out)?;
         if contacts % 1_000_000 == 0 {
             eprintln!(
                 "replay: {contacts} contacts, {:.0}/s",
@@ -121,9 +132,10 @@ pub(crate) fn run(args: &ReplayArgs, config: &Config) -> anyhow::Result<ExitCode
     out.flush()?;
     let secs = started.elapsed().as_secs_f64();
     eprintln!(
-        "replay: {contacts} contacts in {secs:.1}s ({:.0}/s), {} streams, {emitted} alert lines, {} too late, {skipped} lines skipped",
+        "replay: {contacts} contacts in {secs:.1}s ({:.0}/s), {} streams, {} clusters, {emitted} alert lines, {} too late, {skipped} lines skipped",
         contacts as f64 / secs.max(1e-9),
         tracker.streams(),
+        clusters.len(),
         tracker.too_late,
     );
     Ok(ExitCode::SUCCESS)

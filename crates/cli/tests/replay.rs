@@ -57,6 +57,27 @@ fn injected_incidents_raise_the_right_alerts_and_quiet_days_stay_quiet() {
         assert!(evidence >= 3, "{} alert names its contacts", e.name);
     }
 
+    // The phishing text, sent to many customers, also forms a cluster within minutes.
+    let phishing = scenario
+        .episodes
+        .iter()
+        .find(|e| e.name == "phishing")
+        .unwrap();
+    let cluster = alerts
+        .iter()
+        .filter(|a| {
+            a["kind"] == "cluster"
+                && time(&a["started_at"]) >= phishing.start - Duration::minutes(5)
+        })
+        .min_by_key(|a| time(&a["raised_at"]))
+        .expect("a cluster alert");
+    assert!(
+        time(&cluster["raised_at"]) - phishing.start <= Duration::minutes(30),
+        "{cluster}"
+    );
+    assert_eq!(cluster["topic"], "phishing", "{cluster}");
+    assert!(cluster["text"].as_str().unwrap().len() > 20);
+
     let benign = scenario
         .episodes
         .iter()

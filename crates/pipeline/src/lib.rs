@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 pub mod classify;
+pub mod clusters;
 pub mod detect;
 pub mod pseudonym;
 pub mod redact;

@@ -77,7 +77,7 @@ pub struct CountedContact<'a> {
 pub struct SpikeAlert {
     /// Stable for one ongoing anomaly.
     pub alert_id: String,
-    /// Always `spike` here.
+    /// `spike` or `cluster`.
     pub kind: &'static str,
     /// The stream's topic.
     pub topic: Option<String>,
@@ -97,6 +97,9 @@ pub struct SpikeAlert {
     pub score: f64,
     /// The first contacts counted, then newer ones, as (`source`, `id`).
     pub evidence: Vec<Evidence>,
+    /// For a cluster, its typical (redacted) text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
 }
 
 /// A contact named as evidence.
@@ -467,6 +470,7 @@ fn step(
             expected: 0.0,
             score: 0.0,
             evidence: Vec::new(),
+            text: None,
         });
         alert.raised_at = end;
         alert.observed += observed;
