@@ -15,7 +15,7 @@
 use crate::classify::normalize;
 use crate::spikes::{Evidence, SpikeAlert, poisson_tail};
 use chrono::{DateTime, Duration, Utc};
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 
 const HASHES: usize = 64;
 const BANDS: usize = 16;
@@ -111,15 +111,24 @@ pub fn signature(text: &str) -> Option<Signature> {
     let mut sig = [u64::MAX; HASHES];
     for shingle in words.windows(3) {
         let base = mix(shingle[0] ^ shingle[1].rotate_left(21) ^ shingle[2].rotate_left(42));
-        for (i, slot) in sig.iter_mut().enumerate() {
-            let h = mix(base ^ (i as u64).wrapping_mul(0xA24B_AED4_963E_E407));
-            if h < *slot {
-                *slot = h;
-            }
+        // One multiply-add per hash function (a universal family over the mixed shingle):
+        // cheap enough to run on every contact, and the compiler vectorises the loop.
+        for (slot, (a, b)) in sig.iter_mut().zip(FAMILY.iter()) {
+            let h = base.wrapping_mul(*a).wrapping_add(*b);
+            *slot = (*slot).min(h);
         }
     }
     Some(sig)
 }
+
+/// The hash family's multipliers (odd) and offsets, fixed so signatures are stable.
+static FAMILY: std::sync::LazyLock<[(u64, u64); HASHES]> = std::sync::LazyLock::new(|| {
+    let mut f = [(0, 0); HASHES];
+    for (i, slot) in f.iter_mut().enumerate() {
+        *slot = (mix(i as u64 * 2 + 1) | 1, mix(i as u64 * 2 + 2));
+    }
+    f
+});
 
 fn similarity(a: &Signature, b: &Signature) -> f64 {
     a.iter().zip(b).filter(|(x, y)| x == y).count() as f64 / HASHES as f64
@@ -144,9 +153,14 @@ struct Cluster {
     text: String,
     created: DateTime<Utc>,
     last: DateTime<Utc>,
-    customers: HashSet<String>,
-    /// (time, customer) of first appearances of customers, inside the window.
-    recent: VecDeque<(DateTime<Utc>, String)>,
+    /// Customers seen inside the window (and when), so memory stays bounded by the window.
+    in_window: HashMap<u64, DateTime<Utc>>,
+    /// (time, customer) of arrivals of customers not already in the window.
+    recent: VecDeque<(DateTime<Utc>, u64)>,
+    /// Such arrivals in all (an upper bound on distinct customers).
+    arrivals: u64,
+    /// Whether it was born after the tracker's first hour (before that, everything is new).
+    may_alert: bool,
     topics: HashMap<String, u64>,
     first_contacts: Vec<Evidence>,
     alert: Option<SpikeAlert>,
@@ -159,6 +173,7 @@ pub struct ClusterTracker {
     clusters: HashMap<u64, Cluster>,
     index: HashMap<u64, Vec<u64>>,
     next_id: u64,
+    origin: Option<DateTime<Utc>>,
 }
 
 impl ClusterTracker {
@@ -169,6 +184,7 @@ impl ClusterTracker {
             clusters: HashMap::new(),
             index: HashMap::new(),
             next_id: 1,
+            origin: None,
         }
     }
 
@@ -184,6 +200,9 @@ impl ClusterTracker {
 
     /// Adds a contact; returns a cluster alert when its cluster's growth is anomalous.
     pub fn add(&mut self, c: &ClusteredContact<'_>) -> Option<SpikeAlert> {
+        if self.origin.is_none_or(|o| c.received_at < o) {
+            self.origin = Some(c.received_at);
+        }
         let sig = signature(c.text)?;
         let keys = band_keys(&sig);
         let mut best: Option<(u64, f64)> = None;
@@ -205,7 +224,12 @@ impl ClusterTracker {
         let cluster = self.clusters.get_mut(&id)?;
         cluster.last = cluster.last.max(c.received_at);
         for t in c.topics {
-            *cluster.topics.entry(t.clone()).or_default() += 1;
+            match cluster.topics.get_mut(t) {
+                Some(n) => *n += 1,
+                None => {
+                    cluster.topics.insert(t.clone(), 1);
+                }
+            }
         }
         let evidence = Evidence {
             source: c.source.to_owned(),
@@ -214,19 +238,24 @@ impl ClusterTracker {
         if cluster.first_contacts.len() < config.evidence {
             cluster.first_contacts.push(evidence.clone());
         }
-        if !cluster.customers.insert(c.customer.to_owned()) {
-            return None;
-        }
-        cluster
-            .recent
-            .push_back((c.received_at, c.customer.to_owned()));
-        while cluster
-            .recent
-            .front()
-            .is_some_and(|(t, _)| c.received_at - *t > config.window)
-        {
+        while let Some((t, who)) = cluster.recent.front() {
+            if c.received_at - *t <= config.window {
+                break;
+            }
+            if cluster.in_window.get(who) == Some(t) {
+                cluster.in_window.remove(who);
+            }
             cluster.recent.pop_front();
         }
+        // Customers are held as hashes of their pseudonyms: no allocation per contact, and a
+        // collision (one in 2^64) would at worst undercount by one.
+        let who = word_hash(c.customer);
+        if cluster.in_window.contains_key(&who) {
+            return None;
+        }
+        cluster.in_window.insert(who, c.received_at);
+        cluster.recent.push_back((c.received_at, who));
+        cluster.arrivals += 1;
         let result = assess(&config, cluster, c.received_at, evidence);
         self.expire(c.received_at);
         result
@@ -256,8 +285,12 @@ impl ClusterTracker {
                 text: c.text.chars().take(500).collect(),
                 created: c.received_at,
                 last: c.received_at,
-                customers: HashSet::new(),
+                in_window: HashMap::new(),
                 recent: VecDeque::new(),
+                arrivals: 0,
+                may_alert: self
+                    .origin
+                    .is_some_and(|o| c.received_at - o >= Duration::hours(1)),
                 topics: HashMap::new(),
                 first_contacts: Vec::new(),
                 alert: None,
@@ -307,7 +340,7 @@ fn assess(
     let in_window = k.recent.len() as u64;
     let window_minutes = config.window.num_seconds() as f64 / 60.0;
     // Its own rate before the window, once it has a past longer than the window.
-    let before = k.customers.len() as u64 - in_window;
+    let before = k.arrivals - in_window;
     let past_minutes = ((now - k.created) - config.window).num_seconds() as f64 / 60.0;
     let rate = if past_minutes > window_minutes {
         (before as f64 / past_minutes).max(config.new_cluster_rate)
@@ -316,7 +349,7 @@ fn assess(
     };
     let expected = rate * window_minutes;
     let tail = poisson_tail(in_window, expected);
-    let emerging = now - k.created <= config.emerging_for;
+    let emerging = k.may_alert && now - k.created <= config.emerging_for;
     if !emerging || in_window < config.min_customers || tail >= config.threshold {
         if k.alert
             .as_ref()
@@ -331,7 +364,7 @@ fn assess(
         .topics
         .iter()
         .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
-        .filter(|(_, n)| **n * 2 >= k.customers.len() as u64)
+        .filter(|(_, n)| **n * 2 >= k.arrivals)
         .map(|(t, _)| t.clone());
     let started = k.recent.front().map_or(now, |(t, _)| *t);
     let alert = k.alert.get_or_insert_with(|| SpikeAlert {
