@@ -82,35 +82,26 @@ pub(crate) async fn list(
 ) -> Result<Page<Contact>, StoreError> {
     let mut sql =
         QueryBuilder::<Postgres>::new(format!("SELECT {COLUMNS} FROM contacts WHERE TRUE"));
-    if let Some(since) = query.since {
-        sql.push(" AND received_at >= ").push_bind(since);
-    }
-    if let Some(until) = query.until {
-        sql.push(" AND received_at < ").push_bind(until);
-    }
     if let Some(channel) = query.channel {
         sql.push(" AND channel = ").push_bind(channel.as_str());
-    }
-    if let Some(service) = &query.service {
-        sql.push(" AND service = ").push_bind(service.clone());
-    }
-    if let Some(source) = &query.source {
-        sql.push(" AND source = ").push_bind(source.clone());
     }
     if let Some(topic) = &query.topic {
         sql.push(" AND topics @> jsonb_build_array(")
             .push_bind(topic.clone())
             .push("::text)");
     }
-    if let Some(after) = query.after {
-        sql.push(" AND (received_at, seq) > (")
-            .push_bind(cursor_time(after)?)
-            .push(", ")
-            .push_bind(after.seq)
-            .push(")");
-    }
-    sql.push(" ORDER BY received_at, seq LIMIT ")
-        .push_bind(i64::from(query.limit) + 1);
+    push_list(
+        &mut sql,
+        &ListWindow {
+            time_column: "received_at",
+            since: query.since,
+            until: query.until,
+            service: query.service.as_ref(),
+            source: query.source.as_ref(),
+            after: query.after,
+            limit: query.limit,
+        },
+    )?;
     let rows = sql
         .build()
         .fetch_all(&store.pool)
@@ -142,6 +133,49 @@ pub(crate) fn cursor_time(cursor: Cursor) -> Result<DateTime<Utc>, StoreError> {
         field: "cursor".into(),
         reason: "names a time out of range".into(),
     })
+}
+
+/// The parts of a list query every list shares, in the same shape for each.
+pub(crate) struct ListWindow<'a> {
+    /// The event-time column the list is ordered by.
+    pub time_column: &'static str,
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
+    pub service: Option<&'a String>,
+    pub source: Option<&'a String>,
+    pub after: Option<Cursor>,
+    pub limit: u32,
+}
+
+/// Pushes the time range, service and source filters, the keyset position, the order and the
+/// limit (one row more than asked, which tells whether there is a next page).
+pub(crate) fn push_list(
+    sql: &mut QueryBuilder<'_, Postgres>,
+    w: &ListWindow<'_>,
+) -> Result<(), StoreError> {
+    let t = w.time_column;
+    if let Some(since) = w.since {
+        sql.push(format!(" AND {t} >= ")).push_bind(since);
+    }
+    if let Some(until) = w.until {
+        sql.push(format!(" AND {t} < ")).push_bind(until);
+    }
+    if let Some(service) = w.service {
+        sql.push(" AND service = ").push_bind(service.clone());
+    }
+    if let Some(source) = w.source {
+        sql.push(" AND source = ").push_bind(source.clone());
+    }
+    if let Some(after) = w.after {
+        sql.push(format!(" AND ({t}, seq) > ("))
+            .push_bind(cursor_time(after)?)
+            .push(", ")
+            .push_bind(after.seq)
+            .push(")");
+    }
+    sql.push(format!(" ORDER BY {t}, seq LIMIT "))
+        .push_bind(i64::from(w.limit) + 1);
+    Ok(())
 }
 
 /// Cuts `rows` (fetched with one extra) to a page and makes the cursor from the last row kept.

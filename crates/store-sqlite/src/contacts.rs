@@ -82,36 +82,26 @@ pub(crate) async fn list(
 ) -> Result<Page<Contact>, StoreError> {
     let mut sql =
         QueryBuilder::<Sqlite>::new(format!("SELECT {COLUMNS} FROM contacts WHERE 1 = 1"));
-    if let Some(since) = query.since {
-        sql.push(" AND received_at >= ").push_bind(micros(since));
-    }
-    if let Some(until) = query.until {
-        sql.push(" AND received_at < ").push_bind(micros(until));
-    }
     if let Some(channel) = query.channel {
         sql.push(" AND channel = ").push_bind(channel.as_str());
-    }
-    if let Some(service) = &query.service {
-        sql.push(" AND service = ").push_bind(service.clone());
-    }
-    if let Some(source) = &query.source {
-        sql.push(" AND source = ").push_bind(source.clone());
     }
     if let Some(topic) = &query.topic {
         sql.push(" AND EXISTS (SELECT 1 FROM json_each(contacts.topics) WHERE json_each.value = ")
             .push_bind(topic.clone())
             .push(")");
     }
-    if let Some(after) = query.after {
-        sql.push(" AND (received_at, seq) > (")
-            .push_bind(after.at_micros)
-            .push(", ")
-            .push_bind(after.seq)
-            .push(")");
-    }
-    // One row more than asked tells whether there is a next page.
-    sql.push(" ORDER BY received_at, seq LIMIT ")
-        .push_bind(i64::from(query.limit) + 1);
+    push_list(
+        &mut sql,
+        &ListWindow {
+            time_column: "received_at",
+            since: query.since,
+            until: query.until,
+            service: query.service.as_ref(),
+            source: query.source.as_ref(),
+            after: query.after,
+            limit: query.limit,
+        },
+    );
     let rows = sql
         .build()
         .fetch_all(&store.reader)
@@ -135,6 +125,45 @@ pub(crate) async fn get(
     .map_err(|e| map(e, "reading a contact"))?
     .map(|row| contact_from_row(&row))
     .transpose()
+}
+
+/// The parts of a list query every list shares, in the same shape for each.
+pub(crate) struct ListWindow<'a> {
+    /// The event-time column the list is ordered by.
+    pub time_column: &'static str,
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
+    pub service: Option<&'a String>,
+    pub source: Option<&'a String>,
+    pub after: Option<Cursor>,
+    pub limit: u32,
+}
+
+/// Pushes the time range, service and source filters, the keyset position, the order and the
+/// limit (one row more than asked, which tells whether there is a next page).
+pub(crate) fn push_list(sql: &mut QueryBuilder<'_, Sqlite>, w: &ListWindow<'_>) {
+    let t = w.time_column;
+    if let Some(since) = w.since {
+        sql.push(format!(" AND {t} >= ")).push_bind(micros(since));
+    }
+    if let Some(until) = w.until {
+        sql.push(format!(" AND {t} < ")).push_bind(micros(until));
+    }
+    if let Some(service) = w.service {
+        sql.push(" AND service = ").push_bind(service.clone());
+    }
+    if let Some(source) = w.source {
+        sql.push(" AND source = ").push_bind(source.clone());
+    }
+    if let Some(after) = w.after {
+        sql.push(format!(" AND ({t}, seq) > ("))
+            .push_bind(after.at_micros)
+            .push(", ")
+            .push_bind(after.seq)
+            .push(")");
+    }
+    sql.push(format!(" ORDER BY {t}, seq LIMIT "))
+        .push_bind(i64::from(w.limit) + 1);
 }
 
 /// Cuts `rows` (fetched with one extra) to a page and makes the cursor from the last row kept.

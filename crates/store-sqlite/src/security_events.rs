@@ -1,6 +1,6 @@
 //! Security events: idempotent batch intake and keyset-paged reads.
 
-use crate::contacts::{ROWS_PER_STATEMENT, page};
+use crate::contacts::{ListWindow, ROWS_PER_STATEMENT, page, push_list};
 use crate::{SqliteStore, audit, errors::map, from_micros, micros};
 use chrono::Utc;
 use frontline_core::security_event::{NewSecurityEvent, SecurityEvent, Severity};
@@ -110,30 +110,21 @@ pub(crate) async fn list(
 ) -> Result<Page<SecurityEvent>, StoreError> {
     let mut sql =
         QueryBuilder::<Sqlite>::new(format!("SELECT {COLUMNS} FROM security_events WHERE 1 = 1"));
-    if let Some(since) = query.since {
-        sql.push(" AND observed_at >= ").push_bind(micros(since));
-    }
-    if let Some(until) = query.until {
-        sql.push(" AND observed_at < ").push_bind(micros(until));
-    }
-    if let Some(service) = &query.service {
-        sql.push(" AND service = ").push_bind(service.clone());
-    }
-    if let Some(source) = &query.source {
-        sql.push(" AND source = ").push_bind(source.clone());
-    }
     if let Some(min) = query.min_severity {
         sql.push(" AND severity >= ").push_bind(min.rank());
     }
-    if let Some(after) = query.after {
-        sql.push(" AND (observed_at, seq) > (")
-            .push_bind(after.at_micros)
-            .push(", ")
-            .push_bind(after.seq)
-            .push(")");
-    }
-    sql.push(" ORDER BY observed_at, seq LIMIT ")
-        .push_bind(i64::from(query.limit) + 1);
+    push_list(
+        &mut sql,
+        &ListWindow {
+            time_column: "observed_at",
+            since: query.since,
+            until: query.until,
+            service: query.service.as_ref(),
+            source: query.source.as_ref(),
+            after: query.after,
+            limit: query.limit,
+        },
+    );
     let rows = sql
         .build()
         .fetch_all(&store.reader)
