@@ -8,6 +8,7 @@
 //! things with the same field names.
 #![warn(missing_docs)]
 
+pub mod alert;
 pub mod alertmanager;
 pub mod audit;
 pub mod contact;

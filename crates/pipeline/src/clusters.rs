@@ -13,7 +13,7 @@
 //! `max_clusters` are kept (the least recently active go first).
 
 use crate::classify::normalize;
-use crate::spikes::{Evidence, SpikeAlert, poisson_tail};
+use crate::spikes::{AlertKind, Evidence, SpikeAlert, poisson_tail};
 use chrono::{DateTime, Duration, Utc};
 use std::collections::{HashMap, VecDeque};
 
@@ -369,7 +369,7 @@ fn assess(
     let started = k.recent.front().map_or(now, |(t, _)| *t);
     let alert = k.alert.get_or_insert_with(|| SpikeAlert {
         alert_id: format!("cluster:{}:{}", k.id, started.format("%Y-%m-%dT%H:%MZ")),
-        kind: "cluster",
+        kind: AlertKind::Cluster,
         topic: None,
         service: None,
         channel: None,
@@ -455,7 +455,7 @@ mod tests {
             alerts.extend(t.add(&c));
         }
         let last = alerts.last().expect("a cluster alert");
-        assert_eq!(last.kind, "cluster");
+        assert_eq!(last.kind, AlertKind::Cluster);
         assert!(last.observed >= 5);
         assert!(last.evidence.iter().any(|e| e.id == "p0"));
         assert!(last.text.as_deref().unwrap().contains("customs fee"));

@@ -72,44 +72,7 @@ pub struct CountedContact<'a> {
     pub channel: &'a str,
 }
 
-/// An alert as raised or updated.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct SpikeAlert {
-    /// Stable for one ongoing anomaly.
-    pub alert_id: String,
-    /// `spike` or `cluster`.
-    pub kind: &'static str,
-    /// The stream's topic.
-    pub topic: Option<String>,
-    /// The stream's service (`null` for the topic overall).
-    pub service: Option<String>,
-    /// The stream's channel (`null` for the topic overall).
-    pub channel: Option<String>,
-    /// Start of the first anomalous minute.
-    pub started_at: DateTime<Utc>,
-    /// End of the minute at which it fired (or was updated).
-    pub raised_at: DateTime<Utc>,
-    /// Contacts counted in the anomalous minutes so far.
-    pub observed: u64,
-    /// Contacts expected in those minutes.
-    pub expected: f64,
-    /// How unusual, in [0, 1] (a log scale of the tail probability: 0.5 ≈ 1e-5).
-    pub score: f64,
-    /// The first contacts counted, then newer ones, as (`source`, `id`).
-    pub evidence: Vec<Evidence>,
-    /// For a cluster, its typical (redacted) text.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub text: Option<String>,
-}
-
-/// A contact named as evidence.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Evidence {
-    /// The contact's source.
-    pub source: String,
-    /// The source's id.
-    pub id: String,
-}
+pub use frontline_core::alert::{AlertKind, DetectedAlert as SpikeAlert, Evidence};
 
 #[derive(Debug, Clone, Default)]
 struct Bucket {
@@ -460,7 +423,7 @@ fn step(
                 key.channel.as_deref().unwrap_or("*"),
                 began.format("%Y-%m-%dT%H:%MZ")
             ),
-            kind: "spike",
+            kind: AlertKind::Spike,
             topic: Some(key.topic.clone()),
             service: key.service.clone(),
             channel: key.channel.clone(),

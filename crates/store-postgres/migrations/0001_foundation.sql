@@ -87,3 +87,29 @@ CREATE TABLE audit_log (
     prev_hash  text NOT NULL,
     hash       text NOT NULL
 );
+
+-- Early-warning alerts. `id` is the detector's alert id, stable for one ongoing anomaly, so
+-- re-detection (after a restart, or a replay) updates the same row and keeps its state.
+CREATE TABLE alerts (
+    seq        bigserial PRIMARY KEY,
+    id         text NOT NULL,
+    kind       text NOT NULL,
+    topic      text,
+    service    text,
+    channel    text,
+    started_at timestamptz NOT NULL,
+    raised_at  timestamptz NOT NULL,
+    observed   bigint NOT NULL,
+    expected   double precision NOT NULL,
+    score      double precision NOT NULL,
+    -- JSON array of {"source", "id"}.
+    evidence   jsonb NOT NULL,
+    text       text,
+    state      text NOT NULL DEFAULT 'open',
+    reason     text,
+    state_by   text,
+    state_at   timestamptz,
+    created_at timestamptz NOT NULL,
+    CONSTRAINT alerts_id_key UNIQUE (id)
+);
+CREATE INDEX alerts_started_at_idx ON alerts (started_at, seq);

@@ -93,3 +93,29 @@ CREATE TABLE audit_log (
     prev_hash  TEXT NOT NULL,
     hash       TEXT NOT NULL
 );
+
+-- Early-warning alerts. `id` is the detector's alert id, stable for one ongoing anomaly, so
+-- re-detection (after a restart, or a replay) updates the same row and keeps its state.
+CREATE TABLE alerts (
+    seq        INTEGER PRIMARY KEY,
+    id         TEXT NOT NULL,
+    kind       TEXT NOT NULL,
+    topic      TEXT,
+    service    TEXT,
+    channel    TEXT,
+    started_at INTEGER NOT NULL,
+    raised_at  INTEGER NOT NULL,
+    observed   INTEGER NOT NULL,
+    expected   REAL NOT NULL,
+    score      REAL NOT NULL,
+    -- JSON array of {"source", "id"}.
+    evidence   TEXT NOT NULL,
+    text       TEXT,
+    state      TEXT NOT NULL DEFAULT 'open',
+    reason     TEXT,
+    state_by   TEXT,
+    state_at   INTEGER,
+    created_at INTEGER NOT NULL,
+    CONSTRAINT alerts_id_key UNIQUE (id)
+);
+CREATE INDEX alerts_started_at_idx ON alerts (started_at, seq);

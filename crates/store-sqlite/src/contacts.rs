@@ -166,6 +166,24 @@ pub(crate) fn push_list(sql: &mut QueryBuilder<'_, Sqlite>, w: &ListWindow<'_>) 
         .push_bind(i64::from(w.limit) + 1);
 }
 
+pub(crate) async fn after(
+    store: &SqliteStore,
+    after: i64,
+    limit: u32,
+) -> Result<Vec<(i64, Contact)>, StoreError> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM contacts WHERE seq > ? ORDER BY seq LIMIT ?"
+    ))
+    .bind(after)
+    .bind(i64::from(limit))
+    .fetch_all(&store.reader)
+    .await
+    .map_err(|e| map(e, "reading new contacts"))?;
+    rows.iter()
+        .map(|row| Ok((row.get::<i64, _>("seq"), contact_from_row(row)?)))
+        .collect()
+}
+
 /// Cuts `rows` (fetched with one extra) to a page and makes the cursor from the last row kept.
 pub(crate) fn page<T>(
     mut rows: Vec<SqliteRow>,

@@ -8,6 +8,7 @@
 //! acknowledged commit survive a crash of the process and of the machine.
 #![warn(missing_docs)]
 
+mod alerts;
 mod audit;
 mod contacts;
 mod errors;
@@ -17,13 +18,14 @@ mod tokens;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use frontline_core::alert::{Alert, AlertState, DetectedAlert};
 use frontline_core::audit::AuditRecord;
 use frontline_core::contact::{Contact, RedactedContact};
 use frontline_core::ids::TokenId;
 use frontline_core::security_event::{NewSecurityEvent, SecurityEvent};
 use frontline_store::{
-    ContactQuery, Inserted, NewToken, Origin, Page, Resolution, SecurityEventQuery, Store,
-    StoreError, TokenCredentials, TokenInfo,
+    AlertQuery, ContactQuery, Inserted, NewToken, Origin, Page, Resolution, SecurityEventQuery,
+    Store, StoreError, TokenCredentials, TokenInfo,
 };
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
@@ -201,6 +203,36 @@ impl Store for SqliteStore {
         id: &str,
     ) -> Result<Option<SecurityEvent>, StoreError> {
         security_events::get(self, source, id).await
+    }
+
+    async fn contacts_after(
+        &self,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<(i64, Contact)>, StoreError> {
+        contacts::after(self, after, limit).await
+    }
+
+    async fn upsert_alerts(&self, alerts: &[DetectedAlert]) -> Result<usize, StoreError> {
+        alerts::upsert(self, alerts).await
+    }
+
+    async fn list_alerts(&self, query: &AlertQuery) -> Result<Page<Alert>, StoreError> {
+        alerts::list(self, query).await
+    }
+
+    async fn get_alert(&self, id: &str) -> Result<Option<Alert>, StoreError> {
+        alerts::get(self, id).await
+    }
+
+    async fn set_alert_state(
+        &self,
+        id: &str,
+        state: AlertState,
+        reason: Option<&str>,
+        origin: &Origin,
+    ) -> Result<Alert, StoreError> {
+        alerts::set_state(self, id, state, reason, origin).await
     }
 
     async fn audit_records(&self, after: i64, limit: u32) -> Result<Vec<AuditRecord>, StoreError> {

@@ -80,6 +80,23 @@ pub fn resolution<'a>(
     )
 }
 
+/// An alert was acknowledged or dismissed.
+pub fn alert_state(
+    id: &str,
+    state: frontline_core::alert::AlertState,
+    reason: Option<&str>,
+    origin: &Origin,
+) -> AuditEntry {
+    let action = match state {
+        frontline_core::alert::AlertState::Open => "alert.reopen",
+        frontline_core::alert::AlertState::Acknowledged => "alert.ack",
+        frontline_core::alert::AlertState::Dismissed => "alert.dismiss",
+    };
+    AuditEntry::new(origin.actor.clone(), action, format!("alert:{id}"))
+        .with_detail(serde_json::json!({ "reason": reason }))
+        .with_request_id(origin.request_id.clone())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,10 +4,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use crate::{
-    ContactQuery, Inserted, NewToken, Origin, Resolution, SecurityEventQuery, Store, StoreError,
+    AlertQuery, ContactQuery, Inserted, NewToken, Origin, Resolution, SecurityEventQuery, Store,
+    StoreError,
 };
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use frontline_core::Role;
+use frontline_core::alert::{AlertKind, AlertState, DetectedAlert, Evidence};
 use frontline_core::audit::{Actor, GENESIS_HASH};
 use frontline_core::contact::{Channel, ContactKey, RedactedContact};
 use frontline_core::ids::TokenId;
@@ -29,6 +31,8 @@ macro_rules! conformance_tests {
             contact_filters_narrow_the_list,
             security_events_round_trip_and_filter,
             resolving_marks_active_events_once,
+            alerts_upsert_keep_their_state_and_move_forward_only,
+            new_contacts_are_followed_in_intake_order,
             every_change_is_chained_in_the_audit_log,
             concurrent_batches_keep_every_row_and_the_chain,
         );
@@ -488,6 +492,138 @@ pub async fn resolving_marks_active_events_once(store: &dyn Store) {
     assert_eq!(
         actions,
         vec!["security_events.ingest", "security_events.resolve"]
+    );
+}
+
+fn detected(id: &str, minute: i64, observed: u64) -> DetectedAlert {
+    DetectedAlert {
+        alert_id: id.into(),
+        kind: AlertKind::Spike,
+        topic: Some("phishing".into()),
+        service: None,
+        channel: None,
+        started_at: at(minute),
+        raised_at: at(minute + 1),
+        observed,
+        expected: 0.5,
+        score: 0.9,
+        evidence: vec![Evidence {
+            source: "z".into(),
+            id: "1".into(),
+        }],
+        text: None,
+    }
+}
+
+pub async fn alerts_upsert_keep_their_state_and_move_forward_only(store: &dyn Store) {
+    let new = store
+        .upsert_alerts(&[detected("a1", 0, 5), detected("a2", 10, 3)])
+        .await
+        .unwrap();
+    assert_eq!(new, 2);
+    store
+        .set_alert_state("a1", AlertState::Acknowledged, None, &origin())
+        .await
+        .unwrap();
+    let mut later = detected("a1", 0, 9);
+    later.evidence.push(Evidence {
+        source: "z".into(),
+        id: "2".into(),
+    });
+    assert_eq!(store.upsert_alerts(&[later]).await.unwrap(), 0);
+    let a1 = store.get_alert("a1").await.unwrap().unwrap();
+    assert_eq!(a1.detected.observed, 9, "updated by the detector");
+    assert_eq!(a1.detected.evidence.len(), 2);
+    assert_eq!(a1.state, AlertState::Acknowledged, "state kept");
+    assert_eq!(a1.state_by.as_deref(), Some("user:tester"));
+
+    match store
+        .set_alert_state("a1", AlertState::Acknowledged, None, &origin())
+        .await
+    {
+        Err(StoreError::Conflict { .. }) => {}
+        other => panic!("expected Conflict, got {other:?}"),
+    }
+    let dismissed = store
+        .set_alert_state(
+            "a2",
+            AlertState::Dismissed,
+            Some("marketing mail"),
+            &origin(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(dismissed.reason.as_deref(), Some("marketing mail"));
+    match store
+        .set_alert_state("nope", AlertState::Dismissed, Some("x"), &origin())
+        .await
+    {
+        Err(StoreError::NotFound { .. }) => {}
+        other => panic!("expected NotFound, got {other:?}"),
+    }
+    let open = store
+        .list_alerts(&AlertQuery {
+            state: Some(AlertState::Dismissed),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(open.items.len(), 1);
+    assert_eq!(open.items[0].detected.alert_id, "a2");
+    let all = store
+        .list_alerts(&AlertQuery {
+            limit: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        all.items[0].detected.alert_id, "a1",
+        "ordered by started_at"
+    );
+    let next = store
+        .list_alerts(&AlertQuery {
+            limit: 1,
+            after: all.next_cursor,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(next.items[0].detected.alert_id, "a2");
+    let actions: Vec<_> = store
+        .audit_records(0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.action)
+        .collect();
+    assert_eq!(actions, vec!["alert.ack", "alert.dismiss"]);
+}
+
+pub async fn new_contacts_are_followed_in_intake_order(store: &dyn Store) {
+    store
+        .insert_contacts(&[contact("s", "b", 5), contact("s", "a", 1)], &origin())
+        .await
+        .unwrap();
+    store
+        .insert_contacts(&[contact("s", "c", 0)], &origin())
+        .await
+        .unwrap();
+    let first = store.contacts_after(0, 2).await.unwrap();
+    let ids: Vec<_> = first
+        .iter()
+        .map(|(_, c)| c.contact.key.id.as_str())
+        .collect();
+    assert_eq!(ids, vec!["b", "a"], "intake order, not event time");
+    let rest = store.contacts_after(first[1].0, 10).await.unwrap();
+    assert_eq!(rest.len(), 1);
+    assert_eq!(rest[0].1.contact.key.id, "c");
+    assert!(
+        store
+            .contacts_after(rest[0].0, 10)
+            .await
+            .unwrap()
+            .is_empty()
     );
 }
 

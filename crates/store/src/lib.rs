@@ -18,10 +18,11 @@ pub mod tokens;
 
 pub use error::{BoxError, StoreError};
 pub use page::{Cursor, Page};
-pub use query::{ContactQuery, SecurityEventQuery};
+pub use query::{AlertQuery, ContactQuery, SecurityEventQuery};
 pub use tokens::{NewToken, TokenCredentials, TokenInfo};
 
 use async_trait::async_trait;
+use frontline_core::alert::{Alert, AlertState, DetectedAlert};
 use frontline_core::audit::{Actor, AuditRecord};
 use frontline_core::contact::{Contact, RedactedContact};
 use frontline_core::ids::TokenId;
@@ -168,6 +169,50 @@ pub trait Store: Send + Sync + 'static {
         source: &str,
         id: &str,
     ) -> Result<Option<SecurityEvent>, StoreError>;
+
+    /// Contacts stored after intake position `after`, in intake order, at most `limit`, each
+    /// with its position: how the detection worker follows new contacts, whichever way they
+    /// came in.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn contacts_after(
+        &self,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<(i64, Contact)>, StoreError>;
+
+    /// Stores alerts as detected: new ones open, known ones (same `alert_id`) updated with the
+    /// detector's latest figures and evidence, their state kept. Returns how many were new.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn upsert_alerts(&self, alerts: &[DetectedAlert]) -> Result<usize, StoreError>;
+
+    /// A page of alerts in order of (`started_at`, storage order).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn list_alerts(&self, query: &AlertQuery) -> Result<Page<Alert>, StoreError>;
+
+    /// One alert.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn get_alert(&self, id: &str) -> Result<Option<Alert>, StoreError>;
+
+    /// Acknowledges or dismisses an alert (with a reason), audited.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown id; [`StoreError::Conflict`] when the alert's
+    /// state does not allow it (see `AlertState::can_become`).
+    async fn set_alert_state(
+        &self,
+        id: &str,
+        state: AlertState,
+        reason: Option<&str>,
+        origin: &Origin,
+    ) -> Result<Alert, StoreError>;
 
     /// Audit records with `seq > after`, in order, at most `limit`.
     ///

@@ -3,6 +3,7 @@
 
 use crate::page::Cursor;
 use chrono::{DateTime, Utc};
+use frontline_core::alert::{AlertKind, AlertState};
 use frontline_core::contact::Channel;
 use frontline_core::security_event::Severity;
 
@@ -74,6 +75,39 @@ impl Default for SecurityEventQuery {
             service: None,
             source: None,
             min_severity: None,
+            limit: DEFAULT_LIMIT,
+            after: None,
+        }
+    }
+}
+
+/// Which alerts to list, in order of `started_at`, then storage order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertQuery {
+    /// Only alerts in this state.
+    pub state: Option<AlertState>,
+    /// Only this kind.
+    pub kind: Option<AlertKind>,
+    /// Only this topic.
+    pub topic: Option<String>,
+    /// `started_at >= since`.
+    pub since: Option<DateTime<Utc>>,
+    /// `started_at < until`.
+    pub until: Option<DateTime<Utc>>,
+    /// Page size, 1 to [`MAX_LIMIT`].
+    pub limit: u32,
+    /// Start after this position.
+    pub after: Option<Cursor>,
+}
+
+impl Default for AlertQuery {
+    fn default() -> Self {
+        Self {
+            state: None,
+            kind: None,
+            topic: None,
+            since: None,
+            until: None,
             limit: DEFAULT_LIMIT,
             after: None,
         }

@@ -1,0 +1,187 @@
+//! Alerts: upserted by the detector, listed, and moved through their states by people.
+
+use crate::contacts::{ListWindow, page, push_list};
+use crate::{PostgresStore, audit, errors::map};
+use chrono::Utc;
+use frontline_core::alert::{Alert, AlertState, DetectedAlert};
+use frontline_store::{AlertQuery, Origin, Page, StoreError, changes};
+use sqlx::postgres::PgRow;
+use sqlx::{Postgres, QueryBuilder, Row};
+
+const COLUMNS: &str = "seq, id, kind, topic, service, channel, started_at, raised_at, observed, expected, score, evidence, text, state, reason, state_by, state_at, created_at";
+
+pub(crate) async fn upsert(
+    store: &PostgresStore,
+    alerts: &[DetectedAlert],
+) -> Result<usize, StoreError> {
+    if alerts.is_empty() {
+        return Ok(0);
+    }
+    let now = Utc::now();
+    let mut tx = store.begin().await?;
+    let mut new = 0;
+    for a in alerts {
+        let evidence = sqlx::types::Json(&a.evidence);
+        let existed: Option<i64> = sqlx::query_scalar("SELECT seq FROM alerts WHERE id = $1")
+            .bind(&a.alert_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(|e| map(e, "finding an alert"))?;
+        sqlx::query(
+            "INSERT INTO alerts (id, kind, topic, service, channel, started_at, raised_at, observed,
+                                 expected, score, evidence, text, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+             ON CONFLICT (id) DO UPDATE SET topic = excluded.topic, raised_at = excluded.raised_at,
+                 observed = excluded.observed, expected = excluded.expected,
+                 score = excluded.score, evidence = excluded.evidence, text = excluded.text",
+        )
+        .bind(&a.alert_id)
+        .bind(a.kind.as_str())
+        .bind(&a.topic)
+        .bind(&a.service)
+        .bind(&a.channel)
+        .bind(a.started_at)
+        .bind(a.raised_at)
+        .bind(i64::try_from(a.observed).unwrap_or(i64::MAX))
+        .bind(a.expected)
+        .bind(a.score)
+        .bind(evidence)
+        .bind(&a.text)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| map(e, "storing an alert"))?;
+        new += usize::from(existed.is_none());
+    }
+    tx.commit().await.map_err(|e| map(e, "committing alerts"))?;
+    Ok(new)
+}
+
+pub(crate) async fn list(
+    store: &PostgresStore,
+    query: &AlertQuery,
+) -> Result<Page<Alert>, StoreError> {
+    let mut sql = QueryBuilder::<Postgres>::new(format!("SELECT {COLUMNS} FROM alerts WHERE TRUE"));
+    if let Some(state) = query.state {
+        sql.push(" AND state = ").push_bind(state.as_str());
+    }
+    if let Some(kind) = query.kind {
+        sql.push(" AND kind = ").push_bind(kind.as_str());
+    }
+    if let Some(topic) = &query.topic {
+        sql.push(" AND topic = ").push_bind(topic.clone());
+    }
+    push_list(
+        &mut sql,
+        &ListWindow {
+            time_column: "started_at",
+            since: query.since,
+            until: query.until,
+            service: None,
+            source: None,
+            after: query.after,
+            limit: query.limit,
+        },
+    )?;
+    let rows = sql
+        .build()
+        .fetch_all(&store.pool)
+        .await
+        .map_err(|e| map(e, "listing alerts"))?;
+    page(rows, query.limit as usize, "started_at", alert_from_row)
+}
+
+pub(crate) async fn get(store: &PostgresStore, id: &str) -> Result<Option<Alert>, StoreError> {
+    sqlx::query(&format!("SELECT {COLUMNS} FROM alerts WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(&store.pool)
+        .await
+        .map_err(|e| map(e, "reading an alert"))?
+        .map(|row| alert_from_row(&row))
+        .transpose()
+}
+
+pub(crate) async fn set_state(
+    store: &PostgresStore,
+    id: &str,
+    state: AlertState,
+    reason: Option<&str>,
+    origin: &Origin,
+) -> Result<Alert, StoreError> {
+    let mut tx = store.begin().await?;
+    let current: Option<String> = sqlx::query_scalar("SELECT state FROM alerts WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(|e| map(e, "reading an alert's state"))?;
+    let current: AlertState = current
+        .ok_or_else(|| StoreError::NotFound {
+            what: format!("alert {id}"),
+        })?
+        .parse()
+        .map_err(|e: String| StoreError::internal("reading an alert's state", e))?;
+    if !current.can_become(state) {
+        return Err(StoreError::Conflict {
+            constraint: format!(
+                "an {} alert cannot become {}",
+                current.as_str(),
+                state.as_str()
+            ),
+        });
+    }
+    sqlx::query(
+        "UPDATE alerts SET state = $1, reason = $2, state_by = $3, state_at = $4 WHERE id = $5",
+    )
+    .bind(state.as_str())
+    .bind(reason)
+    .bind(origin.actor.to_string())
+    .bind(Utc::now())
+    .bind(id)
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| map(e, "changing an alert's state"))?;
+    audit::append(&mut tx, &changes::alert_state(id, state, reason, origin)).await?;
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM alerts WHERE id = $1"))
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| map(e, "reading an alert"))?;
+    let alert = alert_from_row(&row)?;
+    tx.commit()
+        .await
+        .map_err(|e| map(e, "committing an alert's state"))?;
+    Ok(alert)
+}
+
+fn alert_from_row(row: &PgRow) -> Result<Alert, StoreError> {
+    let kind: String = row.get("kind");
+    let state: String = row.get("state");
+
+    Ok(Alert {
+        detected: DetectedAlert {
+            alert_id: row.get("id"),
+            kind: kind
+                .parse()
+                .map_err(|e: String| StoreError::internal("reading an alert kind", e))?,
+            topic: row.get("topic"),
+            service: row.get("service"),
+            channel: row.get("channel"),
+            started_at: row.get("started_at"),
+            raised_at: row.get("raised_at"),
+            observed: u64::try_from(row.get::<i64, _>("observed")).unwrap_or(0),
+            expected: row.get("expected"),
+            score: row.get("score"),
+            evidence: row
+                .get::<sqlx::types::Json<Vec<frontline_core::alert::Evidence>>, _>("evidence")
+                .0,
+            text: row.get("text"),
+        },
+        state: state
+            .parse()
+            .map_err(|e: String| StoreError::internal("reading an alert state", e))?,
+        reason: row.get("reason"),
+        state_by: row.get("state_by"),
+        state_at: row.get("state_at"),
+        created_at: row.get("created_at"),
+    })
+}
