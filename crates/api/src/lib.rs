@@ -7,6 +7,7 @@
 
 use chrono::{DateTime, Utc};
 use frontline_core::Role;
+use frontline_core::alert::{Alert, AlertKind, AlertState, Evidence};
 use frontline_core::contact::{Channel, Contact};
 use frontline_core::security_event::{SecurityEvent, Severity};
 use serde::{Deserialize, Serialize};
@@ -245,4 +246,86 @@ pub struct AlertmanagerSummary {
     pub rejected: Vec<RejectedElement>,
     /// Alerts Alertmanager itself left out of the notification (its `truncatedAlerts`).
     pub truncated_alerts: u64,
+}
+
+/// An early-warning alert.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AlertOut {
+    /// Stable for one ongoing anomaly.
+    pub id: String,
+    /// `spike` or `cluster`.
+    pub kind: AlertKind,
+    /// The topic (for a cluster, its members' main topic, if any).
+    pub topic: Option<String>,
+    /// The stream's service (`null` for a topic overall and for clusters).
+    pub service: Option<String>,
+    /// The stream's channel (`null` for a topic overall and for clusters).
+    pub channel: Option<String>,
+    /// When the anomaly began.
+    pub started_at: DateTime<Utc>,
+    /// The event time at which it fired or was last updated.
+    pub raised_at: DateTime<Utc>,
+    /// Contacts (spike) or distinct customers (cluster) counted.
+    pub observed: u64,
+    /// How many were expected.
+    pub expected: f64,
+    /// How unusual, in [0, 1].
+    pub score: f64,
+    /// The contacts that triggered it, as (`source`, `id`): open them with
+    /// `GET /api/v1/contacts/{source}/{id}`.
+    pub evidence: Vec<Evidence>,
+    /// For a cluster, its typical (redacted) text.
+    pub text: Option<String>,
+    /// `open`, `acknowledged` or `dismissed`.
+    pub state: AlertState,
+    /// Why it was dismissed.
+    pub reason: Option<String>,
+    /// Who acknowledged or dismissed it.
+    pub state_by: Option<String>,
+    /// When.
+    pub state_at: Option<DateTime<Utc>>,
+    /// When it was first stored.
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<Alert> for AlertOut {
+    fn from(a: Alert) -> Self {
+        let d = a.detected;
+        Self {
+            id: d.alert_id,
+            kind: d.kind,
+            topic: d.topic,
+            service: d.service,
+            channel: d.channel,
+            started_at: d.started_at,
+            raised_at: d.raised_at,
+            observed: d.observed,
+            expected: d.expected,
+            score: d.score,
+            evidence: d.evidence,
+            text: d.text,
+            state: a.state,
+            reason: a.reason,
+            state_by: a.state_by,
+            state_at: a.state_at,
+            created_at: a.created_at,
+        }
+    }
+}
+
+/// A page of alerts, ordered by `started_at`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AlertList {
+    /// The alerts.
+    pub items: Vec<AlertOut>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// The body of `POST /api/v1/alerts/{id}/dismiss`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DismissRequest {
+    /// Why it does not matter (kept, to tune detection).
+    pub reason: Option<String>,
 }

@@ -20,16 +20,22 @@ pub enum Action {
     ReadSecurityEvents,
     /// See who the caller is and what they may do.
     ReadSelf,
+    /// Read early-warning alerts.
+    ReadAlerts,
+    /// Acknowledge or dismiss alerts.
+    TriageAlerts,
 }
 
 impl Action {
     /// Every action, for exhaustive tests.
-    pub const ALL: [Action; 5] = [
+    pub const ALL: [Action; 7] = [
         Action::IngestContacts,
         Action::IngestSecurityEvents,
         Action::ReadContacts,
         Action::ReadSecurityEvents,
         Action::ReadSelf,
+        Action::ReadAlerts,
+        Action::TriageAlerts,
     ];
 
     /// The roles (besides `admin`) allowed this action.
@@ -38,7 +44,9 @@ impl Action {
         const READERS: &[Role] = &[Security, CxLead, CxAgent, Comms, Viewer];
         match self {
             Action::IngestContacts | Action::IngestSecurityEvents => &[Ingest],
-            Action::ReadContacts | Action::ReadSecurityEvents => READERS,
+            Action::ReadContacts | Action::ReadSecurityEvents | Action::ReadAlerts => READERS,
+            // The two teams the alert is for: security judges it, CX leads know the context.
+            Action::TriageAlerts => &[Security, CxLead],
             Action::ReadSelf => &[Security, CxLead, CxAgent, Comms, Viewer, Ingest],
         }
     }

@@ -18,6 +18,7 @@ pub const KNOWN_ENV: &[&str] = &[
     "FRONTLINE_DATABASE",
     "FRONTLINE_MAX_BODY_BYTES",
     "FRONTLINE_MAX_BULK_BYTES",
+    "FRONTLINE_DETECTION_INTERVAL_MS",
     "FRONTLINE_SECRETS__PSEUDONYM_KEY",
     "FRONTLINE_SECRETS__PSEUDONYM_KEY_FILE",
     "FRONTLINE_ALERTMANAGER__SOURCE",
@@ -34,6 +35,7 @@ const CONFIG_ENV: &[&str] = &[
     "DATABASE",
     "MAX_BODY_BYTES",
     "MAX_BULK_BYTES",
+    "DETECTION_INTERVAL_MS",
     "SECRETS__PSEUDONYM_KEY",
     "SECRETS__PSEUDONYM_KEY_FILE",
     "ALERTMANAGER__SOURCE",
@@ -74,6 +76,9 @@ pub struct Config {
     pub alertmanager: AlertmanagerMapping,
     /// The taxonomy of topics.
     pub taxonomy: TaxonomyConfig,
+    /// Milliseconds between detection steps when there is nothing new (0 turns the
+    /// background worker off; tests step it themselves).
+    pub detection_interval_ms: u64,
 }
 
 /// Where topics come from: the embedded default taxonomy, extended (or replaced) by files.
@@ -96,6 +101,7 @@ impl Default for Config {
             secrets: SecretsConfig::default(),
             alertmanager: AlertmanagerMapping::default(),
             taxonomy: TaxonomyConfig::default(),
+            detection_interval_ms: 2000,
         }
     }
 }

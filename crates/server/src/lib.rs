@@ -14,6 +14,7 @@ pub mod error;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod workers;
 
 pub use config::Config;
 pub use startup::{Application, build, open_store};

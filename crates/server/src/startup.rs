@@ -5,6 +5,7 @@
 use crate::api;
 use crate::config::Config;
 use crate::state::AppState;
+use crate::workers::detection::DetectionWorker;
 use anyhow::Context as _;
 use frontline_pipeline::Intake;
 use frontline_pipeline::pseudonym::PseudonymKey;
@@ -76,7 +77,9 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("binding {}", config.listen))?;
+    let detection = Arc::new(tokio::sync::Mutex::new(DetectionWorker::new(store.clone())));
     let state = AppState {
+        detection,
         store,
         intake: Arc::new(Intake {
             redactor: Redactor::shared(),
@@ -116,6 +119,13 @@ impl Application {
                 "no API tokens yet; create the first with: frontline token create --role admin --name YOUR_NAME"
             );
         }
+        let worker = (self.state.config.detection_interval_ms > 0).then(|| {
+            tokio::spawn(run_detection(
+                self.state.detection.clone(),
+                std::time::Duration::from_millis(self.state.config.detection_interval_ms),
+                shutdown.clone(),
+            ))
+        });
         let router = api::router(self.state);
         let result = axum::serve(
             self.listener,
@@ -125,7 +135,39 @@ impl Application {
         .await
         .context("serving HTTP");
         shutdown.cancel();
+        if let Some(worker) = worker {
+            let _ = worker.await;
+        }
         tracing::info!("frontline stopped");
         result
+    }
+}
+
+/// Steps the detection worker: at once while there is more to read, then every `interval`,
+/// until `shutdown`. A failing step is logged and tried again after the interval.
+async fn run_detection(
+    worker: Arc<tokio::sync::Mutex<DetectionWorker>>,
+    interval: std::time::Duration,
+    shutdown: CancellationToken,
+) {
+    loop {
+        let step = worker.lock().await.tick().await;
+        let busy = match step {
+            Ok(report) => report.contacts > 0,
+            Err(e) => {
+                tracing::warn!(error = %e, "detection step failed; retrying");
+                false
+            }
+        };
+        if busy {
+            if shutdown.is_cancelled() {
+                return;
+            }
+            continue;
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(interval) => {}
+        }
     }
 }

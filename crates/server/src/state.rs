@@ -1,6 +1,7 @@
 //! What every handler shares.
 
 use crate::config::Config;
+use crate::workers::detection::DetectionWorker;
 use frontline_pipeline::Intake;
 use frontline_store::Store;
 use std::sync::Arc;
@@ -14,4 +15,6 @@ pub struct AppState {
     pub intake: Arc<Intake>,
     /// The configuration the server started with.
     pub config: Arc<Config>,
+    /// The detection worker (shared so tests can step it).
+    pub detection: Arc<tokio::sync::Mutex<DetectionWorker>>,
 }

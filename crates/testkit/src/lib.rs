@@ -38,6 +38,8 @@ pub struct TestApp {
     /// The database URL, for running the CLI against the same database.
     pub database_url: String,
     shutdown: CancellationToken,
+    detection:
+        std::sync::Arc<tokio::sync::Mutex<frontline_server::workers::detection::DetectionWorker>>,
     _dir: tempfile::TempDir,
     _database: Option<TestDatabase>,
 }
@@ -76,6 +78,8 @@ pub async fn spawn_app_with(
     let mut config = Config {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         database: database_url.clone(),
+        // Tests step the detection worker themselves (`TestApp::detect`).
+        detection_interval_ms: 0,
         ..Config::default()
     };
     configure(&mut config);
@@ -84,6 +88,7 @@ pub async fn spawn_app_with(
         .expect("server builds");
     let addr = app.local_addr().expect("bound address");
     let store = app.state().store.clone();
+    let detection = app.state().detection.clone();
     let shutdown = CancellationToken::new();
     tokio::spawn(app.run_until(shutdown.clone()));
     Some(TestApp {
@@ -93,6 +98,7 @@ pub async fn spawn_app_with(
         store,
         database_url,
         shutdown,
+        detection,
         _dir: dir,
         _database: database,
     })
@@ -102,6 +108,20 @@ impl TestApp {
     /// The full URL of `path`.
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base_url, path)
+    }
+
+    /// Steps the detection worker until it has read every stored contact; returns the
+    /// alerts it stored (raised or updated) on the way.
+    pub async fn detect(&self) -> usize {
+        let mut worker = self.detection.lock().await;
+        let mut alerts = 0;
+        loop {
+            let report = worker.tick().await.expect("detection step");
+            alerts += report.alerts;
+            if report.contacts == 0 {
+                return alerts;
+            }
+        }
     }
 
     /// A new token for a user named after the role.

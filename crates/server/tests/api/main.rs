@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod alertmanager;
+mod alerts;
 mod audit;
 mod auth;
 mod bulk;

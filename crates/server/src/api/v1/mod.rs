@@ -3,6 +3,7 @@
 //! there; a route missing from the table is refused, and a test checks the table against the
 //! OpenAPI document so neither can drift.
 
+pub mod alerts;
 pub mod contacts;
 mod intake;
 pub mod integrations;
@@ -73,6 +74,18 @@ pub const ROUTES: &[RouteRule] = &[
         "/api/v1/integrations/alertmanager",
         Action::IngestSecurityEvents,
     ),
+    rule(Method::GET, "/api/v1/alerts", Action::ReadAlerts),
+    rule(Method::GET, "/api/v1/alerts/{id}", Action::ReadAlerts),
+    rule(
+        Method::POST,
+        "/api/v1/alerts/{id}/ack",
+        Action::TriageAlerts,
+    ),
+    rule(
+        Method::POST,
+        "/api/v1/alerts/{id}/dismiss",
+        Action::TriageAlerts,
+    ),
     rule(Method::GET, "/api/v1/me", Action::ReadSelf),
 ];
 
@@ -88,6 +101,7 @@ pub fn action_for(method: &Method, path: &str) -> Option<Action> {
 /// which describes the API and holds no data.
 pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
+        .merge(alerts::router())
         .merge(contacts::router())
         .merge(security_events::router())
         .merge(integrations::router())

@@ -1,0 +1,115 @@
+//! The detection worker: follows stored contacts in intake order (whichever way they came in:
+//! API, bulk, `frontline ingest`, another server on the same database), feeds the spike and
+//! cluster detectors, and stores the alerts they raise or update.
+//!
+//! Its state lives in memory and is rebuilt on start by reading the stored contacts from the
+//! beginning; re-detected alerts keep their ids, so their stored state (acknowledged,
+//! dismissed) survives. Several servers on one PostgreSQL each run it and reach the same
+//! alerts (upserts are idempotent); coordinating them so only one does the work is left for
+//! later (see the issue note).
+
+use frontline_core::alert::DetectedAlert;
+use frontline_pipeline::clusters::{ClusterConfig, ClusterTracker, ClusteredContact};
+use frontline_pipeline::spikes::{CountedContact, SpikeConfig, SpikeTracker};
+use frontline_store::{Store, StoreError};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Contacts read per step.
+const BATCH: u32 = 5000;
+
+/// What one step did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TickReport {
+    /// Contacts read.
+    pub contacts: usize,
+    /// Alerts stored (raised or updated).
+    pub alerts: usize,
+    /// Of those, new ones.
+    pub new_alerts: usize,
+}
+
+/// The worker's state.
+pub struct DetectionWorker {
+    store: Arc<dyn Store>,
+    spikes: SpikeTracker,
+    clusters: ClusterTracker,
+    cursor: i64,
+    /// Alerts detected but not yet stored (the store failed); stored on the next step.
+    pending: HashMap<String, DetectedAlert>,
+}
+
+impl DetectionWorker {
+    /// A worker that will start from the first stored contact.
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self {
+            store,
+            spikes: SpikeTracker::new(SpikeConfig::default()),
+            clusters: ClusterTracker::new(ClusterConfig::default()),
+            cursor: 0,
+            pending: HashMap::new(),
+        }
+    }
+
+    /// Reads the next contacts, detects, stores alerts.
+    ///
+    /// # Errors
+    /// When the store fails. Contacts already fed to the detectors are not read again (that
+    /// would count them twice); alerts that could not be stored are kept and stored next time.
+    #[tracing::instrument(skip_all, fields(cursor = self.cursor))]
+    pub async fn tick(&mut self) -> Result<TickReport, StoreError> {
+        let contacts = self.store.contacts_after(self.cursor, BATCH).await?;
+        if let Some((last, _)) = contacts.last() {
+            self.cursor = *last;
+        }
+        // Keep only the latest version of each alert.
+        let latest = &mut self.pending;
+        for (_, c) in &contacts {
+            let c = &c.contact;
+            let counted = CountedContact {
+                source: &c.key.source,
+                id: &c.key.id,
+                received_at: c.received_at,
+                topics: &c.topics,
+                service: c.service.as_deref(),
+                channel: c.channel.as_str(),
+            };
+            for a in self.spikes.add(&counted) {
+                latest.insert(a.alert_id.clone(), a);
+            }
+            let clustered = ClusteredContact {
+                source: &c.key.source,
+                id: &c.key.id,
+                received_at: c.received_at,
+                text: &c.text,
+                customer: c.customer.as_deref().unwrap_or(&c.key.id),
+                topics: &c.topics,
+            };
+            if let Some(a) = self.clusters.add(&clustered) {
+                latest.insert(a.alert_id.clone(), a);
+            }
+        }
+        if self.pending.is_empty() {
+            return Ok(TickReport {
+                contacts: contacts.len(),
+                ..TickReport::default()
+            });
+        }
+        let mut alerts: Vec<DetectedAlert> = self.pending.values().cloned().collect();
+        alerts.sort_by(|a, b| (a.started_at, &a.alert_id).cmp(&(b.started_at, &b.alert_id)));
+        let new_alerts = self.store.upsert_alerts(&alerts).await?;
+        self.pending.clear();
+        if new_alerts > 0 {
+            tracing::info!(
+                new_alerts,
+                updated = alerts.len() - new_alerts,
+                "alerts raised"
+            );
+        }
+        Ok(TickReport {
+            contacts: contacts.len(),
+            alerts: alerts.len(),
+            new_alerts,
+        })
+    }
+}
