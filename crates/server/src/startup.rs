@@ -143,17 +143,22 @@ impl Application {
     }
 }
 
-/// Steps the detection worker: at once while there is more to read, then every `interval`,
-/// until `shutdown`. A failing step is logged and tried again after the interval.
+/// Steps the detection worker while this process holds the detection lease: at once while
+/// there is more to read, then every `interval`, until `shutdown`. A failing step is logged
+/// and tried again after the interval.
 async fn run_detection(
     worker: Arc<tokio::sync::Mutex<DetectionWorker>>,
     interval: std::time::Duration,
     shutdown: CancellationToken,
 ) {
+    let mut id = [0u8; 8];
+    rand::rngs::OsRng.fill_bytes(&mut id);
+    let holder = format!("{}-{}", std::process::id(), hex::encode(id));
     loop {
-        let step = worker.lock().await.tick().await;
+        let step = worker.lock().await.step(&holder, chrono::Utc::now()).await;
         let busy = match step {
-            Ok(report) => report.contacts > 0,
+            Ok(Some(report)) => report.contacts > 0,
+            Ok(None) => false,
             Err(e) => {
                 tracing::warn!(error = %e, "detection step failed; retrying");
                 false

@@ -113,3 +113,11 @@ CREATE TABLE alerts (
     CONSTRAINT alerts_id_key UNIQUE (id)
 );
 CREATE INDEX alerts_started_at_idx ON alerts (started_at, seq);
+
+-- Leases: background work that must run in one process at a time (detection) is done by the
+-- holder of its lease, renewed on every step; another process takes over once it expires.
+CREATE TABLE leases (
+    name       text PRIMARY KEY,
+    holder     text NOT NULL,
+    expires_at timestamptz NOT NULL
+);

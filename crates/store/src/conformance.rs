@@ -33,6 +33,7 @@ macro_rules! conformance_tests {
             resolving_marks_active_events_once,
             alerts_upsert_keep_their_state_and_move_forward_only,
             new_contacts_are_followed_in_intake_order,
+            a_lease_has_one_holder_until_it_expires,
             every_change_is_chained_in_the_audit_log,
             concurrent_batches_keep_every_row_and_the_chain,
         );
@@ -624,6 +625,51 @@ pub async fn new_contacts_are_followed_in_intake_order(store: &dyn Store) {
             .await
             .unwrap()
             .is_empty()
+    );
+}
+
+pub async fn a_lease_has_one_holder_until_it_expires(store: &dyn Store) {
+    let ttl = Duration::seconds(30);
+    assert!(
+        store
+            .acquire_lease("detection", "a", at(0), ttl)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .acquire_lease("detection", "b", at(0), ttl)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store.acquire_lease("other", "b", at(0), ttl).await.unwrap(),
+        "leases are per name"
+    );
+    // Renewing moves the expiry: b still cannot take it 20 seconds after the first expiry.
+    assert!(
+        store
+            .acquire_lease("detection", "a", at(0) + Duration::seconds(25), ttl)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .acquire_lease("detection", "b", at(0) + Duration::seconds(50), ttl)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .acquire_lease("detection", "b", at(0) + Duration::seconds(56), ttl)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .acquire_lease("detection", "a", at(0) + Duration::seconds(57), ttl)
+            .await
+            .unwrap()
     );
 }
 

@@ -214,6 +214,19 @@ pub trait Store: Send + Sync + 'static {
         origin: &Origin,
     ) -> Result<Alert, StoreError>;
 
+    /// Takes or renews the lease `name` for `holder` until `now + ttl`, if it is free, expired
+    /// or already `holder`'s. Answers whether `holder` holds it now.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn acquire_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: chrono::DateTime<chrono::Utc>,
+        ttl: chrono::Duration,
+    ) -> Result<bool, StoreError>;
+
     /// Audit records with `seq > after`, in order, at most `limit`.
     ///
     /// # Errors

@@ -2,11 +2,11 @@
 //! API, bulk, `frontline ingest`, another server on the same database), feeds the spike and
 //! cluster detectors, and stores the alerts they raise or update.
 //!
-//! Its state lives in memory and is rebuilt on start by reading the stored contacts from the
-//! beginning; re-detected alerts keep their ids, so their stored state (acknowledged,
-//! dismissed) survives. Several servers on one PostgreSQL each run it and reach the same
-//! alerts (upserts are idempotent); coordinating them so only one does the work is left for
-//! later (see the issue note).
+//! Its state lives in memory and is rebuilt by reading the stored contacts from the beginning
+//! whenever this process starts doing the work; re-detected alerts keep their ids, so their
+//! stored state (acknowledged, dismissed) survives. Several servers may share one PostgreSQL:
+//! only the holder of the `detection` lease steps ([`DetectionWorker::step`]); if it stops,
+//! another takes the lease when it expires and rebuilds.
 
 use frontline_core::alert::DetectedAlert;
 use frontline_pipeline::clusters::{ClusterConfig, ClusterTracker, ClusteredContact};
@@ -17,6 +17,10 @@ use std::sync::Arc;
 
 /// Contacts read per step.
 const BATCH: u32 = 5000;
+/// The lease's name, and how long one step's renewal lasts.
+const LEASE: &str = "detection";
+/// How long a renewal lasts: long enough for slow steps, short enough for a quick takeover.
+pub const LEASE_TTL: chrono::Duration = chrono::Duration::seconds(30);
 
 /// What one step did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -37,6 +41,8 @@ pub struct DetectionWorker {
     cursor: i64,
     /// Alerts detected but not yet stored (the store failed); stored on the next step.
     pending: HashMap<String, DetectedAlert>,
+    /// Whether this process held the lease at its last step.
+    holding: bool,
 }
 
 impl DetectionWorker {
@@ -48,7 +54,40 @@ impl DetectionWorker {
             clusters: ClusterTracker::new(ClusterConfig::default()),
             cursor: 0,
             pending: HashMap::new(),
+            holding: false,
         }
+    }
+
+    /// One step if this process (`holder`) holds the detection lease, taking or renewing it;
+    /// `None` when another process holds it. Taking it over starts from scratch, since the
+    /// other holder may have seen contacts this process's state has not.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub async fn step(
+        &mut self,
+        holder: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<TickReport>, StoreError> {
+        let held = self
+            .store
+            .acquire_lease(LEASE, holder, now, LEASE_TTL)
+            .await?;
+        if !held {
+            self.holding = false;
+            return Ok(None);
+        }
+        if !self.holding {
+            tracing::info!(
+                holder,
+                "detection lease taken; rebuilding from stored contacts"
+            );
+            *self = Self {
+                holding: true,
+                ..Self::new(self.store.clone())
+            };
+        }
+        self.tick().await.map(Some)
     }
 
     /// Reads the next contacts, detects, stores alerts.

@@ -175,4 +175,42 @@ async fn a_burst_raises_an_alert_with_evidence_that_people_triage(backend: Backe
     );
 }
 
-frontline_testkit::backend_tests!(a_burst_raises_an_alert_with_evidence_that_people_triage);
+async fn only_the_lease_holder_detects_and_a_successor_rebuilds(backend: Backend) {
+    use frontline_server::workers::detection::{DetectionWorker, LEASE_TTL};
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let ingest = app.token(Role::Ingest).await;
+    phishing_burst(&app, &ingest).await;
+    let now = chrono::Utc::now();
+    let mut a = DetectionWorker::new(app.store.clone());
+    let mut b = DetectionWorker::new(app.store.clone());
+    let first = a
+        .step("server-a", now)
+        .await
+        .unwrap()
+        .expect("a takes the lease");
+    assert!(first.contacts > 0 && first.new_alerts > 0);
+    assert!(
+        b.step("server-b", now).await.unwrap().is_none(),
+        "b waits while a holds it"
+    );
+    // a stops renewing; once the lease expires, b takes over and rebuilds from the start,
+    // reaching the same alerts (none new).
+    let later = now + LEASE_TTL + chrono::Duration::seconds(1);
+    let mut rebuilt = 0;
+    while let Some(report) = b.step("server-b", later).await.unwrap() {
+        if report.contacts == 0 {
+            break;
+        }
+        rebuilt += report.contacts;
+        assert_eq!(report.new_alerts, 0, "re-detection finds the same alerts");
+    }
+    assert_eq!(rebuilt, first.contacts);
+    assert!(a.step("server-a", later).await.unwrap().is_none());
+}
+
+frontline_testkit::backend_tests!(
+    a_burst_raises_an_alert_with_evidence_that_people_triage,
+    only_the_lease_holder_detects_and_a_successor_rebuilds,
+);
