@@ -94,8 +94,8 @@ pub(crate) fn run(args: &ReplayArgs, config: &Config) -> anyhow::Result<ExitCode
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        let contact = match parse_line(&line) {
-            Ok(c) => intake.prepare(c),
+        let (contact, normalized) = match parse_line(&line) {
+            Ok(c) => intake.prepare_normalized(c),
             Err(e) => {
                 eprintln!("{}:{}: skipped: {e}", args.contacts.display(), n + 1);
                 skipped += 1;
@@ -117,6 +117,7 @@ pub(crate) fn run(args: &ReplayArgs, config: &Config) -> anyhow::Result<ExitCode
             id: &contact.key.id,
             received_at: contact.received_at,
             text: &contact.text,
+            normalized: Some(&normalized),
             customer: contact.customer.as_deref().unwrap_or(&contact.key.id),
             topics: &contact.topics,
         };

@@ -188,10 +188,15 @@ impl Taxonomy {
 
     /// The topics of `text`, sorted by name.
     pub fn classify(&self, text: &str) -> Vec<String> {
-        let norm = normalize(text);
+        self.classify_normalized(&normalize(text))
+    }
+
+    /// The topics of a text already passed through [`normalize`] (callers that need the
+    /// normalised text for something else too normalise once).
+    pub fn classify_normalized(&self, norm: &str) -> Vec<String> {
         let bytes = norm.as_bytes();
         let mut found = BTreeSet::new();
-        for m in self.matcher.find_overlapping_iter(&norm) {
+        for m in self.matcher.find_overlapping_iter(norm) {
             let (s, e) = (m.start(), m.end());
             let whole_word =
                 (s == 0 || bytes[s - 1] == b' ') && (e == bytes.len() || bytes[e] == b' ');
@@ -205,7 +210,7 @@ impl Taxonomy {
             found.insert(topic);
         }
         for (re, topic) in &self.patterns {
-            if !found.contains(topic) && re.is_match(&norm) {
+            if !found.contains(topic) && re.is_match(norm) {
                 found.insert(*topic);
             }
         }

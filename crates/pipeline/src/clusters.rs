@@ -72,6 +72,8 @@ pub struct ClusteredContact<'a> {
     pub received_at: DateTime<Utc>,
     /// The redacted text.
     pub text: &'a str,
+    /// The same text normalised ([`normalize`]), when the caller has it already.
+    pub normalized: Option<&'a str>,
     /// The customer's pseudonym (or the contact's own id when none was given).
     pub customer: &'a str,
     /// Its topics.
@@ -99,7 +101,11 @@ fn word_hash(w: &str) -> u64 {
 
 /// The MinHash signature of a text's word 3-shingles (shorter texts: their words).
 pub fn signature(text: &str) -> Option<Signature> {
-    let norm = normalize(text);
+    signature_normalized(&normalize(text))
+}
+
+/// [`signature`] of a text already passed through [`normalize`].
+pub fn signature_normalized(norm: &str) -> Option<Signature> {
     let words: Vec<u64> = norm
         .split(' ')
         .filter(|w| !w.is_empty())
@@ -203,7 +209,10 @@ impl ClusterTracker {
         if self.origin.is_none_or(|o| c.received_at < o) {
             self.origin = Some(c.received_at);
         }
-        let sig = signature(c.text)?;
+        let sig = match c.normalized {
+            Some(norm) => signature_normalized(norm)?,
+            None => signature(c.text)?,
+        };
         let keys = band_keys(&sig);
         let mut best: Option<(u64, f64)> = None;
         for key in &keys {
@@ -431,6 +440,7 @@ mod tests {
                 id: &id,
                 received_at: at(m * 5),
                 text: "Where is my order? It was supposed to arrive yesterday",
+                normalized: None,
                 customer: &customer,
                 topics: &topics,
             };
@@ -449,6 +459,7 @@ mod tests {
                 id: &id,
                 received_at: at(2 * 24 * 60 + k),
                 text: &text,
+                normalized: None,
                 customer: &customer,
                 topics: &topics,
             };
@@ -465,6 +476,7 @@ mod tests {
             id: "again",
             received_at: at(2 * 24 * 60 + 9),
             text: "got this text: your parcel is held, pay the customs fee at [link] now (1)",
+            normalized: None,
             customer: "victim1",
             topics: &topics,
         };

@@ -32,9 +32,16 @@ pub struct Intake {
 impl Intake {
     /// Turns a checked contact into one that may be stored.
     pub fn prepare(&self, contact: NewContact) -> RedactedContact {
+        self.prepare_normalized(contact).0
+    }
+
+    /// [`Intake::prepare`], also giving the redacted text normalised for matching (see
+    /// [`classify::normalize`]), for callers that cluster it next.
+    pub fn prepare_normalized(&self, contact: NewContact) -> (RedactedContact, String) {
         let text = self.redactor.redact(&contact.text).text;
-        let topics = self.taxonomy.classify(&text);
-        RedactedContact {
+        let normalized = classify::normalize(&text);
+        let topics = self.taxonomy.classify_normalized(&normalized);
+        let prepared = RedactedContact {
             key: contact.key,
             channel: contact.channel,
             received_at: contact.received_at,
@@ -48,6 +55,7 @@ impl Intake {
             language: contact.language,
             metadata: contact.metadata.map(|m| self.redactor.redact_json(m)),
             topics,
-        }
+        };
+        (prepared, normalized)
     }
 }

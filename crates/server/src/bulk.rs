@@ -181,6 +181,11 @@ fn parse_batch(raw: Vec<RawLine>, intake: &Intake) -> Parsed {
 
 /// One NDJSON line into a checked contact, naming the field at fault.
 pub fn parse_line(line: &[u8]) -> Result<NewContact, InvalidField> {
+    // The common case first, without tracking paths; only a failure is parsed again to name
+    // the field at fault.
+    if let Ok(input) = serde_json::from_slice::<ContactInput>(line) {
+        return NewContact::try_from(input);
+    }
     let mut de = serde_json::Deserializer::from_slice(line);
     let input: ContactInput = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         crate::api::v1::field_error(e.path().to_string(), e.into_inner().to_string())

@@ -121,6 +121,7 @@ impl DetectionWorker {
                 id: &c.key.id,
                 received_at: c.received_at,
                 text: &c.text,
+                normalized: None,
                 customer: c.customer.as_deref().unwrap_or(&c.key.id),
                 topics: &c.topics,
             };
