@@ -29,6 +29,8 @@ pub struct SpikeConfig {
     pub close_after: u32,
     /// Contacts kept as evidence per alert.
     pub evidence: usize,
+    /// Most streams kept (topic-wide streams are always kept).
+    pub max_streams: usize,
 }
 
 impl Default for SpikeConfig {
@@ -40,6 +42,7 @@ impl Default for SpikeConfig {
             min_count: 4,
             close_after: 30,
             evidence: 20,
+            max_streams: 5000,
         }
     }
 }
@@ -251,6 +254,15 @@ impl SpikeTracker {
                     },
                 ];
                 for key in keys {
+                    // Services are whatever senders say: past the cap, new (topic, service,
+                    // channel) streams are not started, and their contacts count in the
+                    // topic's overall stream only, so memory stays bounded.
+                    if key.service.is_some()
+                        && self.streams.len() >= self.config.max_streams
+                        && !self.streams.contains_key(&key)
+                    {
+                        continue;
+                    }
                     let stream = self.streams.entry(key).or_insert_with(Stream::new);
                     let bucket = stream.buckets.entry(minute).or_default();
                     bucket.count += 1;
@@ -504,6 +516,35 @@ mod tests {
         let overall = alerts.iter().find(|a| a.service.is_none()).unwrap();
         assert!(overall.evidence.len() >= 4 && overall.observed >= 4);
         assert!(overall.expected < 1.0);
+    }
+
+    #[test]
+    fn streams_are_capped_but_topics_always_count() {
+        let mut tracker = SpikeTracker::new(SpikeConfig {
+            max_streams: 3,
+            ..SpikeConfig::default()
+        });
+        let topics = vec!["outage".to_owned()];
+        let at = DateTime::parse_from_rfc3339("2026-11-02T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        for k in 0..20 {
+            let service = format!("svc{k}");
+            tracker.add(&CountedContact {
+                source: "t",
+                id: "x",
+                received_at: at,
+                topics: &topics,
+                service: Some(&service),
+                channel: "chat",
+            });
+        }
+        assert_eq!(tracker.streams(), 3);
+        assert!(tracker.streams.contains_key(&StreamKey {
+            topic: "outage".into(),
+            service: None,
+            channel: None
+        }));
     }
 
     #[test]
