@@ -267,6 +267,8 @@ pub struct AlertOut {
     pub raised_at: DateTime<Utc>,
     /// Contacts (spike) or distinct customers (cluster) counted.
     pub observed: u64,
+    /// Distinct customers among them.
+    pub customers: u64,
     /// How many were expected.
     pub expected: f64,
     /// How unusual, in [0, 1].
@@ -300,6 +302,7 @@ impl From<Alert> for AlertOut {
             started_at: d.started_at,
             raised_at: d.raised_at,
             observed: d.observed,
+            customers: d.customers,
             expected: d.expected,
             score: d.score,
             evidence: d.evidence,

@@ -110,6 +110,7 @@ pub(crate) fn run(args: &ReplayArgs, config: &Config) -> anyhow::Result<ExitCode
             topics: &contact.topics,
             service: contact.service.as_deref(),
             channel: contact.channel.as_str(),
+            customer: contact.customer.as_deref(),
         };
         emitted += emit(tracker.add(&counted), &mut out)?;
         let clustered = ClusteredContact {

@@ -75,6 +75,9 @@ pub struct DetectedAlert {
     pub raised_at: DateTime<Utc>,
     /// Contacts (spike) or distinct customers (cluster) counted.
     pub observed: u64,
+    /// Distinct customers among them (at least; a flood is counted up to a cap per minute).
+    #[serde(default)]
+    pub customers: u64,
     /// How many were expected.
     pub expected: f64,
     /// How unusual, in [0, 1] (a log scale of the tail probability: 0.5 ≈ 1e-5).

@@ -90,7 +90,7 @@ fn mix(mut x: u64) -> u64 {
     x ^ (x >> 31)
 }
 
-fn word_hash(w: &str) -> u64 {
+pub(crate) fn word_hash(w: &str) -> u64 {
     // FNV-1a, then mixed: stable across runs (no random seed), so replay is deterministic.
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in w.bytes() {
@@ -385,6 +385,7 @@ fn assess(
         started_at: started,
         raised_at: now,
         observed: 0,
+        customers: 0,
         expected: 0.0,
         score: 0.0,
         evidence: k.first_contacts.clone(),
@@ -393,6 +394,7 @@ fn assess(
     alert.topic = topic;
     alert.raised_at = now;
     alert.observed = in_window;
+    alert.customers = in_window;
     alert.expected = expected;
     alert.score = alert.score.max(score);
     alert.text = Some(k.text.clone());

@@ -12,7 +12,7 @@
 //! so an incident does not become its own baseline.
 
 use chrono::{DateTime, Datelike, Duration, DurationRound, Timelike, Utc};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Settings of spike detection.
 #[derive(Debug, Clone, PartialEq)]
@@ -73,6 +73,8 @@ pub struct CountedContact<'a> {
     pub service: Option<&'a str>,
     /// Its channel.
     pub channel: &'a str,
+    /// The customer's pseudonym, if known.
+    pub customer: Option<&'a str>,
 }
 
 pub use frontline_core::alert::{AlertKind, DetectedAlert as SpikeAlert, Evidence};
@@ -81,6 +83,21 @@ pub use frontline_core::alert::{AlertKind, DetectedAlert as SpikeAlert, Evidence
 struct Bucket {
     count: u64,
     evidence: Vec<Evidence>,
+    /// Hashes of the customers counted (up to [`MAX_CUSTOMERS_PER_MINUTE`]).
+    customers: HashSet<u64>,
+}
+
+/// A cap on the customers remembered per stream and minute, so a flood cannot grow memory.
+const MAX_CUSTOMERS_PER_MINUTE: usize = 10_000;
+
+/// A closed minute of a stream.
+#[derive(Debug, Clone)]
+struct Minute {
+    start: DateTime<Utc>,
+    count: u64,
+    expected: f64,
+    evidence: Vec<Evidence>,
+    customers: HashSet<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -94,9 +111,11 @@ struct Stream {
     /// running mean until 180 minutes, then an exponential average of about that many).
     by_hour: [(f64, u32); 24],
     by_hour_of_week: [(f64, u32); 168],
-    /// The last minutes: start, count, expected, evidence.
-    recent: std::collections::VecDeque<(DateTime<Utc>, u64, f64, Vec<Evidence>)>,
+    /// The last minutes.
+    recent: std::collections::VecDeque<Minute>,
     alert: Option<SpikeAlert>,
+    /// Distinct customers of the open alert.
+    alert_customers: HashSet<u64>,
     quiet: u32,
 }
 
@@ -111,6 +130,7 @@ impl Stream {
             by_hour_of_week: [(0.0, 0); 168],
             recent: std::collections::VecDeque::new(),
             alert: None,
+            alert_customers: HashSet::new(),
             quiet: 0,
         }
     }
@@ -266,6 +286,11 @@ impl SpikeTracker {
                     let stream = self.streams.entry(key).or_insert_with(Stream::new);
                     let bucket = stream.buckets.entry(minute).or_default();
                     bucket.count += 1;
+                    if let Some(who) = c.customer {
+                        if bucket.customers.len() < MAX_CUSTOMERS_PER_MINUTE {
+                            bucket.customers.insert(crate::clusters::word_hash(who));
+                        }
+                    }
                     if bucket.evidence.len() < self.config.evidence {
                         bucket.evidence.push(Evidence {
                             source: c.source.to_owned(),
@@ -369,15 +394,20 @@ fn step(
 ) -> Option<SpikeAlert> {
     let expected = s.expected(minute);
     let count = bucket.count;
-    s.recent
-        .push_back((minute, count, expected, bucket.evidence));
+    s.recent.push_back(Minute {
+        start: minute,
+        count,
+        expected,
+        evidence: bucket.evidence,
+        customers: bucket.customers,
+    });
     if s.recent.len() > WINDOW {
         s.recent.pop_front();
     }
     let (w_count, w_expected) = s
         .recent
         .iter()
-        .fold((0, 0.0), |(c, e), (_, x, l, _)| (c + x, e + l));
+        .fold((0, 0.0), |(c, e), m| (c + m.count, e + m.expected));
     let warm = s
         .first_minute
         .is_some_and(|f| minute - f >= Duration::days(1));
@@ -418,15 +448,25 @@ fn step(
         // minute) and names those contacts; an update adds the minute just closed.
         let opening = s.alert.is_none();
         let minutes: Vec<_> = if opening && window_tail < minute_tail {
-            s.recent.iter().skip_while(|(_, c, _, _)| *c == 0).collect()
+            s.recent.iter().skip_while(|m| m.count == 0).collect()
         } else {
             s.recent.back().into_iter().collect()
         };
-        let began = minutes.first().map_or(minute, |m| m.0);
+        let began = minutes.first().map_or(minute, |m| m.start);
         let (observed, expected_sum) = minutes
             .iter()
-            .fold((0, 0.0), |(c, e), m| (c + m.1, e + m.2));
-        let evidence: Vec<Evidence> = minutes.iter().flat_map(|m| m.3.iter().cloned()).collect();
+            .fold((0, 0.0), |(c, e), m| (c + m.count, e + m.expected));
+        let evidence: Vec<Evidence> = minutes
+            .iter()
+            .flat_map(|m| m.evidence.iter().cloned())
+            .collect();
+        if opening {
+            s.alert_customers.clear();
+        }
+        for m in &minutes {
+            s.alert_customers.extend(m.customers.iter().copied());
+        }
+        let customers = s.alert_customers.len() as u64;
         let alert = s.alert.get_or_insert_with(|| SpikeAlert {
             alert_id: format!(
                 "spike:{}:{}:{}:{}",
@@ -442,12 +482,14 @@ fn step(
             started_at: began,
             raised_at: end,
             observed: 0,
+            customers: 0,
             expected: 0.0,
             score: 0.0,
             evidence: Vec::new(),
             text: None,
         });
         alert.raised_at = end;
+        alert.customers = customers;
         alert.observed += observed;
         alert.expected += expected_sum;
         alert.score = alert.score.max(score);
@@ -476,6 +518,7 @@ mod tests {
             topics,
             service: Some("web"),
             channel: "chat",
+            customer: Some(id),
         }
     }
 
@@ -537,6 +580,7 @@ mod tests {
                 topics: &topics,
                 service: Some(&service),
                 channel: "chat",
+                customer: None,
             });
         }
         assert_eq!(tracker.streams(), 3);

@@ -100,6 +100,7 @@ CREATE TABLE alerts (
     started_at timestamptz NOT NULL,
     raised_at  timestamptz NOT NULL,
     observed   bigint NOT NULL,
+    customers  bigint NOT NULL DEFAULT 0,
     expected   double precision NOT NULL,
     score      double precision NOT NULL,
     -- JSON array of {"source", "id"}.

@@ -8,7 +8,7 @@ use frontline_store::{AlertQuery, Origin, Page, StoreError, changes};
 use sqlx::postgres::PgRow;
 use sqlx::{Postgres, QueryBuilder, Row};
 
-const COLUMNS: &str = "seq, id, kind, topic, service, channel, started_at, raised_at, observed, expected, score, evidence, text, state, reason, state_by, state_at, created_at";
+const COLUMNS: &str = "seq, id, kind, topic, service, channel, started_at, raised_at, observed, customers, expected, score, evidence, text, state, reason, state_by, state_at, created_at";
 
 pub(crate) async fn upsert(
     store: &PostgresStore,
@@ -29,10 +29,11 @@ pub(crate) async fn upsert(
             .map_err(|e| map(e, "finding an alert"))?;
         sqlx::query(
             "INSERT INTO alerts (id, kind, topic, service, channel, started_at, raised_at, observed,
-                                 expected, score, evidence, text, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                                 customers, expected, score, evidence, text, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
              ON CONFLICT (id) DO UPDATE SET topic = excluded.topic, raised_at = excluded.raised_at,
-                 observed = excluded.observed, expected = excluded.expected,
+                 observed = excluded.observed, customers = excluded.customers,
+                 expected = excluded.expected,
                  score = excluded.score, evidence = excluded.evidence, text = excluded.text",
         )
         .bind(&a.alert_id)
@@ -43,6 +44,7 @@ pub(crate) async fn upsert(
         .bind(a.started_at)
         .bind(a.raised_at)
         .bind(i64::try_from(a.observed).unwrap_or(i64::MAX))
+        .bind(i64::try_from(a.customers).unwrap_or(i64::MAX))
         .bind(a.expected)
         .bind(a.score)
         .bind(evidence)
@@ -169,6 +171,7 @@ fn alert_from_row(row: &PgRow) -> Result<Alert, StoreError> {
             started_at: row.get("started_at"),
             raised_at: row.get("raised_at"),
             observed: u64::try_from(row.get::<i64, _>("observed")).unwrap_or(0),
+            customers: u64::try_from(row.get::<i64, _>("customers")).unwrap_or(0),
             expected: row.get("expected"),
             score: row.get("score"),
             evidence: row

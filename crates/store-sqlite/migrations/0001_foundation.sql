@@ -106,6 +106,7 @@ CREATE TABLE alerts (
     started_at INTEGER NOT NULL,
     raised_at  INTEGER NOT NULL,
     observed   INTEGER NOT NULL,
+    customers  INTEGER NOT NULL DEFAULT 0,
     expected   REAL NOT NULL,
     score      REAL NOT NULL,
     -- JSON array of {"source", "id"}.

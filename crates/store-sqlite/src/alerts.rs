@@ -8,7 +8,7 @@ use frontline_store::{AlertQuery, Origin, Page, StoreError, changes};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite};
 
-const COLUMNS: &str = "seq, id, kind, topic, service, channel, started_at, raised_at, observed, expected, score, evidence, text, state, reason, state_by, state_at, created_at";
+const COLUMNS: &str = "seq, id, kind, topic, service, channel, started_at, raised_at, observed, customers, expected, score, evidence, text, state, reason, state_by, state_at, created_at";
 
 pub(crate) async fn upsert(
     store: &SqliteStore,
@@ -30,10 +30,11 @@ pub(crate) async fn upsert(
             .map_err(|e| map(e, "finding an alert"))?;
         sqlx::query(
             "INSERT INTO alerts (id, kind, topic, service, channel, started_at, raised_at, observed,
-                                 expected, score, evidence, text, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                 customers, expected, score, evidence, text, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT (id) DO UPDATE SET topic = excluded.topic, raised_at = excluded.raised_at,
-                 observed = excluded.observed, expected = excluded.expected,
+                 observed = excluded.observed, customers = excluded.customers,
+                 expected = excluded.expected,
                  score = excluded.score, evidence = excluded.evidence, text = excluded.text",
         )
         .bind(&a.alert_id)
@@ -44,6 +45,7 @@ pub(crate) async fn upsert(
         .bind(micros(a.started_at))
         .bind(micros(a.raised_at))
         .bind(i64::try_from(a.observed).unwrap_or(i64::MAX))
+        .bind(i64::try_from(a.customers).unwrap_or(i64::MAX))
         .bind(a.expected)
         .bind(a.score)
         .bind(evidence)
@@ -168,6 +170,7 @@ fn alert_from_row(row: &SqliteRow) -> Result<Alert, StoreError> {
             started_at: from_micros(row.get("started_at"))?,
             raised_at: from_micros(row.get("raised_at"))?,
             observed: u64::try_from(row.get::<i64, _>("observed")).unwrap_or(0),
+            customers: u64::try_from(row.get::<i64, _>("customers")).unwrap_or(0),
             expected: row.get("expected"),
             score: row.get("score"),
             evidence: serde_json::from_str(&evidence)

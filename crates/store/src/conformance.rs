@@ -506,6 +506,7 @@ fn detected(id: &str, minute: i64, observed: u64) -> DetectedAlert {
         started_at: at(minute),
         raised_at: at(minute + 1),
         observed,
+        customers: observed,
         expected: 0.5,
         score: 0.9,
         evidence: vec![Evidence {

@@ -112,6 +112,7 @@ impl DetectionWorker {
                 topics: &c.topics,
                 service: c.service.as_deref(),
                 channel: c.channel.as_str(),
+                customer: c.customer.as_deref(),
             };
             for a in self.spikes.add(&counted) {
                 latest.insert(a.alert_id.clone(), a);

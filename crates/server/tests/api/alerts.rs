@@ -71,6 +71,10 @@ async fn a_burst_raises_an_alert_with_evidence_that_people_triage(backend: Backe
         .clone();
     assert_eq!(alert["state"], "open");
     assert!(alert["observed"].as_u64().unwrap() >= 4);
+    assert_eq!(
+        alert["customers"], alert["observed"],
+        "each report came from its own customer"
+    );
     assert!(alert["expected"].as_f64().unwrap() < 1.0);
     let evidence = alert["evidence"].as_array().unwrap();
     assert!(evidence.len() >= 4);
