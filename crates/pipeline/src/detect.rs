@@ -22,7 +22,7 @@
 //! A view also scores a value far from its recent level (more than 8 usual spreads), record or
 //! not, so a local spike under an old, higher peak is seen.
 //!
-//! This is a first version: on the NAB dev set it scores 54 (standard profile); see
+//! This is a first version: on the NAB dev set it scores 55 (standard profile); see
 //! `docs/performance.md` for what it misses (changes that stay inside the usual range).
 
 use std::collections::VecDeque;
@@ -49,7 +49,7 @@ impl Default for DetectorConfig {
             warmup: 150,
             short: 5,
             volatility: 12,
-            refractory: 150,
+            refractory: 300,
         }
     }
 }
