@@ -251,6 +251,12 @@ async fn each_kind_of_bad_input_gets_its_status_and_changes_nothing(backend: Bac
             want_field,
             "{what}: {answer}"
         );
+        // The field is named once, not repeated by each layer the error passed through.
+        if let Some(field) = want_field {
+            let message = answer["error"]["message"].as_str().unwrap();
+            let named = message.matches(&format!("{field}:")).count();
+            assert_eq!(named, 1, "{what}: {message}");
+        }
     }
     // The all-bad array lists each element's error.
     let (_, answer) = json(

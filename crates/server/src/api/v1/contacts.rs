@@ -56,10 +56,8 @@ pub async fn ingest_contacts(
         let _span = span.enter();
         intake::parse::<ContactInput, NewContact>(&body).map(|b| b.map(|c| pipeline.prepare(c)))
     })
-    .await??
-    .or_reject()?;
-    let (valid, rejected) = (batch.valid, batch.rejected);
-    let records: Vec<_> = valid.into_iter().map(|(_, c)| c).collect();
+    .await?;
+    let (records, rejected) = batch?.or_reject()?;
     let outcome = if records.is_empty() {
         Vec::new()
     } else {

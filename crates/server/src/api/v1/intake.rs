@@ -10,37 +10,43 @@ use frontline_core::InvalidField;
 use frontline_store::Inserted;
 use serde::de::DeserializeOwned;
 
-/// A body split into checked elements (with their indices) and refused ones.
+/// A body split into checked elements and refused ones (with their indices).
 pub(crate) struct Batch<T> {
-    pub valid: Vec<(usize, T)>,
-    pub rejected: Vec<RejectedElement>,
+    pub valid: Vec<T>,
+    pub rejected: Vec<(usize, InvalidField)>,
     pub is_array: bool,
 }
 
 impl<T> Batch<T> {
     /// Applies `f` to every valid element.
-    pub fn map<U>(self, mut f: impl FnMut(T) -> U) -> Batch<U> {
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Batch<U> {
         Batch {
-            valid: self.valid.into_iter().map(|(i, t)| (i, f(t))).collect(),
+            valid: self.valid.into_iter().map(f).collect(),
             rejected: self.rejected,
             is_array: self.is_array,
         }
     }
 
     /// A single object that failed its check answers 422 naming the field; an array whose
-    /// elements all failed answers 422 listing them. Otherwise the batch goes on.
-    pub fn or_reject(mut self) -> Result<Self, ApiError> {
-        if !self.valid.is_empty() || self.rejected.is_empty() {
-            return Ok(self);
+    /// elements all failed answers 422 listing them. Otherwise the valid elements and the
+    /// refused ones, as the answer reports them.
+    pub fn or_reject(mut self) -> Result<(Vec<T>, Vec<RejectedElement>), ApiError> {
+        let all_bad = self.valid.is_empty() && !self.rejected.is_empty();
+        if all_bad && !self.is_array {
+            return Err(ApiError::invalid(self.rejected.remove(0).1));
         }
-        if self.is_array {
-            return Err(ApiError::all_rejected(self.rejected));
+        let rejected: Vec<RejectedElement> = self
+            .rejected
+            .into_iter()
+            .map(|(index, e)| RejectedElement {
+                index,
+                error: invalid_detail(e),
+            })
+            .collect();
+        if all_bad {
+            return Err(ApiError::all_rejected(rejected));
         }
-        let only = self.rejected.remove(0).error;
-        Err(ApiError::invalid(InvalidField::new(
-            only.field.unwrap_or_default(),
-            only.message,
-        )))
+        Ok((self.valid, rejected))
     }
 }
 
@@ -92,11 +98,8 @@ where
     };
     for (index, element) in elements.into_iter().enumerate() {
         match check::<I, T>(element) {
-            Ok(t) => batch.valid.push((index, t)),
-            Err(e) => batch.rejected.push(RejectedElement {
-                index,
-                error: invalid_detail(e),
-            }),
+            Ok(t) => batch.valid.push(t),
+            Err(e) => batch.rejected.push((index, e)),
         }
     }
     Ok(batch)
@@ -156,9 +159,13 @@ mod tests {
         ))
         .unwrap();
         assert!(b.valid.is_empty());
-        let fields: Vec<_> = b.rejected.iter().map(|r| r.error.field.clone()).collect();
+        let fields: Vec<_> = b
+            .rejected
+            .iter()
+            .map(|(_, e)| invalid_detail(e.clone()).field)
+            .collect();
         assert_eq!(fields, vec![Some("id".into()), Some("sorce".into()), None]);
-        assert_eq!(b.rejected[2].index, 2);
+        assert_eq!(b.rejected[2].0, 2);
     }
 
     proptest::proptest! {

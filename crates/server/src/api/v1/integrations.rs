@@ -10,7 +10,7 @@ use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::routing::post;
 use axum::{Extension, Json, Router};
-use frontline_api::{AlertmanagerSummary, ErrorBody, RejectedElement};
+use frontline_api::{AlertmanagerSummary, ErrorBody};
 use frontline_core::alertmanager::{Alert, WebhookPayload};
 use frontline_store::{Inserted, Resolution};
 
@@ -54,23 +54,21 @@ pub async fn ingest_alertmanager(
     payload.check().map_err(ApiError::invalid)?;
 
     let mapping = &state.config.alertmanager;
-    let mut events = Vec::new();
-    let mut rejected = Vec::new();
+    let mut batch = intake::Batch {
+        valid: Vec::new(),
+        rejected: Vec::new(),
+        is_array: true,
+    };
     for (index, raw) in payload.alerts.iter().flatten().enumerate() {
         let checked = serde_path_to_error::deserialize::<_, Alert>(raw.clone())
             .map_err(|e| super::field_error(e.path().to_string(), e.into_inner().to_string()))
             .and_then(|alert| mapping.event(&alert, &payload));
         match checked {
-            Ok(event) => events.push(event),
-            Err(e) => rejected.push(RejectedElement {
-                index,
-                error: super::invalid_detail(e),
-            }),
+            Ok(event) => batch.valid.push(event),
+            Err(e) => batch.rejected.push((index, e)),
         }
     }
-    if events.is_empty() && !rejected.is_empty() {
-        return Err(ApiError::all_rejected(rejected));
-    }
+    let (events, rejected) = batch.or_reject()?;
     if payload.truncated_alerts > 0 {
         tracing::warn!(
             truncated = payload.truncated_alerts,

@@ -5,7 +5,7 @@
 
 pub mod alerts;
 pub mod contacts;
-mod intake;
+pub(crate) mod intake;
 pub mod integrations;
 pub mod me;
 pub mod openapi;

@@ -54,9 +54,8 @@ pub async fn ingest_security_events(
         let _span = span.enter();
         intake::parse::<SecurityEventInput, NewSecurityEvent>(&body)
     })
-    .await??
-    .or_reject()?;
-    let records: Vec<_> = batch.valid.into_iter().map(|(_, e)| e).collect();
+    .await??;
+    let (records, rejected) = batch.or_reject()?;
     let outcome = if records.is_empty() {
         Vec::new()
     } else {
@@ -65,7 +64,7 @@ pub async fn ingest_security_events(
             .insert_security_events(&records, &principal.origin())
             .await?
     };
-    let summary = intake::summary(batch.rejected, &outcome);
+    let summary = intake::summary(rejected, &outcome);
     tracing::info!(
         accepted = summary.accepted,
         duplicates = summary.duplicates,
