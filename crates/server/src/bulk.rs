@@ -266,6 +266,8 @@ impl BulkIntake {
             Err(ReadStop::Broken(lines, source)) => Err(BulkError::Read { lines, source }),
             // The committer failed; its error came out of `committer.await??` above.
             Err(ReadStop::CommitterGone) => Ok(summary),
+            // A parse stage panicked: the lines of that batch are lost, so this is no 2xx.
+            Err(ReadStop::Parser(e)) => Err(BulkError::Internal(e)),
         }
     }
 
@@ -328,7 +330,7 @@ impl BulkIntake {
             parse_batch(raw, &intake)
         })
         .await
-        .map_err(|_| ReadStop::CommitterGone)?;
+        .map_err(ReadStop::Parser)?;
         committer
             .send((parsed, bytes_read))
             .await
@@ -340,6 +342,7 @@ enum ReadStop {
     TooLarge(u64),
     Broken(u64, Box<dyn std::error::Error + Send + Sync>),
     CommitterGone,
+    Parser(tokio::task::JoinError),
 }
 
 #[cfg(test)]
