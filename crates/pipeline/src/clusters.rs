@@ -180,6 +180,7 @@ pub struct ClusterTracker {
     index: HashMap<u64, Vec<u64>>,
     next_id: u64,
     origin: Option<DateTime<Utc>>,
+    last_expiry: Option<DateTime<Utc>>,
 }
 
 impl ClusterTracker {
@@ -191,6 +192,7 @@ impl ClusterTracker {
             index: HashMap::new(),
             next_id: 1,
             origin: None,
+            last_expiry: None,
         }
     }
 
@@ -321,11 +323,16 @@ impl ClusterTracker {
         }
     }
 
-    /// Forgets clusters idle longer than the TTL. Runs every so often, not on every contact.
+    /// Forgets clusters idle longer than the TTL. A full pass, so it runs once per ten minutes
+    /// of event time, not on every contact.
     fn expire(&mut self, now: DateTime<Utc>) {
-        if self.next_id % 1024 != 0 && self.clusters.len() < self.config.max_clusters {
+        if self
+            .last_expiry
+            .is_some_and(|t| now - t < Duration::minutes(10))
+        {
             return;
         }
+        self.last_expiry = Some(now);
         let ttl = self.config.ttl;
         let stale: Vec<u64> = self
             .clusters
@@ -483,5 +490,30 @@ mod tests {
             topics: &topics,
         };
         assert!(t.add(&c).is_none());
+    }
+
+    #[test]
+    fn idle_clusters_are_forgotten_after_their_ttl() {
+        let mut t = ClusterTracker::new(ClusterConfig::default());
+        let topics = vec![];
+        let texts = [
+            "the parcel locker at the station will not open at all",
+            "your invoice for november shows a wrong delivery address",
+        ];
+        for (k, text) in texts.iter().enumerate() {
+            let id = format!("c{k}");
+            // Thirteen hours apart: past the 12-hour TTL.
+            let c = ClusteredContact {
+                source: "s",
+                id: &id,
+                received_at: at(k as i64 * 13 * 60),
+                text,
+                normalized: None,
+                customer: &id,
+                topics: &topics,
+            };
+            t.add(&c);
+        }
+        assert_eq!(t.len(), 1, "the first cluster expired");
     }
 }
