@@ -11,26 +11,15 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-/// Environment variables this program reads (besides `RUST_LOG` and the tests' own
-/// `FRONTLINE_TEST_*`); any other `FRONTLINE_*` name is reported as unknown.
-pub const KNOWN_ENV: &[&str] = &[
-    "FRONTLINE_LISTEN",
-    "FRONTLINE_DATABASE",
-    "FRONTLINE_MAX_BODY_BYTES",
-    "FRONTLINE_MAX_BULK_BYTES",
-    "FRONTLINE_DETECTION_INTERVAL_MS",
-    "FRONTLINE_SECRETS__PSEUDONYM_KEY",
-    "FRONTLINE_SECRETS__PSEUDONYM_KEY_FILE",
-    "FRONTLINE_ALERTMANAGER__SOURCE",
-    "FRONTLINE_ALERTMANAGER__SEVERITY_LABEL",
-    "FRONTLINE_ALERTMANAGER__DEFAULT_SEVERITY",
+/// `FRONTLINE_*` variables the binary reads for itself (its flags), not `Config` keys.
+pub const BINARY_ENV: &[&str] = &[
     "FRONTLINE_CONFIG",
     "FRONTLINE_LOG_FORMAT",
     "FRONTLINE_TOKEN",
 ];
 
 /// The `FRONTLINE_*` names (prefix removed) that set `Config` keys.
-const CONFIG_ENV: &[&str] = &[
+pub const CONFIG_ENV: &[&str] = &[
     "LISTEN",
     "DATABASE",
     "MAX_BODY_BYTES",
@@ -300,15 +289,19 @@ impl Config {
     }
 }
 
-/// The `FRONTLINE_*` names in `vars` that this program does not know (tests' own
-/// `FRONTLINE_TEST_*` excepted), so typos are reported instead of silently ignored.
+/// The `FRONTLINE_*` names in `vars` that this program does not know (neither a `Config` key
+/// nor one of the binary's own, and not the tests' `FRONTLINE_TEST_*`), so typos are reported
+/// instead of silently ignored.
 pub fn unknown_env_names(vars: impl IntoIterator<Item = String>) -> Vec<String> {
     let mut unknown: Vec<String> = vars
         .into_iter()
         .filter(|name| {
             name.starts_with("FRONTLINE_")
                 && !name.starts_with("FRONTLINE_TEST_")
-                && !KNOWN_ENV.contains(&name.as_str())
+                && !BINARY_ENV.contains(&name.as_str())
+                && !name
+                    .strip_prefix("FRONTLINE_")
+                    .is_some_and(|key| CONFIG_ENV.contains(&key))
         })
         .collect();
     unknown.sort();
