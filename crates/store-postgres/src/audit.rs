@@ -7,7 +7,7 @@ use frontline_store::StoreError;
 use sqlx::{PgConnection, Row};
 
 /// Key of the advisory lock that serialises audit writers across processes.
-const AUDIT_LOCK: i64 = 0x4652_4f4e_544c_494e; // "FRONTLIN"
+pub(crate) const AUDIT_LOCK: i64 = 0x4652_4f4e_544c_494e; // "FRONTLIN"
 
 /// Appends `entry` after the last record, inside the caller's transaction. The advisory lock is
 /// held until that transaction ends, so reading the head and appending is one step for every

@@ -7,6 +7,7 @@ mod alerts;
 mod audit;
 mod contacts;
 mod errors;
+mod incidents;
 mod secrets;
 mod security_events;
 #[cfg(feature = "testing")]
@@ -17,11 +18,13 @@ use async_trait::async_trait;
 use frontline_core::alert::{Alert, AlertState, DetectedAlert};
 use frontline_core::audit::AuditRecord;
 use frontline_core::contact::{Contact, RedactedContact};
+use frontline_core::feed::FeedEntry;
 use frontline_core::ids::TokenId;
+use frontline_core::incident::{Incident, IncidentChange, IncidentDetail, NewIncident};
 use frontline_core::security_event::{NewSecurityEvent, SecurityEvent};
 use frontline_store::{
-    AlertQuery, ContactQuery, Inserted, NewToken, Origin, Page, Resolution, SecurityEventQuery,
-    Store, StoreError, TokenCredentials, TokenInfo,
+    AlertQuery, ContactQuery, IncidentQuery, Inserted, NewToken, Origin, Page, Resolution,
+    SecurityEventQuery, Store, StoreError, TokenCredentials, TokenInfo,
 };
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgPool, Postgres, Transaction};
@@ -198,5 +201,43 @@ impl Store for PostgresStore {
 
     async fn audit_records(&self, after: i64, limit: u32) -> Result<Vec<AuditRecord>, StoreError> {
         audit::records(self, after, limit).await
+    }
+
+    async fn open_incident(
+        &self,
+        new: &NewIncident,
+        origin: &Origin,
+    ) -> Result<IncidentDetail, StoreError> {
+        incidents::open(self, new, origin).await
+    }
+
+    async fn change_incident(
+        &self,
+        id: i64,
+        change: &IncidentChange,
+        origin: &Origin,
+    ) -> Result<IncidentDetail, StoreError> {
+        incidents::change(self, id, change, origin).await
+    }
+
+    async fn get_incident(&self, id: i64) -> Result<Option<IncidentDetail>, StoreError> {
+        incidents::get(self, id).await
+    }
+
+    async fn list_incidents(&self, query: &IncidentQuery) -> Result<Page<Incident>, StoreError> {
+        incidents::list(self, query).await
+    }
+
+    async fn feed_after(
+        &self,
+        after: i64,
+        incident: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<FeedEntry>, StoreError> {
+        incidents::feed_after(self, after, incident, limit).await
+    }
+
+    async fn feed_head(&self) -> Result<i64, StoreError> {
+        incidents::feed_head(self).await
     }
 }

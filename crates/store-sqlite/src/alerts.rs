@@ -54,7 +54,10 @@ pub(crate) async fn upsert(
         .execute(&mut *tx)
         .await
         .map_err(|e| map(e, "storing an alert"))?;
-        new += usize::from(existed.is_none());
+        if existed.is_none() {
+            new += 1;
+            crate::incidents::append_feed(&mut tx, &changes::alert_raised(a)).await?;
+        }
     }
     tx.commit().await.map_err(|e| map(e, "committing alerts"))?;
     Ok(new)
@@ -142,6 +145,8 @@ pub(crate) async fn set_state(
         .await
         .map_err(|e| map(e, "changing an alert's state"))?;
     audit::append(&mut tx, &changes::alert_state(id, state, reason, origin)).await?;
+    crate::incidents::append_feed(&mut tx, &changes::alert_updated(id, state, reason, origin))
+        .await?;
     let row = sqlx::query(&format!("SELECT {COLUMNS} FROM alerts WHERE id = ?"))
         .bind(id)
         .fetch_one(&mut *tx)

@@ -97,6 +97,46 @@ pub fn alert_state(
         .with_request_id(origin.request_id.clone())
 }
 
+/// The feed entry of a newly raised alert: what the security on-call needs to judge it
+/// without opening a page (no contact texts; the alert's evidence stays behind the API).
+pub fn alert_raised(
+    a: &frontline_core::alert::DetectedAlert,
+) -> frontline_core::feed::NewFeedEntry {
+    frontline_core::feed::NewFeedEntry {
+        kind: frontline_core::feed::FeedKind::AlertRaised,
+        incident_id: None,
+        actor: "system".into(),
+        data: serde_json::json!({
+            "alert_id": a.alert_id,
+            "kind": a.kind,
+            "topic": a.topic,
+            "service": a.service,
+            "channel": a.channel,
+            "started_at": a.started_at,
+            "raised_at": a.raised_at,
+            "observed": a.observed,
+            "expected": a.expected,
+            "score": a.score,
+            "customers": a.customers,
+        }),
+    }
+}
+
+/// The feed entry of an alert acknowledged or dismissed.
+pub fn alert_updated(
+    id: &str,
+    state: frontline_core::alert::AlertState,
+    reason: Option<&str>,
+    origin: &Origin,
+) -> frontline_core::feed::NewFeedEntry {
+    frontline_core::feed::NewFeedEntry {
+        kind: frontline_core::feed::FeedKind::AlertUpdated,
+        incident_id: None,
+        actor: origin.actor.to_string(),
+        data: serde_json::json!({"alert_id": id, "state": state.as_str(), "reason": reason}),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

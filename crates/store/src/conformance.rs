@@ -4,8 +4,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use crate::{
-    AlertQuery, ContactQuery, Inserted, NewToken, Origin, Resolution, SecurityEventQuery, Store,
-    StoreError,
+    AlertQuery, ContactQuery, IncidentQuery, Inserted, NewToken, Origin, Resolution,
+    SecurityEventQuery, Store, StoreError,
 };
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use frontline_core::Role;
@@ -13,6 +13,9 @@ use frontline_core::alert::{AlertKind, AlertState, DetectedAlert, Evidence};
 use frontline_core::audit::{Actor, GENESIS_HASH};
 use frontline_core::contact::{Channel, ContactKey, RedactedContact};
 use frontline_core::ids::TokenId;
+use frontline_core::incident::{
+    IncidentChange, IncidentRole, IncidentState, NewIncident, Severity as IncidentSeverity, Signal,
+};
 use frontline_core::security_event::{NewSecurityEvent, Severity};
 
 /// Expands to one `#[tokio::test]` per conformance test. `$make` is an expression whose value
@@ -36,6 +39,9 @@ macro_rules! conformance_tests {
             a_lease_has_one_holder_until_it_expires,
             every_change_is_chained_in_the_audit_log,
             concurrent_batches_keep_every_row_and_the_chain,
+            incidents_open_change_and_keep_a_timeline,
+            signals_link_to_one_incident_and_bad_changes_change_nothing,
+            the_feed_is_gapless_across_concurrent_writers,
         );
     };
     (@each $make:expr; $($name:ident),* $(,)?) => {
@@ -774,4 +780,278 @@ pub async fn concurrent_batches_keep_every_row_and_the_chain(store: &dyn Store) 
         assert_eq!(w[1].prev_hash, w[0].hash);
         assert_eq!(w[1].seq, w[0].seq + 1);
     }
+}
+
+fn new_incident(title: &str, signals: Vec<Signal>) -> NewIncident {
+    NewIncident {
+        title: title.into(),
+        severity: IncidentSeverity::Sev2,
+        services: vec!["web".into()],
+        reason: None,
+        signals,
+    }
+}
+
+fn update_state(state: IncidentState) -> IncidentChange {
+    IncidentChange::Update {
+        title: None,
+        severity: None,
+        state: Some(state),
+        services: None,
+    }
+}
+
+pub async fn incidents_open_change_and_keep_a_timeline(store: &dyn Store) {
+    store.upsert_alerts(&[detected("a1", 0, 5)]).await.unwrap();
+    let opened = store
+        .open_incident(
+            &new_incident("Phishing wave", vec![Signal::Alert { id: "a1".into() }]),
+            &origin(),
+        )
+        .await
+        .unwrap();
+    let id = opened.incident.id;
+    assert_eq!(opened.incident.state, IncidentState::Investigating);
+    assert_eq!(opened.incident.opened_by, "user:tester");
+    assert_eq!(opened.links.len(), 1);
+    assert_eq!(opened.links[0].signal, Signal::Alert { id: "a1".into() });
+
+    store
+        .create_token(
+            NewToken {
+                id: TokenId("00000000000000aa".into()),
+                digest: [7; 32],
+                user: "carol".into(),
+                role: Role::Security,
+                expires_at: None,
+            },
+            &origin(),
+        )
+        .await
+        .unwrap();
+    store
+        .change_incident(
+            id,
+            &IncidentChange::AssignRole {
+                role: IncidentRole::SecurityLead,
+                user: Some("carol".into()),
+            },
+            &origin(),
+        )
+        .await
+        .unwrap();
+    store
+        .change_incident(
+            id,
+            &IncidentChange::Note {
+                body: "sender domain registered yesterday".into(),
+            },
+            &origin(),
+        )
+        .await
+        .unwrap();
+    let resolved = store
+        .change_incident(id, &update_state(IncidentState::Resolved), &origin())
+        .await
+        .unwrap();
+    assert!(resolved.incident.resolved_at.is_some());
+    let again = store.get_incident(id).await.unwrap().unwrap();
+    assert_eq!(again.incident, resolved.incident, "read back as written");
+    assert_eq!(again.incident.roles[&IncidentRole::SecurityLead], "carol");
+
+    let timeline = store.feed_after(0, Some(id), 100).await.unwrap();
+    let kinds: Vec<&str> = timeline.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "incident.opened",
+            "incident.updated",
+            "incident.updated",
+            "incident.note",
+            "incident.updated"
+        ]
+    );
+    assert_eq!(timeline[1].data["change"], "linked");
+    assert_eq!(timeline[2].data["to"], "carol");
+    assert_eq!(
+        timeline[3].data["body"],
+        "sender domain registered yesterday"
+    );
+    assert_eq!(timeline[4].data["to"], "resolved");
+    assert!(timeline.iter().all(|e| e.actor == "user:tester"));
+    // The whole feed also holds the alert, before the incident.
+    let feed = store.feed_after(0, None, 100).await.unwrap();
+    assert_eq!(feed[0].kind.as_str(), "alert.raised");
+    assert_eq!(feed[0].data["alert_id"], "a1");
+    assert_eq!(store.feed_head().await.unwrap(), feed.last().unwrap().seq);
+    let audit = store.audit_records(0, 100).await.unwrap();
+    assert!(audit.iter().any(|r| r.action == "incident.open"));
+    assert!(
+        audit
+            .iter()
+            .all(|r| !r.detail.to_string().contains("sender domain")),
+        "notes stay out of the audit log"
+    );
+
+    let list = store
+        .list_incidents(&IncidentQuery {
+            open: Some(true),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(list.items.is_empty(), "resolved is not open");
+    let list = store
+        .list_incidents(&IncidentQuery::default())
+        .await
+        .unwrap();
+    assert_eq!(list.items.len(), 1);
+}
+
+pub async fn signals_link_to_one_incident_and_bad_changes_change_nothing(store: &dyn Store) {
+    store
+        .insert_contacts(&[contact("zendesk", "1", 0)], &origin())
+        .await
+        .unwrap();
+    store
+        .insert_security_events(&[event("e1", 0, Severity::High)], &origin())
+        .await
+        .unwrap();
+    let c = Signal::Contact {
+        source: "zendesk".into(),
+        id: "1".into(),
+    };
+    let e = Signal::SecurityEvent {
+        source: "siem".into(),
+        id: "e1".into(),
+    };
+    let first = store
+        .open_incident(&new_incident("one", vec![c.clone()]), &origin())
+        .await
+        .unwrap()
+        .incident
+        .id;
+    let second = store
+        .open_incident(&new_incident("two", vec![]), &origin())
+        .await
+        .unwrap()
+        .incident
+        .id;
+    let head = store.feed_head().await.unwrap();
+    let audit = store.audit_records(0, 1000).await.unwrap().len();
+
+    // Linked elsewhere: conflict, and the event named with it is not linked either.
+    match store
+        .change_incident(
+            second,
+            &IncidentChange::Link(vec![e.clone(), c.clone()]),
+            &origin(),
+        )
+        .await
+    {
+        Err(StoreError::Conflict { constraint }) => assert!(constraint.contains("incident")),
+        other => panic!("expected Conflict, got {other:?}"),
+    }
+    // Unknown signal, user, task, incident.
+    for (id, change) in [
+        (
+            second,
+            IncidentChange::Link(vec![Signal::Alert { id: "nope".into() }]),
+        ),
+        (
+            second,
+            IncidentChange::AssignRole {
+                role: IncidentRole::Commander,
+                user: Some("nobody".into()),
+            },
+        ),
+        (
+            second,
+            IncidentChange::UpdateTask {
+                id: 3,
+                done: Some(true),
+                owner: None,
+            },
+        ),
+        (999, update_state(IncidentState::Identified)),
+    ] {
+        match store.change_incident(id, &change, &origin()).await {
+            Err(StoreError::NotFound { .. }) => {}
+            other => panic!("expected NotFound for {change:?}, got {other:?}"),
+        }
+    }
+    store
+        .change_incident(second, &update_state(IncidentState::Resolved), &origin())
+        .await
+        .unwrap();
+    match store
+        .change_incident(second, &update_state(IncidentState::Monitoring), &origin())
+        .await
+    {
+        Err(StoreError::Conflict { .. }) => {}
+        other => panic!("expected Conflict, got {other:?}"),
+    }
+    assert_eq!(
+        store.get_incident(second).await.unwrap().unwrap().links,
+        vec![]
+    );
+    assert_eq!(
+        store.feed_head().await.unwrap(),
+        head + 1,
+        "only the resolution"
+    );
+    assert_eq!(store.audit_records(0, 1000).await.unwrap().len(), audit + 1);
+
+    // Unlink there, link here: the signal moves.
+    store
+        .change_incident(first, &IncidentChange::Unlink(vec![c.clone()]), &origin())
+        .await
+        .unwrap();
+    let moved = store
+        .change_incident(second, &IncidentChange::Link(vec![c.clone(), e]), &origin())
+        .await
+        .unwrap();
+    assert_eq!(moved.links.len(), 2);
+    assert!(
+        store
+            .get_incident(first)
+            .await
+            .unwrap()
+            .unwrap()
+            .links
+            .is_empty()
+    );
+    // Linking again is no change and records nothing.
+    let head = store.feed_head().await.unwrap();
+    store
+        .change_incident(second, &IncidentChange::Link(vec![c]), &origin())
+        .await
+        .unwrap();
+    assert_eq!(store.feed_head().await.unwrap(), head);
+}
+
+pub async fn the_feed_is_gapless_across_concurrent_writers(store: &dyn Store) {
+    let opens = (0..10).map(|i| {
+        let new = new_incident(&format!("incident {i}"), vec![]);
+        async move { store.open_incident(&new, &origin()).await.map(|_| ()) }
+    });
+    let alerts = (0..10).map(|i| async move {
+        store
+            .upsert_alerts(&[detected(&format!("c{i}"), i, 4)])
+            .await
+            .map(|_| ())
+    });
+    let (a, b) = futures::future::join(
+        futures::future::join_all(opens),
+        futures::future::join_all(alerts),
+    )
+    .await;
+    assert!(a.into_iter().chain(b).all(|r| r.is_ok()));
+    let feed = store.feed_after(0, None, 1000).await.unwrap();
+    assert_eq!(feed.len(), 20);
+    for (i, e) in feed.iter().enumerate() {
+        assert_eq!(e.seq, i as i64 + 1);
+    }
+    let tail = store.feed_after(15, None, 2).await.unwrap();
+    assert_eq!(tail.iter().map(|e| e.seq).collect::<Vec<_>>(), [16, 17]);
 }

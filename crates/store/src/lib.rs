@@ -12,20 +12,23 @@ pub mod changes;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod error;
+pub mod incidents;
 pub mod page;
 pub mod query;
 pub mod tokens;
 
 pub use error::{BoxError, StoreError};
 pub use page::{Cursor, Page};
-pub use query::{AlertQuery, ContactQuery, SecurityEventQuery};
+pub use query::{AlertQuery, ContactQuery, IncidentQuery, SecurityEventQuery};
 pub use tokens::{NewToken, TokenCredentials, TokenInfo};
 
 use async_trait::async_trait;
 use frontline_core::alert::{Alert, AlertState, DetectedAlert};
 use frontline_core::audit::{Actor, AuditRecord};
 use frontline_core::contact::{Contact, RedactedContact};
+use frontline_core::feed::FeedEntry;
 use frontline_core::ids::TokenId;
+use frontline_core::incident::{Incident, IncidentChange, IncidentDetail, NewIncident};
 use frontline_core::security_event::{NewSecurityEvent, SecurityEvent};
 
 /// Who causes a change, and through which request: stamped on its audit record.
@@ -232,4 +235,58 @@ pub trait Store: Send + Sync + 'static {
     /// # Errors
     /// [`StoreError::Unavailable`] when the database cannot be reached.
     async fn audit_records(&self, after: i64, limit: u32) -> Result<Vec<AuditRecord>, StoreError>;
+
+    /// Opens an incident (state `investigating`), links its first signals, records
+    /// `incident.opened` on the feed and audits it, in one transaction.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for a signal that does not exist; [`StoreError::Conflict`] for
+    /// one already linked to another incident. Nothing is stored then.
+    async fn open_incident(
+        &self,
+        new: &NewIncident,
+        origin: &Origin,
+    ) -> Result<IncidentDetail, StoreError>;
+
+    /// Applies a change to an incident (see [`incidents::change`]) in one transaction.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown incident, user, task or signal;
+    /// [`StoreError::Conflict`] for an illegal state change or a signal linked elsewhere.
+    async fn change_incident(
+        &self,
+        id: i64,
+        change: &IncidentChange,
+        origin: &Origin,
+    ) -> Result<IncidentDetail, StoreError>;
+
+    /// One incident with its links.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn get_incident(&self, id: i64) -> Result<Option<IncidentDetail>, StoreError>;
+
+    /// A page of incidents in order of (`opened_at`, id).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn list_incidents(&self, query: &IncidentQuery) -> Result<Page<Incident>, StoreError>;
+
+    /// Feed entries with `seq > after` (only incident `incident`'s, when given), in order, at
+    /// most `limit`.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn feed_after(
+        &self,
+        after: i64,
+        incident: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<FeedEntry>, StoreError>;
+
+    /// The `seq` of the newest feed entry (0 when the feed is empty).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn feed_head(&self) -> Result<i64, StoreError>;
 }

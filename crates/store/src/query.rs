@@ -113,3 +113,33 @@ impl Default for AlertQuery {
         }
     }
 }
+
+/// Which incidents to list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IncidentQuery {
+    /// Only incidents in this state.
+    pub state: Option<frontline_core::incident::IncidentState>,
+    /// Only open (`true`) or resolved (`false`) incidents.
+    pub open: Option<bool>,
+    /// Only incidents opened at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    /// Only incidents opened before this time.
+    pub until: Option<DateTime<Utc>>,
+    /// Page size.
+    pub limit: u32,
+    /// Start after this cursor.
+    pub after: Option<Cursor>,
+}
+
+impl Default for IncidentQuery {
+    fn default() -> Self {
+        Self {
+            state: None,
+            open: None,
+            since: None,
+            until: None,
+            limit: DEFAULT_LIMIT,
+            after: None,
+        }
+    }
+}

@@ -1,0 +1,212 @@
+//! Opening and changing incidents, once for every backend. A backend supplies the few steps
+//! that speak SQL inside one of its write transactions ([`IncidentTx`]); the order of those
+//! steps, the checks, the timeline entries and the audit records are decided here, so both
+//! backends refuse the same things and record the same things.
+
+use crate::{Origin, StoreError};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use frontline_core::audit::AuditEntry;
+use frontline_core::feed::{FeedKind, NewFeedEntry};
+use frontline_core::incident::{ChangeError, Incident, IncidentChange, NewIncident, Signal};
+use serde_json::json;
+
+/// The steps of an incident change, inside one write transaction of a backend.
+#[async_trait]
+pub trait IncidentTx: Send {
+    /// The id the next incident gets.
+    async fn next_incident_id(&mut self) -> Result<i64, StoreError>;
+    /// Reads an incident, locking it against concurrent changes until the transaction ends.
+    async fn load_incident(&mut self, id: i64) -> Result<Option<Incident>, StoreError>;
+    /// Writes an incident (`new`: insert, else update).
+    async fn save_incident(&mut self, incident: &Incident, new: bool) -> Result<(), StoreError>;
+    /// Whether a user of that name exists.
+    async fn user_exists(&mut self, name: &str) -> Result<bool, StoreError>;
+    /// Whether the signal exists (the alert, event, contact or report it names).
+    async fn signal_exists(&mut self, signal: &Signal) -> Result<bool, StoreError>;
+    /// The incident the signal is linked to, if any.
+    async fn linked_incident(&mut self, signal: &Signal) -> Result<Option<i64>, StoreError>;
+    /// Links a signal to an incident.
+    async fn insert_link(
+        &mut self,
+        incident: i64,
+        signal: &Signal,
+        at: DateTime<Utc>,
+        by: &str,
+    ) -> Result<(), StoreError>;
+    /// Unlinks a signal from an incident; whether it was linked there.
+    async fn delete_link(&mut self, incident: i64, signal: &Signal) -> Result<bool, StoreError>;
+    /// Appends a feed entry; returns its `seq`.
+    async fn append_feed(&mut self, entry: &NewFeedEntry) -> Result<i64, StoreError>;
+    /// Appends an audit record.
+    async fn append_audit(&mut self, entry: &AuditEntry) -> Result<(), StoreError>;
+}
+
+fn change_error(e: ChangeError) -> StoreError {
+    match e {
+        ChangeError::Invalid(f) => StoreError::Invalid {
+            field: f.field,
+            reason: f.reason,
+        },
+        ChangeError::Conflict(constraint) => StoreError::Conflict { constraint },
+        ChangeError::NotFound(what) => StoreError::NotFound { what },
+    }
+}
+
+/// Opens an incident, links its first signals, and records `incident.opened`.
+///
+/// # Errors
+/// [`StoreError::NotFound`] for a signal that does not exist; [`StoreError::Conflict`] for one
+/// already linked to another incident.
+pub async fn open(
+    tx: &mut dyn IncidentTx,
+    new: &NewIncident,
+    origin: &Origin,
+) -> Result<Incident, StoreError> {
+    let now = Utc::now();
+    let id = tx.next_incident_id().await?;
+    let incident = Incident::open(id, new, origin.actor.to_string(), now);
+    tx.save_incident(&incident, true).await?;
+    tx.append_feed(&NewFeedEntry {
+        kind: FeedKind::IncidentOpened,
+        incident_id: Some(id),
+        actor: origin.actor.to_string(),
+        data: json!({
+            "title": incident.title,
+            "severity": incident.severity,
+            "services": incident.services,
+            "reason": incident.reason,
+        }),
+    })
+    .await?;
+    tx.append_audit(
+        &AuditEntry::new(
+            origin.actor.clone(),
+            "incident.open",
+            format!("incident:{id}"),
+        )
+        .with_detail(json!({"severity": incident.severity, "signals": new.signals.len()}))
+        .with_request_id(origin.request_id.clone()),
+    )
+    .await?;
+    if !new.signals.is_empty() {
+        change_loaded(
+            tx,
+            incident,
+            &IncidentChange::Link(new.signals.clone()),
+            origin,
+            now,
+        )
+        .await
+    } else {
+        Ok(incident)
+    }
+}
+
+/// Applies a change to incident `id`: checks it, writes it, links or unlinks signals, records
+/// the timeline entries and one audit record. Nothing is written when any check fails.
+///
+/// # Errors
+/// [`StoreError::NotFound`] for an unknown incident, user, task or signal;
+/// [`StoreError::Conflict`] for an illegal state change or a signal linked elsewhere.
+pub async fn change(
+    tx: &mut dyn IncidentTx,
+    id: i64,
+    change: &IncidentChange,
+    origin: &Origin,
+) -> Result<Incident, StoreError> {
+    let incident = tx
+        .load_incident(id)
+        .await?
+        .ok_or_else(|| StoreError::NotFound {
+            what: format!("incident {id}"),
+        })?;
+    change_loaded(tx, incident, change, origin, Utc::now()).await
+}
+
+async fn change_loaded(
+    tx: &mut dyn IncidentTx,
+    mut incident: Incident,
+    change: &IncidentChange,
+    origin: &Origin,
+    now: DateTime<Utc>,
+) -> Result<Incident, StoreError> {
+    for user in change.users() {
+        if !tx.user_exists(user).await? {
+            return Err(StoreError::NotFound {
+                what: format!("user {user:?}"),
+            });
+        }
+    }
+    let actor = origin.actor.to_string();
+    // Links first: they are the part that can fail on the database's state.
+    let mut effective = Vec::new();
+    match change {
+        IncidentChange::Link(signals) => {
+            for s in signals {
+                if !tx.signal_exists(s).await? {
+                    return Err(StoreError::NotFound {
+                        what: s.to_string(),
+                    });
+                }
+                match tx.linked_incident(s).await? {
+                    Some(other) if other == incident.id => {}
+                    Some(other) => {
+                        return Err(StoreError::Conflict {
+                            constraint: format!(
+                                "{s} is linked to incident {other}; unlink it there first"
+                            ),
+                        });
+                    }
+                    None => {
+                        tx.insert_link(incident.id, s, now, &actor).await?;
+                        effective.push(s.clone());
+                    }
+                }
+            }
+        }
+        IncidentChange::Unlink(signals) => {
+            for s in signals {
+                if tx.delete_link(incident.id, s).await? {
+                    effective.push(s.clone());
+                }
+            }
+        }
+        _ => {}
+    }
+    let applied = match change {
+        IncidentChange::Link(_) => IncidentChange::Link(effective),
+        IncidentChange::Unlink(_) => IncidentChange::Unlink(effective),
+        other => other.clone(),
+    };
+    let recorded = incident.apply(&applied, now).map_err(change_error)?;
+    if recorded.is_empty() {
+        return Ok(incident);
+    }
+    tx.save_incident(&incident, false).await?;
+    for r in &recorded {
+        tx.append_feed(&NewFeedEntry {
+            kind: r.kind,
+            incident_id: Some(incident.id),
+            actor: actor.clone(),
+            data: r.data.clone(),
+        })
+        .await?;
+    }
+    // The audit record names what changed, never a note's text.
+    let what: Vec<&str> = recorded
+        .iter()
+        .map(|r| r.data["change"].as_str().unwrap_or(r.kind.as_str()))
+        .collect();
+    tx.append_audit(
+        &AuditEntry::new(
+            origin.actor.clone(),
+            "incident.change",
+            format!("incident:{}", incident.id),
+        )
+        .with_detail(json!({"changes": what}))
+        .with_request_id(origin.request_id.clone()),
+    )
+    .await?;
+    Ok(incident)
+}
