@@ -5,6 +5,10 @@
 //! Every error answer is [`ErrorBody`]; every list answer is `{"items": [...], "next_cursor"}`.
 #![warn(missing_docs)]
 
+mod incidents;
+
+pub use incidents::*;
+
 use chrono::{DateTime, Utc};
 use frontline_core::Role;
 use frontline_core::alert::{Alert, AlertKind, AlertState, Evidence};

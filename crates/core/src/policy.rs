@@ -24,11 +24,32 @@ pub enum Action {
     ReadAlerts,
     /// Acknowledge or dismiss alerts.
     TriageAlerts,
+    /// Read incidents and their timelines.
+    ReadIncidents,
+    /// Open incidents; change their title, services, seats and tasks; link and unlink any
+    /// signal.
+    ManageIncidents,
+    /// Change an incident's state or severity.
+    ChangeIncidentState,
+    /// Add internal notes to an incident.
+    AddIncidentNotes,
+    /// Link contacts to an incident (agents see them first).
+    LinkContacts,
+    /// File a report of a suspected security matter.
+    FileReports,
+    /// Read reports.
+    ReadReports,
+    /// Acknowledge or dismiss reports.
+    TriageReports,
+    /// Follow the live feed.
+    ReadStream,
+    /// Configure outbound webhooks and read their deliveries.
+    ManageWebhooks,
 }
 
 impl Action {
     /// Every action, for exhaustive tests.
-    pub const ALL: [Action; 7] = [
+    pub const ALL: [Action; 17] = [
         Action::IngestContacts,
         Action::IngestSecurityEvents,
         Action::ReadContacts,
@@ -36,6 +57,16 @@ impl Action {
         Action::ReadSelf,
         Action::ReadAlerts,
         Action::TriageAlerts,
+        Action::ReadIncidents,
+        Action::ManageIncidents,
+        Action::ChangeIncidentState,
+        Action::AddIncidentNotes,
+        Action::LinkContacts,
+        Action::FileReports,
+        Action::ReadReports,
+        Action::TriageReports,
+        Action::ReadStream,
+        Action::ManageWebhooks,
     ];
 
     /// The roles (besides `admin`) allowed this action.
@@ -44,9 +75,25 @@ impl Action {
         const READERS: &[Role] = &[Security, CxLead, CxAgent, Comms, Viewer];
         match self {
             Action::IngestContacts | Action::IngestSecurityEvents => &[Ingest],
-            Action::ReadContacts | Action::ReadSecurityEvents | Action::ReadAlerts => READERS,
+            Action::ReadContacts
+            | Action::ReadSecurityEvents
+            | Action::ReadAlerts
+            | Action::ReadIncidents
+            | Action::ReadReports
+            | Action::ReadStream => READERS,
             // The two teams the alert is for: security judges it, CX leads know the context.
-            Action::TriageAlerts => &[Security, CxLead],
+            // State and severity of an incident are theirs too.
+            Action::TriageAlerts | Action::TriageReports | Action::ChangeIncidentState => {
+                &[Security, CxLead]
+            }
+            Action::ManageIncidents => &[Security, CxLead, Comms],
+            // Agents are the front line: they add what customers say, link the contacts they
+            // handle and report what looks wrong.
+            Action::AddIncidentNotes | Action::LinkContacts | Action::FileReports => {
+                &[Security, CxLead, CxAgent, Comms]
+            }
+            // Webhooks carry secrets and send data out: admins only.
+            Action::ManageWebhooks => &[],
             Action::ReadSelf => &[Security, CxLead, CxAgent, Comms, Viewer, Ingest],
         }
     }

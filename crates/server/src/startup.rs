@@ -80,6 +80,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
     let detection = Arc::new(tokio::sync::Mutex::new(DetectionWorker::new(store.clone())));
     let state = AppState {
         detection,
+        feed: Arc::new(tokio::sync::watch::channel(0).0),
         store,
         intake: Arc::new(Intake {
             redactor: Redactor::shared(),
@@ -121,7 +122,7 @@ impl Application {
         }
         let worker = (self.state.config.detection_interval_ms > 0).then(|| {
             tokio::spawn(run_detection(
-                self.state.detection.clone(),
+                self.state.clone(),
                 std::time::Duration::from_millis(self.state.config.detection_interval_ms),
                 shutdown.clone(),
             ))
@@ -147,7 +148,7 @@ impl Application {
 /// there is more to read, then every `interval`, until `shutdown`. A failing step is logged
 /// and tried again after the interval.
 async fn run_detection(
-    worker: Arc<tokio::sync::Mutex<DetectionWorker>>,
+    state: AppState,
     interval: std::time::Duration,
     shutdown: CancellationToken,
 ) {
@@ -155,9 +156,19 @@ async fn run_detection(
     rand::rngs::OsRng.fill_bytes(&mut id);
     let holder = format!("{}-{}", std::process::id(), hex::encode(id));
     loop {
-        let step = worker.lock().await.step(&holder, chrono::Utc::now()).await;
+        let step = state
+            .detection
+            .lock()
+            .await
+            .step(&holder, chrono::Utc::now())
+            .await;
         let busy = match step {
-            Ok(Some(report)) => report.contacts > 0,
+            Ok(Some(report)) => {
+                if report.new_alerts > 0 {
+                    state.feed_changed();
+                }
+                report.contacts > 0
+            }
             Ok(None) => false,
             Err(e) => {
                 tracing::warn!(error = %e, "detection step failed; retrying");

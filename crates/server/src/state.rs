@@ -17,4 +17,14 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The detection worker (shared so tests can step it).
     pub detection: Arc<tokio::sync::Mutex<DetectionWorker>>,
+    /// Rung after this process commits something to the feed, so the live stream and the
+    /// webhook worker wake at once (they also poll, for writes by other processes).
+    pub feed: Arc<tokio::sync::watch::Sender<u64>>,
+}
+
+impl AppState {
+    /// Wakes whoever follows the feed: call after a change that appended to it is committed.
+    pub fn feed_changed(&self) {
+        self.feed.send_modify(|n| *n = n.wrapping_add(1));
+    }
 }

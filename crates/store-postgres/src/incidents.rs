@@ -227,7 +227,7 @@ pub(crate) async fn open(
 pub(crate) async fn change(
     store: &PostgresStore,
     id: i64,
-    change: &IncidentChange,
+    changes: &[IncidentChange],
     origin: &Origin,
 ) -> Result<IncidentDetail, StoreError> {
     let mut tx = store.begin().await?;
@@ -237,7 +237,7 @@ pub(crate) async fn change(
             lock: true,
         },
         id,
-        change,
+        changes,
         origin,
     )
     .await?;

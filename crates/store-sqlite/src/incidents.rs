@@ -201,11 +201,11 @@ pub(crate) async fn open(
 pub(crate) async fn change(
     store: &SqliteStore,
     id: i64,
-    change: &IncidentChange,
+    changes: &[IncidentChange],
     origin: &Origin,
 ) -> Result<IncidentDetail, StoreError> {
     let mut tx = store.begin_write().await?;
-    let incident = incidents::change(&mut Tx(&mut tx), id, change, origin).await?;
+    let incident = incidents::change(&mut Tx(&mut tx), id, changes, origin).await?;
     let links = links(&mut tx, incident.id).await?;
     tx.commit()
         .await

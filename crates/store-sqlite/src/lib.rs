@@ -276,10 +276,10 @@ impl Store for SqliteStore {
     async fn change_incident(
         &self,
         id: i64,
-        change: &IncidentChange,
+        changes: &[IncidentChange],
         origin: &Origin,
     ) -> Result<IncidentDetail, StoreError> {
-        incidents::change(self, id, change, origin).await
+        incidents::change(self, id, changes, origin).await
     }
 
     async fn get_incident(&self, id: i64) -> Result<Option<IncidentDetail>, StoreError> {

@@ -832,10 +832,10 @@ pub async fn incidents_open_change_and_keep_a_timeline(store: &dyn Store) {
     store
         .change_incident(
             id,
-            &IncidentChange::AssignRole {
+            &[IncidentChange::AssignRole {
                 role: IncidentRole::SecurityLead,
                 user: Some("carol".into()),
-            },
+            }],
             &origin(),
         )
         .await
@@ -843,15 +843,15 @@ pub async fn incidents_open_change_and_keep_a_timeline(store: &dyn Store) {
     store
         .change_incident(
             id,
-            &IncidentChange::Note {
+            &[IncidentChange::Note {
                 body: "sender domain registered yesterday".into(),
-            },
+            }],
             &origin(),
         )
         .await
         .unwrap();
     let resolved = store
-        .change_incident(id, &update_state(IncidentState::Resolved), &origin())
+        .change_incident(id, &[update_state(IncidentState::Resolved)], &origin())
         .await
         .unwrap();
     assert!(resolved.incident.resolved_at.is_some());
@@ -944,7 +944,7 @@ pub async fn signals_link_to_one_incident_and_bad_changes_change_nothing(store: 
     match store
         .change_incident(
             second,
-            &IncidentChange::Link(vec![e.clone(), c.clone()]),
+            &[IncidentChange::Link(vec![e.clone(), c.clone()])],
             &origin(),
         )
         .await
@@ -975,17 +975,44 @@ pub async fn signals_link_to_one_incident_and_bad_changes_change_nothing(store: 
         ),
         (999, update_state(IncidentState::Identified)),
     ] {
-        match store.change_incident(id, &change, &origin()).await {
+        match store
+            .change_incident(id, &[change.clone()], &origin())
+            .await
+        {
             Err(StoreError::NotFound { .. }) => {}
             other => panic!("expected NotFound for {change:?}, got {other:?}"),
         }
     }
+    // Several changes are one: a good state change with a bad role leaves both undone.
+    match store
+        .change_incident(
+            second,
+            &[
+                update_state(IncidentState::Identified),
+                IncidentChange::AssignRole {
+                    role: IncidentRole::Commander,
+                    user: Some("nobody".into()),
+                },
+            ],
+            &origin(),
+        )
+        .await
+    {
+        Err(StoreError::NotFound { .. }) => {}
+        other => panic!("expected NotFound, got {other:?}"),
+    }
+    let unchanged = store.get_incident(second).await.unwrap().unwrap();
+    assert_eq!(unchanged.incident.state, IncidentState::Investigating);
     store
-        .change_incident(second, &update_state(IncidentState::Resolved), &origin())
+        .change_incident(second, &[update_state(IncidentState::Resolved)], &origin())
         .await
         .unwrap();
     match store
-        .change_incident(second, &update_state(IncidentState::Monitoring), &origin())
+        .change_incident(
+            second,
+            &[update_state(IncidentState::Monitoring)],
+            &origin(),
+        )
         .await
     {
         Err(StoreError::Conflict { .. }) => {}
@@ -1004,11 +1031,15 @@ pub async fn signals_link_to_one_incident_and_bad_changes_change_nothing(store: 
 
     // Unlink there, link here: the signal moves.
     store
-        .change_incident(first, &IncidentChange::Unlink(vec![c.clone()]), &origin())
+        .change_incident(first, &[IncidentChange::Unlink(vec![c.clone()])], &origin())
         .await
         .unwrap();
     let moved = store
-        .change_incident(second, &IncidentChange::Link(vec![c.clone(), e]), &origin())
+        .change_incident(
+            second,
+            &[IncidentChange::Link(vec![c.clone(), e])],
+            &origin(),
+        )
         .await
         .unwrap();
     assert_eq!(moved.links.len(), 2);
@@ -1024,7 +1055,7 @@ pub async fn signals_link_to_one_incident_and_bad_changes_change_nothing(store: 
     // Linking again is no change and records nothing.
     let head = store.feed_head().await.unwrap();
     store
-        .change_incident(second, &IncidentChange::Link(vec![c]), &origin())
+        .change_incident(second, &[IncidentChange::Link(vec![c])], &origin())
         .await
         .unwrap();
     assert_eq!(store.feed_head().await.unwrap(), head);

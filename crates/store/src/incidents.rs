@@ -103,8 +103,9 @@ pub async fn open(
     }
 }
 
-/// Applies a change to incident `id`: checks it, writes it, links or unlinks signals, records
-/// the timeline entries and one audit record. Nothing is written when any check fails.
+/// Applies changes to incident `id`, in order: checks each, writes it, links or unlinks
+/// signals, records the timeline entries and an audit record per change. The caller commits
+/// only when this succeeds, so a failing change leaves nothing of the others.
 ///
 /// # Errors
 /// [`StoreError::NotFound`] for an unknown incident, user, task or signal;
@@ -112,16 +113,20 @@ pub async fn open(
 pub async fn change(
     tx: &mut dyn IncidentTx,
     id: i64,
-    change: &IncidentChange,
+    changes: &[IncidentChange],
     origin: &Origin,
 ) -> Result<Incident, StoreError> {
-    let incident = tx
+    let mut incident = tx
         .load_incident(id)
         .await?
         .ok_or_else(|| StoreError::NotFound {
             what: format!("incident {id}"),
         })?;
-    change_loaded(tx, incident, change, origin, Utc::now()).await
+    let now = Utc::now();
+    for change in changes {
+        incident = change_loaded(tx, incident, change, origin, now).await?;
+    }
+    Ok(incident)
 }
 
 async fn change_loaded(

@@ -248,7 +248,8 @@ pub trait Store: Send + Sync + 'static {
         origin: &Origin,
     ) -> Result<IncidentDetail, StoreError>;
 
-    /// Applies a change to an incident (see [`incidents::change`]) in one transaction.
+    /// Applies changes to an incident (see [`incidents::change`]) in one transaction: all of
+    /// them, or none when one fails.
     ///
     /// # Errors
     /// [`StoreError::NotFound`] for an unknown incident, user, task or signal;
@@ -256,7 +257,7 @@ pub trait Store: Send + Sync + 'static {
     async fn change_incident(
         &self,
         id: i64,
-        change: &IncidentChange,
+        changes: &[IncidentChange],
         origin: &Origin,
     ) -> Result<IncidentDetail, StoreError>;
 

@@ -164,6 +164,22 @@ impl TestApp {
             .expect("request sent")
     }
 
+    /// PATCH a JSON value with a bearer token.
+    pub async fn patch_json(
+        &self,
+        path: &str,
+        token: &str,
+        body: &serde_json::Value,
+    ) -> reqwest::Response {
+        self.client
+            .patch(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
     /// POST raw bytes with a bearer token.
     pub async fn post_raw(
         &self,

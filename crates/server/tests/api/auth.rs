@@ -9,7 +9,9 @@ use frontline_store::Origin;
 use frontline_testkit::{Backend, TestApp, json, spawn_app};
 
 fn concrete(path: &str) -> String {
-    path.replace("{source}", "zendesk").replace("{id}", "1")
+    path.replace("{source}", "zendesk")
+        .replace("{id}", "1")
+        .replace("{task}", "1")
 }
 
 async fn call(

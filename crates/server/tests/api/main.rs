@@ -9,5 +9,6 @@ mod audit;
 mod auth;
 mod bulk;
 mod contacts;
+mod incidents;
 mod openapi;
 mod security_events;

@@ -118,6 +118,35 @@ where
     T::try_from(input)
 }
 
+/// Reads a JSON object body into `T`: 400 for a body that is not a JSON object, 413 past the
+/// limit, 422 naming the field for a wrong or unknown field.
+pub(crate) fn json_body<T: DeserializeOwned>(
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+    limit: usize,
+) -> Result<T, ApiError> {
+    let body = body.map_err(|e| body_error(e, limit))?;
+    let value: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}"))
+    })?;
+    if !value.is_object() {
+        return Err(ApiError::bad_request(
+            "malformed_json",
+            "the body must be a JSON object",
+        ));
+    }
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let message = e.into_inner().to_string();
+        ApiError::invalid(match message.strip_prefix("unknown field `") {
+            Some(rest) => InvalidField::new(
+                rest.split('`').next().unwrap_or_default(),
+                "is not a known field",
+            ),
+            None => field_error(path, message),
+        })
+    })
+}
+
 /// The error detail of one refused element or line.
 pub(crate) fn invalid_detail(e: InvalidField) -> ErrorDetail {
     ErrorDetail {

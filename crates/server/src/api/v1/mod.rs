@@ -5,6 +5,7 @@
 
 pub mod alerts;
 pub mod contacts;
+pub mod incidents;
 pub(crate) mod intake;
 pub mod integrations;
 pub mod me;
@@ -87,6 +88,45 @@ pub const ROUTES: &[RouteRule] = &[
         Action::TriageAlerts,
     ),
     rule(Method::GET, "/api/v1/me", Action::ReadSelf),
+    rule(Method::POST, "/api/v1/incidents", Action::ManageIncidents),
+    rule(Method::GET, "/api/v1/incidents", Action::ReadIncidents),
+    rule(Method::GET, "/api/v1/incidents/{id}", Action::ReadIncidents),
+    rule(
+        Method::PATCH,
+        "/api/v1/incidents/{id}",
+        Action::ManageIncidents,
+    ),
+    rule(
+        Method::GET,
+        "/api/v1/incidents/{id}/timeline",
+        Action::ReadIncidents,
+    ),
+    rule(
+        Method::POST,
+        "/api/v1/incidents/{id}/notes",
+        Action::AddIncidentNotes,
+    ),
+    // Agents may link contacts; the handler requires ManageIncidents for any other signal.
+    rule(
+        Method::POST,
+        "/api/v1/incidents/{id}/links",
+        Action::LinkContacts,
+    ),
+    rule(
+        Method::POST,
+        "/api/v1/incidents/{id}/unlink",
+        Action::ManageIncidents,
+    ),
+    rule(
+        Method::POST,
+        "/api/v1/incidents/{id}/tasks",
+        Action::ManageIncidents,
+    ),
+    rule(
+        Method::PATCH,
+        "/api/v1/incidents/{id}/tasks/{task}",
+        Action::ManageIncidents,
+    ),
 ];
 
 /// The action a routed request needs, if the route is in [`ROUTES`].
@@ -103,6 +143,7 @@ pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .merge(alerts::router())
         .merge(contacts::router())
+        .merge(incidents::router())
         .merge(security_events::router())
         .merge(integrations::router())
         .merge(me::router())

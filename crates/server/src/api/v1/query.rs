@@ -87,6 +87,49 @@ pub(crate) fn parse(
     })
 }
 
+/// The parameters of a feed read (`after`, a `seq`; `limit`, default and most 1000); any
+/// other parameter is refused.
+pub(crate) fn after_and_limit(pairs: Vec<(String, String)>) -> Result<(i64, u32), ApiError> {
+    let (mut after, mut limit) = (0, MAX_LIMIT);
+    for (name, value) in pairs {
+        match name.as_str() {
+            "after" => {
+                after = value
+                    .trim()
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|n| *n >= 0)
+                    .ok_or_else(|| {
+                        ApiError::bad_parameter(
+                            "after",
+                            "after must be a seq (a whole number >= 0)",
+                        )
+                    })?;
+            }
+            "limit" => {
+                limit = value
+                    .trim()
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| (1..=MAX_LIMIT).contains(n))
+                    .ok_or_else(|| {
+                        ApiError::bad_parameter(
+                            "limit",
+                            format!("limit must be a whole number from 1 to {MAX_LIMIT}"),
+                        )
+                    })?;
+            }
+            other => {
+                return Err(ApiError::bad_parameter(
+                    other,
+                    format!("unknown parameter `{other}`; known: after, limit"),
+                ));
+            }
+        }
+    }
+    Ok((after, limit))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

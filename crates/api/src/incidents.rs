@@ -1,0 +1,258 @@
+//! Wire types of incidents, their timeline and the live feed.
+
+use chrono::{DateTime, Utc};
+use frontline_core::incident::{
+    Incident, IncidentDetail, IncidentRole, IncidentState, Link, Severity, Signal, Task,
+};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use utoipa::ToSchema;
+
+/// A signal reference by source and the source's id (contacts, security events).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SourceRef {
+    /// The source.
+    pub source: String,
+    /// The source's id.
+    pub id: String,
+}
+
+/// Signals to link to (or unlink from) an incident.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinksRequest {
+    /// Alert ids.
+    #[serde(default)]
+    pub alerts: Vec<String>,
+    /// Security events.
+    #[serde(default)]
+    pub security_events: Vec<SourceRef>,
+    /// Contacts.
+    #[serde(default)]
+    pub contacts: Vec<SourceRef>,
+    /// Report ids.
+    #[serde(default)]
+    pub reports: Vec<i64>,
+}
+
+impl LinksRequest {
+    /// The signals named, in the order alerts, events, contacts, reports.
+    pub fn signals(&self) -> Vec<Signal> {
+        let mut out: Vec<Signal> = self
+            .alerts
+            .iter()
+            .map(|id| Signal::Alert { id: id.clone() })
+            .collect();
+        out.extend(self.security_events.iter().map(|r| Signal::SecurityEvent {
+            source: r.source.clone(),
+            id: r.id.clone(),
+        }));
+        out.extend(self.contacts.iter().map(|r| Signal::Contact {
+            source: r.source.clone(),
+            id: r.id.clone(),
+        }));
+        out.extend(self.reports.iter().map(|id| Signal::Report { id: *id }));
+        out
+    }
+}
+
+/// `POST /api/v1/incidents`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateIncident {
+    /// One line saying what is going on.
+    pub title: Option<String>,
+    /// `SEV1` (worst) to `SEV4`.
+    pub severity: Option<String>,
+    /// The services hurt.
+    #[serde(default)]
+    pub services: Vec<String>,
+    /// Signals to link at once.
+    #[serde(default)]
+    pub links: Option<LinksRequest>,
+}
+
+/// `PATCH /api/v1/incidents/{id}`: only the fields given change. `roles` maps a seat
+/// (`commander`, `security_lead`, `cx_lead`, `comms_lead`) to a user name, or `null` to free it.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchIncident {
+    /// New title.
+    pub title: Option<String>,
+    /// New severity.
+    pub severity: Option<String>,
+    /// New state: `investigating`, `identified`, `monitoring`, `resolved`.
+    pub state: Option<String>,
+    /// New list of services.
+    pub services: Option<Vec<String>>,
+    /// Seats to assign.
+    #[schema(value_type = Option<Object>)]
+    pub roles: Option<BTreeMap<String, Option<String>>>,
+}
+
+/// `POST /api/v1/incidents/{id}/notes`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoteRequest {
+    /// The note (internal, never public).
+    pub body: Option<String>,
+}
+
+/// `POST /api/v1/incidents/{id}/tasks`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TaskRequest {
+    /// What to do.
+    pub title: Option<String>,
+    /// Who does it (a user name).
+    pub owner: Option<String>,
+}
+
+/// `PATCH /api/v1/incidents/{id}/tasks/{task}`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TaskPatch {
+    /// Done or not.
+    pub done: Option<bool>,
+    /// New owner.
+    pub owner: Option<String>,
+}
+
+/// A linked signal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct LinkOut {
+    /// `alert`, `security_event`, `contact` or `report`.
+    pub kind: String,
+    /// The source, for contacts and security events.
+    pub source: Option<String>,
+    /// The id (within the source, for contacts and security events).
+    pub id: String,
+    /// When it was linked.
+    pub linked_at: DateTime<Utc>,
+    /// Who linked it (`system` for the correlator).
+    pub linked_by: String,
+}
+
+impl From<Link> for LinkOut {
+    fn from(l: Link) -> Self {
+        let (kind, source, id) = l.signal.key();
+        Self {
+            kind: kind.into(),
+            source: (!source.is_empty()).then_some(source),
+            id,
+            linked_at: l.linked_at,
+            linked_by: l.linked_by,
+        }
+    }
+}
+
+/// An incident.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct IncidentOut {
+    /// Its number.
+    pub id: i64,
+    /// What is going on.
+    pub title: String,
+    /// `SEV1` to `SEV4`.
+    pub severity: Severity,
+    /// `investigating`, `identified`, `monitoring` or `resolved`.
+    pub state: IncidentState,
+    /// Services hurt.
+    pub services: Vec<String>,
+    /// Seat → user name.
+    #[schema(value_type = Object)]
+    pub roles: BTreeMap<IncidentRole, String>,
+    /// Work items.
+    pub tasks: Vec<Task>,
+    /// Why it was opened (set when the correlator opened it).
+    pub reason: Option<String>,
+    /// Who opened it.
+    pub opened_by: String,
+    /// When.
+    pub opened_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+    /// When it was resolved (`null` while open).
+    pub resolved_at: Option<DateTime<Utc>>,
+    /// Linked signals (empty in lists; read one incident for them).
+    pub links: Vec<LinkOut>,
+}
+
+impl From<Incident> for IncidentOut {
+    fn from(i: Incident) -> Self {
+        Self {
+            id: i.id,
+            title: i.title,
+            severity: i.severity,
+            state: i.state,
+            services: i.services,
+            roles: i.roles,
+            tasks: i.tasks,
+            reason: i.reason,
+            opened_by: i.opened_by,
+            opened_at: i.opened_at,
+            updated_at: i.updated_at,
+            resolved_at: i.resolved_at,
+            links: Vec::new(),
+        }
+    }
+}
+
+impl From<IncidentDetail> for IncidentOut {
+    fn from(d: IncidentDetail) -> Self {
+        let mut out = IncidentOut::from(d.incident);
+        out.links = d.links.into_iter().map(LinkOut::from).collect();
+        out
+    }
+}
+
+/// A page of incidents.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct IncidentList {
+    /// The incidents, in order of `opened_at`.
+    pub items: Vec<IncidentOut>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// One entry of the feed: a timeline entry, a live-stream event, a webhook's payload.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct FeedEntryOut {
+    /// Its place in the feed (gapless, increasing).
+    pub seq: i64,
+    /// When it was recorded.
+    pub at: DateTime<Utc>,
+    /// `alert.raised`, `alert.updated`, `report.filed`, `report.updated`, `incident.opened`,
+    /// `incident.updated` or `incident.note`.
+    pub kind: String,
+    /// The incident it belongs to.
+    pub incident_id: Option<i64>,
+    /// Who did it.
+    pub actor: String,
+    /// What changed.
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+}
+
+impl From<frontline_core::feed::FeedEntry> for FeedEntryOut {
+    fn from(e: frontline_core::feed::FeedEntry) -> Self {
+        Self {
+            seq: e.seq,
+            at: e.at,
+            kind: e.kind.as_str().into(),
+            incident_id: e.incident_id,
+            actor: e.actor,
+            data: e.data,
+        }
+    }
+}
+
+/// A page of an incident's timeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Timeline {
+    /// The entries, oldest first.
+    pub items: Vec<FeedEntryOut>,
+    /// Pass as `after` for the next page; `null` on the last page.
+    pub next_after: Option<i64>,
+}
