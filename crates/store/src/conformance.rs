@@ -976,7 +976,7 @@ pub async fn signals_link_to_one_incident_and_bad_changes_change_nothing(store: 
         (999, update_state(IncidentState::Identified)),
     ] {
         match store
-            .change_incident(id, &[change.clone()], &origin())
+            .change_incident(id, std::slice::from_ref(&change), &origin())
             .await
         {
             Err(StoreError::NotFound { .. }) => {}
