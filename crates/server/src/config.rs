@@ -25,6 +25,7 @@ pub const CONFIG_ENV: &[&str] = &[
     "MAX_BODY_BYTES",
     "MAX_BULK_BYTES",
     "DETECTION_INTERVAL_MS",
+    "MAX_STREAMS",
     "SECRETS__PSEUDONYM_KEY",
     "SECRETS__PSEUDONYM_KEY_FILE",
     "ALERTMANAGER__SOURCE",
@@ -68,6 +69,8 @@ pub struct Config {
     /// Milliseconds between detection steps when there is nothing new (0 turns the
     /// background worker off; tests step it themselves).
     pub detection_interval_ms: u64,
+    /// Most live streams (`/api/v1/stream`) open at once (default 1000).
+    pub max_streams: usize,
 }
 
 /// Where topics come from: the embedded default taxonomy, extended (or replaced) by files.
@@ -91,6 +94,7 @@ impl Default for Config {
             alertmanager: AlertmanagerMapping::default(),
             taxonomy: TaxonomyConfig::default(),
             detection_interval_ms: 2000,
+            max_streams: 1000,
         }
     }
 }

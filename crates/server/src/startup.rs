@@ -81,6 +81,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
     let state = AppState {
         detection,
         feed: Arc::new(tokio::sync::watch::channel(0).0),
+        streams: Arc::new(tokio::sync::Semaphore::new(config.max_streams)),
         store,
         intake: Arc::new(Intake {
             redactor: Redactor::shared(),

@@ -20,6 +20,9 @@ pub struct AppState {
     /// Rung after this process commits something to the feed, so the live stream and the
     /// webhook worker wake at once (they also poll, for writes by other processes).
     pub feed: Arc<tokio::sync::watch::Sender<u64>>,
+    /// One permit per open live stream (`max_streams`), so clients cannot hold unbounded
+    /// connections and memory.
+    pub streams: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {

@@ -5,6 +5,8 @@
 
 pub mod scenario;
 
+pub mod sse;
+
 use frontline_core::Role;
 use frontline_core::audit::Actor;
 use frontline_server::auth::token::issue;

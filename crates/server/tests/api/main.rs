@@ -12,3 +12,4 @@ mod contacts;
 mod incidents;
 mod openapi;
 mod security_events;
+mod stream;

@@ -12,6 +12,7 @@ pub mod me;
 pub mod openapi;
 mod query;
 pub mod security_events;
+pub mod stream;
 
 pub(crate) use intake::{field_error, invalid_detail};
 
@@ -90,6 +91,7 @@ pub const ROUTES: &[RouteRule] = &[
     rule(Method::GET, "/api/v1/me", Action::ReadSelf),
     rule(Method::POST, "/api/v1/incidents", Action::ManageIncidents),
     rule(Method::GET, "/api/v1/incidents", Action::ReadIncidents),
+    rule(Method::GET, "/api/v1/stream", Action::ReadStream),
     rule(Method::GET, "/api/v1/incidents/{id}", Action::ReadIncidents),
     rule(
         Method::PATCH,
@@ -144,6 +146,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(alerts::router())
         .merge(contacts::router())
         .merge(incidents::router())
+        .merge(stream::router())
         .merge(security_events::router())
         .merge(integrations::router())
         .merge(me::router())

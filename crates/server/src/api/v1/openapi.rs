@@ -34,6 +34,7 @@ use utoipa::{Modify, OpenApi};
         super::incidents::unlink,
         super::incidents::add_task,
         super::incidents::update_task,
+        super::stream::stream,
     ),
     modifiers(&BearerAuth),
 )]
