@@ -19,6 +19,7 @@ pub mod incident;
 pub mod policy;
 pub mod role;
 pub mod security_event;
+pub mod webhook;
 
 pub use field::InvalidField;
 pub use role::Role;

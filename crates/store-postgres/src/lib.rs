@@ -13,6 +13,7 @@ mod security_events;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod tokens;
+mod webhooks;
 
 use async_trait::async_trait;
 use frontline_core::alert::{Alert, AlertState, DetectedAlert};
@@ -22,9 +23,10 @@ use frontline_core::feed::FeedEntry;
 use frontline_core::ids::TokenId;
 use frontline_core::incident::{Incident, IncidentChange, IncidentDetail, NewIncident};
 use frontline_core::security_event::{NewSecurityEvent, SecurityEvent};
+use frontline_core::webhook::{Delivery, NewWebhook, Webhook};
 use frontline_store::{
-    AlertQuery, ContactQuery, IncidentQuery, Inserted, NewToken, Origin, Page, Resolution,
-    SecurityEventQuery, Store, StoreError, TokenCredentials, TokenInfo,
+    AlertQuery, ContactQuery, DeliveryQuery, IncidentQuery, Inserted, NewToken, Origin, Page,
+    Resolution, SecurityEventQuery, Store, StoreError, TokenCredentials, TokenInfo,
 };
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgPool, Postgres, Transaction};
@@ -239,5 +241,37 @@ impl Store for PostgresStore {
 
     async fn feed_head(&self) -> Result<i64, StoreError> {
         incidents::feed_head(self).await
+    }
+
+    async fn create_webhook(
+        &self,
+        new: &NewWebhook,
+        origin: &Origin,
+    ) -> Result<Webhook, StoreError> {
+        webhooks::create(self, new, origin).await
+    }
+
+    async fn list_webhooks(&self) -> Result<Vec<Webhook>, StoreError> {
+        webhooks::list(self).await
+    }
+
+    async fn delete_webhook(&self, id: i64, origin: &Origin) -> Result<(), StoreError> {
+        webhooks::delete(self, id, origin).await
+    }
+
+    async fn get_delivery(&self, webhook: i64, seq: i64) -> Result<Option<Delivery>, StoreError> {
+        webhooks::get_delivery(self, webhook, seq).await
+    }
+
+    async fn record_delivery(&self, delivery: &Delivery) -> Result<(), StoreError> {
+        webhooks::record(self, delivery).await
+    }
+
+    async fn advance_webhook(&self, id: i64, cursor: i64) -> Result<(), StoreError> {
+        webhooks::advance(self, id, cursor).await
+    }
+
+    async fn list_deliveries(&self, query: &DeliveryQuery) -> Result<Vec<Delivery>, StoreError> {
+        webhooks::list_deliveries(self, query).await
     }
 }

@@ -137,6 +137,45 @@ pub fn alert_updated(
     }
 }
 
+/// A webhook was created. Only the URL's scheme and host are recorded: some receivers (Slack)
+/// put their secret in the path.
+pub fn webhook_created(
+    id: i64,
+    new: &frontline_core::webhook::NewWebhook,
+    origin: &Origin,
+) -> AuditEntry {
+    let host = new
+        .url
+        .split_once("://")
+        .map(|(scheme, rest)| {
+            let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+            let host = host.rsplit('@').next().unwrap_or_default();
+            format!("{scheme}://{host}")
+        })
+        .unwrap_or_default();
+    AuditEntry::new(
+        origin.actor.clone(),
+        "webhook.create",
+        format!("webhook:{id}"),
+    )
+    .with_detail(serde_json::json!({
+        "target": host,
+        "format": new.format.as_str(),
+        "events": new.events.names(),
+    }))
+    .with_request_id(origin.request_id.clone())
+}
+
+/// A webhook was deleted.
+pub fn webhook_deleted(id: i64, origin: &Origin) -> AuditEntry {
+    AuditEntry::new(
+        origin.actor.clone(),
+        "webhook.delete",
+        format!("webhook:{id}"),
+    )
+    .with_request_id(origin.request_id.clone())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

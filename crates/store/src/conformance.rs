@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use crate::{
-    AlertQuery, ContactQuery, IncidentQuery, Inserted, NewToken, Origin, Resolution,
+    AlertQuery, ContactQuery, DeliveryQuery, IncidentQuery, Inserted, NewToken, Origin, Resolution,
     SecurityEventQuery, Store, StoreError,
 };
 use chrono::{DateTime, Duration, TimeZone, Utc};
@@ -17,6 +17,9 @@ use frontline_core::incident::{
     IncidentChange, IncidentRole, IncidentState, NewIncident, Severity as IncidentSeverity, Signal,
 };
 use frontline_core::security_event::{NewSecurityEvent, Severity};
+use frontline_core::webhook::{
+    Delivery, DeliveryStatus, KindFilter, NewWebhook, WebhookFormat, idempotency_key,
+};
 
 /// Expands to one `#[tokio::test]` per conformance test. `$make` is an expression whose value
 /// is a future of `Option<(Arc<dyn Store>, guard)>`; the guard (a temp dir, a database to drop)
@@ -42,6 +45,7 @@ macro_rules! conformance_tests {
             incidents_open_change_and_keep_a_timeline,
             signals_link_to_one_incident_and_bad_changes_change_nothing,
             the_feed_is_gapless_across_concurrent_writers,
+            webhooks_keep_their_cursor_and_deliveries,
         );
     };
     (@each $make:expr; $($name:ident),* $(,)?) => {
@@ -1085,4 +1089,93 @@ pub async fn the_feed_is_gapless_across_concurrent_writers(store: &dyn Store) {
     }
     let tail = store.feed_after(15, None, 2).await.unwrap();
     assert_eq!(tail.iter().map(|e| e.seq).collect::<Vec<_>>(), [16, 17]);
+}
+
+pub async fn webhooks_keep_their_cursor_and_deliveries(store: &dyn Store) {
+    store
+        .open_incident(&new_incident("before", vec![]), &origin())
+        .await
+        .unwrap();
+    let head = store.feed_head().await.unwrap();
+    let hook = store
+        .create_webhook(
+            &NewWebhook {
+                url: "https://hooks.slack.com/services/T000/B000/SECRETPATH".into(),
+                secret: "whsec-1".into(),
+                format: WebhookFormat::Slack,
+                events: KindFilter::parse(&["incident.opened".into()]).unwrap(),
+            },
+            &origin(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(hook.cursor, head, "only what comes after");
+    assert_eq!(store.list_webhooks().await.unwrap(), vec![hook.clone()]);
+    let audit = store.audit_records(0, 100).await.unwrap();
+    let created = audit.iter().find(|r| r.action == "webhook.create").unwrap();
+    assert_eq!(created.detail["target"], "https://hooks.slack.com");
+    assert!(!created.detail.to_string().contains("SECRETPATH"));
+
+    let opened = store
+        .open_incident(&new_incident("after", vec![]), &origin())
+        .await
+        .unwrap();
+    let entry = store.feed_after(hook.cursor, None, 10).await.unwrap()[0].clone();
+    let mut d = Delivery {
+        webhook_id: hook.id,
+        feed_seq: entry.seq,
+        kind: entry.kind,
+        incident_id: Some(opened.incident.id),
+        idempotency_key: idempotency_key(hook.id, entry.seq),
+        status: DeliveryStatus::Pending,
+        attempts: 1,
+        last_status: Some(503),
+        last_error: Some("503 Service Unavailable".into()),
+        first_attempt_at: at(0),
+        last_attempt_at: at(0),
+        next_attempt_at: Some(at(1)),
+        delivered_at: None,
+    };
+    store.record_delivery(&d).await.unwrap();
+    assert_eq!(
+        store.get_delivery(hook.id, entry.seq).await.unwrap(),
+        Some(d.clone())
+    );
+    assert_eq!(
+        store.list_webhooks().await.unwrap()[0].cursor,
+        head,
+        "pending: not past"
+    );
+    d.status = DeliveryStatus::Delivered;
+    d.attempts = 2;
+    d.last_status = Some(200);
+    d.last_error = None;
+    d.last_attempt_at = at(1);
+    d.next_attempt_at = None;
+    d.delivered_at = Some(at(1));
+    store.record_delivery(&d).await.unwrap();
+    assert_eq!(store.list_webhooks().await.unwrap()[0].cursor, entry.seq);
+    store.advance_webhook(hook.id, 0).await.unwrap();
+    assert_eq!(
+        store.list_webhooks().await.unwrap()[0].cursor,
+        entry.seq,
+        "never back"
+    );
+    let delivered = store
+        .list_deliveries(&DeliveryQuery {
+            webhook: Some(hook.id),
+            status: Some(DeliveryStatus::Delivered),
+            incident: None,
+            limit: 10,
+        })
+        .await
+        .unwrap();
+    assert_eq!(delivered, vec![d]);
+
+    store.delete_webhook(hook.id, &origin()).await.unwrap();
+    assert!(store.list_webhooks().await.unwrap().is_empty());
+    match store.delete_webhook(hook.id, &origin()).await {
+        Err(StoreError::NotFound { .. }) => {}
+        other => panic!("expected NotFound, got {other:?}"),
+    }
 }

@@ -19,7 +19,7 @@ pub mod tokens;
 
 pub use error::{BoxError, StoreError};
 pub use page::{Cursor, Page};
-pub use query::{AlertQuery, ContactQuery, IncidentQuery, SecurityEventQuery};
+pub use query::{AlertQuery, ContactQuery, DeliveryQuery, IncidentQuery, SecurityEventQuery};
 pub use tokens::{NewToken, TokenCredentials, TokenInfo};
 
 use async_trait::async_trait;
@@ -30,6 +30,7 @@ use frontline_core::feed::FeedEntry;
 use frontline_core::ids::TokenId;
 use frontline_core::incident::{Incident, IncidentChange, IncidentDetail, NewIncident};
 use frontline_core::security_event::{NewSecurityEvent, SecurityEvent};
+use frontline_core::webhook::{Delivery, NewWebhook, Webhook};
 
 /// Who causes a change, and through which request: stamped on its audit record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -290,4 +291,53 @@ pub trait Store: Send + Sync + 'static {
     /// # Errors
     /// [`StoreError::Unavailable`] when the database cannot be reached.
     async fn feed_head(&self) -> Result<i64, StoreError>;
+
+    /// Creates a webhook, audited. It receives what is appended to the feed from now on: its
+    /// cursor starts at the feed's head.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn create_webhook(
+        &self,
+        new: &NewWebhook,
+        origin: &Origin,
+    ) -> Result<Webhook, StoreError>;
+
+    /// Every webhook not deleted, oldest first.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn list_webhooks(&self) -> Result<Vec<Webhook>, StoreError>;
+
+    /// Deletes a webhook, audited; its deliveries stay on record.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown or deleted webhook.
+    async fn delete_webhook(&self, id: i64, origin: &Origin) -> Result<(), StoreError>;
+
+    /// The delivery of feed entry `seq` to webhook `webhook`, if one was attempted.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn get_delivery(&self, webhook: i64, seq: i64) -> Result<Option<Delivery>, StoreError>;
+
+    /// Records an attempt (inserting or updating the delivery); when it is final (delivered
+    /// or failed), moves the webhook's cursor to it in the same transaction, so a restart
+    /// resumes after it and never before.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn record_delivery(&self, delivery: &Delivery) -> Result<(), StoreError>;
+
+    /// Moves a webhook's cursor past feed entries it does not want (never backwards).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn advance_webhook(&self, id: i64, cursor: i64) -> Result<(), StoreError>;
+
+    /// A page of deliveries, newest attempt order (storage order, newest first).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn list_deliveries(&self, query: &DeliveryQuery) -> Result<Vec<Delivery>, StoreError>;
 }

@@ -143,3 +143,16 @@ impl Default for IncidentQuery {
         }
     }
 }
+
+/// Which deliveries to list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeliveryQuery {
+    /// Only this webhook's.
+    pub webhook: Option<i64>,
+    /// Only in this state.
+    pub status: Option<frontline_core::webhook::DeliveryStatus>,
+    /// Only this incident's.
+    pub incident: Option<i64>,
+    /// At most this many.
+    pub limit: u32,
+}
