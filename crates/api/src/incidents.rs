@@ -256,3 +256,115 @@ pub struct Timeline {
     /// Pass as `after` for the next page; `null` on the last page.
     pub next_after: Option<i64>,
 }
+
+/// `POST /api/v1/webhooks`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateWebhook {
+    /// Where to POST (`http` or `https`).
+    pub url: Option<String>,
+    /// The signing secret (HMAC-SHA256 key).
+    pub secret: Option<String>,
+    /// `generic` (default) or `slack`.
+    pub format: Option<String>,
+    /// Feed kinds to receive, or `["*"]` for all.
+    pub events: Option<Vec<String>>,
+}
+
+/// A webhook (its secret is never shown).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct WebhookOut {
+    /// Its number.
+    pub id: i64,
+    /// Where it POSTs.
+    pub url: String,
+    /// `generic` or `slack`.
+    pub format: frontline_core::webhook::WebhookFormat,
+    /// Kinds it receives (`["*"]`: all).
+    pub events: Vec<String>,
+    /// Feed entries up to this seq are settled.
+    pub cursor: i64,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// Who created it.
+    pub created_by: String,
+}
+
+impl From<frontline_core::webhook::Webhook> for WebhookOut {
+    fn from(w: frontline_core::webhook::Webhook) -> Self {
+        Self {
+            id: w.id,
+            url: w.url,
+            format: w.format,
+            events: w.events.names(),
+            cursor: w.cursor,
+            created_at: w.created_at,
+            created_by: w.created_by,
+        }
+    }
+}
+
+/// The webhooks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct WebhookList {
+    /// Every webhook, oldest first.
+    pub items: Vec<WebhookOut>,
+}
+
+/// One notification to one webhook, and how its delivery went.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct DeliveryOut {
+    /// The webhook.
+    pub webhook_id: i64,
+    /// The feed entry.
+    pub seq: i64,
+    /// Its kind.
+    pub kind: String,
+    /// Its incident.
+    pub incident_id: Option<i64>,
+    /// The same on every attempt.
+    pub idempotency_key: String,
+    /// `pending`, `delivered` or `failed`.
+    pub status: frontline_core::webhook::DeliveryStatus,
+    /// Attempts made.
+    pub attempts: u32,
+    /// The receiver's last HTTP status.
+    pub last_status: Option<u16>,
+    /// The last failure.
+    pub last_error: Option<String>,
+    /// First attempt.
+    pub first_attempt_at: DateTime<Utc>,
+    /// Latest attempt.
+    pub last_attempt_at: DateTime<Utc>,
+    /// When the next attempt is due.
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// When it was delivered.
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+impl From<frontline_core::webhook::Delivery> for DeliveryOut {
+    fn from(d: frontline_core::webhook::Delivery) -> Self {
+        Self {
+            webhook_id: d.webhook_id,
+            seq: d.feed_seq,
+            kind: d.kind.as_str().into(),
+            incident_id: d.incident_id,
+            idempotency_key: d.idempotency_key,
+            status: d.status,
+            attempts: d.attempts,
+            last_status: d.last_status,
+            last_error: d.last_error,
+            first_attempt_at: d.first_attempt_at,
+            last_attempt_at: d.last_attempt_at,
+            next_attempt_at: d.next_attempt_at,
+            delivered_at: d.delivered_at,
+        }
+    }
+}
+
+/// Deliveries, newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct DeliveryList {
+    /// The deliveries.
+    pub items: Vec<DeliveryOut>,
+}

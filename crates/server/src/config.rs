@@ -26,6 +26,11 @@ pub const CONFIG_ENV: &[&str] = &[
     "MAX_BULK_BYTES",
     "DETECTION_INTERVAL_MS",
     "MAX_STREAMS",
+    "WEBHOOKS__DENY_PRIVATE",
+    "WEBHOOKS__RETRY_INITIAL_MS",
+    "WEBHOOKS__RETRY_MAX_MS",
+    "WEBHOOKS__GIVE_UP_AFTER_S",
+    "WEBHOOKS__TIMEOUT_MS",
     "SECRETS__PSEUDONYM_KEY",
     "SECRETS__PSEUDONYM_KEY_FILE",
     "ALERTMANAGER__SOURCE",
@@ -71,6 +76,48 @@ pub struct Config {
     pub detection_interval_ms: u64,
     /// Most live streams (`/api/v1/stream`) open at once (default 1000).
     pub max_streams: usize,
+    /// Outbound webhooks: targets and retries.
+    pub webhooks: WebhooksConfig,
+}
+
+/// How outbound webhooks are delivered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhooksConfig {
+    /// Refuse targets on loopback and private networks (default: allowed, since on-call
+    /// tools often run inside the company network).
+    pub deny_private: bool,
+    /// Wait before the first retry, in milliseconds (default 1000); doubles per attempt.
+    pub retry_initial_ms: u64,
+    /// Longest wait between attempts, in milliseconds (default 30000).
+    pub retry_max_ms: u64,
+    /// Seconds after the first attempt at which a delivery is marked failed (default 3600).
+    pub give_up_after_s: u64,
+    /// Timeout of one attempt, in milliseconds (default 10000).
+    pub timeout_ms: u64,
+}
+
+impl Default for WebhooksConfig {
+    fn default() -> Self {
+        Self {
+            deny_private: false,
+            retry_initial_ms: 1000,
+            retry_max_ms: 30_000,
+            give_up_after_s: 3600,
+            timeout_ms: 10_000,
+        }
+    }
+}
+
+impl WebhooksConfig {
+    /// The retry policy these settings describe.
+    pub fn retry(&self) -> frontline_delivery::retry::RetryPolicy {
+        frontline_delivery::retry::RetryPolicy {
+            initial: std::time::Duration::from_millis(self.retry_initial_ms),
+            max: std::time::Duration::from_millis(self.retry_max_ms),
+            give_up_after: std::time::Duration::from_secs(self.give_up_after_s),
+        }
+    }
 }
 
 /// Where topics come from: the embedded default taxonomy, extended (or replaced) by files.
@@ -95,6 +142,7 @@ impl Default for Config {
             taxonomy: TaxonomyConfig::default(),
             detection_interval_ms: 2000,
             max_streams: 1000,
+            webhooks: WebhooksConfig::default(),
         }
     }
 }
@@ -221,6 +269,28 @@ impl Config {
             return Err(ConfigError::Invalid {
                 key: "alertmanager.source",
                 reason: "must not be empty".into(),
+            });
+        }
+        let w = &self.webhooks;
+        for (key, value) in [
+            ("webhooks.retry_initial_ms", w.retry_initial_ms),
+            ("webhooks.retry_max_ms", w.retry_max_ms),
+            ("webhooks.timeout_ms", w.timeout_ms),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::Invalid {
+                    key,
+                    reason: "must be at least 1".into(),
+                });
+            }
+        }
+        if w.retry_max_ms < w.retry_initial_ms {
+            return Err(ConfigError::Invalid {
+                key: "webhooks.retry_max_ms",
+                reason: format!(
+                    "{} is below webhooks.retry_initial_ms ({})",
+                    w.retry_max_ms, w.retry_initial_ms
+                ),
             });
         }
         if self.taxonomy.replace_default && self.taxonomy.files.is_empty() {

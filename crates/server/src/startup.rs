@@ -82,6 +82,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         detection,
         feed: Arc::new(tokio::sync::watch::channel(0).0),
         streams: Arc::new(tokio::sync::Semaphore::new(config.max_streams)),
+        listen: listener.local_addr().context("reading the bound address")?,
         store,
         intake: Arc::new(Intake {
             redactor: Redactor::shared(),
@@ -128,6 +129,20 @@ impl Application {
                 shutdown.clone(),
             ))
         });
+        let sender = frontline_delivery::webhook::Sender::new(
+            std::time::Duration::from_millis(self.state.config.webhooks.timeout_ms),
+            self.state.config.webhooks.deny_private,
+        )
+        .context("building the webhook client")?;
+        let delivery = tokio::spawn(crate::workers::delivery::run(
+            self.state.clone(),
+            crate::workers::delivery::DeliveryWorker::new(
+                self.state.store.clone(),
+                sender,
+                self.state.config.webhooks.retry(),
+            ),
+            shutdown.clone(),
+        ));
         let router = api::router(self.state);
         let result = axum::serve(
             self.listener,
@@ -140,6 +155,7 @@ impl Application {
         if let Some(worker) = worker {
             let _ = worker.await;
         }
+        let _ = delivery.await;
         tracing::info!("frontline stopped");
         result
     }
@@ -178,13 +194,21 @@ async fn run_detection(
         };
         if busy {
             if shutdown.is_cancelled() {
-                return;
+                break;
             }
             continue;
         }
         tokio::select! {
-            () = shutdown.cancelled() => return,
+            () = shutdown.cancelled() => break,
             () = tokio::time::sleep(interval) => {}
         }
+    }
+    // A successor (a restarted server) takes over at once instead of after the lease expires.
+    if let Err(e) = state
+        .store
+        .release_lease(crate::workers::detection::LEASE, &holder)
+        .await
+    {
+        tracing::warn!(error = %e, "detection: the lease could not be released");
     }
 }

@@ -201,6 +201,16 @@ impl Store for PostgresStore {
         Ok(affected == 1)
     }
 
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM leases WHERE name = $1 AND holder = $2")
+            .bind(name)
+            .bind(holder)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| errors::map(e, "releasing a lease"))?;
+        Ok(())
+    }
+
     async fn audit_records(&self, after: i64, limit: u32) -> Result<Vec<AuditRecord>, StoreError> {
         audit::records(self, after, limit).await
     }

@@ -263,6 +263,16 @@ impl Store for SqliteStore {
         Ok(affected == 1)
     }
 
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM leases WHERE name = ? AND holder = ?")
+            .bind(name)
+            .bind(holder)
+            .execute(&self.writer)
+            .await
+            .map_err(|e| errors::map(e, "releasing a lease"))?;
+        Ok(())
+    }
+
     async fn audit_records(&self, after: i64, limit: u32) -> Result<Vec<AuditRecord>, StoreError> {
         audit::records(self, after, limit).await
     }

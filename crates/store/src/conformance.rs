@@ -682,6 +682,22 @@ pub async fn a_lease_has_one_holder_until_it_expires(store: &dyn Store) {
             .await
             .unwrap()
     );
+    // Releasing: only the holder's release counts, and then anyone may take it at once.
+    store.release_lease("detection", "a").await.unwrap();
+    assert!(
+        !store
+            .acquire_lease("detection", "a", at(0) + Duration::seconds(58), ttl)
+            .await
+            .unwrap(),
+        "a is not the holder; its release changed nothing"
+    );
+    store.release_lease("detection", "b").await.unwrap();
+    assert!(
+        store
+            .acquire_lease("detection", "a", at(0) + Duration::seconds(58), ttl)
+            .await
+            .unwrap()
+    );
 }
 
 pub async fn every_change_is_chained_in_the_audit_log(store: &dyn Store) {

@@ -231,6 +231,13 @@ pub trait Store: Send + Sync + 'static {
         ttl: chrono::Duration,
     ) -> Result<bool, StoreError>;
 
+    /// Gives up the lease `name` if `holder` holds it (on shutdown, so a successor need not
+    /// wait for it to expire).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError>;
+
     /// Audit records with `seq > after`, in order, at most `limit`.
     ///
     /// # Errors

@@ -5,6 +5,7 @@
 
 pub mod scenario;
 
+pub mod receiver;
 pub mod sse;
 
 use frontline_core::Role;
@@ -42,6 +43,8 @@ pub struct TestApp {
     shutdown: CancellationToken,
     detection:
         std::sync::Arc<tokio::sync::Mutex<frontline_server::workers::detection::DetectionWorker>>,
+    config: Config,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     _dir: tempfile::TempDir,
     _database: Option<TestDatabase>,
 }
@@ -85,14 +88,14 @@ pub async fn spawn_app_with(
         ..Config::default()
     };
     configure(&mut config);
-    let app = frontline_server::build(config)
+    let app = frontline_server::build(config.clone())
         .await
         .expect("server builds");
     let addr = app.local_addr().expect("bound address");
     let store = app.state().store.clone();
     let detection = app.state().detection.clone();
     let shutdown = CancellationToken::new();
-    tokio::spawn(app.run_until(shutdown.clone()));
+    let server = tokio::spawn(app.run_until(shutdown.clone()));
     Some(TestApp {
         base_url: format!("http://{addr}"),
         addr,
@@ -101,12 +104,35 @@ pub async fn spawn_app_with(
         database_url,
         shutdown,
         detection,
+        config,
+        server: Some(server),
         _dir: dir,
         _database: database,
     })
 }
 
 impl TestApp {
+    /// Stops the server (gracefully, as on SIGTERM) and starts a new one on the same
+    /// database and configuration; it listens on a new port.
+    ///
+    /// # Panics
+    /// When the new server cannot start.
+    pub async fn restart(&mut self) {
+        self.shutdown.cancel();
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+        let app = frontline_server::build(self.config.clone())
+            .await
+            .expect("server builds again");
+        self.addr = app.local_addr().expect("bound address");
+        self.base_url = format!("http://{}", self.addr);
+        self.store = app.state().store.clone();
+        self.detection = app.state().detection.clone();
+        self.shutdown = CancellationToken::new();
+        self.server = Some(tokio::spawn(app.run_until(self.shutdown.clone())));
+    }
+
     /// The full URL of `path`.
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base_url, path)

@@ -18,7 +18,8 @@ use std::sync::Arc;
 /// Contacts read per step.
 const BATCH: u32 = 5000;
 /// The name of the lease that decides which process steps the worker.
-const LEASE: &str = "detection";
+/// The name of the detection lease.
+pub const LEASE: &str = "detection";
 /// How long a renewal lasts: long enough for slow steps, short enough for a quick takeover.
 pub const LEASE_TTL: chrono::Duration = chrono::Duration::seconds(30);
 

@@ -1,4 +1,5 @@
 //! Background work. Each worker exposes one step (`tick`, returning what it did) that tests
 //! call directly; `startup` runs the steps on an interval until shutdown.
 
+pub mod delivery;
 pub mod detection;

@@ -13,3 +13,4 @@ mod incidents;
 mod openapi;
 mod security_events;
 mod stream;
+mod webhooks;

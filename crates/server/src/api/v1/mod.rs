@@ -13,6 +13,7 @@ pub mod openapi;
 mod query;
 pub mod security_events;
 pub mod stream;
+pub mod webhooks;
 
 pub(crate) use intake::{field_error, invalid_detail};
 
@@ -92,6 +93,14 @@ pub const ROUTES: &[RouteRule] = &[
     rule(Method::POST, "/api/v1/incidents", Action::ManageIncidents),
     rule(Method::GET, "/api/v1/incidents", Action::ReadIncidents),
     rule(Method::GET, "/api/v1/stream", Action::ReadStream),
+    rule(Method::POST, "/api/v1/webhooks", Action::ManageWebhooks),
+    rule(Method::GET, "/api/v1/webhooks", Action::ManageWebhooks),
+    rule(
+        Method::DELETE,
+        "/api/v1/webhooks/{id}",
+        Action::ManageWebhooks,
+    ),
+    rule(Method::GET, "/api/v1/deliveries", Action::ManageWebhooks),
     rule(Method::GET, "/api/v1/incidents/{id}", Action::ReadIncidents),
     rule(
         Method::PATCH,
@@ -147,6 +156,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(contacts::router())
         .merge(incidents::router())
         .merge(stream::router())
+        .merge(webhooks::router())
         .merge(security_events::router())
         .merge(integrations::router())
         .merge(me::router())

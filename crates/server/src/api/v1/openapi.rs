@@ -35,6 +35,10 @@ use utoipa::{Modify, OpenApi};
         super::incidents::add_task,
         super::incidents::update_task,
         super::stream::stream,
+        super::webhooks::create_webhook,
+        super::webhooks::list_webhooks,
+        super::webhooks::delete_webhook,
+        super::webhooks::list_deliveries,
     ),
     modifiers(&BearerAuth),
 )]

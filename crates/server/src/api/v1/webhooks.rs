@@ -1,0 +1,179 @@
+//! `/api/v1/webhooks` and `/api/v1/deliveries`: outbound webhooks (admins only) and what
+//! became of each notification.
+
+use super::intake::json_body;
+use crate::auth::Principal;
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{delete, get, post};
+use axum::{Extension, Json, Router};
+use frontline_api::{CreateWebhook, DeliveryList, DeliveryOut, ErrorBody, WebhookList, WebhookOut};
+use frontline_core::InvalidField;
+use frontline_core::webhook::{KindFilter, NewWebhook, WebhookFormat};
+use frontline_delivery::webhook::check_target;
+use frontline_store::DeliveryQuery;
+
+/// The webhook routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/webhooks", post(create_webhook).get(list_webhooks))
+        .route("/api/v1/webhooks/{id}", delete(delete_webhook))
+        .route("/api/v1/deliveries", get(list_deliveries))
+}
+
+/// Creates a webhook. It receives what happens from now on.
+#[utoipa::path(post, path = "/api/v1/webhooks", tag = "webhooks",
+    request_body(content = CreateWebhook),
+    responses(
+        (status = 201, description = "Created", body = WebhookOut),
+        (status = 422, description = "A field is wrong, named in `field`", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
+pub async fn create_webhook(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<WebhookOut>), ApiError> {
+    let request: CreateWebhook = json_body(body, state.config.max_body_bytes)?;
+    let invalid = |field: &str, reason: String| ApiError::invalid(InvalidField::new(field, reason));
+    let url = request
+        .url
+        .ok_or_else(|| invalid("url", "is required".into()))?;
+    if url.len() > 2000 {
+        return Err(invalid("url", "must be at most 2000 bytes".into()));
+    }
+    check_target(url.trim(), state.listen, state.config.webhooks.deny_private)
+        .map_err(|e| invalid("url", e))?;
+    let secret = request
+        .secret
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| invalid("secret", "is required".into()))?;
+    if secret.len() > 1024 {
+        return Err(invalid("secret", "must be at most 1024 bytes".into()));
+    }
+    let format = match request.format {
+        Some(f) => f
+            .parse::<WebhookFormat>()
+            .map_err(|e| invalid("format", e))?,
+        None => WebhookFormat::Generic,
+    };
+    let events = KindFilter::parse(&request.events.unwrap_or_else(|| vec!["*".into()]))
+        .map_err(|e| invalid("events", e))?;
+    let webhook = state
+        .store
+        .create_webhook(
+            &NewWebhook {
+                url: url.trim().to_owned(),
+                secret,
+                format,
+                events,
+            },
+            &principal.origin(),
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(webhook.into())))
+}
+
+/// Every webhook (secrets are never shown).
+#[utoipa::path(get, path = "/api/v1/webhooks", tag = "webhooks",
+    responses((status = 200, description = "The webhooks", body = WebhookList)),
+    security(("bearer" = [])))]
+pub async fn list_webhooks(State(state): State<AppState>) -> Result<Json<WebhookList>, ApiError> {
+    let items = state.store.list_webhooks().await?;
+    Ok(Json(WebhookList {
+        items: items.into_iter().map(WebhookOut::from).collect(),
+    }))
+}
+
+/// Deletes a webhook; its deliveries stay on record.
+#[utoipa::path(delete, path = "/api/v1/webhooks/{id}", tag = "webhooks",
+    params(("id" = i64, Path, description = "The webhook id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such webhook", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
+pub async fn delete_webhook(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    path: Result<Path<i64>, PathRejection>,
+) -> Result<StatusCode, ApiError> {
+    let id = path
+        .map(|Path(id)| id)
+        .map_err(|e| ApiError::bad_request("invalid_parameter", e.body_text()).with_field("id"))?;
+    state.store.delete_webhook(id, &principal.origin()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Deliveries, newest first: pending ones with their last error and next attempt, delivered,
+/// and failed (given up).
+#[utoipa::path(get, path = "/api/v1/deliveries", tag = "webhooks",
+    params(
+        ("webhook" = Option<i64>, Query, description = "Only this webhook's"),
+        ("status" = Option<String>, Query, description = "pending, delivered or failed"),
+        ("incident" = Option<i64>, Query, description = "Only this incident's"),
+        ("limit" = Option<u32>, Query, description = "At most this many, 1 to 1000 (default 100)"),
+    ),
+    responses(
+        (status = 200, description = "Deliveries", body = DeliveryList),
+        (status = 400, description = "A bad parameter", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
+pub async fn list_deliveries(
+    State(state): State<AppState>,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Result<Json<DeliveryList>, ApiError> {
+    let Query(pairs) =
+        query.map_err(|e| ApiError::bad_request("invalid_parameter", e.body_text()))?;
+    let mut q = DeliveryQuery {
+        webhook: None,
+        status: None,
+        incident: None,
+        limit: 100,
+    };
+    let number = |name: &str, v: &str| {
+        v.trim()
+            .parse::<i64>()
+            .map_err(|_| ApiError::bad_parameter(name, format!("{name} must be a number")))
+    };
+    for (name, value) in pairs {
+        match name.as_str() {
+            "webhook" => q.webhook = Some(number("webhook", &value)?),
+            "incident" => q.incident = Some(number("incident", &value)?),
+            "status" => {
+                q.status = Some(
+                    value
+                        .parse()
+                        .map_err(|e: String| ApiError::bad_parameter("status", e))?,
+                );
+            }
+            "limit" => {
+                q.limit = value
+                    .trim()
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| (1..=1000).contains(n))
+                    .ok_or_else(|| {
+                        ApiError::bad_parameter(
+                            "limit",
+                            "limit must be a whole number from 1 to 1000",
+                        )
+                    })?;
+            }
+            other => {
+                return Err(ApiError::bad_parameter(
+                    other,
+                    format!("unknown parameter `{other}`; known: webhook, status, incident, limit"),
+                ));
+            }
+        }
+    }
+    let items = state.store.list_deliveries(&q).await?;
+    Ok(Json(DeliveryList {
+        items: items.into_iter().map(DeliveryOut::from).collect(),
+    }))
+}

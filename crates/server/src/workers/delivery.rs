@@ -1,0 +1,224 @@
+//! The webhook delivery worker: follows the feed (the outbox: every entry was written in the
+//! transaction of its change) for each webhook, from the webhook's cursor, one entry at a time.
+//!
+//! An entry the webhook does not want is skipped; a wanted one is sent until the receiver
+//! answers 2xx (delivered) or the retry policy gives up (failed). Only then does the cursor
+//! move, in the same transaction as the delivery's record, so notifications arrive in feed
+//! order (and so in order per incident), at least once, and a restart resumes with the first
+//! unsettled one under the same idempotency key. While one is pending, later ones wait: a
+//! receiver that is down gets everything, in order, once it is back.
+//!
+//! Only the holder of the `delivery` lease sends, so several servers on one database do not
+//! all deliver.
+
+use crate::state::AppState;
+use chrono::{DateTime, Utc};
+use frontline_core::webhook::{Delivery, DeliveryStatus, Webhook};
+use frontline_delivery::retry::RetryPolicy;
+use frontline_delivery::webhook::{Notification, Sender};
+use frontline_store::{Store, StoreError};
+use rand::Rng;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// How long the delivery lease lasts without renewal.
+pub const LEASE_TTL: chrono::Duration = chrono::Duration::seconds(30);
+/// The longest a round works before renewing the lease.
+const ROUND: Duration = Duration::from_secs(10);
+/// How often an idle worker looks for work written by other processes.
+const IDLE: Duration = Duration::from_secs(1);
+/// Feed entries read per query.
+const BATCH: u32 = 200;
+
+/// The worker: what it needs to send and record.
+pub struct DeliveryWorker {
+    store: Arc<dyn Store>,
+    sender: Sender,
+    policy: RetryPolicy,
+}
+
+impl DeliveryWorker {
+    /// A worker over `store`.
+    pub fn new(store: Arc<dyn Store>, sender: Sender, policy: RetryPolicy) -> Self {
+        Self {
+            store,
+            sender,
+            policy,
+        }
+    }
+
+    /// One round over every webhook (concurrently): sends what is due. Returns the earliest
+    /// time a pending delivery is due again, if any.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub async fn round(
+        &self,
+        deadline: tokio::time::Instant,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let hooks = self.store.list_webhooks().await?;
+        let results =
+            futures::future::join_all(hooks.iter().map(|h| self.follow(h, deadline))).await;
+        let mut next: Option<DateTime<Utc>> = None;
+        for r in results {
+            match r {
+                Ok(Some(due)) => next = Some(next.map_or(due, |n| n.min(due))),
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "delivery: a webhook's round failed"),
+            }
+        }
+        Ok(next)
+    }
+
+    /// Sends one webhook's due entries, in order, until one is pending, the feed is done or
+    /// the round's time is up. Returns when its pending entry is due again.
+    async fn follow(
+        &self,
+        hook: &Webhook,
+        deadline: tokio::time::Instant,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        // `position`: every entry up to it is settled or unwanted; `stored`: the cursor as
+        // the database has it. Unwanted entries move the stored cursor lazily (before the
+        // next attempt, or at the end), settled ones with their record.
+        let mut position = hook.cursor;
+        let mut stored = hook.cursor;
+        loop {
+            let entries = self.store.feed_after(position, None, BATCH).await?;
+            if entries.is_empty() {
+                break;
+            }
+            for entry in &entries {
+                if !hook.events.accepts(entry.kind) {
+                    position = entry.seq;
+                    continue;
+                }
+                if position > stored {
+                    self.store.advance_webhook(hook.id, position).await?;
+                }
+                if let Some(due) = self
+                    .attempt(hook, &Notification::new(hook.id, entry))
+                    .await?
+                {
+                    return Ok(Some(due));
+                }
+                position = entry.seq;
+                stored = entry.seq;
+                if tokio::time::Instant::now() >= deadline {
+                    return Ok(Some(Utc::now()));
+                }
+            }
+        }
+        if position > stored {
+            self.store.advance_webhook(hook.id, position).await?;
+        }
+        Ok(None)
+    }
+
+    /// Sends `n` if it is due, and records the attempt. Returns when to try again while it is
+    /// pending; `None` once it is settled.
+    async fn attempt(
+        &self,
+        hook: &Webhook,
+        n: &Notification,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let previous = self.store.get_delivery(hook.id, n.seq).await?;
+        let now = Utc::now();
+        if let Some(p) = &previous {
+            match (p.status, p.next_attempt_at) {
+                (DeliveryStatus::Pending, Some(due)) if due > now => return Ok(Some(due)),
+                (DeliveryStatus::Pending, _) => {}
+                // Settled but the cursor did not move (a crash between): nothing to send.
+                _ => return Ok(None),
+            }
+        }
+        let span = tracing::info_span!("delivery", webhook = hook.id, seq = n.seq, kind = %n.kind);
+        let _enter = span.enter();
+        let result = self
+            .sender
+            .send(&hook.url, &hook.secret, hook.format, n)
+            .await;
+        let now = Utc::now();
+        let attempts = previous.as_ref().map_or(0, |p| p.attempts) + 1;
+        let first = previous.as_ref().map_or(now, |p| p.first_attempt_at);
+        let mut d = Delivery {
+            webhook_id: hook.id,
+            feed_seq: n.seq,
+            kind: n.kind,
+            incident_id: n.incident_id,
+            idempotency_key: n.idempotency_key.clone(),
+            status: DeliveryStatus::Delivered,
+            attempts,
+            last_status: None,
+            last_error: None,
+            first_attempt_at: first,
+            last_attempt_at: now,
+            next_attempt_at: None,
+            delivered_at: None,
+        };
+        let due = match result {
+            Ok(status) => {
+                d.last_status = Some(status);
+                d.delivered_at = Some(now);
+                None
+            }
+            Err(e) => {
+                d.last_status = e.status;
+                d.last_error = Some(e.message.clone());
+                let given_up =
+                    (now - first).to_std().unwrap_or_default() >= self.policy.give_up_after;
+                if given_up {
+                    tracing::warn!(error = %e.message, attempts, "delivery failed for good");
+                    d.status = DeliveryStatus::Failed;
+                    None
+                } else {
+                    let jitter: f64 = rand::thread_rng().r#gen();
+                    let wait = self.policy.delay(attempts, jitter);
+                    let due = now + chrono::Duration::from_std(wait).unwrap_or_default();
+                    tracing::info!(error = %e.message, attempts, ?wait, "delivery failed; will retry");
+                    d.status = DeliveryStatus::Pending;
+                    d.next_attempt_at = Some(due);
+                    Some(due)
+                }
+            }
+        };
+        self.store.record_delivery(&d).await?;
+        Ok(due)
+    }
+}
+
+/// Runs the worker while this process holds the `delivery` lease: a round at once when the
+/// feed changes, when a retry is due, and at least every second, until `shutdown`.
+pub async fn run(state: AppState, worker: DeliveryWorker, shutdown: CancellationToken) {
+    let mut id = [0u8; 8];
+    rand::thread_rng().fill(&mut id);
+    let holder = format!("{}-{}", std::process::id(), hex::encode(id));
+    let mut wake = state.feed.subscribe();
+    loop {
+        wake.borrow_and_update();
+        let mut sleep = IDLE;
+        match state
+            .store
+            .acquire_lease("delivery", &holder, Utc::now(), LEASE_TTL)
+            .await
+        {
+            Ok(true) => match worker.round(tokio::time::Instant::now() + ROUND).await {
+                Ok(Some(due)) => {
+                    sleep = (due - Utc::now()).to_std().unwrap_or_default().min(IDLE);
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "delivery round failed; retrying"),
+            },
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "delivery: the lease could not be read"),
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => break,
+            changed = wake.changed() => if changed.is_err() { break },
+            () = tokio::time::sleep(sleep) => {}
+        }
+    }
+    if let Err(e) = state.store.release_lease("delivery", &holder).await {
+        tracing::warn!(error = %e, "delivery: the lease could not be released");
+    }
+}
