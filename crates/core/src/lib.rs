@@ -17,6 +17,7 @@ pub mod field;
 pub mod ids;
 pub mod incident;
 pub mod policy;
+pub mod report;
 pub mod role;
 pub mod security_event;
 pub mod webhook;

@@ -10,6 +10,7 @@ use frontline_core::feed::{FeedEntry, NewFeedEntry};
 use frontline_core::incident::{
     Incident, IncidentChange, IncidentDetail, Link, NewIncident, Signal,
 };
+use frontline_core::report::Report;
 use frontline_store::incidents::{self, IncidentTx};
 use frontline_store::{IncidentQuery, Origin, Page, StoreError};
 use sqlx::postgres::PgRow;
@@ -18,8 +19,8 @@ use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
 /// The SQL steps of an incident change, inside a transaction; `lock` takes the incident's row
 /// lock when reading it, so concurrent changes to one incident apply one after the other.
 pub(crate) struct Tx<'a> {
-    conn: &'a mut PgConnection,
-    lock: bool,
+    pub(crate) conn: &'a mut PgConnection,
+    pub(crate) lock: bool,
 }
 
 #[async_trait]
@@ -145,6 +146,43 @@ impl IncidentTx for Tx<'_> {
         Ok(done.rows_affected() > 0)
     }
 
+    async fn insert_report(&mut self, report: &Report) -> Result<i64, StoreError> {
+        sqlx::query_scalar(
+            "INSERT INTO reports (filed_at, state, doc) VALUES ($1, $2, $3) RETURNING seq",
+        )
+        .bind(report.filed_at)
+        .bind(report.state.as_str())
+        .bind(sqlx::types::Json(report))
+        .fetch_one(&mut *self.conn)
+        .await
+        .map_err(|e| map(e, "filing a report"))
+    }
+
+    async fn load_report(&mut self, id: i64) -> Result<Option<Report>, StoreError> {
+        let sql = if self.lock {
+            "SELECT doc FROM reports WHERE seq = $1 FOR UPDATE"
+        } else {
+            "SELECT doc FROM reports WHERE seq = $1"
+        };
+        let doc: Option<serde_json::Value> = sqlx::query_scalar(sql)
+            .bind(id)
+            .fetch_optional(&mut *self.conn)
+            .await
+            .map_err(|e| map(e, "reading a report"))?;
+        doc.map(|d| decode_report(id, d)).transpose()
+    }
+
+    async fn save_report(&mut self, report: &Report) -> Result<(), StoreError> {
+        sqlx::query("UPDATE reports SET state = $1, doc = $2 WHERE seq = $3")
+            .bind(report.state.as_str())
+            .bind(sqlx::types::Json(report))
+            .bind(report.id)
+            .execute(&mut *self.conn)
+            .await
+            .map_err(|e| map(e, "writing a report"))?;
+        Ok(())
+    }
+
     async fn append_feed(&mut self, entry: &NewFeedEntry) -> Result<i64, StoreError> {
         append_feed(self.conn, entry).await
     }
@@ -196,6 +234,13 @@ pub(crate) async fn append_feed(
     .await
     .map_err(|e| map(e, "appending to the feed"))?;
     Ok(seq)
+}
+
+pub(crate) fn decode_report(id: i64, doc: serde_json::Value) -> Result<Report, StoreError> {
+    let mut report: Report =
+        serde_json::from_value(doc).map_err(|e| StoreError::internal("reading a report", e))?;
+    report.id = id;
+    Ok(report)
 }
 
 fn decode(doc: serde_json::Value) -> Result<Incident, StoreError> {

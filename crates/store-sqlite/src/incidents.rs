@@ -10,6 +10,7 @@ use frontline_core::feed::{FeedEntry, NewFeedEntry};
 use frontline_core::incident::{
     Incident, IncidentChange, IncidentDetail, Link, NewIncident, Signal,
 };
+use frontline_core::report::Report;
 use frontline_store::incidents::{self, IncidentTx};
 use frontline_store::{IncidentQuery, Origin, Page, StoreError};
 use sqlx::sqlite::SqliteRow;
@@ -135,6 +136,42 @@ impl IncidentTx for Tx<'_> {
         Ok(done.rows_affected() > 0)
     }
 
+    async fn insert_report(&mut self, report: &Report) -> Result<i64, StoreError> {
+        let doc = serde_json::to_string(report)
+            .map_err(|e| StoreError::internal("encoding a report", e))?;
+        sqlx::query_scalar(
+            "INSERT INTO reports (filed_at, state, doc) VALUES (?, ?, ?) RETURNING seq",
+        )
+        .bind(micros(report.filed_at))
+        .bind(report.state.as_str())
+        .bind(doc)
+        .fetch_one(&mut *self.0)
+        .await
+        .map_err(|e| map(e, "filing a report"))
+    }
+
+    async fn load_report(&mut self, id: i64) -> Result<Option<Report>, StoreError> {
+        let doc: Option<String> = sqlx::query_scalar("SELECT doc FROM reports WHERE seq = ?")
+            .bind(id)
+            .fetch_optional(&mut *self.0)
+            .await
+            .map_err(|e| map(e, "reading a report"))?;
+        doc.map(|d| decode_report(id, &d)).transpose()
+    }
+
+    async fn save_report(&mut self, report: &Report) -> Result<(), StoreError> {
+        let doc = serde_json::to_string(report)
+            .map_err(|e| StoreError::internal("encoding a report", e))?;
+        sqlx::query("UPDATE reports SET state = ?, doc = ? WHERE seq = ?")
+            .bind(report.state.as_str())
+            .bind(doc)
+            .bind(report.id)
+            .execute(&mut *self.0)
+            .await
+            .map_err(|e| map(e, "writing a report"))?;
+        Ok(())
+    }
+
     async fn append_feed(&mut self, entry: &NewFeedEntry) -> Result<i64, StoreError> {
         append_feed(self.0, entry).await
     }
@@ -178,6 +215,13 @@ pub(crate) async fn append_feed(
     .await
     .map_err(|e| map(e, "appending to the feed"))?;
     Ok(seq)
+}
+
+pub(crate) fn decode_report(id: i64, doc: &str) -> Result<Report, StoreError> {
+    let mut report: Report =
+        serde_json::from_str(doc).map_err(|e| StoreError::internal("reading a report", e))?;
+    report.id = id;
+    Ok(report)
 }
 
 fn decode(doc: &str) -> Result<Incident, StoreError> {

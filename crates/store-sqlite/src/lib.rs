@@ -13,6 +13,7 @@ mod audit;
 mod contacts;
 mod errors;
 mod incidents;
+mod reports;
 mod secrets;
 mod security_events;
 mod tokens;
@@ -26,11 +27,12 @@ use frontline_core::contact::{Contact, RedactedContact};
 use frontline_core::feed::FeedEntry;
 use frontline_core::ids::TokenId;
 use frontline_core::incident::{Incident, IncidentChange, IncidentDetail, NewIncident};
+use frontline_core::report::{NewReport, ReportDetail, ReportState};
 use frontline_core::security_event::{NewSecurityEvent, SecurityEvent};
 use frontline_core::webhook::{Delivery, NewWebhook, Webhook};
 use frontline_store::{
     AlertQuery, ContactQuery, DeliveryQuery, IncidentQuery, Inserted, NewToken, Origin, Page,
-    Resolution, SecurityEventQuery, Store, StoreError, TokenCredentials, TokenInfo,
+    ReportQuery, Resolution, SecurityEventQuery, Store, StoreError, TokenCredentials, TokenInfo,
 };
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
@@ -345,6 +347,32 @@ impl Store for SqliteStore {
 
     async fn list_deliveries(&self, query: &DeliveryQuery) -> Result<Vec<Delivery>, StoreError> {
         webhooks::list_deliveries(self, query).await
+    }
+
+    async fn file_report(
+        &self,
+        new: &NewReport,
+        origin: &Origin,
+    ) -> Result<ReportDetail, StoreError> {
+        reports::file(self, new, origin).await
+    }
+
+    async fn get_report(&self, id: i64) -> Result<Option<ReportDetail>, StoreError> {
+        reports::get(self, id).await
+    }
+
+    async fn list_reports(&self, query: &ReportQuery) -> Result<Vec<ReportDetail>, StoreError> {
+        reports::list(self, query).await
+    }
+
+    async fn set_report_state(
+        &self,
+        id: i64,
+        state: ReportState,
+        reason: Option<&str>,
+        origin: &Origin,
+    ) -> Result<ReportDetail, StoreError> {
+        reports::set_state(self, id, state, reason, origin).await
     }
 }
 

@@ -4,8 +4,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use crate::{
-    AlertQuery, ContactQuery, DeliveryQuery, IncidentQuery, Inserted, NewToken, Origin, Resolution,
-    SecurityEventQuery, Store, StoreError,
+    AlertQuery, ContactQuery, DeliveryQuery, IncidentQuery, Inserted, NewToken, Origin,
+    ReportQuery, Resolution, SecurityEventQuery, Store, StoreError,
 };
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use frontline_core::Role;
@@ -16,6 +16,7 @@ use frontline_core::ids::TokenId;
 use frontline_core::incident::{
     IncidentChange, IncidentRole, IncidentState, NewIncident, Severity as IncidentSeverity, Signal,
 };
+use frontline_core::report::{ContactRef, NewReport, ReportCategory, ReportState};
 use frontline_core::security_event::{NewSecurityEvent, Severity};
 use frontline_core::webhook::{
     Delivery, DeliveryStatus, KindFilter, NewWebhook, WebhookFormat, idempotency_key,
@@ -46,6 +47,7 @@ macro_rules! conformance_tests {
             signals_link_to_one_incident_and_bad_changes_change_nothing,
             the_feed_is_gapless_across_concurrent_writers,
             webhooks_keep_their_cursor_and_deliveries,
+            reports_are_filed_linked_and_triaged,
         );
     };
     (@each $make:expr; $($name:ident),* $(,)?) => {
@@ -1194,4 +1196,129 @@ pub async fn webhooks_keep_their_cursor_and_deliveries(store: &dyn Store) {
         Err(StoreError::NotFound { .. }) => {}
         other => panic!("expected NotFound, got {other:?}"),
     }
+}
+
+pub async fn reports_are_filed_linked_and_triaged(store: &dyn Store) {
+    store
+        .insert_contacts(&[contact("zendesk", "1", 0)], &origin())
+        .await
+        .unwrap();
+    let mut new = NewReport {
+        category: ReportCategory::Phishing,
+        summary: "Customers forward an SMS with a fake login page".into(),
+        service: Some("web".into()),
+        contacts: vec![ContactRef {
+            source: "zendesk".into(),
+            id: "nope".into(),
+        }],
+    };
+    let head = store.feed_head().await.unwrap();
+    match store.file_report(&new, &origin()).await {
+        Err(StoreError::NotFound { what }) => assert!(what.contains("zendesk/nope"), "{what}"),
+        other => panic!("expected NotFound, got {other:?}"),
+    }
+    assert_eq!(store.feed_head().await.unwrap(), head, "nothing recorded");
+    new.contacts[0].id = "1".into();
+    let filed = store.file_report(&new, &origin()).await.unwrap();
+    let id = filed.report.id;
+    assert_eq!(filed.report.state, ReportState::Filed);
+    assert_eq!(filed.report.filed_by, "user:tester");
+    let feed = store.feed_after(head, None, 10).await.unwrap();
+    assert_eq!(feed[0].kind.as_str(), "report.filed");
+    assert_eq!(feed[0].data["id"], id);
+    assert_eq!(feed[0].data["category"], "phishing");
+
+    let incident = store
+        .open_incident(
+            &new_incident("phishing", vec![Signal::Report { id }]),
+            &origin(),
+        )
+        .await
+        .unwrap();
+    let read = store.get_report(id).await.unwrap().unwrap();
+    assert_eq!(read.incident_id, Some(incident.incident.id));
+    assert_eq!(read.report, filed.report);
+
+    let acked = store
+        .set_report_state(id, ReportState::Acknowledged, None, &origin())
+        .await
+        .unwrap();
+    assert_eq!(acked.report.state, ReportState::Acknowledged);
+    assert_eq!(acked.incident_id, Some(incident.incident.id));
+    match store
+        .set_report_state(id, ReportState::Acknowledged, None, &origin())
+        .await
+    {
+        Err(StoreError::Conflict { .. }) => {}
+        other => panic!("expected Conflict, got {other:?}"),
+    }
+    match store
+        .set_report_state(999, ReportState::Acknowledged, None, &origin())
+        .await
+    {
+        Err(StoreError::NotFound { .. }) => {}
+        other => panic!("expected NotFound, got {other:?}"),
+    }
+    let other = store
+        .file_report(
+            &NewReport {
+                category: ReportCategory::Outage,
+                summary: "app down".into(),
+                service: None,
+                contacts: vec![],
+            },
+            &origin(),
+        )
+        .await
+        .unwrap();
+    let dismissed = store
+        .set_report_state(
+            other.report.id,
+            ReportState::Dismissed,
+            Some("planned maintenance"),
+            &origin(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        dismissed.report.reason.as_deref(),
+        Some("planned maintenance")
+    );
+    assert_eq!(dismissed.incident_id, None);
+
+    let query = |state, category, filed_by: Option<&str>| ReportQuery {
+        state,
+        category,
+        filed_by: filed_by.map(str::to_owned),
+        since: None,
+        limit: 100,
+    };
+    let all = store.list_reports(&query(None, None, None)).await.unwrap();
+    assert_eq!(
+        all.iter().map(|r| r.report.id).collect::<Vec<_>>(),
+        [other.report.id, id],
+        "newest first"
+    );
+    let phishing = store
+        .list_reports(&query(
+            None,
+            Some(ReportCategory::Phishing),
+            Some("user:tester"),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(phishing.len(), 1);
+    assert_eq!(phishing[0].incident_id, Some(incident.incident.id));
+    let dismissed = store
+        .list_reports(&query(Some(ReportState::Dismissed), None, None))
+        .await
+        .unwrap();
+    assert_eq!(dismissed.len(), 1);
+    assert!(
+        store
+            .list_reports(&query(None, None, Some("user:someone")))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use frontline_core::audit::AuditEntry;
 use frontline_core::feed::{FeedKind, NewFeedEntry};
 use frontline_core::incident::{ChangeError, Incident, IncidentChange, NewIncident, Signal};
+use frontline_core::report::Report;
 use serde_json::json;
 
 /// The steps of an incident change, inside one write transaction of a backend.
@@ -36,6 +37,12 @@ pub trait IncidentTx: Send {
     ) -> Result<(), StoreError>;
     /// Unlinks a signal from an incident; whether it was linked there.
     async fn delete_link(&mut self, incident: i64, signal: &Signal) -> Result<bool, StoreError>;
+    /// Stores a new report (its `id` is ignored); returns its id.
+    async fn insert_report(&mut self, report: &Report) -> Result<i64, StoreError>;
+    /// Reads a report, locking it like [`IncidentTx::load_incident`].
+    async fn load_report(&mut self, id: i64) -> Result<Option<Report>, StoreError>;
+    /// Writes a report's new state.
+    async fn save_report(&mut self, report: &Report) -> Result<(), StoreError>;
     /// Appends a feed entry; returns its `seq`.
     async fn append_feed(&mut self, entry: &NewFeedEntry) -> Result<i64, StoreError>;
     /// Appends an audit record.

@@ -15,11 +15,14 @@ mod error;
 pub mod incidents;
 pub mod page;
 pub mod query;
+pub mod reports;
 pub mod tokens;
 
 pub use error::{BoxError, StoreError};
 pub use page::{Cursor, Page};
-pub use query::{AlertQuery, ContactQuery, DeliveryQuery, IncidentQuery, SecurityEventQuery};
+pub use query::{
+    AlertQuery, ContactQuery, DeliveryQuery, IncidentQuery, ReportQuery, SecurityEventQuery,
+};
 pub use tokens::{NewToken, TokenCredentials, TokenInfo};
 
 use async_trait::async_trait;
@@ -29,6 +32,7 @@ use frontline_core::contact::{Contact, RedactedContact};
 use frontline_core::feed::FeedEntry;
 use frontline_core::ids::TokenId;
 use frontline_core::incident::{Incident, IncidentChange, IncidentDetail, NewIncident};
+use frontline_core::report::{NewReport, ReportDetail, ReportState};
 use frontline_core::security_event::{NewSecurityEvent, SecurityEvent};
 use frontline_core::webhook::{Delivery, NewWebhook, Webhook};
 
@@ -347,4 +351,39 @@ pub trait Store: Send + Sync + 'static {
     /// # Errors
     /// [`StoreError::Unavailable`] when the database cannot be reached.
     async fn list_deliveries(&self, query: &DeliveryQuery) -> Result<Vec<Delivery>, StoreError>;
+
+    /// Files a report (see [`reports::file`]).
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for a flagged contact that does not exist.
+    async fn file_report(
+        &self,
+        new: &NewReport,
+        origin: &Origin,
+    ) -> Result<ReportDetail, StoreError>;
+
+    /// One report with the incident it is linked to.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn get_report(&self, id: i64) -> Result<Option<ReportDetail>, StoreError>;
+
+    /// Reports, newest first.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn list_reports(&self, query: &ReportQuery) -> Result<Vec<ReportDetail>, StoreError>;
+
+    /// Acknowledges or dismisses a report (see [`reports::set_state`]).
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown report; [`StoreError::Conflict`] for an illegal
+    /// change.
+    async fn set_report_state(
+        &self,
+        id: i64,
+        state: ReportState,
+        reason: Option<&str>,
+        origin: &Origin,
+    ) -> Result<ReportDetail, StoreError>;
 }

@@ -156,3 +156,18 @@ pub struct DeliveryQuery {
     /// At most this many.
     pub limit: u32,
 }
+
+/// Which reports to list, newest first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportQuery {
+    /// Only in this state.
+    pub state: Option<frontline_core::report::ReportState>,
+    /// Only this category.
+    pub category: Option<frontline_core::report::ReportCategory>,
+    /// Only filed by this actor (`user:ann`).
+    pub filed_by: Option<String>,
+    /// Only filed at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    /// At most this many.
+    pub limit: u32,
+}
