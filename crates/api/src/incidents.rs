@@ -368,3 +368,83 @@ pub struct DeliveryList {
     /// The deliveries.
     pub items: Vec<DeliveryOut>,
 }
+
+/// `POST /api/v1/reports`: a description of what customers are saying, or the contacts that
+/// say it, or both.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FileReport {
+    /// `phishing`, `account_takeover`, `fraud`, `data_exposure`, `outage` or `other`.
+    pub category: Option<String>,
+    /// What customers are telling you (personal data is redacted before it is stored).
+    pub summary: Option<String>,
+    /// The service concerned.
+    pub service: Option<String>,
+    /// Contacts that show it.
+    #[serde(default)]
+    pub contacts: Vec<SourceRef>,
+}
+
+/// A report and what became of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ReportOut {
+    /// Its number.
+    pub id: i64,
+    /// What is suspected.
+    pub category: frontline_core::report::ReportCategory,
+    /// What customers are saying (redacted).
+    pub summary: String,
+    /// The service concerned.
+    pub service: Option<String>,
+    /// The contacts flagged.
+    pub contacts: Vec<frontline_core::report::ContactRef>,
+    /// Who filed it.
+    pub filed_by: String,
+    /// When.
+    pub filed_at: DateTime<Utc>,
+    /// `filed`, `acknowledged` or `dismissed`.
+    pub state: frontline_core::report::ReportState,
+    /// Why it was dismissed.
+    pub reason: Option<String>,
+    /// Who acknowledged or dismissed it.
+    pub state_by: Option<String>,
+    /// When.
+    pub state_at: Option<DateTime<Utc>>,
+    /// The incident it is linked to.
+    pub incident_id: Option<i64>,
+    /// Reports of the same category (and service) filed within a day before it or since
+    /// (only when one report is read).
+    pub similar_reports: Vec<i64>,
+    /// Alerts on the matching topic within six hours before it or since, not dismissed (only
+    /// when one report is read).
+    pub matching_alerts: Vec<String>,
+}
+
+impl From<frontline_core::report::ReportDetail> for ReportOut {
+    fn from(d: frontline_core::report::ReportDetail) -> Self {
+        let r = d.report;
+        Self {
+            id: r.id,
+            category: r.category,
+            summary: r.summary,
+            service: r.service,
+            contacts: r.contacts,
+            filed_by: r.filed_by,
+            filed_at: r.filed_at,
+            state: r.state,
+            reason: r.reason,
+            state_by: r.state_by,
+            state_at: r.state_at,
+            incident_id: d.incident_id,
+            similar_reports: Vec::new(),
+            matching_alerts: Vec::new(),
+        }
+    }
+}
+
+/// Reports, newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ReportList {
+    /// The reports.
+    pub items: Vec<ReportOut>,
+}

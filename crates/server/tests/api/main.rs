@@ -11,6 +11,7 @@ mod bulk;
 mod contacts;
 mod incidents;
 mod openapi;
+mod reports;
 mod security_events;
 mod stream;
 mod webhooks;

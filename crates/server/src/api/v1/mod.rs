@@ -11,6 +11,7 @@ pub mod integrations;
 pub mod me;
 pub mod openapi;
 mod query;
+pub mod reports;
 pub mod security_events;
 pub mod stream;
 pub mod webhooks;
@@ -101,6 +102,19 @@ pub const ROUTES: &[RouteRule] = &[
         Action::ManageWebhooks,
     ),
     rule(Method::GET, "/api/v1/deliveries", Action::ManageWebhooks),
+    rule(Method::POST, "/api/v1/reports", Action::FileReports),
+    rule(Method::GET, "/api/v1/reports", Action::ReadReports),
+    rule(Method::GET, "/api/v1/reports/{id}", Action::ReadReports),
+    rule(
+        Method::POST,
+        "/api/v1/reports/{id}/ack",
+        Action::TriageReports,
+    ),
+    rule(
+        Method::POST,
+        "/api/v1/reports/{id}/dismiss",
+        Action::TriageReports,
+    ),
     rule(Method::GET, "/api/v1/incidents/{id}", Action::ReadIncidents),
     rule(
         Method::PATCH,
@@ -157,6 +171,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(incidents::router())
         .merge(stream::router())
         .merge(webhooks::router())
+        .merge(reports::router())
         .merge(security_events::router())
         .merge(integrations::router())
         .merge(me::router())

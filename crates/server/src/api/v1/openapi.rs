@@ -39,6 +39,11 @@ use utoipa::{Modify, OpenApi};
         super::webhooks::list_webhooks,
         super::webhooks::delete_webhook,
         super::webhooks::list_deliveries,
+        super::reports::file_report,
+        super::reports::list_reports,
+        super::reports::get_report,
+        super::reports::ack_report,
+        super::reports::dismiss_report,
     ),
     modifiers(&BearerAuth),
 )]
