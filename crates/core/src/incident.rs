@@ -226,6 +226,17 @@ impl fmt::Display for Signal {
     }
 }
 
+/// Where a signal stands with incidents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignalState {
+    /// Linked to this incident.
+    Linked(i64),
+    /// Unlinked by someone: left alone by the correlator.
+    Unlinked,
+    /// Never linked.
+    Free,
+}
+
 /// A signal linked to an incident: who linked it, and when.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Link {
@@ -290,6 +301,9 @@ pub struct Incident {
     pub resolved_at: Option<DateTime<Utc>>,
     /// The incident it was merged into, if it was.
     pub merged_into: Option<i64>,
+    /// Opened by the correlator as a proposal, not yet accepted by a person.
+    #[serde(default)]
+    pub proposed: bool,
 }
 
 /// Longest incident title, in bytes.
@@ -314,6 +328,8 @@ pub struct NewIncident {
     pub reason: Option<String>,
     /// Signals to link at once.
     pub signals: Vec<Signal>,
+    /// A proposal (the correlator's, in `propose` mode) that a person should accept.
+    pub proposed: bool,
 }
 
 /// A checked change to an incident.
@@ -362,6 +378,14 @@ pub enum IncidentChange {
     Link(Vec<Signal>),
     /// Unlinks signals.
     Unlink(Vec<Signal>),
+    /// Accepts a proposed incident: people now work it.
+    Accept,
+    /// Closes this incident as merged into another (its signals move there).
+    MergedInto(i64),
+    /// Records that another incident was merged into this one.
+    Absorbed(i64),
+    /// Records that some of this incident's signals moved to a new incident.
+    SplitInto(i64),
 }
 
 impl IncidentChange {
@@ -416,6 +440,7 @@ impl Incident {
             updated_at: now,
             resolved_at: None,
             merged_into: None,
+            proposed: new.proposed,
         }
     }
 
@@ -524,6 +549,38 @@ impl Incident {
                     data: json!({"body": body}),
                 }]);
             }
+            IncidentChange::Accept => {
+                if self.proposed {
+                    self.proposed = false;
+                    out.push(json!({"change": "accepted"}));
+                }
+            }
+            IncidentChange::MergedInto(other) => {
+                if *other == self.id {
+                    return Err(ChangeError::Conflict(
+                        "an incident cannot be merged into itself".into(),
+                    ));
+                }
+                if self.merged_into.is_some() {
+                    return Err(ChangeError::Conflict(format!(
+                        "incident {} is already merged",
+                        self.id
+                    )));
+                }
+                self.merged_into = Some(*other);
+                out.push(json!({"change": "merged_into", "to": other}));
+                if self.state != IncidentState::Resolved {
+                    out.push(json!({"change": "state", "from": self.state, "to": IncidentState::Resolved}));
+                    self.state = IncidentState::Resolved;
+                    self.resolved_at = Some(now);
+                }
+            }
+            IncidentChange::Absorbed(other) => {
+                out.push(json!({"change": "absorbed", "from": other}));
+            }
+            IncidentChange::SplitInto(other) => {
+                out.push(json!({"change": "split_into", "to": other}));
+            }
             IncidentChange::Link(signals) | IncidentChange::Unlink(signals) => {
                 if !signals.is_empty() {
                     let change = if matches!(change, IncidentChange::Link(_)) {
@@ -617,6 +674,7 @@ mod tests {
                 services: vec![],
                 reason: None,
                 signals: vec![],
+                proposed: false,
             },
             "user:alice".into(),
             Utc::now(),

@@ -42,3 +42,11 @@ CREATE TABLE reports (
     doc      jsonb NOT NULL
 );
 CREATE INDEX reports_filed_at_idx ON reports (filed_at, seq);
+
+-- Signals people unlinked from an incident: the correlator does not link them again by itself.
+CREATE TABLE unlinked_signals (
+    kind   text NOT NULL,
+    source text NOT NULL,
+    ref_id text NOT NULL,
+    PRIMARY KEY (kind, source, ref_id)
+);

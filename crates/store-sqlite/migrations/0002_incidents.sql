@@ -49,3 +49,11 @@ CREATE TABLE reports (
 );
 
 CREATE INDEX reports_filed_at_idx ON reports (filed_at, seq);
+
+-- Signals people unlinked from an incident: the correlator does not link them again by itself.
+CREATE TABLE unlinked_signals (
+    kind   TEXT NOT NULL,
+    source TEXT NOT NULL,
+    ref_id TEXT NOT NULL,
+    PRIMARY KEY (kind, source, ref_id)
+);

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use frontline_core::audit::AuditEntry;
 use frontline_core::feed::{FeedEntry, NewFeedEntry};
 use frontline_core::incident::{
-    Incident, IncidentChange, IncidentDetail, Link, NewIncident, Signal,
+    Incident, IncidentChange, IncidentDetail, Link, NewIncident, Signal, SignalState,
 };
 use frontline_core::report::Report;
 use frontline_store::incidents::{self, IncidentTx};
@@ -128,12 +128,33 @@ impl IncidentTx for Tx<'_> {
         )
         .bind(incident)
         .bind(kind)
+        .bind(&source)
+        .bind(&id)
+        .execute(&mut *self.0)
+        .await
+        .map_err(|e| map(e, "unlinking a signal"))?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO unlinked_signals (kind, source, ref_id) VALUES (?, ?, ?)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(kind)
         .bind(source)
         .bind(id)
         .execute(&mut *self.0)
         .await
-        .map_err(|e| map(e, "unlinking a signal"))?;
-        Ok(done.rows_affected() > 0)
+        .map_err(|e| map(e, "remembering an unlinked signal"))?;
+        Ok(true)
+    }
+
+    async fn incident_signals(&mut self, incident: i64) -> Result<Vec<Signal>, StoreError> {
+        Ok(links(&mut *self.0, incident)
+            .await?
+            .into_iter()
+            .map(|l| l.signal)
+            .collect())
     }
 
     async fn insert_report(&mut self, report: &Report) -> Result<i64, StoreError> {
@@ -381,4 +402,74 @@ pub(crate) async fn feed_head(store: &SqliteStore) -> Result<i64, StoreError> {
         .await
         .map_err(|e| map(e, "reading the feed's head"))?;
     Ok(max.unwrap_or(0))
+}
+
+pub(crate) async fn merge(
+    store: &SqliteStore,
+    into: i64,
+    from: i64,
+    origin: &Origin,
+) -> Result<IncidentDetail, StoreError> {
+    let mut tx = store.begin_write().await?;
+    let incident = incidents::merge(&mut Tx(&mut tx), into, from, origin).await?;
+    let links = links(&mut tx, incident.id).await?;
+    tx.commit()
+        .await
+        .map_err(|e| map(e, "committing a merge"))?;
+    Ok(IncidentDetail { incident, links })
+}
+
+pub(crate) async fn split(
+    store: &SqliteStore,
+    from: i64,
+    new: &NewIncident,
+    origin: &Origin,
+) -> Result<IncidentDetail, StoreError> {
+    let mut tx = store.begin_write().await?;
+    let incident = incidents::split(&mut Tx(&mut tx), from, new, origin).await?;
+    let links = links(&mut tx, incident.id).await?;
+    tx.commit()
+        .await
+        .map_err(|e| map(e, "committing a split"))?;
+    Ok(IncidentDetail { incident, links })
+}
+
+pub(crate) async fn signal_states(
+    store: &SqliteStore,
+    signals: &[Signal],
+) -> Result<Vec<SignalState>, StoreError> {
+    let mut out = Vec::with_capacity(signals.len());
+    for signal in signals {
+        let (kind, source, id) = signal.key();
+        let linked: Option<i64> = sqlx::query_scalar(
+            "SELECT incident_id FROM incident_links WHERE kind = ? AND source = ? AND ref_id = ?",
+        )
+        .bind(kind)
+        .bind(&source)
+        .bind(&id)
+        .fetch_optional(&store.reader)
+        .await
+        .map_err(|e| map(e, "reading a link"))?;
+        let state = match linked {
+            Some(incident) => SignalState::Linked(incident),
+            None => {
+                let unlinked: Option<i32> = sqlx::query_scalar(
+                    "SELECT 1 FROM unlinked_signals WHERE kind = ? AND source = ? AND ref_id = ?",
+                )
+                .bind(kind)
+                .bind(&source)
+                .bind(&id)
+                .fetch_optional(&store.reader)
+                .await
+                .map_err(|e| map(e, "reading an unlinked signal"))?;
+                if unlinked.is_some() {
+                    SignalState::Unlinked
+                } else {
+                    SignalState::Free
+                }
+            }
+        };
+        out.push(state);
+    }
+    Ok(out)
 }

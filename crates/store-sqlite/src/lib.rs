@@ -26,7 +26,9 @@ use frontline_core::audit::AuditRecord;
 use frontline_core::contact::{Contact, RedactedContact};
 use frontline_core::feed::FeedEntry;
 use frontline_core::ids::TokenId;
-use frontline_core::incident::{Incident, IncidentChange, IncidentDetail, NewIncident};
+use frontline_core::incident::{
+    Incident, IncidentChange, IncidentDetail, NewIncident, Signal, SignalState,
+};
 use frontline_core::report::{NewReport, ReportDetail, ReportState};
 use frontline_core::security_event::{NewSecurityEvent, SecurityEvent};
 use frontline_core::webhook::{Delivery, NewWebhook, Webhook};
@@ -294,6 +296,28 @@ impl Store for SqliteStore {
         origin: &Origin,
     ) -> Result<IncidentDetail, StoreError> {
         incidents::change(self, id, changes, origin).await
+    }
+
+    async fn merge_incidents(
+        &self,
+        into: i64,
+        from: i64,
+        origin: &Origin,
+    ) -> Result<IncidentDetail, StoreError> {
+        incidents::merge(self, into, from, origin).await
+    }
+
+    async fn split_incident(
+        &self,
+        from: i64,
+        new: &NewIncident,
+        origin: &Origin,
+    ) -> Result<IncidentDetail, StoreError> {
+        incidents::split(self, from, new, origin).await
+    }
+
+    async fn signal_states(&self, signals: &[Signal]) -> Result<Vec<SignalState>, StoreError> {
+        incidents::signal_states(self, signals).await
     }
 
     async fn get_incident(&self, id: i64) -> Result<Option<IncidentDetail>, StoreError> {

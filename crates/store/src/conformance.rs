@@ -15,6 +15,7 @@ use frontline_core::contact::{Channel, ContactKey, RedactedContact};
 use frontline_core::ids::TokenId;
 use frontline_core::incident::{
     IncidentChange, IncidentRole, IncidentState, NewIncident, Severity as IncidentSeverity, Signal,
+    SignalState,
 };
 use frontline_core::report::{ContactRef, NewReport, ReportCategory, ReportState};
 use frontline_core::security_event::{NewSecurityEvent, Severity};
@@ -48,6 +49,7 @@ macro_rules! conformance_tests {
             the_feed_is_gapless_across_concurrent_writers,
             webhooks_keep_their_cursor_and_deliveries,
             reports_are_filed_linked_and_triaged,
+            incidents_merge_and_split_moving_their_signals,
         );
     };
     (@each $make:expr; $($name:ident),* $(,)?) => {
@@ -811,6 +813,7 @@ fn new_incident(title: &str, signals: Vec<Signal>) -> NewIncident {
         services: vec!["web".into()],
         reason: None,
         signals,
+        proposed: false,
     }
 }
 
@@ -1320,5 +1323,91 @@ pub async fn reports_are_filed_linked_and_triaged(store: &dyn Store) {
             .await
             .unwrap()
             .is_empty()
+    );
+}
+
+pub async fn incidents_merge_and_split_moving_their_signals(store: &dyn Store) {
+    store
+        .upsert_alerts(&[
+            detected("a1", 0, 5),
+            detected("a2", 1, 5),
+            detected("a3", 2, 5),
+        ])
+        .await
+        .unwrap();
+    let alert = |id: &str| Signal::Alert { id: id.into() };
+    let a = store
+        .open_incident(&new_incident("a", vec![alert("a1")]), &origin())
+        .await
+        .unwrap()
+        .incident
+        .id;
+    let b = store
+        .open_incident(
+            &new_incident("b", vec![alert("a2"), alert("a3")]),
+            &origin(),
+        )
+        .await
+        .unwrap()
+        .incident
+        .id;
+    let merged = store.merge_incidents(a, b, &origin()).await.unwrap();
+    assert_eq!(merged.incident.id, a);
+    let signals: Vec<Signal> = merged.links.iter().map(|l| l.signal.clone()).collect();
+    assert_eq!(signals, [alert("a1"), alert("a2"), alert("a3")]);
+    let gone = store.get_incident(b).await.unwrap().unwrap();
+    assert_eq!(gone.incident.merged_into, Some(a));
+    assert_eq!(gone.incident.state, IncidentState::Resolved);
+    assert!(gone.links.is_empty());
+    for (into, from) in [(a, a), (b, a), (a, b), (a, 99)] {
+        assert!(
+            store.merge_incidents(into, from, &origin()).await.is_err(),
+            "{into} <- {from}"
+        );
+    }
+
+    let split = store
+        .split_incident(a, &new_incident("a3 alone", vec![alert("a3")]), &origin())
+        .await
+        .unwrap();
+    assert_ne!(split.incident.id, a);
+    assert_eq!(split.links.len(), 1);
+    assert_eq!(store.get_incident(a).await.unwrap().unwrap().links.len(), 2);
+    match store
+        .split_incident(a, &new_incident("x", vec![alert("a3")]), &origin())
+        .await
+    {
+        Err(StoreError::Conflict { .. }) => {}
+        other => panic!("expected Conflict, got {other:?}"),
+    }
+    let timeline = store.feed_after(0, Some(a), 100).await.unwrap();
+    let changes: Vec<&str> = timeline
+        .iter()
+        .filter_map(|e| e.data["change"].as_str())
+        .collect();
+    assert_eq!(
+        changes,
+        ["linked", "linked", "absorbed", "unlinked", "split_into"]
+    );
+
+    // What the correlator sees: a2 linked to a; a3 linked to the split; a person unlinking a2
+    // leaves it alone from then on.
+    store
+        .change_incident(a, &[IncidentChange::Unlink(vec![alert("a2")])], &origin())
+        .await
+        .unwrap();
+    store.upsert_alerts(&[detected("a4", 3, 5)]).await.unwrap();
+    let states = store
+        .signal_states(&[alert("a1"), alert("a2"), alert("a3"), alert("a4")])
+        .await
+        .unwrap();
+    assert_eq!(
+        states,
+        [
+            SignalState::Linked(a),
+            SignalState::Unlinked,
+            SignalState::Linked(split.incident.id),
+            SignalState::Free
+        ]
     );
 }

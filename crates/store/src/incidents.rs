@@ -35,7 +35,10 @@ pub trait IncidentTx: Send {
         at: DateTime<Utc>,
         by: &str,
     ) -> Result<(), StoreError>;
-    /// Unlinks a signal from an incident; whether it was linked there.
+    /// The signals linked to an incident, in link order.
+    async fn incident_signals(&mut self, incident: i64) -> Result<Vec<Signal>, StoreError>;
+    /// Unlinks a signal from an incident; whether it was linked there. Also remembers that the
+    /// signal was unlinked, so the correlator does not link it again by itself.
     async fn delete_link(&mut self, incident: i64, signal: &Signal) -> Result<bool, StoreError>;
     /// Stores a new report (its `id` is ignored); returns its id.
     async fn insert_report(&mut self, report: &Report) -> Result<i64, StoreError>;
@@ -221,4 +224,94 @@ async fn change_loaded(
     )
     .await?;
     Ok(incident)
+}
+
+/// Merges incident `from` into `into`: every signal of `from` moves to `into`, `from` is
+/// resolved as merged, and both timelines say so.
+///
+/// # Errors
+/// [`StoreError::NotFound`] for an unknown incident; [`StoreError::Conflict`] when both are
+/// the same, or either was merged already.
+pub async fn merge(
+    tx: &mut dyn IncidentTx,
+    into: i64,
+    from: i64,
+    origin: &Origin,
+) -> Result<Incident, StoreError> {
+    if into == from {
+        return Err(StoreError::Conflict {
+            constraint: "an incident cannot be merged into itself".into(),
+        });
+    }
+    // Lock in id order, so two merges in opposite directions cannot deadlock.
+    let (first, second) = (into.min(from), into.max(from));
+    let a = load(tx, first).await?;
+    let b = load(tx, second).await?;
+    let (target, source) = if first == into { (a, b) } else { (b, a) };
+    if let Some(m) = target.merged_into {
+        return Err(StoreError::Conflict {
+            constraint: format!("incident {into} was merged into incident {m}"),
+        });
+    }
+    let signals = tx.incident_signals(from).await?;
+    let now = Utc::now();
+    let source = change_loaded(
+        tx,
+        source,
+        &IncidentChange::Unlink(signals.clone()),
+        origin,
+        now,
+    )
+    .await?;
+    change_loaded(tx, source, &IncidentChange::MergedInto(into), origin, now).await?;
+    let target = change_loaded(tx, target, &IncidentChange::Link(signals), origin, now).await?;
+    change_loaded(tx, target, &IncidentChange::Absorbed(from), origin, now).await
+}
+
+/// Splits incident `from`: opens `new` and moves `new.signals` (which must be linked to
+/// `from`) there. Returns the new incident.
+///
+/// # Errors
+/// [`StoreError::NotFound`] for an unknown incident; [`StoreError::Conflict`] for a signal not
+/// linked to `from`.
+pub async fn split(
+    tx: &mut dyn IncidentTx,
+    from: i64,
+    new: &NewIncident,
+    origin: &Origin,
+) -> Result<Incident, StoreError> {
+    let source = load(tx, from).await?;
+    let linked = tx.incident_signals(from).await?;
+    if let Some(s) = new.signals.iter().find(|s| !linked.contains(s)) {
+        return Err(StoreError::Conflict {
+            constraint: format!("{s} is not linked to incident {from}"),
+        });
+    }
+    let now = Utc::now();
+    let source = change_loaded(
+        tx,
+        source,
+        &IncidentChange::Unlink(new.signals.clone()),
+        origin,
+        now,
+    )
+    .await?;
+    let opened = open(tx, new, origin).await?;
+    change_loaded(
+        tx,
+        source,
+        &IncidentChange::SplitInto(opened.id),
+        origin,
+        now,
+    )
+    .await?;
+    Ok(opened)
+}
+
+async fn load(tx: &mut dyn IncidentTx, id: i64) -> Result<Incident, StoreError> {
+    tx.load_incident(id)
+        .await?
+        .ok_or_else(|| StoreError::NotFound {
+            what: format!("incident {id}"),
+        })
 }

@@ -31,7 +31,9 @@ use frontline_core::audit::{Actor, AuditRecord};
 use frontline_core::contact::{Contact, RedactedContact};
 use frontline_core::feed::FeedEntry;
 use frontline_core::ids::TokenId;
-use frontline_core::incident::{Incident, IncidentChange, IncidentDetail, NewIncident};
+use frontline_core::incident::{
+    Incident, IncidentChange, IncidentDetail, NewIncident, Signal, SignalState,
+};
 use frontline_core::report::{NewReport, ReportDetail, ReportState};
 use frontline_core::security_event::{NewSecurityEvent, SecurityEvent};
 use frontline_core::webhook::{Delivery, NewWebhook, Webhook};
@@ -272,6 +274,39 @@ pub trait Store: Send + Sync + 'static {
         changes: &[IncidentChange],
         origin: &Origin,
     ) -> Result<IncidentDetail, StoreError>;
+
+    /// Merges incident `from` into `into` (see [`incidents::merge`]) in one transaction;
+    /// returns `into`.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown incident; [`StoreError::Conflict`] for the same
+    /// incident twice or one merged already.
+    async fn merge_incidents(
+        &self,
+        into: i64,
+        from: i64,
+        origin: &Origin,
+    ) -> Result<IncidentDetail, StoreError>;
+
+    /// Splits signals of incident `from` into a new incident (see [`incidents::split`]) in one
+    /// transaction; returns the new incident.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown incident; [`StoreError::Conflict`] for a signal
+    /// not linked to `from`.
+    async fn split_incident(
+        &self,
+        from: i64,
+        new: &NewIncident,
+        origin: &Origin,
+    ) -> Result<IncidentDetail, StoreError>;
+
+    /// For each signal: the incident it is linked to, whether people unlinked it (the
+    /// correlator leaves those alone), or neither.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn signal_states(&self, signals: &[Signal]) -> Result<Vec<SignalState>, StoreError>;
 
     /// One incident with its links.
     ///

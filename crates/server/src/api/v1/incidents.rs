@@ -133,6 +133,7 @@ pub async fn create_incident(
                 services,
                 reason: None,
                 signals,
+                proposed: false,
             },
             &principal.origin(),
         )
