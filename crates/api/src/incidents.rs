@@ -89,6 +89,16 @@ pub struct PatchIncident {
     /// Seats to assign.
     #[schema(value_type = Option<Object>)]
     pub roles: Option<BTreeMap<String, Option<String>>>,
+    /// `false` accepts an incident the correlator proposed.
+    pub proposed: Option<bool>,
+}
+
+/// `POST /api/v1/incidents/{id}/merge`: the incident `from` is merged into this one.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MergeRequest {
+    /// The incident to merge into this one.
+    pub from: Option<i64>,
 }
 
 /// `POST /api/v1/incidents/{id}/notes`.
@@ -175,6 +185,10 @@ pub struct IncidentOut {
     pub updated_at: DateTime<Utc>,
     /// When it was resolved (`null` while open).
     pub resolved_at: Option<DateTime<Utc>>,
+    /// The incident it was merged into.
+    pub merged_into: Option<i64>,
+    /// Opened by the correlator and not yet accepted (`PATCH {"proposed": false}` accepts).
+    pub proposed: bool,
     /// Linked signals (empty in lists; read one incident for them).
     pub links: Vec<LinkOut>,
 }
@@ -194,6 +208,8 @@ impl From<Incident> for IncidentOut {
             opened_at: i.opened_at,
             updated_at: i.updated_at,
             resolved_at: i.resolved_at,
+            merged_into: i.merged_into,
+            proposed: i.proposed,
             links: Vec::new(),
         }
     }

@@ -313,7 +313,92 @@ async fn bad_input_and_missing_rights_change_nothing(backend: Backend) {
     assert_eq!(kinds, ["incident.opened", "title", "state"]);
 }
 
+async fn incidents_are_merged_and_split_by_people(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let security = app.token_for("sam", Role::Security).await;
+    let ingest = app.token(Role::Ingest).await;
+    let contacts: Vec<Value> = (1..=3)
+        .map(|i| contact_json("zendesk", &format!("c{i}"), "2026-11-25T12:00:00Z"))
+        .collect();
+    json(
+        app.post_json("/api/v1/contacts", &ingest, &json!(contacts))
+            .await,
+    )
+    .await;
+    let refs = |ids: &[&str]| -> Value {
+        json!({"contacts": ids.iter().map(|i| json!({"source": "zendesk", "id": i})).collect::<Vec<_>>()})
+    };
+    let (_, a) = open(
+        &app,
+        &security,
+        json!({"title": "Login trouble", "severity": "SEV3", "links": refs(&["c1"])}),
+    )
+    .await;
+    let (_, b) = open(
+        &app,
+        &security,
+        json!({"title": "Same thing", "severity": "SEV3", "links": refs(&["c2", "c3"])}),
+    )
+    .await;
+    let (a, b) = (a["id"].as_i64().unwrap(), b["id"].as_i64().unwrap());
+    let (status, merged) = json(
+        app.post_json(
+            &format!("/api/v1/incidents/{a}/merge"),
+            &security,
+            &json!({"from": b}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{merged}");
+    assert_eq!(merged["links"].as_array().unwrap().len(), 3);
+    let (_, gone) = json(app.get(&format!("/api/v1/incidents/{b}"), &security).await).await;
+    assert_eq!(
+        (gone["state"].clone(), gone["merged_into"].clone()),
+        (json!("resolved"), json!(a))
+    );
+    for (body, status_wanted) in [
+        (json!({"from": a}), 409),
+        (json!({"from": 999}), 422),
+        (json!({}), 422),
+    ] {
+        let (status, err) = json(
+            app.post_json(&format!("/api/v1/incidents/{a}/merge"), &security, &body)
+                .await,
+        )
+        .await;
+        assert_eq!(status, status_wanted, "{body}: {err}");
+    }
+
+    let (status, split) = json(
+        app.post_json(
+            &format!("/api/v1/incidents/{a}/split"),
+            &security,
+            &json!({"title": "A different problem", "severity": "SEV4", "links": refs(&["c3"])}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 201, "{split}");
+    assert_eq!(split["links"][0]["id"], "c3");
+    let (_, rest) = json(app.get(&format!("/api/v1/incidents/{a}"), &security).await).await;
+    assert_eq!(rest["links"].as_array().unwrap().len(), 2);
+    let (status, _) = json(
+        app.post_json(
+            &format!("/api/v1/incidents/{a}/split"),
+            &security,
+            &json!({"title": "x", "severity": "SEV4", "links": refs(&["c3"])}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 409, "c3 is not in it any more");
+}
+
 frontline_testkit::backend_tests!(
     an_incident_is_worked_by_both_teams_and_every_step_is_on_its_timeline,
     bad_input_and_missing_rights_change_nothing,
+    incidents_are_merged_and_split_by_people,
 );

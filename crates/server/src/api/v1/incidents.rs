@@ -16,8 +16,8 @@ use axum::http::StatusCode;
 use axum::routing::{get, patch, post};
 use axum::{Extension, Json, Router};
 use frontline_api::{
-    CreateIncident, ErrorBody, FeedEntryOut, IncidentList, IncidentOut, LinksRequest, NoteRequest,
-    PatchIncident, TaskPatch, TaskRequest, Timeline,
+    CreateIncident, ErrorBody, FeedEntryOut, IncidentList, IncidentOut, LinksRequest, MergeRequest,
+    NoteRequest, PatchIncident, TaskPatch, TaskRequest, Timeline,
 };
 use frontline_core::InvalidField;
 use frontline_core::incident::{self, IncidentChange, IncidentDetail, NewIncident, Signal};
@@ -42,6 +42,8 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/incidents/{id}/notes", post(add_note))
         .route("/api/v1/incidents/{id}/links", post(link))
         .route("/api/v1/incidents/{id}/unlink", post(unlink))
+        .route("/api/v1/incidents/{id}/merge", post(merge))
+        .route("/api/v1/incidents/{id}/split", post(split))
         .route("/api/v1/incidents/{id}/tasks", post(add_task))
         .route("/api/v1/incidents/{id}/tasks/{task}", patch(update_task))
 }
@@ -104,6 +106,18 @@ pub async fn create_incident(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<IncidentOut>), ApiError> {
     let request: CreateIncident = json_body(body, state.config.max_body_bytes)?;
+    let new = new_incident(request)?;
+    let detail: IncidentDetail = state
+        .store
+        .open_incident(&new, &principal.origin())
+        .await
+        .map_err(|e| refs_error(e, -1, "links"))?;
+    state.feed_changed();
+    Ok((StatusCode::CREATED, Json(detail.into())))
+}
+
+/// Checks the body of a new incident (opened, or split off).
+fn new_incident(request: CreateIncident) -> Result<NewIncident, ApiError> {
     let title = incident::title(
         request
             .title
@@ -124,21 +138,78 @@ pub async fn create_incident(
         Some(links) => signals(links)?,
         None => Vec::new(),
     };
-    let detail: IncidentDetail = state
+    Ok(NewIncident {
+        title,
+        severity,
+        services,
+        reason: None,
+        signals,
+        proposed: false,
+    })
+}
+
+/// Merges another incident into this one: its signals move here, it is resolved as merged.
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/merge", tag = "incidents",
+    params(("id" = i64, Path, description = "The incident that remains")),
+    request_body(content = MergeRequest),
+    responses(
+        (status = 200, description = "The incident with every signal", body = IncidentOut),
+        (status = 404, description = "No such incident", body = ErrorBody),
+        (status = 409, description = "The same incident, or one merged already", body = ErrorBody),
+        (status = 422, description = "No `from`, or an unknown one", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
+pub async fn merge(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    path: Result<Path<i64>, PathRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<IncidentOut>, ApiError> {
+    let id = incident_id(path)?;
+    let request: MergeRequest = json_body(body, state.config.max_body_bytes)?;
+    let from = request
+        .from
+        .ok_or_else(|| ApiError::invalid(InvalidField::new("from", "is required")))?;
+    let detail = state
         .store
-        .open_incident(
-            &NewIncident {
-                title,
-                severity,
-                services,
-                reason: None,
-                signals,
-                proposed: false,
-            },
-            &principal.origin(),
-        )
+        .merge_incidents(id, from, &principal.origin())
         .await
-        .map_err(|e| refs_error(e, -1, "links"))?;
+        .map_err(|e| refs_error(e, id, "from"))?;
+    state.feed_changed();
+    Ok(Json(detail.into()))
+}
+
+/// Splits signals off into a new incident (the body is that of `POST /api/v1/incidents`; its
+/// `links` must be linked to this incident).
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/split", tag = "incidents",
+    params(("id" = i64, Path, description = "The incident to split")),
+    request_body(content = CreateIncident),
+    responses(
+        (status = 201, description = "The new incident", body = IncidentOut),
+        (status = 404, description = "No such incident", body = ErrorBody),
+        (status = 409, description = "A signal not linked to this incident", body = ErrorBody),
+        (status = 422, description = "A field is wrong, named in `field`", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
+pub async fn split(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    path: Result<Path<i64>, PathRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<IncidentOut>), ApiError> {
+    let id = incident_id(path)?;
+    let request: CreateIncident = json_body(body, state.config.max_body_bytes)?;
+    let new = new_incident(request)?;
+    if new.signals.is_empty() {
+        return Err(ApiError::invalid(InvalidField::new(
+            "links",
+            "name the signals to move to the new incident",
+        )));
+    }
+    let detail = state
+        .store
+        .split_incident(id, &new, &principal.origin())
+        .await?;
     state.feed_changed();
     Ok((StatusCode::CREATED, Json(detail.into())))
 }
@@ -273,6 +344,16 @@ pub async fn patch_incident(
         state: new_state,
         services,
     }];
+    match request.proposed {
+        Some(false) => changes.push(IncidentChange::Accept),
+        Some(true) => {
+            return Err(invalid(
+                "proposed",
+                "only false (accepting a proposal) can be set".into(),
+            ));
+        }
+        None => {}
+    }
     for (role, user) in request.roles.unwrap_or_default() {
         let field = format!("roles.{role}");
         let role = role.parse().map_err(|e| invalid(&field, e))?;

@@ -144,6 +144,16 @@ pub const ROUTES: &[RouteRule] = &[
     ),
     rule(
         Method::POST,
+        "/api/v1/incidents/{id}/merge",
+        Action::ManageIncidents,
+    ),
+    rule(
+        Method::POST,
+        "/api/v1/incidents/{id}/split",
+        Action::ManageIncidents,
+    ),
+    rule(
+        Method::POST,
         "/api/v1/incidents/{id}/tasks",
         Action::ManageIncidents,
     ),

@@ -32,6 +32,8 @@ use utoipa::{Modify, OpenApi};
         super::incidents::add_note,
         super::incidents::link,
         super::incidents::unlink,
+        super::incidents::merge,
+        super::incidents::split,
         super::incidents::add_task,
         super::incidents::update_task,
         super::stream::stream,
