@@ -9,6 +9,7 @@
 
 pub mod classify;
 pub mod clusters;
+pub mod correlate;
 pub mod detect;
 pub mod pseudonym;
 pub mod redact;

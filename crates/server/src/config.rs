@@ -31,6 +31,15 @@ pub const CONFIG_ENV: &[&str] = &[
     "WEBHOOKS__RETRY_MAX_MS",
     "WEBHOOKS__GIVE_UP_AFTER_S",
     "WEBHOOKS__TIMEOUT_MS",
+    "CORRELATION__MODE",
+    "CORRELATION__INTERVAL_MS",
+    "CORRELATION__LOOKBACK_HOURS",
+    "CORRELATION__WINDOW_MINUTES",
+    "CORRELATION__STRENGTH",
+    "CORRELATION__ALERT_WEIGHT",
+    "CORRELATION__REPORT_WEIGHT",
+    "CORRELATION__CRITICAL_WEIGHT",
+    "CORRELATION__REPLACE_DEFAULT_RULES",
     "SECRETS__PSEUDONYM_KEY",
     "SECRETS__PSEUDONYM_KEY_FILE",
     "ALERTMANAGER__SOURCE",
@@ -78,6 +87,91 @@ pub struct Config {
     pub max_streams: usize,
     /// Outbound webhooks: targets and retries.
     pub webhooks: WebhooksConfig,
+    /// How alerts, reports and security events are linked into incidents.
+    pub correlation: CorrelationConfig,
+}
+
+/// What the correlator does with signals that belong together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CorrelationMode {
+    /// Open the incident (default).
+    Open,
+    /// Open it as a proposal that a person accepts.
+    Propose,
+    /// Do not correlate.
+    Off,
+}
+
+/// The correlator's settings and rules.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CorrelationConfig {
+    /// `open` (default), `propose` or `off`.
+    pub mode: CorrelationMode,
+    /// Milliseconds between correlation rounds (default 5000; 0 stops the background worker,
+    /// tests step it).
+    pub interval_ms: u64,
+    /// How far back signals are considered, in hours (default 6).
+    pub lookback_hours: i64,
+    /// Signals further apart than this (minutes) do not belong together (default 60).
+    pub window_minutes: i64,
+    /// The strength at which linked signals open an incident (default 2.5).
+    pub strength: f64,
+    /// Weight of customer alerts (all alerts of a group count once; default 1).
+    pub alert_weight: f64,
+    /// Weight of each agent's report (default 1.5).
+    pub report_weight: f64,
+    /// Weight of a critical security event (default 2; high 1.5, medium 1, low 0.5).
+    pub critical_weight: f64,
+    /// Rules giving security events their topics, tried after (or, with
+    /// `replace_default_rules`, instead of) the built-in ones.
+    pub rules: Vec<frontline_pipeline::correlate::RuleSpec>,
+    /// Use only `rules`.
+    pub replace_default_rules: bool,
+}
+
+impl Default for CorrelationConfig {
+    fn default() -> Self {
+        Self {
+            mode: CorrelationMode::Open,
+            interval_ms: 5000,
+            lookback_hours: 6,
+            window_minutes: 60,
+            strength: 2.5,
+            alert_weight: 1.0,
+            report_weight: 1.5,
+            critical_weight: 2.0,
+            rules: Vec::new(),
+            replace_default_rules: false,
+        }
+    }
+}
+
+impl CorrelationConfig {
+    /// The weights, window and threshold.
+    pub fn settings(&self) -> frontline_pipeline::correlate::Settings {
+        frontline_pipeline::correlate::Settings {
+            window_minutes: self.window_minutes,
+            strength: self.strength,
+            alert_weight: self.alert_weight,
+            report_weight: self.report_weight,
+            critical_weight: self.critical_weight,
+        }
+    }
+
+    /// The compiled rules: configured ones first (so they name the reason), then the
+    /// defaults unless replaced.
+    ///
+    /// # Errors
+    /// A message naming the rule and the pattern that does not compile.
+    pub fn rules(&self) -> Result<frontline_pipeline::correlate::Rules, String> {
+        let mut specs = self.rules.clone();
+        if !self.replace_default_rules {
+            specs.extend(frontline_pipeline::correlate::default_rules());
+        }
+        frontline_pipeline::correlate::Rules::compile(&specs)
+    }
 }
 
 /// How outbound webhooks are delivered.
@@ -143,6 +237,7 @@ impl Default for Config {
             detection_interval_ms: 2000,
             max_streams: 1000,
             webhooks: WebhooksConfig::default(),
+            correlation: CorrelationConfig::default(),
         }
     }
 }
@@ -291,6 +386,25 @@ impl Config {
                     "{} is below webhooks.retry_initial_ms ({})",
                     w.retry_max_ms, w.retry_initial_ms
                 ),
+            });
+        }
+        let c = &self.correlation;
+        if let Err(e) = c.rules() {
+            return Err(ConfigError::Invalid {
+                key: "correlation.rules",
+                reason: e,
+            });
+        }
+        if !(c.strength > 0.0 && c.strength.is_finite()) {
+            return Err(ConfigError::Invalid {
+                key: "correlation.strength",
+                reason: "must be a positive number".into(),
+            });
+        }
+        if c.window_minutes <= 0 || c.lookback_hours <= 0 {
+            return Err(ConfigError::Invalid {
+                key: "correlation.window_minutes",
+                reason: "window_minutes and lookback_hours must be positive".into(),
             });
         }
         if self.taxonomy.replace_default && self.taxonomy.files.is_empty() {

@@ -78,8 +78,13 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         .await
         .with_context(|| format!("binding {}", config.listen))?;
     let detection = Arc::new(tokio::sync::Mutex::new(DetectionWorker::new(store.clone())));
+    let correlation = Arc::new(
+        crate::workers::correlation::CorrelationWorker::new(store.clone(), &config.correlation)
+            .map_err(|e| anyhow::anyhow!("configuration key `correlation.rules`: {e}"))?,
+    );
     let state = AppState {
         detection,
+        correlation,
         feed: Arc::new(tokio::sync::watch::channel(0).0),
         streams: Arc::new(tokio::sync::Semaphore::new(config.max_streams)),
         listen: listener.local_addr().context("reading the bound address")?,
@@ -143,6 +148,15 @@ impl Application {
             ),
             shutdown.clone(),
         ));
+        let correlator = (self.state.config.correlation.interval_ms > 0
+            && self.state.config.correlation.mode != crate::config::CorrelationMode::Off)
+            .then(|| {
+                tokio::spawn(run_correlation(
+                    self.state.clone(),
+                    std::time::Duration::from_millis(self.state.config.correlation.interval_ms),
+                    shutdown.clone(),
+                ))
+            });
         let router = api::router(self.state);
         let result = axum::serve(
             self.listener,
@@ -156,6 +170,9 @@ impl Application {
             let _ = worker.await;
         }
         let _ = delivery.await;
+        if let Some(correlator) = correlator {
+            let _ = correlator.await;
+        }
         tracing::info!("frontline stopped");
         result
     }
@@ -210,5 +227,35 @@ async fn run_detection(
         .await
     {
         tracing::warn!(error = %e, "detection: the lease could not be released");
+    }
+}
+
+/// Runs correlation rounds every `interval` while this process holds the correlation lease,
+/// until `shutdown`; then gives the lease up.
+async fn run_correlation(
+    state: AppState,
+    interval: std::time::Duration,
+    shutdown: CancellationToken,
+) {
+    let mut id = [0u8; 8];
+    rand::rngs::OsRng.fill_bytes(&mut id);
+    let holder = format!("{}-{}", std::process::id(), hex::encode(id));
+    loop {
+        match state.correlation.step(&holder, chrono::Utc::now()).await {
+            Ok(Some(round)) if round.joined + round.opened > 0 => state.feed_changed(),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "correlation round failed; retrying"),
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => break,
+            () = tokio::time::sleep(interval) => {}
+        }
+    }
+    if let Err(e) = state
+        .store
+        .release_lease(crate::workers::correlation::LEASE, &holder)
+        .await
+    {
+        tracing::warn!(error = %e, "correlation: the lease could not be released");
     }
 }

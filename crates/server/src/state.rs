@@ -23,6 +23,8 @@ pub struct AppState {
     /// One permit per open live stream (`max_streams`), so clients cannot hold unbounded
     /// connections and memory.
     pub streams: Arc<tokio::sync::Semaphore>,
+    /// The correlation worker (shared so tests can run a round).
+    pub correlation: Arc<crate::workers::correlation::CorrelationWorker>,
     /// The address this server listens on (webhooks may not point at it).
     pub listen: std::net::SocketAddr,
 }

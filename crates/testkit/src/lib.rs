@@ -43,6 +43,7 @@ pub struct TestApp {
     shutdown: CancellationToken,
     detection:
         std::sync::Arc<tokio::sync::Mutex<frontline_server::workers::detection::DetectionWorker>>,
+    correlation: Arc<frontline_server::workers::correlation::CorrelationWorker>,
     config: Config,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     _dir: tempfile::TempDir,
@@ -83,10 +84,12 @@ pub async fn spawn_app_with(
     let mut config = Config {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         database: database_url.clone(),
-        // Tests step the detection worker themselves (`TestApp::detect`).
+        // Tests step the detection and correlation workers themselves (`TestApp::detect`,
+        // `TestApp::correlate`).
         detection_interval_ms: 0,
         ..Config::default()
     };
+    config.correlation.interval_ms = 0;
     configure(&mut config);
     let app = frontline_server::build(config.clone())
         .await
@@ -94,6 +97,7 @@ pub async fn spawn_app_with(
     let addr = app.local_addr().expect("bound address");
     let store = app.state().store.clone();
     let detection = app.state().detection.clone();
+    let correlation = app.state().correlation.clone();
     let shutdown = CancellationToken::new();
     let server = tokio::spawn(app.run_until(shutdown.clone()));
     Some(TestApp {
@@ -104,6 +108,7 @@ pub async fn spawn_app_with(
         database_url,
         shutdown,
         detection,
+        correlation,
         config,
         server: Some(server),
         _dir: dir,
@@ -129,8 +134,20 @@ impl TestApp {
         self.base_url = format!("http://{}", self.addr);
         self.store = app.state().store.clone();
         self.detection = app.state().detection.clone();
+        self.correlation = app.state().correlation.clone();
         self.shutdown = CancellationToken::new();
         self.server = Some(tokio::spawn(app.run_until(self.shutdown.clone())));
+    }
+
+    /// Runs one correlation round now.
+    ///
+    /// # Panics
+    /// When the store fails.
+    pub async fn correlate(&self) -> frontline_server::workers::correlation::Round {
+        self.correlation
+            .round(chrono::Utc::now())
+            .await
+            .expect("correlation round")
     }
 
     /// The full URL of `path`.

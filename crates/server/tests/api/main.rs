@@ -9,6 +9,7 @@ mod audit;
 mod auth;
 mod bulk;
 mod contacts;
+mod correlation;
 mod incidents;
 mod openapi;
 mod reports;
