@@ -248,8 +248,7 @@ impl CorrelationWorker {
             })
             .await?;
         let mut out = Vec::new();
-        let mut cache: HashMap<Signal, Option<(Vec<String>, Option<String>, DateTime<Utc>)>> =
-            HashMap::new();
+        let mut cache: HashMap<Signal, Option<About>> = HashMap::new();
         for incident in open.items {
             let Some(detail) = self.store.get_incident(incident.id).await? else {
                 continue;
@@ -283,10 +282,7 @@ impl CorrelationWorker {
     }
 
     /// A linked signal's topics, service and time.
-    async fn about(
-        &self,
-        signal: &Signal,
-    ) -> Result<Option<(Vec<String>, Option<String>, DateTime<Utc>)>, StoreError> {
+    async fn about(&self, signal: &Signal) -> Result<Option<About>, StoreError> {
         let c = match signal {
             Signal::Alert { id } => self
                 .store
@@ -314,6 +310,9 @@ impl CorrelationWorker {
         Ok(c.map(|c| (c.topics, c.service, c.at)))
     }
 }
+
+/// What a linked signal is about: its topics, its service and when it happened.
+type About = (Vec<String>, Option<String>, DateTime<Utc>);
 
 fn alert_candidate(a: &frontline_core::alert::DetectedAlert) -> Option<Candidate> {
     let topic = a.topic.clone()?;
