@@ -135,6 +135,28 @@ pub struct SecurityEventOut {
     pub resolved_at: Option<DateTime<Utc>>,
     /// When Frontline committed it.
     pub ingested_at: DateTime<Utc>,
+    /// Contacts on the same service and related topics since shortly before it (only when
+    /// one event is read).
+    pub customer_impact: Option<CustomerImpact>,
+}
+
+/// The customer side of a security event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CustomerImpact {
+    /// Counted from (30 minutes before the event).
+    pub since: DateTime<Utc>,
+    /// The topics counted: what the correlation rules say the event is about (empty when no
+    /// rule matches it).
+    pub topics: Vec<String>,
+    /// The service counted (`null`: every service).
+    pub service: Option<String>,
+    /// Contacts with one of the topics.
+    pub contacts: u64,
+    /// Distinct customers among them.
+    pub customers: u64,
+    /// Contacts per topic.
+    #[schema(value_type = Object)]
+    pub by_topic: std::collections::BTreeMap<String, u64>,
 }
 
 impl From<SecurityEvent> for SecurityEventOut {
@@ -150,6 +172,7 @@ impl From<SecurityEvent> for SecurityEventOut {
             indicators: event.indicators,
             resolved_at: event.resolved_at,
             ingested_at,
+            customer_impact: None,
         }
     }
 }

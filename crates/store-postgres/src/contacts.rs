@@ -239,3 +239,51 @@ fn contact_from_row(row: &PgRow) -> Result<Contact, StoreError> {
         ingested_at: row.get("ingested_at"),
     })
 }
+
+pub(crate) async fn impact(
+    store: &PostgresStore,
+    since: chrono::DateTime<chrono::Utc>,
+    until: Option<chrono::DateTime<chrono::Utc>>,
+    service: Option<&str>,
+    topics: &[String],
+) -> Result<frontline_store::Impact, StoreError> {
+    let mut out = frontline_store::Impact::default();
+    if topics.is_empty() {
+        return Ok(out);
+    }
+    // One row per (contact, matching topic); the totals count contacts once.
+    let mut sql = QueryBuilder::<Postgres>::new(
+        "SELECT c.seq, c.customer, j.value AS topic FROM contacts c, jsonb_array_elements_text(c.topics) AS j(value)
+         WHERE c.received_at >= ",
+    );
+    sql.push_bind(since);
+    if let Some(until) = until {
+        sql.push(" AND c.received_at < ").push_bind(until);
+    }
+    if let Some(service) = service {
+        sql.push(" AND c.service = ").push_bind(service.to_owned());
+    }
+    sql.push(" AND j.value IN (");
+    let mut list = sql.separated(", ");
+    for t in topics {
+        list.push_bind(t.clone());
+    }
+    sql.push(")");
+    let rows = sql
+        .build()
+        .fetch_all(&store.pool)
+        .await
+        .map_err(|e| map(e, "counting contacts"))?;
+    let mut contacts = std::collections::HashSet::new();
+    let mut customers = std::collections::HashSet::new();
+    for row in &rows {
+        contacts.insert(row.get::<i64, _>("seq"));
+        if let Some(c) = row.get::<Option<String>, _>("customer") {
+            customers.insert(c);
+        }
+        *out.by_topic.entry(row.get("topic")).or_default() += 1;
+    }
+    out.contacts = contacts.len() as u64;
+    out.customers = customers.len() as u64;
+    Ok(out)
+}

@@ -233,3 +233,51 @@ fn contact_from_row(row: &SqliteRow) -> Result<Contact, StoreError> {
         ingested_at: from_micros(row.get("ingested_at"))?,
     })
 }
+
+pub(crate) async fn impact(
+    store: &SqliteStore,
+    since: chrono::DateTime<chrono::Utc>,
+    until: Option<chrono::DateTime<chrono::Utc>>,
+    service: Option<&str>,
+    topics: &[String],
+) -> Result<frontline_store::Impact, StoreError> {
+    let mut out = frontline_store::Impact::default();
+    if topics.is_empty() {
+        return Ok(out);
+    }
+    // One row per (contact, matching topic); the totals count contacts once.
+    let mut sql = QueryBuilder::<Sqlite>::new(
+        "SELECT c.seq, c.customer, j.value AS topic FROM contacts c, json_each(c.topics) j
+         WHERE c.received_at >= ",
+    );
+    sql.push_bind(micros(since));
+    if let Some(until) = until {
+        sql.push(" AND c.received_at < ").push_bind(micros(until));
+    }
+    if let Some(service) = service {
+        sql.push(" AND c.service = ").push_bind(service.to_owned());
+    }
+    sql.push(" AND j.value IN (");
+    let mut list = sql.separated(", ");
+    for t in topics {
+        list.push_bind(t.clone());
+    }
+    sql.push(")");
+    let rows = sql
+        .build()
+        .fetch_all(&store.reader)
+        .await
+        .map_err(|e| map(e, "counting contacts"))?;
+    let mut contacts = std::collections::HashSet::new();
+    let mut customers = std::collections::HashSet::new();
+    for row in &rows {
+        contacts.insert(row.get::<i64, _>("seq"));
+        if let Some(c) = row.get::<Option<String>, _>("customer") {
+            customers.insert(c);
+        }
+        *out.by_topic.entry(row.get("topic")).or_default() += 1;
+    }
+    out.contacts = contacts.len() as u64;
+    out.customers = customers.len() as u64;
+    Ok(out)
+}

@@ -398,6 +398,16 @@ impl Store for SqliteStore {
     ) -> Result<ReportDetail, StoreError> {
         reports::set_state(self, id, state, reason, origin).await
     }
+
+    async fn contact_impact(
+        &self,
+        since: chrono::DateTime<chrono::Utc>,
+        until: Option<chrono::DateTime<chrono::Utc>>,
+        service: Option<&str>,
+        topics: &[String],
+    ) -> Result<frontline_store::Impact, StoreError> {
+        contacts::impact(self, since, until, service, topics).await
+    }
 }
 
 #[cfg(test)]

@@ -50,6 +50,7 @@ macro_rules! conformance_tests {
             webhooks_keep_their_cursor_and_deliveries,
             reports_are_filed_linked_and_triaged,
             incidents_merge_and_split_moving_their_signals,
+            contact_impact_counts_contacts_customers_and_topics,
         );
     };
     (@each $make:expr; $($name:ident),* $(,)?) => {
@@ -1409,5 +1410,45 @@ pub async fn incidents_merge_and_split_moving_their_signals(store: &dyn Store) {
             SignalState::Linked(split.incident.id),
             SignalState::Free
         ]
+    );
+}
+
+pub async fn contact_impact_counts_contacts_customers_and_topics(store: &dyn Store) {
+    let mut batch = Vec::new();
+    for (i, (minute, service, topics, customer)) in [
+        (0, "web", vec!["account_takeover"], "c1"),
+        (1, "web", vec!["account_takeover", "phishing"], "c2"),
+        (2, "web", vec!["account_takeover"], "c1"),
+        (3, "app", vec!["account_takeover"], "c3"),
+        (4, "web", vec!["outage"], "c4"),
+        (-30, "web", vec!["account_takeover"], "c5"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut c = contact("zendesk", &i.to_string(), minute);
+        c.service = Some(service.into());
+        c.topics = topics.into_iter().map(str::to_owned).collect();
+        c.customer = Some(customer.into());
+        batch.push(c);
+    }
+    store.insert_contacts(&batch, &origin()).await.unwrap();
+    let topics = vec!["account_takeover".to_owned(), "phishing".to_owned()];
+    let impact = store
+        .contact_impact(at(0), None, Some("web"), &topics)
+        .await
+        .unwrap();
+    assert_eq!(impact.contacts, 3);
+    assert_eq!(impact.customers, 2);
+    assert_eq!(impact.by_topic["account_takeover"], 3);
+    assert_eq!(impact.by_topic["phishing"], 1);
+    let everywhere = store
+        .contact_impact(at(-60), Some(at(3)), None, &topics)
+        .await
+        .unwrap();
+    assert_eq!(everywhere.contacts, 4, "before `until`, any service");
+    assert_eq!(
+        store.contact_impact(at(0), None, None, &[]).await.unwrap(),
+        crate::Impact::default()
     );
 }

@@ -68,6 +68,17 @@ pub struct Resolution {
     pub resolved_at: chrono::DateTime<chrono::Utc>,
 }
 
+/// How many contacts on some topics (and a service) came in over a span of time.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Impact {
+    /// Contacts with at least one of the topics.
+    pub contacts: u64,
+    /// Distinct customers among them (pseudonyms; contacts without a customer not counted).
+    pub customers: u64,
+    /// Contacts per topic (a contact with two of the topics counts under both).
+    pub by_topic: std::collections::BTreeMap<String, u64>,
+}
+
 /// What became of one element of an intake batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Inserted {
@@ -421,4 +432,17 @@ pub trait Store: Send + Sync + 'static {
         reason: Option<&str>,
         origin: &Origin,
     ) -> Result<ReportDetail, StoreError>;
+
+    /// Contacts received at or after `since` (and before `until`), on `service` when given,
+    /// with at least one of `topics`: the customer side of a security event.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn contact_impact(
+        &self,
+        since: chrono::DateTime<chrono::Utc>,
+        until: Option<chrono::DateTime<chrono::Utc>>,
+        service: Option<&str>,
+        topics: &[String],
+    ) -> Result<Impact, StoreError>;
 }

@@ -60,6 +60,17 @@ impl CorrelationWorker {
         })
     }
 
+    /// The topics the rules give a security event (empty when none matches).
+    pub fn event_topics(
+        &self,
+        e: &frontline_core::security_event::NewSecurityEvent,
+    ) -> Vec<String> {
+        self.rules
+            .topics_of(&e.source, &e.title, &e.indicators)
+            .map(|(_, t)| t)
+            .unwrap_or_default()
+    }
+
     /// One round if this process holds the lease (`None` when another does).
     ///
     /// # Errors

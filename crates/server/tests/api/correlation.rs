@@ -188,7 +188,57 @@ async fn in_propose_mode_a_person_accepts_the_incident(backend: Backend) {
     );
 }
 
+async fn a_security_event_shows_its_customer_impact(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let ingest = app.token(Role::Ingest).await;
+    let security = app.token_for("sam", Role::Security).await;
+    let mut contacts = Vec::new();
+    for (i, (minutes_ago, service, text)) in [
+        (
+            10,
+            "web",
+            "someone changed my password and now I cant log in",
+        ),
+        (8, "web", "Someone changed my password!! account hacked"),
+        (6, "app", "someone changed my password"),
+        (4, "web", "where is my parcel"),
+        (90, "web", "someone changed my password yesterday"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        contacts.push(json!({
+            "id": format!("c{i}"), "source": "zendesk", "channel": "chat",
+            "received_at": (Utc::now() - Duration::minutes(minutes_ago)).to_rfc3339(),
+            "text": text, "service": service, "customer": format!("cust-{i}"),
+        }));
+    }
+    let (status, body) = json(
+        app.post_json("/api/v1/contacts", &ingest, &json!(contacts))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    finding(&app, &ingest, "f1", "Credential stuffing detected", "high").await;
+    let (status, event) = json(app.get("/api/v1/security-events/siem/f1", &security).await).await;
+    assert_eq!(status, 200, "{event}");
+    let impact = &event["customer_impact"];
+    assert_eq!(impact["service"], "web");
+    assert_eq!(
+        impact["topics"],
+        json!(["account_takeover", "account_access"])
+    );
+    assert_eq!(impact["contacts"], 2, "{impact}");
+    assert_eq!(impact["customers"], 2, "{impact}");
+    // Lists leave it out (it is computed per event).
+    let (_, list) = json(app.get("/api/v1/security-events", &security).await).await;
+    assert_eq!(list["items"][0]["customer_impact"], serde_json::Value::Null);
+}
+
 frontline_testkit::backend_tests!(
     an_alert_and_a_finding_open_one_incident_and_related_signals_join_it,
     in_propose_mode_a_person_accepts_the_incident,
+    a_security_event_shows_its_customer_impact,
 );

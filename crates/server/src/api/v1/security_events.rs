@@ -138,12 +138,33 @@ pub async fn get_security_event(
 ) -> Result<Json<SecurityEventOut>, ApiError> {
     let Path((source, id)) =
         path.map_err(|e| ApiError::bad_request("invalid_parameter", e.body_text()))?;
-    state
+    let event = state
         .store
         .get_security_event(&source, &id)
         .await?
-        .map(|e| Json(SecurityEventOut::from(e)))
         .ok_or_else(|| {
             ApiError::not_found(format!("no security event {id:?} from source {source:?}"))
-        })
+        })?;
+    // The analyst's first question: are customers feeling it? Contacts on the same service
+    // and the topics the event means, from shortly before it until now.
+    let topics = state.correlation.event_topics(&event.event);
+    let since = event.event.observed_at - chrono::Duration::minutes(IMPACT_LEAD_MINUTES);
+    let service = event.event.service.clone();
+    let impact = state
+        .store
+        .contact_impact(since, None, service.as_deref(), &topics)
+        .await?;
+    let mut out = SecurityEventOut::from(event);
+    out.customer_impact = Some(frontline_api::CustomerImpact {
+        since,
+        topics,
+        service,
+        contacts: impact.contacts,
+        customers: impact.customers,
+        by_topic: impact.by_topic,
+    });
+    Ok(Json(out))
 }
+
+/// How long before a security event its customer impact is counted from.
+const IMPACT_LEAD_MINUTES: i64 = 30;
