@@ -69,28 +69,29 @@ impl IncidentTx for Tx<'_> {
         exists(self.conn, "SELECT 1 FROM users WHERE name = $1", name, None).await
     }
 
-    async fn signal_exists(&mut self, signal: &Signal) -> Result<bool, StoreError> {
-        match signal {
+    async fn signal_time(&mut self, signal: &Signal) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let query = match signal {
             Signal::Alert { id } => {
-                exists(self.conn, "SELECT 1 FROM alerts WHERE id = $1", id, None).await
+                sqlx::query_scalar("SELECT started_at FROM alerts WHERE id = $1").bind(id.clone())
             }
-            Signal::SecurityEvent { source, id } => {
-                let sql = "SELECT 1 FROM security_events WHERE source = $1 AND ext_id = $2";
-                exists(self.conn, sql, source, Some(id)).await
-            }
-            Signal::Contact { source, id } => {
-                let sql = "SELECT 1 FROM contacts WHERE source = $1 AND ext_id = $2";
-                exists(self.conn, sql, source, Some(id)).await
-            }
-            Signal::Report { id } => Ok(sqlx::query_scalar::<_, i32>(
-                "SELECT 1 FROM reports WHERE seq = $1",
+            Signal::SecurityEvent { source, id } => sqlx::query_scalar(
+                "SELECT observed_at FROM security_events WHERE source = $1 AND ext_id = $2",
             )
-            .bind(id)
+            .bind(source.clone())
+            .bind(id.clone()),
+            Signal::Contact { source, id } => sqlx::query_scalar(
+                "SELECT received_at FROM contacts WHERE source = $1 AND ext_id = $2",
+            )
+            .bind(source.clone())
+            .bind(id.clone()),
+            Signal::Report { id } => {
+                sqlx::query_scalar("SELECT filed_at FROM reports WHERE seq = $1").bind(*id)
+            }
+        };
+        query
             .fetch_optional(&mut *self.conn)
             .await
-            .map_err(|e| map(e, "checking a reference"))?
-            .is_some()),
-        }
+            .map_err(|e| map(e, "checking a signal"))
     }
 
     async fn linked_incident(&mut self, signal: &Signal) -> Result<Option<i64>, StoreError> {

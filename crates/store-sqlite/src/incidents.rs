@@ -63,24 +63,38 @@ impl IncidentTx for Tx<'_> {
         exists(self.0, "SELECT 1 FROM users WHERE name = ?", name, None).await
     }
 
-    async fn signal_exists(&mut self, signal: &Signal) -> Result<bool, StoreError> {
-        match signal {
-            Signal::Alert { id } => {
-                exists(self.0, "SELECT 1 FROM alerts WHERE id = ?", id, None).await
-            }
-            Signal::SecurityEvent { source, id } => {
-                let sql = "SELECT 1 FROM security_events WHERE source = ? AND ext_id = ?";
-                exists(self.0, sql, source, Some(id)).await
-            }
-            Signal::Contact { source, id } => {
-                let sql = "SELECT 1 FROM contacts WHERE source = ? AND ext_id = ?";
-                exists(self.0, sql, source, Some(id)).await
-            }
-            Signal::Report { id } => {
-                let sql = "SELECT 1 FROM reports WHERE seq = ?";
-                exists(self.0, sql, &id.to_string(), None).await
-            }
+    async fn signal_time(&mut self, signal: &Signal) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let (sql, a, b) = match signal {
+            Signal::Alert { id } => (
+                "SELECT started_at FROM alerts WHERE id = ?",
+                id.clone(),
+                None,
+            ),
+            Signal::SecurityEvent { source, id } => (
+                "SELECT observed_at FROM security_events WHERE source = ? AND ext_id = ?",
+                source.clone(),
+                Some(id.clone()),
+            ),
+            Signal::Contact { source, id } => (
+                "SELECT received_at FROM contacts WHERE source = ? AND ext_id = ?",
+                source.clone(),
+                Some(id.clone()),
+            ),
+            Signal::Report { id } => (
+                "SELECT filed_at FROM reports WHERE seq = ?",
+                id.to_string(),
+                None,
+            ),
+        };
+        let mut q = sqlx::query_scalar::<_, i64>(sql).bind(a);
+        if let Some(b) = b {
+            q = q.bind(b);
         }
+        q.fetch_optional(&mut *self.0)
+            .await
+            .map_err(|e| map(e, "checking a signal"))?
+            .map(from_micros)
+            .transpose()
     }
 
     async fn linked_incident(&mut self, signal: &Signal) -> Result<Option<i64>, StoreError> {

@@ -898,6 +898,11 @@ pub async fn incidents_open_change_and_keep_a_timeline(store: &dyn Store) {
         ]
     );
     assert_eq!(timeline[1].data["change"], "linked");
+    assert_eq!(
+        timeline[1].data["signals"][0],
+        serde_json::json!({"kind": "alert", "id": "a1", "at": at(0)}),
+        "the signal's own time is kept"
+    );
     assert_eq!(timeline[2].data["to"], "carol");
     assert_eq!(
         timeline[3].data["body"],

@@ -23,8 +23,9 @@ pub trait IncidentTx: Send {
     async fn save_incident(&mut self, incident: &Incident, new: bool) -> Result<(), StoreError>;
     /// Whether a user of that name exists.
     async fn user_exists(&mut self, name: &str) -> Result<bool, StoreError>;
-    /// Whether the signal exists (the alert, event, contact or report it names).
-    async fn signal_exists(&mut self, signal: &Signal) -> Result<bool, StoreError>;
+    /// When the signal happened (an alert's start, an event's observation, a contact's
+    /// receipt, a report's filing), or `None` when it does not exist.
+    async fn signal_time(&mut self, signal: &Signal) -> Result<Option<DateTime<Utc>>, StoreError>;
     /// The incident the signal is linked to, if any.
     async fn linked_incident(&mut self, signal: &Signal) -> Result<Option<i64>, StoreError>;
     /// Links a signal to an incident.
@@ -156,14 +157,15 @@ async fn change_loaded(
     let actor = origin.actor.to_string();
     // Links first: they are the part that can fail on the database's state.
     let mut effective = Vec::new();
+    let mut times = Vec::new();
     match change {
         IncidentChange::Link(signals) => {
             for s in signals {
-                if !tx.signal_exists(s).await? {
+                let Some(at) = tx.signal_time(s).await? else {
                     return Err(StoreError::NotFound {
                         what: s.to_string(),
                     });
-                }
+                };
                 match tx.linked_incident(s).await? {
                     Some(other) if other == incident.id => {}
                     Some(other) => {
@@ -176,6 +178,7 @@ async fn change_loaded(
                     None => {
                         tx.insert_link(incident.id, s, now, &actor).await?;
                         effective.push(s.clone());
+                        times.push(at);
                     }
                 }
             }
@@ -194,9 +197,20 @@ async fn change_loaded(
         IncidentChange::Unlink(_) => IncidentChange::Unlink(effective),
         other => other.clone(),
     };
-    let recorded = incident.apply(&applied, now).map_err(change_error)?;
+    let mut recorded = incident.apply(&applied, now).map_err(change_error)?;
     if recorded.is_empty() {
         return Ok(incident);
+    }
+    // The timeline keeps when each linked signal happened, not only when it was linked: the
+    // review measures from the first customer contact and the first alert.
+    if !times.is_empty() {
+        for r in &mut recorded {
+            if let Some(list) = r.data["signals"].as_array_mut() {
+                for (signal, at) in list.iter_mut().zip(&times) {
+                    signal["at"] = json!(at);
+                }
+            }
+        }
     }
     tx.save_incident(&incident, false).await?;
     for r in &recorded {

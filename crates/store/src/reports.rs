@@ -25,7 +25,7 @@ pub async fn file(
             source: c.source.clone(),
             id: c.id.clone(),
         };
-        if !tx.signal_exists(&signal).await? {
+        if tx.signal_time(&signal).await?.is_none() {
             return Err(StoreError::NotFound {
                 what: signal.to_string(),
             });
