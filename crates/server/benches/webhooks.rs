@@ -65,8 +65,8 @@ async fn run(app: &TestApp, pace: Option<Duration>, label: &str) {
         .map(|r| {
             let body = r.json();
             let at: DateTime<Utc> = body["at"].as_str().unwrap().parse().unwrap();
-            let arrived = clock_utc
-                + chrono::Duration::from_std(r.at.duration_since(clock_instant)).unwrap();
+            let arrived =
+                clock_utc + chrono::Duration::from_std(r.at.duration_since(clock_instant)).unwrap();
             (arrived - at).num_microseconds().unwrap() as f64 / 1000.0
         })
         .collect();

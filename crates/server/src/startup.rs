@@ -88,6 +88,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         feed: Arc::new(tokio::sync::watch::channel(0).0),
         streams: Arc::new(tokio::sync::Semaphore::new(config.max_streams)),
         listen: listener.local_addr().context("reading the bound address")?,
+        shutdown: CancellationToken::new(),
         store,
         intake: Arc::new(Intake {
             redactor: Redactor::shared(),
@@ -157,6 +158,12 @@ impl Application {
                     shutdown.clone(),
                 ))
             });
+        let ending = self.state.shutdown.clone();
+        let signal = shutdown.clone();
+        tokio::spawn(async move {
+            signal.cancelled().await;
+            ending.cancel();
+        });
         let router = api::router(self.state);
         let result = axum::serve(
             self.listener,

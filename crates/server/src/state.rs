@@ -25,6 +25,9 @@ pub struct AppState {
     pub streams: Arc<tokio::sync::Semaphore>,
     /// The correlation worker (shared so tests can run a round).
     pub correlation: Arc<crate::workers::correlation::CorrelationWorker>,
+    /// Cancelled when the server begins shutting down: long-lived responses (live streams)
+    /// end, so the graceful shutdown does not wait for clients that never hang up.
+    pub shutdown: tokio_util::sync::CancellationToken,
     /// The address this server listens on (webhooks may not point at it).
     pub listen: std::net::SocketAddr,
 }

@@ -157,7 +157,25 @@ async fn open_streams_are_capped(backend: Backend) {
     assert!(again.is_some(), "the slot came back");
 }
 
+async fn a_shutdown_ends_open_streams_instead_of_waiting_for_them(backend: Backend) {
+    let Some(mut app) = spawn_app(backend).await else {
+        return;
+    };
+    let viewer = app.token(Role::Viewer).await;
+    let mut stream = connect(&app, &viewer, "", None).await;
+    // restart() waits for the old server to finish its graceful shutdown: with a stream that
+    // never ended, it would wait forever.
+    tokio::time::timeout(Duration::from_secs(10), app.restart())
+        .await
+        .expect("the server stopped with a live stream open");
+    assert!(
+        stream.next(Duration::from_secs(2)).await.is_none(),
+        "the stream ended"
+    );
+}
+
 frontline_testkit::backend_tests!(
     changes_arrive_live_and_a_reconnect_resumes_without_gaps,
     open_streams_are_capped,
+    a_shutdown_ends_open_streams_instead_of_waiting_for_them,
 );

@@ -68,6 +68,7 @@ impl Follow {
                 Err(e) => tracing::warn!(error = %e, "live stream: reading the feed failed"),
             }
             tokio::select! {
+                () = self.state.shutdown.cancelled() => return None,
                 changed = self.wake.changed() => {
                     if changed.is_err() {
                         // The server is shutting down.
