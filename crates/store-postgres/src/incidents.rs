@@ -7,9 +7,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use frontline_core::audit::AuditEntry;
 use frontline_core::feed::{FeedEntry, NewFeedEntry};
-use frontline_core::incident::{
-    Incident, IncidentChange, IncidentDetail, Link, NewIncident, Signal, SignalState,
-};
+use frontline_core::incident::{Incident, IncidentDetail, Link, Signal, SignalState};
 use frontline_core::report::Report;
 use frontline_store::incidents::{self, IncidentTx};
 use frontline_store::{IncidentQuery, Origin, Page, StoreError};
@@ -160,12 +158,8 @@ impl IncidentTx for Tx<'_> {
         Ok(true)
     }
 
-    async fn incident_signals(&mut self, incident: i64) -> Result<Vec<Signal>, StoreError> {
-        Ok(links(&mut *self.conn, incident)
-            .await?
-            .into_iter()
-            .map(|l| l.signal)
-            .collect())
+    async fn links(&mut self, incident: i64) -> Result<Vec<Link>, StoreError> {
+        links(&mut *self.conn, incident).await
     }
 
     async fn insert_report(&mut self, report: &Report) -> Result<i64, StoreError> {
@@ -267,52 +261,6 @@ pub(crate) fn decode_report(id: i64, doc: serde_json::Value) -> Result<Report, S
 
 fn decode(doc: serde_json::Value) -> Result<Incident, StoreError> {
     serde_json::from_value(doc).map_err(|e| StoreError::internal("reading an incident", e))
-}
-
-pub(crate) async fn open(
-    store: &PostgresStore,
-    new: &NewIncident,
-    origin: &Origin,
-) -> Result<IncidentDetail, StoreError> {
-    let mut tx = store.begin().await?;
-    let incident = incidents::open(
-        &mut Tx {
-            conn: &mut tx,
-            lock: true,
-        },
-        new,
-        origin,
-    )
-    .await?;
-    let links = links(&mut tx, incident.id).await?;
-    tx.commit()
-        .await
-        .map_err(|e| map(e, "committing an incident"))?;
-    Ok(IncidentDetail { incident, links })
-}
-
-pub(crate) async fn change(
-    store: &PostgresStore,
-    id: i64,
-    changes: &[IncidentChange],
-    origin: &Origin,
-) -> Result<IncidentDetail, StoreError> {
-    let mut tx = store.begin().await?;
-    let incident = incidents::change(
-        &mut Tx {
-            conn: &mut tx,
-            lock: true,
-        },
-        id,
-        changes,
-        origin,
-    )
-    .await?;
-    let links = links(&mut tx, incident.id).await?;
-    tx.commit()
-        .await
-        .map_err(|e| map(e, "committing an incident change"))?;
-    Ok(IncidentDetail { incident, links })
 }
 
 pub(crate) async fn get(
@@ -443,54 +391,6 @@ pub(crate) async fn feed_head(store: &PostgresStore) -> Result<i64, StoreError> 
     Ok(max.unwrap_or(0))
 }
 
-pub(crate) async fn merge(
-    store: &PostgresStore,
-    into: i64,
-    from: i64,
-    origin: &Origin,
-) -> Result<IncidentDetail, StoreError> {
-    let mut tx = store.begin().await?;
-    let incident = incidents::merge(
-        &mut Tx {
-            conn: &mut tx,
-            lock: true,
-        },
-        into,
-        from,
-        origin,
-    )
-    .await?;
-    let links = links(&mut tx, incident.id).await?;
-    tx.commit()
-        .await
-        .map_err(|e| map(e, "committing a merge"))?;
-    Ok(IncidentDetail { incident, links })
-}
-
-pub(crate) async fn split(
-    store: &PostgresStore,
-    from: i64,
-    new: &NewIncident,
-    origin: &Origin,
-) -> Result<IncidentDetail, StoreError> {
-    let mut tx = store.begin().await?;
-    let incident = incidents::split(
-        &mut Tx {
-            conn: &mut tx,
-            lock: true,
-        },
-        from,
-        new,
-        origin,
-    )
-    .await?;
-    let links = links(&mut tx, incident.id).await?;
-    tx.commit()
-        .await
-        .map_err(|e| map(e, "committing a split"))?;
-    Ok(IncidentDetail { incident, links })
-}
-
 pub(crate) async fn signal_states(
     store: &PostgresStore,
     signals: &[Signal],
@@ -525,4 +425,26 @@ pub(crate) async fn signal_states(
         out.push(state);
     }
     Ok(out)
+}
+
+/// Runs one write to incidents in its own transaction.
+pub(crate) async fn write(
+    store: &PostgresStore,
+    op: incidents::Op<'_>,
+    origin: &Origin,
+) -> Result<IncidentDetail, StoreError> {
+    let mut tx = store.begin().await?;
+    let detail = op
+        .run(
+            &mut Tx {
+                conn: &mut tx,
+                lock: true,
+            },
+            origin,
+        )
+        .await?;
+    tx.commit()
+        .await
+        .map_err(|e| map(e, "committing an incident"))?;
+    Ok(detail)
 }

@@ -224,7 +224,7 @@ impl Store for PostgresStore {
         new: &NewIncident,
         origin: &Origin,
     ) -> Result<IncidentDetail, StoreError> {
-        incidents::open(self, new, origin).await
+        incidents::write(self, frontline_store::incidents::Op::Open(new), origin).await
     }
 
     async fn change_incident(
@@ -233,7 +233,12 @@ impl Store for PostgresStore {
         changes: &[IncidentChange],
         origin: &Origin,
     ) -> Result<IncidentDetail, StoreError> {
-        incidents::change(self, id, changes, origin).await
+        incidents::write(
+            self,
+            frontline_store::incidents::Op::Change(id, changes),
+            origin,
+        )
+        .await
     }
 
     async fn merge_incidents(
@@ -242,7 +247,12 @@ impl Store for PostgresStore {
         from: i64,
         origin: &Origin,
     ) -> Result<IncidentDetail, StoreError> {
-        incidents::merge(self, into, from, origin).await
+        incidents::write(
+            self,
+            frontline_store::incidents::Op::Merge { into, from },
+            origin,
+        )
+        .await
     }
 
     async fn split_incident(
@@ -251,7 +261,12 @@ impl Store for PostgresStore {
         new: &NewIncident,
         origin: &Origin,
     ) -> Result<IncidentDetail, StoreError> {
-        incidents::split(self, from, new, origin).await
+        incidents::write(
+            self,
+            frontline_store::incidents::Op::Split { from, new },
+            origin,
+        )
+        .await
     }
 
     async fn signal_states(&self, signals: &[Signal]) -> Result<Vec<SignalState>, StoreError> {

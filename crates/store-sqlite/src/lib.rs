@@ -286,7 +286,7 @@ impl Store for SqliteStore {
         new: &NewIncident,
         origin: &Origin,
     ) -> Result<IncidentDetail, StoreError> {
-        incidents::open(self, new, origin).await
+        incidents::write(self, frontline_store::incidents::Op::Open(new), origin).await
     }
 
     async fn change_incident(
@@ -295,7 +295,12 @@ impl Store for SqliteStore {
         changes: &[IncidentChange],
         origin: &Origin,
     ) -> Result<IncidentDetail, StoreError> {
-        incidents::change(self, id, changes, origin).await
+        incidents::write(
+            self,
+            frontline_store::incidents::Op::Change(id, changes),
+            origin,
+        )
+        .await
     }
 
     async fn merge_incidents(
@@ -304,7 +309,12 @@ impl Store for SqliteStore {
         from: i64,
         origin: &Origin,
     ) -> Result<IncidentDetail, StoreError> {
-        incidents::merge(self, into, from, origin).await
+        incidents::write(
+            self,
+            frontline_store::incidents::Op::Merge { into, from },
+            origin,
+        )
+        .await
     }
 
     async fn split_incident(
@@ -313,7 +323,12 @@ impl Store for SqliteStore {
         new: &NewIncident,
         origin: &Origin,
     ) -> Result<IncidentDetail, StoreError> {
-        incidents::split(self, from, new, origin).await
+        incidents::write(
+            self,
+            frontline_store::incidents::Op::Split { from, new },
+            origin,
+        )
+        .await
     }
 
     async fn signal_states(&self, signals: &[Signal]) -> Result<Vec<SignalState>, StoreError> {

@@ -8,7 +8,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use frontline_core::audit::AuditEntry;
 use frontline_core::feed::{FeedKind, NewFeedEntry};
-use frontline_core::incident::{ChangeError, Incident, IncidentChange, NewIncident, Signal};
+use frontline_core::incident::{
+    ChangeError, Incident, IncidentChange, IncidentDetail, Link, NewIncident, Signal,
+};
 use frontline_core::report::Report;
 use serde_json::json;
 
@@ -36,8 +38,8 @@ pub trait IncidentTx: Send {
         at: DateTime<Utc>,
         by: &str,
     ) -> Result<(), StoreError>;
-    /// The signals linked to an incident, in link order.
-    async fn incident_signals(&mut self, incident: i64) -> Result<Vec<Signal>, StoreError>;
+    /// The links of an incident, in link order.
+    async fn links(&mut self, incident: i64) -> Result<Vec<Link>, StoreError>;
     /// Unlinks a signal from an incident; whether it was linked there. Also remembers that the
     /// signal was unlinked, so the correlator does not link it again by itself.
     async fn delete_link(&mut self, incident: i64, signal: &Signal) -> Result<bool, StoreError>;
@@ -267,7 +269,7 @@ pub async fn merge(
             constraint: format!("incident {into} was merged into incident {m}"),
         });
     }
-    let signals = tx.incident_signals(from).await?;
+    let signals = signals_of(tx, from).await?;
     let now = Utc::now();
     let source = change_loaded(
         tx,
@@ -295,7 +297,7 @@ pub async fn split(
     origin: &Origin,
 ) -> Result<Incident, StoreError> {
     let source = load(tx, from).await?;
-    let linked = tx.incident_signals(from).await?;
+    let linked = signals_of(tx, from).await?;
     if let Some(s) = new.signals.iter().find(|s| !linked.contains(s)) {
         return Err(StoreError::Conflict {
             constraint: format!("{s} is not linked to incident {from}"),
@@ -328,4 +330,53 @@ async fn load(tx: &mut dyn IncidentTx, id: i64) -> Result<Incident, StoreError> 
         .ok_or_else(|| StoreError::NotFound {
             what: format!("incident {id}"),
         })
+}
+
+async fn signals_of(tx: &mut dyn IncidentTx, id: i64) -> Result<Vec<Signal>, StoreError> {
+    Ok(tx.links(id).await?.into_iter().map(|l| l.signal).collect())
+}
+
+/// One write to incidents, as the store's methods ask for it.
+#[derive(Debug, Clone, Copy)]
+pub enum Op<'a> {
+    /// [`open`].
+    Open(&'a NewIncident),
+    /// [`change`].
+    Change(i64, &'a [IncidentChange]),
+    /// [`merge`] `from` into `into`.
+    Merge {
+        /// The incident that remains.
+        into: i64,
+        /// The incident merged into it.
+        from: i64,
+    },
+    /// [`split`] `new` off `from`.
+    Split {
+        /// The incident split.
+        from: i64,
+        /// The new incident and the signals it takes.
+        new: &'a NewIncident,
+    },
+}
+
+impl Op<'_> {
+    /// Runs the write inside `tx` and reads back the incident it answers with (the opened,
+    /// changed or remaining one; for a split, the new one) with its links. The caller commits.
+    ///
+    /// # Errors
+    /// As the write's function.
+    pub async fn run(
+        self,
+        tx: &mut dyn IncidentTx,
+        origin: &Origin,
+    ) -> Result<IncidentDetail, StoreError> {
+        let incident = match self {
+            Op::Open(new) => open(tx, new, origin).await?,
+            Op::Change(id, changes) => change(tx, id, changes, origin).await?,
+            Op::Merge { into, from } => merge(tx, into, from, origin).await?,
+            Op::Split { from, new } => split(tx, from, new, origin).await?,
+        };
+        let links = tx.links(incident.id).await?;
+        Ok(IncidentDetail { incident, links })
+    }
 }

@@ -11,7 +11,6 @@ use axum::extract::{Path, Query, State};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use frontline_api::{AlertList, AlertOut, DismissRequest, ErrorBody};
-use frontline_core::InvalidField;
 use frontline_core::alert::AlertState;
 use frontline_store::AlertQuery;
 
@@ -144,18 +143,7 @@ pub async fn dismiss_alert(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<AlertOut>, ApiError> {
     let id = alert_id(path)?;
-    let body = body.map_err(|e| super::intake::body_error(e, state.config.max_body_bytes))?;
-    let request: DismissRequest = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}"))
-    })?;
-    let reason = frontline_core::field::short_text(
-        request
-            .reason
-            .ok_or_else(|| ApiError::invalid(InvalidField::new("reason", "is required")))?,
-        "reason",
-        1000,
-    )
-    .map_err(ApiError::invalid)?;
+    let reason = super::intake::dismiss_reason(body, state.config.max_body_bytes)?;
     let alert = state
         .store
         .set_alert_state(

@@ -4,7 +4,7 @@
 //! applies the finer role rules inside a route (state and severity need
 //! `ChangeIncidentState`; agents may link contacts only) and answers.
 
-use super::intake::json_body;
+use super::intake::{json_body, path_id};
 use super::query;
 use crate::auth::Principal;
 use crate::error::ApiError;
@@ -46,11 +46,6 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/incidents/{id}/split", post(split))
         .route("/api/v1/incidents/{id}/tasks", post(add_task))
         .route("/api/v1/incidents/{id}/tasks/{task}", patch(update_task))
-}
-
-fn incident_id(path: Result<Path<i64>, PathRejection>) -> Result<i64, ApiError> {
-    path.map(|Path(id)| id)
-        .map_err(|e| ApiError::bad_request("invalid_parameter", e.body_text()).with_field("id"))
 }
 
 fn signals(links: &LinksRequest) -> Result<Vec<Signal>, ApiError> {
@@ -165,7 +160,7 @@ pub async fn merge(
     path: Result<Path<i64>, PathRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<IncidentOut>, ApiError> {
-    let id = incident_id(path)?;
+    let id = path_id(path)?;
     let request: MergeRequest = json_body(body, state.config.max_body_bytes)?;
     let from = request
         .from
@@ -197,7 +192,7 @@ pub async fn split(
     path: Result<Path<i64>, PathRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<IncidentOut>), ApiError> {
-    let id = incident_id(path)?;
+    let id = path_id(path)?;
     let request: CreateIncident = json_body(body, state.config.max_body_bytes)?;
     let new = new_incident(request)?;
     if new.signals.is_empty() {
@@ -282,7 +277,7 @@ pub async fn get_incident(
     State(state): State<AppState>,
     path: Result<Path<i64>, PathRejection>,
 ) -> Result<Json<IncidentOut>, ApiError> {
-    let id = incident_id(path)?;
+    let id = path_id(path)?;
     state
         .store
         .get_incident(id)
@@ -310,7 +305,7 @@ pub async fn patch_incident(
     path: Result<Path<i64>, PathRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<IncidentOut>, ApiError> {
-    let id = incident_id(path)?;
+    let id = path_id(path)?;
     let request: PatchIncident = json_body(body, state.config.max_body_bytes)?;
     if (request.state.is_some() || request.severity.is_some())
         && !allows(&principal.roles, Action::ChangeIncidentState)
@@ -381,7 +376,7 @@ pub async fn timeline(
     path: Result<Path<i64>, PathRejection>,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Result<Json<Timeline>, ApiError> {
-    let id = incident_id(path)?;
+    let id = path_id(path)?;
     let Query(pairs) =
         query.map_err(|e| ApiError::bad_request("invalid_parameter", e.body_text()))?;
     let (after, limit) = query::after_and_limit(pairs)?;
@@ -413,7 +408,7 @@ pub async fn add_note(
     path: Result<Path<i64>, PathRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<IncidentOut>), ApiError> {
-    let id = incident_id(path)?;
+    let id = path_id(path)?;
     let request: NoteRequest = json_body(body, state.config.max_body_bytes)?;
     let body = incident::note(
         request
@@ -450,7 +445,7 @@ pub async fn link(
     path: Result<Path<i64>, PathRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<IncidentOut>, ApiError> {
-    let id = incident_id(path)?;
+    let id = path_id(path)?;
     let request: LinksRequest = json_body(body, state.config.max_body_bytes)?;
     let signals = signals(&request)?;
     if signals.iter().any(|s| !matches!(s, Signal::Contact { .. }))
@@ -485,7 +480,7 @@ pub async fn unlink(
     path: Result<Path<i64>, PathRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<IncidentOut>, ApiError> {
-    let id = incident_id(path)?;
+    let id = path_id(path)?;
     let request: LinksRequest = json_body(body, state.config.max_body_bytes)?;
     let signals = signals(&request)?;
     apply(
@@ -514,7 +509,7 @@ pub async fn add_task(
     path: Result<Path<i64>, PathRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<IncidentOut>), ApiError> {
-    let id = incident_id(path)?;
+    let id = path_id(path)?;
     let request: TaskRequest = json_body(body, state.config.max_body_bytes)?;
     let title = frontline_core::field::short_text(
         request

@@ -147,6 +147,30 @@ pub(crate) fn json_body<T: DeserializeOwned>(
     })
 }
 
+/// The numeric `{id}` of a path: 400 naming `id` when it is not a number.
+pub(crate) fn path_id(
+    path: Result<axum::extract::Path<i64>, axum::extract::rejection::PathRejection>,
+) -> Result<i64, ApiError> {
+    path.map(|axum::extract::Path(id)| id)
+        .map_err(|e| ApiError::bad_request("invalid_parameter", e.body_text()).with_field("id"))
+}
+
+/// The `{"reason"}` body of a dismissal: required, short, no control characters.
+pub(crate) fn dismiss_reason(
+    body: Result<Bytes, BytesRejection>,
+    limit: usize,
+) -> Result<String, ApiError> {
+    let request: frontline_api::DismissRequest = json_body(body, limit)?;
+    frontline_core::field::short_text(
+        request
+            .reason
+            .ok_or_else(|| ApiError::invalid(InvalidField::new("reason", "is required")))?,
+        "reason",
+        1000,
+    )
+    .map_err(ApiError::invalid)
+}
+
 /// The error detail of one refused element or line.
 pub(crate) fn invalid_detail(e: InvalidField) -> ErrorDetail {
     ErrorDetail {

@@ -3,7 +3,7 @@
 //! (live feed, webhooks), sees similar reports and matching alerts beside it, and the agent
 //! sees what became of it.
 
-use super::intake::json_body;
+use super::intake::{dismiss_reason, json_body, path_id};
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -26,11 +26,6 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/reports/{id}", get(get_report))
         .route("/api/v1/reports/{id}/ack", post(ack_report))
         .route("/api/v1/reports/{id}/dismiss", post(dismiss_report))
-}
-
-fn report_id(path: Result<Path<i64>, PathRejection>) -> Result<i64, ApiError> {
-    path.map(|Path(id)| id)
-        .map_err(|e| ApiError::bad_request("invalid_parameter", e.body_text()).with_field("id"))
 }
 
 /// Files a report. Give a `summary`, `contacts`, or both.
@@ -178,7 +173,7 @@ pub async fn get_report(
     State(state): State<AppState>,
     path: Result<Path<i64>, PathRejection>,
 ) -> Result<Json<ReportOut>, ApiError> {
-    let id = report_id(path)?;
+    let id = path_id(path)?;
     let detail = state
         .store
         .get_report(id)
@@ -243,7 +238,7 @@ pub async fn ack_report(
     Extension(principal): Extension<Principal>,
     path: Result<Path<i64>, PathRejection>,
 ) -> Result<Json<ReportOut>, ApiError> {
-    let id = report_id(path)?;
+    let id = path_id(path)?;
     let detail = state
         .store
         .set_report_state(id, ReportState::Acknowledged, None, &principal.origin())
@@ -269,16 +264,8 @@ pub async fn dismiss_report(
     path: Result<Path<i64>, PathRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<ReportOut>, ApiError> {
-    let id = report_id(path)?;
-    let request: DismissRequest = json_body(body, state.config.max_body_bytes)?;
-    let reason = frontline_core::field::short_text(
-        request
-            .reason
-            .ok_or_else(|| ApiError::invalid(InvalidField::new("reason", "is required")))?,
-        "reason",
-        1000,
-    )
-    .map_err(ApiError::invalid)?;
+    let id = path_id(path)?;
+    let reason = dismiss_reason(body, state.config.max_body_bytes)?;
     let detail = state
         .store
         .set_report_state(

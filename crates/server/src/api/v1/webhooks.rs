@@ -1,7 +1,7 @@
 //! `/api/v1/webhooks` and `/api/v1/deliveries`: outbound webhooks (admins only) and what
 //! became of each notification.
 
-use super::intake::json_body;
+use super::intake::{json_body, path_id};
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -102,9 +102,7 @@ pub async fn delete_webhook(
     Extension(principal): Extension<Principal>,
     path: Result<Path<i64>, PathRejection>,
 ) -> Result<StatusCode, ApiError> {
-    let id = path
-        .map(|Path(id)| id)
-        .map_err(|e| ApiError::bad_request("invalid_parameter", e.body_text()).with_field("id"))?;
+    let id = path_id(path)?;
     state.store.delete_webhook(id, &principal.origin()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
