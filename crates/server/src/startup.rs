@@ -193,9 +193,7 @@ async fn run_detection(
     interval: std::time::Duration,
     shutdown: CancellationToken,
 ) {
-    let mut id = [0u8; 8];
-    rand::rngs::OsRng.fill_bytes(&mut id);
-    let holder = format!("{}-{}", std::process::id(), hex::encode(id));
+    let holder = crate::workers::holder();
     loop {
         let step = state
             .detection
@@ -227,14 +225,12 @@ async fn run_detection(
             () = tokio::time::sleep(interval) => {}
         }
     }
-    // A successor (a restarted server) takes over at once instead of after the lease expires.
-    if let Err(e) = state
-        .store
-        .release_lease(crate::workers::detection::LEASE, &holder)
-        .await
-    {
-        tracing::warn!(error = %e, "detection: the lease could not be released");
-    }
+    crate::workers::release(
+        state.store.as_ref(),
+        crate::workers::detection::LEASE,
+        &holder,
+    )
+    .await;
 }
 
 /// Runs correlation rounds every `interval` while this process holds the correlation lease,
@@ -244,9 +240,7 @@ async fn run_correlation(
     interval: std::time::Duration,
     shutdown: CancellationToken,
 ) {
-    let mut id = [0u8; 8];
-    rand::rngs::OsRng.fill_bytes(&mut id);
-    let holder = format!("{}-{}", std::process::id(), hex::encode(id));
+    let holder = crate::workers::holder();
     loop {
         match state.correlation.step(&holder, chrono::Utc::now()).await {
             Ok(Some(round)) if round.joined + round.opened > 0 => state.feed_changed(),
@@ -258,11 +252,10 @@ async fn run_correlation(
             () = tokio::time::sleep(interval) => {}
         }
     }
-    if let Err(e) = state
-        .store
-        .release_lease(crate::workers::correlation::LEASE, &holder)
-        .await
-    {
-        tracing::warn!(error = %e, "correlation: the lease could not be released");
-    }
+    crate::workers::release(
+        state.store.as_ref(),
+        crate::workers::correlation::LEASE,
+        &holder,
+    )
+    .await;
 }

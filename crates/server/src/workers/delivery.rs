@@ -22,6 +22,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
+/// The lease that makes one process deliver at a time.
+pub const LEASE: &str = "delivery";
 /// How long the delivery lease lasts without renewal.
 pub const LEASE_TTL: chrono::Duration = chrono::Duration::seconds(30);
 /// The longest a round works before renewing the lease.
@@ -190,16 +192,14 @@ impl DeliveryWorker {
 /// Runs the worker while this process holds the `delivery` lease: a round at once when the
 /// feed changes, when a retry is due, and at least every second, until `shutdown`.
 pub async fn run(state: AppState, worker: DeliveryWorker, shutdown: CancellationToken) {
-    let mut id = [0u8; 8];
-    rand::thread_rng().fill(&mut id);
-    let holder = format!("{}-{}", std::process::id(), hex::encode(id));
+    let holder = super::holder();
     let mut wake = state.feed.subscribe();
     loop {
         wake.borrow_and_update();
         let mut sleep = IDLE;
         match state
             .store
-            .acquire_lease("delivery", &holder, Utc::now(), LEASE_TTL)
+            .acquire_lease(LEASE, &holder, Utc::now(), LEASE_TTL)
             .await
         {
             Ok(true) => match worker.round(tokio::time::Instant::now() + ROUND).await {
@@ -218,7 +218,5 @@ pub async fn run(state: AppState, worker: DeliveryWorker, shutdown: Cancellation
             () = tokio::time::sleep(sleep) => {}
         }
     }
-    if let Err(e) = state.store.release_lease("delivery", &holder).await {
-        tracing::warn!(error = %e, "delivery: the lease could not be released");
-    }
+    super::release(state.store.as_ref(), LEASE, &holder).await;
 }
