@@ -32,11 +32,23 @@ pub enum FeedKind {
     /// A note was added to an incident.
     #[serde(rename = "incident.note")]
     IncidentNote,
+    /// A statement was drafted or edited (a new version).
+    #[serde(rename = "statement.drafted")]
+    StatementDrafted,
+    /// A statement version was approved.
+    #[serde(rename = "statement.approved")]
+    StatementApproved,
+    /// A statement version was published: it is now what its audience hears.
+    #[serde(rename = "statement.published")]
+    StatementPublished,
+    /// A status page component changed state.
+    #[serde(rename = "component.updated")]
+    ComponentUpdated,
 }
 
 impl FeedKind {
     /// Every kind.
-    pub const ALL: [FeedKind; 7] = [
+    pub const ALL: [FeedKind; 11] = [
         FeedKind::AlertRaised,
         FeedKind::AlertUpdated,
         FeedKind::ReportFiled,
@@ -44,6 +56,10 @@ impl FeedKind {
         FeedKind::IncidentOpened,
         FeedKind::IncidentUpdated,
         FeedKind::IncidentNote,
+        FeedKind::StatementDrafted,
+        FeedKind::StatementApproved,
+        FeedKind::StatementPublished,
+        FeedKind::ComponentUpdated,
     ];
 
     /// The wire name (`incident.opened`).
@@ -56,6 +72,10 @@ impl FeedKind {
             FeedKind::IncidentOpened => "incident.opened",
             FeedKind::IncidentUpdated => "incident.updated",
             FeedKind::IncidentNote => "incident.note",
+            FeedKind::StatementDrafted => "statement.drafted",
+            FeedKind::StatementApproved => "statement.approved",
+            FeedKind::StatementPublished => "statement.published",
+            FeedKind::ComponentUpdated => "component.updated",
         }
     }
 }

@@ -11,6 +11,7 @@
 pub mod alert;
 pub mod alertmanager;
 pub mod audit;
+pub mod component;
 pub mod contact;
 pub mod feed;
 pub mod field;
@@ -20,6 +21,7 @@ pub mod policy;
 pub mod report;
 pub mod role;
 pub mod security_event;
+pub mod statement;
 pub mod webhook;
 
 pub use field::InvalidField;

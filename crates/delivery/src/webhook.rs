@@ -151,6 +151,28 @@ fn slack_text(n: &Notification) -> String {
         FeedKind::IncidentNote => {
             format!("Note on incident {incident} by {}: {}", n.actor, s("body"))
         }
+        FeedKind::StatementDrafted => format!(
+            "Incident {incident}: {} statement draft, version {}",
+            s("audience"),
+            d["version"]
+        ),
+        FeedKind::StatementApproved => format!(
+            "Incident {incident}: {} statement version {} approved by {} as {}",
+            s("audience"),
+            d["version"],
+            n.actor,
+            s("role")
+        ),
+        FeedKind::StatementPublished => format!(
+            "Incident {incident}: {} statement published (version {}){}",
+            s("audience"),
+            d["version"],
+            d["body"]
+                .as_str()
+                .map(|b| format!("\n{b}"))
+                .unwrap_or_default()
+        ),
+        FeedKind::ComponentUpdated => format!("Component {} is now {}", s("name"), s("status")),
     };
     escape(&line)
 }

@@ -144,6 +144,7 @@ impl From<StoreError> for ApiError {
                 "conflict",
                 format!("conflicts with a stored record ({constraint})"),
             ),
+            StoreError::Forbidden { reason } => ApiError::forbidden(reason),
             StoreError::Invalid { field, reason } => {
                 ApiError::invalid(InvalidField::new(field, reason))
             }

@@ -9,6 +9,7 @@ use frontline_core::audit::AuditEntry;
 use frontline_core::feed::{FeedEntry, NewFeedEntry};
 use frontline_core::incident::{Incident, IncidentDetail, Link, Signal, SignalState};
 use frontline_core::report::Report;
+use frontline_core::statement::Statement;
 use frontline_store::incidents::{self, IncidentTx};
 use frontline_store::{IncidentQuery, Origin, Page, StoreError};
 use sqlx::postgres::PgRow;
@@ -199,6 +200,49 @@ impl IncidentTx for Tx<'_> {
         Ok(())
     }
 
+    async fn insert_statement(&mut self, statement: &Statement) -> Result<i64, StoreError> {
+        sqlx::query_scalar(
+            "INSERT INTO statements (incident_id, audience, published_at, doc)
+             VALUES ($1, $2, $3, $4) RETURNING seq",
+        )
+        .bind(statement.incident_id)
+        .bind(statement.audience.as_str())
+        .bind(statement.published_at())
+        .bind(sqlx::types::Json(statement))
+        .fetch_one(&mut *self.conn)
+        .await
+        .map_err(|e| map(e, "drafting a statement"))
+    }
+
+    async fn load_statement(&mut self, id: i64) -> Result<Option<Statement>, StoreError> {
+        let sql = if self.lock {
+            "SELECT doc FROM statements WHERE seq = $1 FOR UPDATE"
+        } else {
+            "SELECT doc FROM statements WHERE seq = $1"
+        };
+        let doc: Option<serde_json::Value> = sqlx::query_scalar(sql)
+            .bind(id)
+            .fetch_optional(&mut *self.conn)
+            .await
+            .map_err(|e| map(e, "reading a statement"))?;
+        doc.map(|d| decode_statement(id, d)).transpose()
+    }
+
+    async fn save_statement(&mut self, statement: &Statement) -> Result<(), StoreError> {
+        sqlx::query("UPDATE statements SET published_at = $1, doc = $2 WHERE seq = $3")
+            .bind(statement.published_at())
+            .bind(sqlx::types::Json(statement))
+            .bind(statement.id)
+            .execute(&mut *self.conn)
+            .await
+            .map_err(|e| map(e, "writing a statement"))?;
+        Ok(())
+    }
+
+    async fn statements_of(&mut self, incident: i64) -> Result<Vec<Statement>, StoreError> {
+        statements_of(&mut *self.conn, incident).await
+    }
+
     async fn append_feed(&mut self, entry: &NewFeedEntry) -> Result<i64, StoreError> {
         append_feed(self.conn, entry).await
     }
@@ -250,6 +294,28 @@ pub(crate) async fn append_feed(
     .await
     .map_err(|e| map(e, "appending to the feed"))?;
     Ok(seq)
+}
+
+pub(crate) fn decode_statement(id: i64, doc: serde_json::Value) -> Result<Statement, StoreError> {
+    let mut statement: Statement =
+        serde_json::from_value(doc).map_err(|e| StoreError::internal("reading a statement", e))?;
+    statement.id = id;
+    Ok(statement)
+}
+
+pub(crate) async fn statements_of(
+    conn: &mut PgConnection,
+    incident: i64,
+) -> Result<Vec<Statement>, StoreError> {
+    let rows: Vec<(i64, serde_json::Value)> =
+        sqlx::query_as("SELECT seq, doc FROM statements WHERE incident_id = $1 ORDER BY seq")
+            .bind(incident)
+            .fetch_all(conn)
+            .await
+            .map_err(|e| map(e, "listing statements"))?;
+    rows.into_iter()
+        .map(|(id, doc)| decode_statement(id, doc))
+        .collect()
 }
 
 pub(crate) fn decode_report(id: i64, doc: serde_json::Value) -> Result<Report, StoreError> {

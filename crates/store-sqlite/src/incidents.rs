@@ -9,6 +9,7 @@ use frontline_core::audit::AuditEntry;
 use frontline_core::feed::{FeedEntry, NewFeedEntry};
 use frontline_core::incident::{Incident, IncidentDetail, Link, Signal, SignalState};
 use frontline_core::report::Report;
+use frontline_core::statement::Statement;
 use frontline_store::incidents::{self, IncidentTx};
 use frontline_store::{IncidentQuery, Origin, Page, StoreError};
 use sqlx::sqlite::SqliteRow;
@@ -201,6 +202,48 @@ impl IncidentTx for Tx<'_> {
         Ok(())
     }
 
+    async fn insert_statement(&mut self, statement: &Statement) -> Result<i64, StoreError> {
+        let doc = serde_json::to_string(statement)
+            .map_err(|e| StoreError::internal("encoding a statement", e))?;
+        sqlx::query_scalar(
+            "INSERT INTO statements (incident_id, audience, published_at, doc)
+             VALUES (?, ?, ?, ?) RETURNING seq",
+        )
+        .bind(statement.incident_id)
+        .bind(statement.audience.as_str())
+        .bind(statement.published_at().map(micros))
+        .bind(doc)
+        .fetch_one(&mut *self.0)
+        .await
+        .map_err(|e| map(e, "drafting a statement"))
+    }
+
+    async fn load_statement(&mut self, id: i64) -> Result<Option<Statement>, StoreError> {
+        let doc: Option<String> = sqlx::query_scalar("SELECT doc FROM statements WHERE seq = ?")
+            .bind(id)
+            .fetch_optional(&mut *self.0)
+            .await
+            .map_err(|e| map(e, "reading a statement"))?;
+        doc.map(|d| decode_statement(id, &d)).transpose()
+    }
+
+    async fn save_statement(&mut self, statement: &Statement) -> Result<(), StoreError> {
+        let doc = serde_json::to_string(statement)
+            .map_err(|e| StoreError::internal("encoding a statement", e))?;
+        sqlx::query("UPDATE statements SET published_at = ?, doc = ? WHERE seq = ?")
+            .bind(statement.published_at().map(micros))
+            .bind(doc)
+            .bind(statement.id)
+            .execute(&mut *self.0)
+            .await
+            .map_err(|e| map(e, "writing a statement"))?;
+        Ok(())
+    }
+
+    async fn statements_of(&mut self, incident: i64) -> Result<Vec<Statement>, StoreError> {
+        statements_of(&mut *self.0, incident).await
+    }
+
     async fn append_feed(&mut self, entry: &NewFeedEntry) -> Result<i64, StoreError> {
         append_feed(self.0, entry).await
     }
@@ -244,6 +287,28 @@ pub(crate) async fn append_feed(
     .await
     .map_err(|e| map(e, "appending to the feed"))?;
     Ok(seq)
+}
+
+pub(crate) fn decode_statement(id: i64, doc: &str) -> Result<Statement, StoreError> {
+    let mut statement: Statement =
+        serde_json::from_str(doc).map_err(|e| StoreError::internal("reading a statement", e))?;
+    statement.id = id;
+    Ok(statement)
+}
+
+pub(crate) async fn statements_of(
+    conn: &mut SqliteConnection,
+    incident: i64,
+) -> Result<Vec<Statement>, StoreError> {
+    let rows: Vec<(i64, String)> =
+        sqlx::query_as("SELECT seq, doc FROM statements WHERE incident_id = ? ORDER BY seq")
+            .bind(incident)
+            .fetch_all(conn)
+            .await
+            .map_err(|e| map(e, "listing statements"))?;
+    rows.iter()
+        .map(|(id, doc)| decode_statement(*id, doc))
+        .collect()
 }
 
 pub(crate) fn decode_report(id: i64, doc: &str) -> Result<Report, StoreError> {

@@ -16,6 +16,7 @@ mod incidents;
 mod reports;
 mod secrets;
 mod security_events;
+mod statements;
 mod tokens;
 mod webhooks;
 
@@ -31,6 +32,7 @@ use frontline_core::incident::{
 };
 use frontline_core::report::{NewReport, ReportDetail, ReportState};
 use frontline_core::security_event::{NewSecurityEvent, SecurityEvent};
+use frontline_core::statement::{Audience, Draft, Statement};
 use frontline_core::webhook::{Delivery, NewWebhook, Webhook};
 use frontline_store::{
     AlertQuery, ContactQuery, DeliveryQuery, IncidentQuery, Inserted, NewToken, Origin, Page,
@@ -422,6 +424,83 @@ impl Store for SqliteStore {
         topics: &[String],
     ) -> Result<frontline_store::Impact, StoreError> {
         contacts::impact(self, since, until, service, topics).await
+    }
+
+    async fn create_statement(
+        &self,
+        incident: i64,
+        audience: Audience,
+        draft: Draft,
+        author: &str,
+        origin: &Origin,
+    ) -> Result<Statement, StoreError> {
+        statements::write(
+            self,
+            statements::Write::Create(incident, audience, draft, author),
+            origin,
+        )
+        .await
+    }
+
+    async fn edit_statement(
+        &self,
+        id: i64,
+        draft: Draft,
+        author: &str,
+        origin: &Origin,
+    ) -> Result<Statement, StoreError> {
+        statements::write(self, statements::Write::Edit(id, draft, author), origin).await
+    }
+
+    async fn approve_statement(
+        &self,
+        id: i64,
+        user: &str,
+        roles: &[frontline_core::Role],
+        origin: &Origin,
+    ) -> Result<Statement, StoreError> {
+        statements::write(self, statements::Write::Approve(id, user, roles), origin).await
+    }
+
+    async fn publish_statement(
+        &self,
+        id: i64,
+        user: &str,
+        roles: &[frontline_core::Role],
+        origin: &Origin,
+    ) -> Result<Statement, StoreError> {
+        statements::write(self, statements::Write::Publish(id, user, roles), origin).await
+    }
+
+    async fn get_statement(&self, id: i64) -> Result<Option<Statement>, StoreError> {
+        statements::get(self, id).await
+    }
+
+    async fn list_statements(&self, incident: i64) -> Result<Vec<Statement>, StoreError> {
+        statements::list(self, incident).await
+    }
+
+    async fn published_statements(
+        &self,
+        audience: Audience,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<Statement>, StoreError> {
+        statements::published(self, audience, since).await
+    }
+
+    async fn set_component(
+        &self,
+        name: &str,
+        status: frontline_core::component::ComponentStatus,
+        origin: &Origin,
+    ) -> Result<frontline_core::component::Component, StoreError> {
+        statements::set_component(self, name, status, origin).await
+    }
+
+    async fn list_components(
+        &self,
+    ) -> Result<Vec<frontline_core::component::Component>, StoreError> {
+        statements::components(self).await
     }
 }
 

@@ -176,6 +176,30 @@ pub fn webhook_deleted(id: i64, origin: &Origin) -> AuditEntry {
     .with_request_id(origin.request_id.clone())
 }
 
+/// The feed entry and audit record of a component's new state.
+pub fn component(
+    name: &str,
+    status: frontline_core::component::ComponentStatus,
+    origin: &Origin,
+) -> (frontline_core::feed::NewFeedEntry, AuditEntry) {
+    let data = serde_json::json!({"name": name, "status": status.as_str()});
+    (
+        frontline_core::feed::NewFeedEntry {
+            kind: frontline_core::feed::FeedKind::ComponentUpdated,
+            incident_id: None,
+            actor: origin.actor.to_string(),
+            data: data.clone(),
+        },
+        AuditEntry::new(
+            origin.actor.clone(),
+            "component.set",
+            format!("component:{name}"),
+        )
+        .with_detail(data)
+        .with_request_id(origin.request_id.clone()),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -51,6 +51,7 @@ macro_rules! conformance_tests {
             reports_are_filed_linked_and_triaged,
             incidents_merge_and_split_moving_their_signals,
             contact_impact_counts_contacts_customers_and_topics,
+            statements_need_both_teams_and_the_last_word_before_resolving,
         );
     };
     (@each $make:expr; $($name:ident),* $(,)?) => {
@@ -1455,5 +1456,170 @@ pub async fn contact_impact_counts_contacts_customers_and_topics(store: &dyn Sto
     assert_eq!(
         store.contact_impact(at(0), None, None, &[]).await.unwrap(),
         crate::Impact::default()
+    );
+}
+
+fn words(body: &str, r#final: bool) -> frontline_core::statement::Draft {
+    frontline_core::statement::draft(None, Some(body.into()), Default::default(), r#final).unwrap()
+}
+
+pub async fn statements_need_both_teams_and_the_last_word_before_resolving(store: &dyn Store) {
+    use frontline_core::component::ComponentStatus;
+    use frontline_core::statement::Audience;
+    let incident = store
+        .open_incident(&new_incident("Login outage", vec![]), &origin())
+        .await
+        .unwrap()
+        .incident
+        .id;
+    match store
+        .create_statement(999, Audience::Public, words("x", false), "carla", &origin())
+        .await
+    {
+        Err(StoreError::NotFound { .. }) => {}
+        other => panic!("expected NotFound, got {other:?}"),
+    }
+    let s = store
+        .create_statement(
+            incident,
+            Audience::Public,
+            words("We are investigating login failures.", false),
+            "carla",
+            &origin(),
+        )
+        .await
+        .unwrap();
+    let id = s.id;
+    match store
+        .approve_statement(id, "carla", &[Role::CxLead], &origin())
+        .await
+    {
+        Err(StoreError::Forbidden { .. }) => {}
+        other => panic!("the author may not approve: {other:?}"),
+    }
+    store
+        .approve_statement(id, "sam", &[Role::Security], &origin())
+        .await
+        .unwrap();
+    match store
+        .approve_statement(id, "sam", &[Role::Security], &origin())
+        .await
+    {
+        Err(StoreError::Conflict { .. }) => {}
+        other => panic!("twice by one person: {other:?}"),
+    }
+    match store
+        .publish_statement(id, "cora", &[Role::Comms], &origin())
+        .await
+    {
+        Err(StoreError::Conflict { constraint }) => {
+            assert!(constraint.contains("cx_lead or comms"), "{constraint}")
+        }
+        other => panic!("not approved yet: {other:?}"),
+    }
+    store
+        .approve_statement(id, "cora", &[Role::Comms], &origin())
+        .await
+        .unwrap();
+    match store
+        .publish_statement(id, "vic", &[Role::Security], &origin())
+        .await
+    {
+        Err(StoreError::Forbidden { .. }) => {}
+        other => panic!("not comms, not commander: {other:?}"),
+    }
+    let published = store
+        .publish_statement(id, "cora", &[Role::Comms], &origin())
+        .await
+        .unwrap();
+    assert_eq!(published.published, Some(1));
+    assert_eq!(
+        store.get_statement(id).await.unwrap(),
+        Some(published.clone())
+    );
+    let public = store
+        .published_statements(Audience::Public, at(0) - Duration::days(3650))
+        .await
+        .unwrap();
+    assert_eq!(public, vec![published]);
+    assert!(
+        store
+            .published_statements(Audience::Agents, at(0) - Duration::days(3650))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let kinds: Vec<&str> = store
+        .feed_after(0, Some(incident), 100)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.kind.as_str())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "incident.opened",
+            "statement.drafted",
+            "statement.approved",
+            "statement.approved",
+            "statement.published"
+        ]
+    );
+
+    // Something was said in public: resolving needs the last word.
+    let resolve = [update_state(IncidentState::Resolved)];
+    match store.change_incident(incident, &resolve, &origin()).await {
+        Err(StoreError::Conflict { constraint }) => assert!(constraint.contains("final")),
+        other => panic!("expected Conflict, got {other:?}"),
+    }
+    store
+        .edit_statement(id, words("Fixed; sign in again.", true), "cora", &origin())
+        .await
+        .unwrap();
+    store
+        .approve_statement(id, "sam", &[Role::Security], &origin())
+        .await
+        .unwrap();
+    store
+        .approve_statement(id, "carla", &[Role::CxLead], &origin())
+        .await
+        .unwrap();
+    store
+        .publish_statement(id, "cora", &[Role::Comms], &origin())
+        .await
+        .unwrap();
+    store
+        .change_incident(incident, &resolve, &origin())
+        .await
+        .unwrap();
+    let s = store.list_statements(incident).await.unwrap();
+    assert_eq!(s.len(), 1);
+    assert_eq!(s[0].publications.len(), 2);
+    assert_eq!(s[0].published, Some(2));
+
+    store
+        .set_component("web", ComponentStatus::Degraded, &origin())
+        .await
+        .unwrap();
+    store
+        .set_component("api", ComponentStatus::Operational, &origin())
+        .await
+        .unwrap();
+    store
+        .set_component("web", ComponentStatus::MajorOutage, &origin())
+        .await
+        .unwrap();
+    let components = store.list_components().await.unwrap();
+    let states: Vec<(&str, ComponentStatus)> = components
+        .iter()
+        .map(|c| (c.name.as_str(), c.status))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("api", ComponentStatus::Operational),
+            ("web", ComponentStatus::MajorOutage)
+        ]
     );
 }

@@ -19,6 +19,13 @@ pub enum StoreError {
         /// The constraint that was violated.
         constraint: String,
     },
+    /// The caller may not make this change (a rule of the data, not of the route: an author
+    /// approving their own statement).
+    #[error("forbidden: {reason}")]
+    Forbidden {
+        /// Why.
+        reason: String,
+    },
     /// A value cannot be stored as given.
     #[error("invalid {field}: {reason}")]
     Invalid {

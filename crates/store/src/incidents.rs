@@ -9,9 +9,10 @@ use chrono::{DateTime, Utc};
 use frontline_core::audit::AuditEntry;
 use frontline_core::feed::{FeedKind, NewFeedEntry};
 use frontline_core::incident::{
-    ChangeError, Incident, IncidentChange, IncidentDetail, Link, NewIncident, Signal,
+    ChangeError, Incident, IncidentChange, IncidentDetail, IncidentState, Link, NewIncident, Signal,
 };
 use frontline_core::report::Report;
+use frontline_core::statement::{Audience, Statement};
 use serde_json::json;
 
 /// The steps of an incident change, inside one write transaction of a backend.
@@ -49,6 +50,14 @@ pub trait IncidentTx: Send {
     async fn load_report(&mut self, id: i64) -> Result<Option<Report>, StoreError>;
     /// Writes a report's new state.
     async fn save_report(&mut self, report: &Report) -> Result<(), StoreError>;
+    /// Stores a new statement (its `id` is ignored); returns its id.
+    async fn insert_statement(&mut self, statement: &Statement) -> Result<i64, StoreError>;
+    /// Reads a statement, locking it like [`IncidentTx::load_incident`].
+    async fn load_statement(&mut self, id: i64) -> Result<Option<Statement>, StoreError>;
+    /// Writes a statement back.
+    async fn save_statement(&mut self, statement: &Statement) -> Result<(), StoreError>;
+    /// The statements of an incident, oldest first.
+    async fn statements_of(&mut self, incident: i64) -> Result<Vec<Statement>, StoreError>;
     /// Appends a feed entry; returns its `seq`.
     async fn append_feed(&mut self, entry: &NewFeedEntry) -> Result<i64, StoreError>;
     /// Appends an audit record.
@@ -214,6 +223,15 @@ async fn change_loaded(
             }
         }
     }
+    if matches!(
+        applied,
+        IncidentChange::Update {
+            state: Some(IncidentState::Resolved),
+            ..
+        }
+    ) {
+        final_word_said(tx, incident.id).await?;
+    }
     tx.save_incident(&incident, false).await?;
     for r in &recorded {
         tx.append_feed(&NewFeedEntry {
@@ -378,5 +396,32 @@ impl Op<'_> {
         };
         let links = tx.links(incident.id).await?;
         Ok(IncidentDetail { incident, links })
+    }
+}
+
+/// Once anything was said in public about an incident, it is resolved only after a final public
+/// statement: customers who read "we are investigating" must read how it ended.
+async fn final_word_said(tx: &mut dyn IncidentTx, incident: i64) -> Result<(), StoreError> {
+    let public: Vec<Statement> = tx
+        .statements_of(incident)
+        .await?
+        .into_iter()
+        .filter(|s| s.audience == Audience::Public && !s.publications.is_empty())
+        .collect();
+    if !public.is_empty() && !public.iter().any(Statement::final_published) {
+        return Err(StatementsPending.into());
+    }
+    Ok(())
+}
+
+struct StatementsPending;
+
+impl From<StatementsPending> for StoreError {
+    fn from(_: StatementsPending) -> Self {
+        StoreError::Conflict {
+            constraint: "a public statement was published; publish a final public statement \
+                         (\"final\": true) before resolving"
+                .into(),
+        }
     }
 }

@@ -16,6 +16,7 @@ pub mod incidents;
 pub mod page;
 pub mod query;
 pub mod reports;
+pub mod statements;
 pub mod tokens;
 
 pub use error::{BoxError, StoreError};
@@ -36,6 +37,7 @@ use frontline_core::incident::{
 };
 use frontline_core::report::{NewReport, ReportDetail, ReportState};
 use frontline_core::security_event::{NewSecurityEvent, SecurityEvent};
+use frontline_core::statement::{Audience, Draft, Statement};
 use frontline_core::webhook::{Delivery, NewWebhook, Webhook};
 
 /// Who causes a change, and through which request: stamped on its audit record.
@@ -445,4 +447,95 @@ pub trait Store: Send + Sync + 'static {
         service: Option<&str>,
         topics: &[String],
     ) -> Result<Impact, StoreError>;
+
+    /// Drafts a statement (see [`statements::create`]).
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown incident.
+    async fn create_statement(
+        &self,
+        incident: i64,
+        audience: Audience,
+        draft: Draft,
+        author: &str,
+        origin: &Origin,
+    ) -> Result<Statement, StoreError>;
+
+    /// Adds a version (see [`statements::edit`]).
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown statement.
+    async fn edit_statement(
+        &self,
+        id: i64,
+        draft: Draft,
+        author: &str,
+        origin: &Origin,
+    ) -> Result<Statement, StoreError>;
+
+    /// Approves the latest version (see [`statements::approve`]).
+    ///
+    /// # Errors
+    /// [`StoreError::Forbidden`], [`StoreError::Conflict`], [`StoreError::NotFound`].
+    async fn approve_statement(
+        &self,
+        id: i64,
+        user: &str,
+        roles: &[frontline_core::Role],
+        origin: &Origin,
+    ) -> Result<Statement, StoreError>;
+
+    /// Publishes the latest version (see [`statements::publish`]).
+    ///
+    /// # Errors
+    /// [`StoreError::Forbidden`], [`StoreError::Conflict`], [`StoreError::NotFound`].
+    async fn publish_statement(
+        &self,
+        id: i64,
+        user: &str,
+        roles: &[frontline_core::Role],
+        origin: &Origin,
+    ) -> Result<Statement, StoreError>;
+
+    /// One statement.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn get_statement(&self, id: i64) -> Result<Option<Statement>, StoreError>;
+
+    /// An incident's statements, oldest first.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn list_statements(&self, incident: i64) -> Result<Vec<Statement>, StoreError>;
+
+    /// Statements of `audience` published at or after `since` (by their latest publication),
+    /// oldest first: what the status page and talking points show.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn published_statements(
+        &self,
+        audience: Audience,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<Statement>, StoreError>;
+
+    /// Sets a status page component's state (creating the component), audited and on the feed.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn set_component(
+        &self,
+        name: &str,
+        status: frontline_core::component::ComponentStatus,
+        origin: &Origin,
+    ) -> Result<frontline_core::component::Component, StoreError>;
+
+    /// Every component, by name.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn list_components(
+        &self,
+    ) -> Result<Vec<frontline_core::component::Component>, StoreError>;
 }
