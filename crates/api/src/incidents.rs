@@ -464,3 +464,153 @@ pub struct ReportList {
     /// The reports.
     pub items: Vec<ReportOut>,
 }
+
+/// `POST /api/v1/incidents/{id}/statements` and `PUT /api/v1/statements/{id}` (where
+/// `audience` and `template` are not taken).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatementRequest {
+    /// `public`, `customers`, `agents` or `internal`.
+    pub audience: Option<String>,
+    /// The text.
+    pub body: Option<String>,
+    /// The title (the status page shows a public statement's title, never the incident's).
+    pub title: Option<String>,
+    /// Translations by language code.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub translations: std::collections::BTreeMap<String, frontline_core::statement::Translation>,
+    /// The last word on the incident (needed before resolving once anything was public).
+    #[serde(default)]
+    pub r#final: bool,
+    /// A template to prefill `title` and `body` from (`GET /api/v1/statement-templates`).
+    pub template: Option<String>,
+}
+
+/// A statement: its latest version, what is published, and every version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct StatementOut {
+    /// Its number.
+    pub id: i64,
+    /// The incident.
+    pub incident_id: i64,
+    /// Who it is for.
+    pub audience: frontline_core::statement::Audience,
+    /// The latest version's number.
+    pub version: u32,
+    /// Whether the latest version has every approval it needs.
+    pub approved: bool,
+    /// The version published now, if any.
+    pub published_version: Option<u32>,
+    /// When it was published.
+    pub published_at: Option<DateTime<Utc>>,
+    /// Every version, oldest first, with its approvals.
+    pub versions: Vec<frontline_core::statement::Version>,
+    /// Every publication, oldest first.
+    pub publications: Vec<frontline_core::statement::Publication>,
+}
+
+impl From<frontline_core::statement::Statement> for StatementOut {
+    fn from(s: frontline_core::statement::Statement) -> Self {
+        Self {
+            id: s.id,
+            incident_id: s.incident_id,
+            audience: s.audience,
+            version: s.latest().number,
+            approved: s.approved(),
+            published_version: s.published,
+            published_at: s.published_at(),
+            versions: s.versions,
+            publications: s.publications,
+        }
+    }
+}
+
+/// An incident's statements.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct StatementList {
+    /// Oldest first.
+    pub items: Vec<StatementOut>,
+}
+
+/// `PUT /api/v1/components/{name}`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ComponentRequest {
+    /// `operational`, `degraded`, `partial_outage` or `major_outage`.
+    pub status: Option<String>,
+}
+
+/// A status page component.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ComponentOut {
+    /// Its name.
+    pub name: String,
+    /// As set by people.
+    pub status: frontline_core::component::ComponentStatus,
+    /// When.
+    pub updated_at: DateTime<Utc>,
+    /// By whom.
+    pub updated_by: String,
+}
+
+/// The components.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ComponentList {
+    /// By name.
+    pub items: Vec<ComponentOut>,
+}
+
+/// What agents say about one open incident.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct TalkingPoints {
+    /// The incident.
+    pub incident_id: i64,
+    /// Its title.
+    pub title: String,
+    /// Its severity.
+    pub severity: frontline_core::incident::Severity,
+    /// Its state.
+    pub state: frontline_core::incident::IncidentState,
+    /// The published `agents` statement: what to say, not say, ask, and whom to escalate to.
+    pub agents: Option<PublishedWords>,
+    /// The published `customers` statement: what to send customers.
+    pub customers: Option<PublishedWords>,
+}
+
+/// A published version, as agents use it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PublishedWords {
+    /// The statement.
+    pub statement_id: i64,
+    /// The version.
+    pub version: u32,
+    /// Its title.
+    pub title: Option<String>,
+    /// Its text.
+    pub body: String,
+    /// Its translations.
+    #[schema(value_type = Object)]
+    pub translations: std::collections::BTreeMap<String, frontline_core::statement::Translation>,
+    /// When its last approval was given.
+    pub approved_at: Option<DateTime<Utc>>,
+    /// When it was published.
+    pub published_at: Option<DateTime<Utc>>,
+}
+
+/// Talking points of every open incident.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct TalkingPointsList {
+    /// One per open incident, newest first.
+    pub items: Vec<TalkingPoints>,
+}
+
+/// `POST /api/v1/talking-points/questions`: customers ask something the points do not answer.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QuestionRequest {
+    /// The incident.
+    pub incident_id: Option<i64>,
+    /// What customers ask.
+    pub question: Option<String>,
+}

@@ -45,11 +45,21 @@ pub enum Action {
     ReadStream,
     /// Configure outbound webhooks and read their deliveries.
     ManageWebhooks,
+    /// Read statements and talking points.
+    ReadStatements,
+    /// Draft and edit statements.
+    DraftStatements,
+    /// Approve statements (which audiences each role approves is the statement's rule).
+    ApproveStatements,
+    /// Publish statements (also the incident's commander, checked with the incident).
+    PublishStatements,
+    /// Set status page components.
+    ManageComponents,
 }
 
 impl Action {
     /// Every action, for exhaustive tests.
-    pub const ALL: [Action; 17] = [
+    pub const ALL: [Action; 22] = [
         Action::IngestContacts,
         Action::IngestSecurityEvents,
         Action::ReadContacts,
@@ -67,6 +77,11 @@ impl Action {
         Action::TriageReports,
         Action::ReadStream,
         Action::ManageWebhooks,
+        Action::ReadStatements,
+        Action::DraftStatements,
+        Action::ApproveStatements,
+        Action::PublishStatements,
+        Action::ManageComponents,
     ];
 
     /// The roles (besides `admin`) allowed this action.
@@ -80,7 +95,15 @@ impl Action {
             | Action::ReadAlerts
             | Action::ReadIncidents
             | Action::ReadReports
-            | Action::ReadStream => READERS,
+            | Action::ReadStream
+            | Action::ReadStatements => READERS,
+            // The three teams who speak for the company draft, approve and set the page. Who
+            // approves which audience, and who publishes (comms, or the commander whatever
+            // their role), is decided with the statement and the incident.
+            Action::DraftStatements
+            | Action::ApproveStatements
+            | Action::PublishStatements
+            | Action::ManageComponents => &[Security, CxLead, Comms],
             // The two teams the alert is for: security judges it, CX leads know the context.
             // State and severity of an incident are theirs too.
             Action::TriageAlerts | Action::TriageReports | Action::ChangeIncidentState => {

@@ -40,6 +40,7 @@ pub const CONFIG_ENV: &[&str] = &[
     "CORRELATION__REPORT_WEIGHT",
     "CORRELATION__CRITICAL_WEIGHT",
     "CORRELATION__REPLACE_DEFAULT_RULES",
+    "PUBLIC_URL",
     "SECRETS__PSEUDONYM_KEY",
     "SECRETS__PSEUDONYM_KEY_FILE",
     "ALERTMANAGER__SOURCE",
@@ -89,6 +90,75 @@ pub struct Config {
     pub webhooks: WebhooksConfig,
     /// How alerts, reports and security events are linked into incidents.
     pub correlation: CorrelationConfig,
+    /// Templates that prefill statement drafts, added to (or, by name, replacing) the
+    /// built-in ones.
+    pub statement_templates: Vec<StatementTemplate>,
+    /// The address the public reaches this server at (links in the status feed and mails).
+    pub public_url: String,
+}
+
+/// A template for a statement draft.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatementTemplate {
+    /// How drafts name it (`"template": "phishing"`).
+    pub name: String,
+    /// What it is for.
+    pub description: String,
+    /// The title it gives.
+    pub title: String,
+    /// The body it gives.
+    pub body: String,
+}
+
+/// The built-in templates: situations every company meets.
+pub fn default_templates() -> Vec<StatementTemplate> {
+    let t = |name: &str, description: &str, title: &str, body: &str| StatementTemplate {
+        name: name.into(),
+        description: description.into(),
+        title: title.into(),
+        body: body.into(),
+    };
+    vec![
+        t(
+            "phishing",
+            "Suspected phishing using our name",
+            "Messages pretending to be from us",
+            "We are aware of e-mails and text messages that pretend to come from us and ask \
+             customers to sign in or to pay. We never ask for your password or card details by \
+             e-mail or text. Do not open links in these messages. If you already did, change your \
+             password now and contact our support. We will update this page as we learn more.",
+        ),
+        t(
+            "outage",
+            "Service outage",
+            "Service disruption",
+            "Some customers cannot use our service right now. We know about it and are working \
+             on a fix. Your data is safe. We will post an update here within the hour, or sooner \
+             when it is fixed.",
+        ),
+        t(
+            "account_security",
+            "Account security precautions",
+            "Protecting your account",
+            "We have seen attempts to sign in to customer accounts with passwords stolen from \
+             other websites. As a precaution, please change your password if you use it \
+             elsewhere too, and turn on two-step verification in your account settings. We will \
+             never ask you for your password.",
+        ),
+    ]
+}
+
+impl Config {
+    /// The templates in effect: configured ones replace built-in ones of the same name.
+    pub fn templates(&self) -> Vec<StatementTemplate> {
+        let mut out: Vec<StatementTemplate> = default_templates()
+            .into_iter()
+            .filter(|d| !self.statement_templates.iter().any(|t| t.name == d.name))
+            .collect();
+        out.extend(self.statement_templates.iter().cloned());
+        out
+    }
 }
 
 /// What the correlator does with signals that belong together.
@@ -238,6 +308,8 @@ impl Default for Config {
             max_streams: 1000,
             webhooks: WebhooksConfig::default(),
             correlation: CorrelationConfig::default(),
+            statement_templates: Vec::new(),
+            public_url: "http://127.0.0.1:8080".into(),
         }
     }
 }
@@ -386,6 +458,12 @@ impl Config {
                     "{} is below webhooks.retry_initial_ms ({})",
                     w.retry_max_ms, w.retry_initial_ms
                 ),
+            });
+        }
+        if !(self.public_url.starts_with("http://") || self.public_url.starts_with("https://")) {
+            return Err(ConfigError::Invalid {
+                key: "public_url",
+                reason: format!("{:?} is not an http(s) URL", self.public_url),
             });
         }
         let c = &self.correlation;

@@ -12,6 +12,7 @@ fn concrete(path: &str) -> String {
     path.replace("{source}", "zendesk")
         .replace("{id}", "1")
         .replace("{task}", "1")
+        .replace("{name}", "web")
 }
 
 async fn call(

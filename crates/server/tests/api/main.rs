@@ -14,5 +14,6 @@ mod incidents;
 mod openapi;
 mod reports;
 mod security_events;
+mod statements;
 mod stream;
 mod webhooks;

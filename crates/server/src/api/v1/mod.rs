@@ -13,6 +13,7 @@ pub mod openapi;
 mod query;
 pub mod reports;
 pub mod security_events;
+pub mod statements;
 pub mod stream;
 pub mod webhooks;
 
@@ -102,6 +103,57 @@ pub const ROUTES: &[RouteRule] = &[
         Action::ManageWebhooks,
     ),
     rule(Method::GET, "/api/v1/deliveries", Action::ManageWebhooks),
+    rule(
+        Method::POST,
+        "/api/v1/incidents/{id}/statements",
+        Action::DraftStatements,
+    ),
+    rule(
+        Method::GET,
+        "/api/v1/incidents/{id}/statements",
+        Action::ReadStatements,
+    ),
+    rule(
+        Method::GET,
+        "/api/v1/statements/{id}",
+        Action::ReadStatements,
+    ),
+    rule(
+        Method::PUT,
+        "/api/v1/statements/{id}",
+        Action::DraftStatements,
+    ),
+    rule(
+        Method::POST,
+        "/api/v1/statements/{id}/approve",
+        Action::ApproveStatements,
+    ),
+    rule(
+        Method::POST,
+        "/api/v1/statements/{id}/publish",
+        Action::PublishStatements,
+    ),
+    rule(
+        Method::GET,
+        "/api/v1/statement-templates",
+        Action::ReadStatements,
+    ),
+    rule(Method::GET, "/api/v1/components", Action::ReadStatements),
+    rule(
+        Method::PUT,
+        "/api/v1/components/{name}",
+        Action::ManageComponents,
+    ),
+    rule(
+        Method::GET,
+        "/api/v1/talking-points",
+        Action::ReadStatements,
+    ),
+    rule(
+        Method::POST,
+        "/api/v1/talking-points/questions",
+        Action::AddIncidentNotes,
+    ),
     rule(Method::POST, "/api/v1/reports", Action::FileReports),
     rule(Method::GET, "/api/v1/reports", Action::ReadReports),
     rule(Method::GET, "/api/v1/reports/{id}", Action::ReadReports),
@@ -182,6 +234,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(stream::router())
         .merge(webhooks::router())
         .merge(reports::router())
+        .merge(statements::router())
         .merge(security_events::router())
         .merge(integrations::router())
         .merge(me::router())

@@ -1,0 +1,245 @@
+//! Statements over HTTP: drafted, approved by both teams (people, not tokens), published by
+//! comms or the commander, and read by agents as talking points.
+
+use frontline_core::Role;
+use frontline_testkit::{Backend, TestApp, json, spawn_app};
+use serde_json::{Value, json};
+
+async fn post(app: &TestApp, path: &str, token: &str, body: Value) -> (u16, Value) {
+    json(app.post_json(path, token, &body).await).await
+}
+
+async fn one_message_needs_both_teams_and_reaches_the_agents(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let comms = app.token_for("cora", Role::Comms).await;
+    let security = app.token_for("sam", Role::Security).await;
+    let security_again = app.token_for("sam", Role::Security).await;
+    let cx_lead = app.token_for("carla", Role::CxLead).await;
+    let agent = app.token_for("ann", Role::CxAgent).await;
+    let (_, incident) = post(
+        &app,
+        "/api/v1/incidents",
+        &security,
+        json!({"title": "INTERNAL: stolen creds from vendor X", "severity": "SEV1"}),
+    )
+    .await;
+    let id = incident["id"].as_i64().unwrap();
+
+    let (status, drafted) = post(
+        &app,
+        &format!("/api/v1/incidents/{id}/statements"),
+        &comms,
+        json!({"audience": "public", "template": "account_security",
+               "translations": {"de": {"title": "Schutz Ihres Kontos", "body": "Bitte ändern Sie Ihr Passwort."}}}),
+    )
+    .await;
+    assert_eq!(status, 201, "{drafted}");
+    let sid = drafted["id"].as_i64().unwrap();
+    assert_eq!(drafted["version"], 1);
+    assert_eq!(drafted["versions"][0]["title"], "Protecting your account");
+    assert_eq!(drafted["versions"][0]["author"], "cora");
+    let path = |what: &str| format!("/api/v1/statements/{sid}/{what}");
+
+    let (status, err) = post(&app, &path("approve"), &comms, json!({})).await;
+    assert_eq!(status, 403, "the author may not approve: {err}");
+    let (status, err) = post(&app, &path("publish"), &comms, json!({})).await;
+    assert_eq!(status, 409, "{err}");
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("security")
+    );
+    let (status, _) = post(&app, &path("approve"), &security, json!({})).await;
+    assert_eq!(status, 200);
+    let (status, err) = post(&app, &path("approve"), &security_again, json!({})).await;
+    assert_eq!(status, 409, "another token of the same person: {err}");
+    let (status, err) = post(&app, &path("approve"), &agent, json!({})).await;
+    assert_eq!(status, 403, "{err}");
+    let (status, approved) = post(&app, &path("approve"), &cx_lead, json!({})).await;
+    assert_eq!(status, 200, "{approved}");
+    assert_eq!(approved["approved"], true);
+    let (status, err) = post(&app, &path("publish"), &cx_lead, json!({})).await;
+    assert_eq!(status, 403, "cx_lead is not the commander: {err}");
+    let (status, published) = post(&app, &path("publish"), &comms, json!({})).await;
+    assert_eq!(status, 200, "{published}");
+    assert_eq!(published["published_version"], 1);
+
+    // Editing makes version 2; version 1 stays published until 2 is approved and published.
+    let (status, edited) = json(
+        app.client
+            .put(app.url(&format!("/api/v1/statements/{sid}")))
+            .bearer_auth(&comms)
+            .json(&json!({"body": "Please change your password now.", "final": true}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{edited}");
+    assert_eq!(
+        (
+            edited["version"].clone(),
+            edited["published_version"].clone()
+        ),
+        (json!(2), json!(1))
+    );
+    assert_eq!(edited["approved"], false);
+
+    // The commander publishes too, whatever their role.
+    json(
+        app.patch_json(
+            &format!("/api/v1/incidents/{id}"),
+            &security,
+            &json!({"roles": {"commander": "carla"}}),
+        )
+        .await,
+    )
+    .await;
+    let (_, agents) = post(
+        &app,
+        &format!("/api/v1/incidents/{id}/statements"),
+        &comms,
+        json!({"audience": "agents", "title": "Account warnings", "body": "Say: change your password. Do not say: vendor names."}),
+    )
+    .await;
+    let aid = agents["id"].as_i64().unwrap();
+    let (status, _) = post(
+        &app,
+        &format!("/api/v1/statements/{aid}/approve"),
+        &cx_lead,
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, err) = post(
+        &app,
+        &format!("/api/v1/statements/{aid}/publish"),
+        &cx_lead,
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 200, "the commander publishes: {err}");
+
+    let (status, points) = json(app.get("/api/v1/talking-points", &agent).await).await;
+    assert_eq!(status, 200, "{points}");
+    let p = &points["items"][0];
+    assert_eq!(p["incident_id"], id);
+    assert_eq!(
+        p["agents"]["body"],
+        "Say: change your password. Do not say: vendor names."
+    );
+    assert_eq!(p["agents"]["version"], 1);
+    assert!(p["agents"]["approved_at"].is_string());
+    assert_eq!(p["customers"], Value::Null);
+
+    let (status, _) = post(
+        &app,
+        "/api/v1/talking-points/questions",
+        &agent,
+        json!({"incident_id": id, "question": "Do I need a new card?"}),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let (_, timeline) = json(
+        app.get(&format!("/api/v1/incidents/{id}/timeline"), &comms)
+            .await,
+    )
+    .await;
+    let last = timeline["items"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(last["actor"], "user:ann");
+    assert!(
+        last["data"]["body"]
+            .as_str()
+            .unwrap()
+            .contains("Do I need a new card?")
+    );
+
+    // Resolving needs the final public word.
+    let (status, err) = json(
+        app.patch_json(
+            &format!("/api/v1/incidents/{id}"),
+            &security,
+            &json!({"state": "resolved"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 409, "{err}");
+}
+
+async fn bad_statements_are_refused_naming_the_field(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let comms = app.token_for("cora", Role::Comms).await;
+    let (_, incident) = post(
+        &app,
+        "/api/v1/incidents",
+        &comms,
+        json!({"title": "x", "severity": "SEV3"}),
+    )
+    .await;
+    let path = format!("/api/v1/incidents/{}/statements", incident["id"]);
+    for (body, field) in [
+        (json!({"body": "x"}), "audience"),
+        (json!({"audience": "press", "body": "x"}), "audience"),
+        (json!({"audience": "public"}), "body"),
+        (
+            json!({"audience": "public", "body": "x".repeat(20_001)}),
+            "body",
+        ),
+        (
+            json!({"audience": "public", "template": "nope"}),
+            "template",
+        ),
+        (
+            json!({"audience": "public", "body": "x", "translations": {"de": {"body": ""}}}),
+            "translations.de.body",
+        ),
+        (
+            json!({"audience": "public", "body": "x", "colour": "red"}),
+            "colour",
+        ),
+    ] {
+        let (status, err) = post(&app, &path, &comms, body.clone()).await;
+        assert_eq!(status, 422, "{body}: {err}");
+        assert_eq!(err["error"]["field"], field, "{body}: {err}");
+    }
+    let (_, list) = json(app.get(&path, &comms).await).await;
+    assert_eq!(list["items"], json!([]), "nothing drafted");
+    let (status, _) = post(
+        &app,
+        "/api/v1/incidents/999/statements",
+        &comms,
+        json!({"audience": "public", "body": "x"}),
+    )
+    .await;
+    assert_eq!(status, 404);
+    let (status, err) = json(
+        app.client
+            .put(app.url("/api/v1/components/web"))
+            .bearer_auth(&comms)
+            .json(&json!({"status": "on fire"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, err["error"]["field"].clone()),
+        (422, json!("status"))
+    );
+}
+
+frontline_testkit::backend_tests!(
+    one_message_needs_both_teams_and_reaches_the_agents,
+    bad_statements_are_refused_naming_the_field,
+);
