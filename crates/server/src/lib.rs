@@ -13,6 +13,7 @@ pub mod config;
 pub mod error;
 pub mod startup;
 pub mod state;
+pub mod status;
 pub mod telemetry;
 pub mod workers;
 

@@ -89,6 +89,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         streams: Arc::new(tokio::sync::Semaphore::new(config.max_streams)),
         listen: listener.local_addr().context("reading the bound address")?,
         shutdown: CancellationToken::new(),
+        status: Arc::default(),
         store,
         intake: Arc::new(Intake {
             redactor: Redactor::shared(),
@@ -158,6 +159,7 @@ impl Application {
                     shutdown.clone(),
                 ))
             });
+        let status = tokio::spawn(crate::status::refresh(self.state.clone(), shutdown.clone()));
         let ending = self.state.shutdown.clone();
         let signal = shutdown.clone();
         tokio::spawn(async move {
@@ -177,6 +179,7 @@ impl Application {
             let _ = worker.await;
         }
         let _ = delivery.await;
+        let _ = status.await;
         if let Some(correlator) = correlator {
             let _ = correlator.await;
         }

@@ -28,6 +28,8 @@ pub struct AppState {
     /// Cancelled when the server begins shutting down: long-lived responses (live streams)
     /// end, so the graceful shutdown does not wait for clients that never hang up.
     pub shutdown: tokio_util::sync::CancellationToken,
+    /// The public status page, rendered when something public changes.
+    pub status: crate::status::SharedPages,
     /// The address this server listens on (webhooks may not point at it).
     pub listen: std::net::SocketAddr,
 }

@@ -15,5 +15,6 @@ mod openapi;
 mod reports;
 mod security_events;
 mod statements;
+mod status;
 mod stream;
 mod webhooks;

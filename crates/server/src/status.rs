@@ -1,0 +1,574 @@
+//! The public status page: `GET /status` (HTML), `/status.json` and `/status/feed.atom`.
+//!
+//! It shows only what was published for the public (public statements' published versions,
+//! under their own titles) and component states; nothing else is even read to build it. Pages
+//! are rendered when something public changes, not per request: a refresher task rebuilds
+//! every variant (each language a published statement was translated into) when the feed
+//! moves, and requests are answered from memory with an `ETag`, answering `If-None-Match` with
+//! 304. That is what lets the page take the crowd on an incident's worst minute.
+
+use crate::state::AppState;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use bytes::Bytes;
+use chrono::{DateTime, Duration, Utc};
+use frontline_core::component::ComponentStatus;
+use frontline_core::incident::{IncidentState, Severity};
+use frontline_core::statement::{Audience, Statement};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, RwLock};
+
+/// How far back the history goes.
+const HISTORY_DAYS: i64 = 90;
+/// How often the refresher looks for changes made by other processes.
+const POLL: std::time::Duration = std::time::Duration::from_secs(1);
+/// The default language (statements are written in it; translations add others).
+const DEFAULT_LANG: &str = "en";
+
+/// One rendered representation.
+#[derive(Debug, Clone)]
+struct Rendered {
+    body: Bytes,
+    etag: HeaderValue,
+}
+
+/// Every representation of the current state, per language.
+#[derive(Debug, Clone, Default)]
+pub struct Pages {
+    html: HashMap<String, Rendered>,
+    atom: HashMap<String, Rendered>,
+    json: Option<Rendered>,
+    /// The feed position the pages were built from.
+    built_at_seq: i64,
+}
+
+/// The shared, always-ready pages.
+pub type SharedPages = Arc<RwLock<Pages>>;
+
+/// The public routes (no token).
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/status", get(html))
+        .route("/status.json", get(json))
+        .route("/status/feed.atom", get(atom))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The snapshot: what may be shown.
+
+/// A component as the public sees it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PublicComponent {
+    /// Its name.
+    pub name: String,
+    /// Its state: the worse of what people set and what open incidents on it imply.
+    pub status: ComponentStatus,
+    /// Words for people.
+    pub label: &'static str,
+}
+
+/// One public update (a publication of a public statement).
+#[derive(Debug, Clone, Serialize)]
+pub struct PublicUpdate {
+    /// The text, in the chosen language where a translation exists.
+    pub body: String,
+    /// When it was published.
+    pub at: DateTime<Utc>,
+    /// The same, for people.
+    pub at_text: String,
+}
+
+/// An incident as the public sees it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PublicIncident {
+    /// Its number.
+    pub id: i64,
+    /// The title of its public statement (never the internal one).
+    pub title: String,
+    /// Open or resolved, in words.
+    pub state_label: &'static str,
+    /// `investigating`, ... as in the API.
+    pub state: IncidentState,
+    /// Whether it is still open.
+    pub open: bool,
+    /// The services it affects.
+    pub services: Vec<String>,
+    /// Its public updates, newest first.
+    pub updates: Vec<PublicUpdate>,
+    /// When it was resolved.
+    pub resolved_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone)]
+struct Snapshot {
+    components: Vec<PublicComponent>,
+    /// Per incident: its public statements (published only), and the incident's public facts.
+    incidents: Vec<(PublicFacts, Vec<Statement>)>,
+    languages: BTreeSet<String>,
+    generated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+struct PublicFacts {
+    id: i64,
+    state: IncidentState,
+    severity: Severity,
+    services: Vec<String>,
+    resolved_at: Option<DateTime<Utc>>,
+}
+
+fn implied(severity: Severity) -> ComponentStatus {
+    match severity {
+        Severity::Sev1 => ComponentStatus::MajorOutage,
+        Severity::Sev2 => ComponentStatus::PartialOutage,
+        Severity::Sev3 | Severity::Sev4 => ComponentStatus::Degraded,
+    }
+}
+
+async fn snapshot(state: &AppState) -> Result<Snapshot, frontline_store::StoreError> {
+    let now = Utc::now();
+    let statements = state
+        .store
+        .published_statements(Audience::Public, now - Duration::days(HISTORY_DAYS))
+        .await?;
+    let mut by_incident: BTreeMap<i64, Vec<Statement>> = BTreeMap::new();
+    let mut languages = BTreeSet::new();
+    for s in statements {
+        for p in &s.publications {
+            if let Some(v) = s.versions.iter().find(|v| v.number == p.version) {
+                languages.extend(v.translations.keys().cloned());
+            }
+        }
+        by_incident.entry(s.incident_id).or_default().push(s);
+    }
+    let mut incidents = Vec::new();
+    for (id, statements) in by_incident {
+        let Some(detail) = state.store.get_incident(id).await? else {
+            continue;
+        };
+        let i = detail.incident;
+        incidents.push((
+            PublicFacts {
+                id,
+                state: i.state,
+                severity: i.severity,
+                services: i.services,
+                resolved_at: i.resolved_at,
+            },
+            statements,
+        ));
+    }
+    // Components: what people set, made worse by open incidents that were announced publicly.
+    let mut status: BTreeMap<String, ComponentStatus> = state
+        .store
+        .list_components()
+        .await?
+        .into_iter()
+        .map(|c| (c.name, c.status))
+        .collect();
+    for (facts, _) in &incidents {
+        if facts.state.is_open() {
+            for service in &facts.services {
+                let s = status
+                    .entry(service.clone())
+                    .or_insert(ComponentStatus::Operational);
+                *s = (*s).max(implied(facts.severity));
+            }
+        }
+    }
+    let components = status
+        .into_iter()
+        .map(|(name, status)| PublicComponent {
+            name,
+            status,
+            label: status.label(),
+        })
+        .collect();
+    Ok(Snapshot {
+        components,
+        incidents,
+        languages,
+        generated_at: now,
+    })
+}
+
+/// The incidents in `lang` (translations where they exist), newest first.
+fn public_incidents(snap: &Snapshot, lang: &str) -> Vec<PublicIncident> {
+    let mut out: Vec<PublicIncident> = snap
+        .incidents
+        .iter()
+        .map(|(facts, statements)| {
+            let mut updates: Vec<(DateTime<Utc>, String, Option<String>)> = Vec::new();
+            for s in statements {
+                for p in &s.publications {
+                    let Some(v) = s.versions.iter().find(|v| v.number == p.version) else {
+                        continue;
+                    };
+                    let t = v.translations.get(lang);
+                    let body = t.map_or(v.body.clone(), |t| t.body.clone());
+                    let title = t.and_then(|t| t.title.clone()).or_else(|| v.title.clone());
+                    updates.push((p.at, body, title));
+                }
+            }
+            updates.sort_by_key(|u| std::cmp::Reverse(u.0));
+            let title = updates
+                .iter()
+                .find_map(|u| u.2.clone())
+                .unwrap_or_else(|| "Service incident".to_owned());
+            PublicIncident {
+                id: facts.id,
+                title,
+                state_label: match facts.state {
+                    IncidentState::Investigating => "Investigating",
+                    IncidentState::Identified => "Identified",
+                    IncidentState::Monitoring => "Monitoring",
+                    IncidentState::Resolved => "Resolved",
+                },
+                state: facts.state,
+                open: facts.state.is_open(),
+                services: facts.services.clone(),
+                updates: updates
+                    .into_iter()
+                    .map(|(at, body, _)| PublicUpdate {
+                        body,
+                        at,
+                        at_text: at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                    })
+                    .collect(),
+                resolved_at: facts.resolved_at,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        let latest = |i: &PublicIncident| i.updates.first().map(|u| u.at);
+        latest(b).cmp(&latest(a))
+    });
+    out
+}
+
+fn overall(snap: &Snapshot, incidents: &[PublicIncident]) -> PublicComponent {
+    let worst = snap
+        .components
+        .iter()
+        .map(|c| c.status)
+        .max()
+        .unwrap_or(ComponentStatus::Operational);
+    let (status, label) = match worst {
+        ComponentStatus::Operational if incidents.iter().any(|i| i.open) => {
+            (ComponentStatus::Degraded, "We are working on an incident")
+        }
+        ComponentStatus::Operational => (worst, "All systems operational"),
+        ComponentStatus::Degraded => (worst, "Some systems are degraded"),
+        ComponentStatus::PartialOutage => (worst, "Partial outage"),
+        ComponentStatus::MajorOutage => (worst, "Major outage"),
+    };
+    PublicComponent {
+        name: String::new(),
+        status,
+        label,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rendering.
+
+fn rendered(body: Vec<u8>) -> Rendered {
+    let digest = Sha256::digest(&body);
+    let etag = HeaderValue::from_str(&format!("\"{}\"", hex::encode(&digest[..12])))
+        .unwrap_or_else(|_| HeaderValue::from_static("\"0\""));
+    Rendered {
+        body: Bytes::from(body),
+        etag,
+    }
+}
+
+fn environment() -> minijinja::Environment<'static> {
+    let mut env = minijinja::Environment::new();
+    // A template that does not parse is a bug caught by every test that renders the page.
+    env.add_template("status.html", include_str!("../templates/status.html"))
+        .unwrap_or_else(|e| panic!("the status template is broken: {e}"));
+    env
+}
+
+fn render_html(
+    env: &minijinja::Environment<'_>,
+    snap: &Snapshot,
+    lang: &str,
+    public_url: &str,
+) -> Result<Vec<u8>, minijinja::Error> {
+    let incidents = public_incidents(snap, lang);
+    let (open, past): (Vec<_>, Vec<_>) = incidents.iter().cloned().partition(|i| i.open);
+    let html = env
+        .get_template("status.html")?
+        .render(minijinja::context! {
+            lang => lang,
+            page_title => "Service status",
+            public_url => public_url,
+            overall => overall(snap, &incidents),
+            components => snap.components,
+            open => open,
+            past => past,
+            generated_at => snap.generated_at.to_rfc3339(),
+            generated_at_text => snap.generated_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+        })?;
+    Ok(html.into_bytes())
+}
+
+fn render_json(snap: &Snapshot) -> Vec<u8> {
+    let incidents = public_incidents(snap, DEFAULT_LANG);
+    let (open, past): (Vec<_>, Vec<_>) = incidents.iter().cloned().partition(|i| i.open);
+    let translations: BTreeMap<String, Vec<PublicIncident>> = snap
+        .languages
+        .iter()
+        .map(|l| (l.clone(), public_incidents(snap, l)))
+        .collect();
+    serde_json::to_vec(&serde_json::json!({
+        "status": overall(snap, &incidents),
+        "components": snap.components,
+        "incidents": open,
+        "history": past,
+        "translations": translations,
+        "generated_at": snap.generated_at,
+    }))
+    .unwrap_or_default()
+}
+
+fn render_atom(snap: &Snapshot, lang: &str, public_url: &str) -> Vec<u8> {
+    use atom_syndication::{Content, Entry, Feed, Link, Person, Text};
+    let incidents = public_incidents(snap, lang);
+    let mut entries = Vec::new();
+    for i in &incidents {
+        for (n, u) in i.updates.iter().enumerate() {
+            let at = u.at.fixed_offset();
+            entries.push(Entry {
+                title: Text::plain(format!("{} ({})", i.title, i.state_label)),
+                id: format!(
+                    "{public_url}/status#incident-{}-update-{}",
+                    i.id,
+                    i.updates.len() - n
+                ),
+                updated: at,
+                published: Some(at),
+                links: vec![Link {
+                    href: format!("{public_url}/status#incident-{}", i.id),
+                    rel: "alternate".into(),
+                    mime_type: Some("text/html".into()),
+                    ..Default::default()
+                }],
+                content: Some(Content {
+                    value: Some(u.body.clone()),
+                    content_type: Some("text".into()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            });
+        }
+    }
+    entries.sort_by_key(|e| std::cmp::Reverse(e.updated));
+    let updated = entries
+        .first()
+        .map_or(snap.generated_at.fixed_offset(), |e| e.updated);
+    let feed = Feed {
+        title: Text::plain("Service status"),
+        id: format!("{public_url}/status"),
+        updated,
+        authors: vec![Person {
+            name: "Service status".into(),
+            ..Default::default()
+        }],
+        links: vec![
+            Link {
+                href: format!("{public_url}/status/feed.atom"),
+                rel: "self".into(),
+                mime_type: Some("application/atom+xml".into()),
+                ..Default::default()
+            },
+            Link {
+                href: format!("{public_url}/status"),
+                rel: "alternate".into(),
+                mime_type: Some("text/html".into()),
+                ..Default::default()
+            },
+        ],
+        lang: Some(lang.to_owned()),
+        entries,
+        ..Default::default()
+    };
+    feed.to_string().into_bytes()
+}
+
+/// Rebuilds every page from the store.
+///
+/// # Errors
+/// When the store fails or a template does not render.
+pub async fn rebuild(state: &AppState, env: &minijinja::Environment<'_>) -> anyhow::Result<Pages> {
+    let seq = state.store.feed_head().await?;
+    let snap = snapshot(state).await?;
+    let url = state.config.public_url.trim_end_matches('/');
+    let mut pages = Pages {
+        json: Some(rendered(render_json(&snap))),
+        built_at_seq: seq,
+        ..Pages::default()
+    };
+    let mut langs: Vec<String> = vec![DEFAULT_LANG.to_owned()];
+    langs.extend(snap.languages.iter().cloned());
+    for lang in langs {
+        pages
+            .html
+            .insert(lang.clone(), rendered(render_html(env, &snap, &lang, url)?));
+        pages
+            .atom
+            .insert(lang.clone(), rendered(render_atom(&snap, &lang, url)));
+    }
+    Ok(pages)
+}
+
+/// Keeps the pages current: rebuilds at once when this process changes the feed, and when
+/// the feed moved in another process (checked every second). Runs until `shutdown`.
+pub async fn refresh(state: AppState, shutdown: tokio_util::sync::CancellationToken) {
+    let env = environment();
+    let mut wake = state.feed.subscribe();
+    let mut built = -1;
+    loop {
+        wake.borrow_and_update();
+        match state.store.feed_head().await {
+            Ok(head) if head != built => match rebuild(&state, &env).await {
+                Ok(pages) => {
+                    built = pages.built_at_seq;
+                    if let Ok(mut current) = state.status.write() {
+                        *current = pages;
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "status page: rebuilding failed"),
+            },
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "status page: reading the feed failed"),
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            changed = wake.changed() => if changed.is_err() { return },
+            () = tokio::time::sleep(POLL) => {}
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Serving.
+
+#[derive(Debug, serde::Deserialize)]
+struct LangQuery {
+    lang: Option<String>,
+}
+
+/// The language to serve: `?lang=`, else the first of `Accept-Language` (by weight) that a
+/// page exists for, else English.
+fn choose(
+    available: &HashMap<String, Rendered>,
+    query: Option<&str>,
+    headers: &HeaderMap,
+) -> String {
+    if let Some(l) = query.map(str::to_ascii_lowercase)
+        && available.contains_key(&l)
+    {
+        return l;
+    }
+    let accept = headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mut wanted: Vec<(f32, String)> = accept
+        .split(',')
+        .filter_map(|part| {
+            let mut it = part.trim().split(';');
+            let tag = it.next()?.trim().to_ascii_lowercase();
+            let q = it
+                .find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.parse().ok()))
+                .unwrap_or(1.0);
+            (!tag.is_empty()).then_some((q, tag))
+        })
+        .collect();
+    wanted.sort_by(|a, b| b.0.total_cmp(&a.0));
+    for (_, tag) in wanted {
+        if available.contains_key(&tag) {
+            return tag;
+        }
+        if let Some(primary) = tag.split('-').next()
+            && available.contains_key(primary)
+        {
+            return primary.to_owned();
+        }
+    }
+    DEFAULT_LANG.to_owned()
+}
+
+fn answer(page: Option<&Rendered>, content_type: &'static str, headers: &HeaderMap) -> Response {
+    let Some(page) = page else {
+        // The first build has not finished (a second after start at most).
+        let mut r = (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the status page is starting",
+        )
+            .into_response();
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return r;
+    };
+    let fresh = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|t| t.trim() == page.etag || t.trim() == "*")
+        });
+    let mut builder = Response::builder()
+        .header(header::ETAG, page.etag.clone())
+        .header(header::CACHE_CONTROL, "public, max-age=5")
+        .header(header::VARY, "Accept-Language");
+    let body = if fresh {
+        builder = builder.status(StatusCode::NOT_MODIFIED);
+        Body::empty()
+    } else {
+        builder = builder.header(header::CONTENT_TYPE, content_type);
+        Body::from(page.body.clone())
+    };
+    builder
+        .body(body)
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
+
+async fn html(
+    State(state): State<AppState>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let Ok(pages) = state.status.read() else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let lang = choose(&pages.html, q.lang.as_deref(), &headers);
+    answer(pages.html.get(&lang), "text/html; charset=utf-8", &headers)
+}
+
+async fn json(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let Ok(pages) = state.status.read() else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    answer(pages.json.as_ref(), "application/json", &headers)
+}
+
+async fn atom(
+    State(state): State<AppState>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let Ok(pages) = state.status.read() else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let lang = choose(&pages.atom, q.lang.as_deref(), &headers);
+    answer(pages.atom.get(&lang), "application/atom+xml", &headers)
+}
