@@ -101,11 +101,15 @@ pub async fn request_context(req: Request, next: Next) -> Response {
         .instrument(span.clone())
         .await;
     let _entered = span.enter();
-    tracing::info!(
-        status = response.status().as_u16(),
-        elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
-        "request done"
-    );
+    let status = response.status().as_u16();
+    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    // The public status page is built to take a crowd: a line per successful read would cost
+    // more than serving it and bury everything else. Its errors are still logged.
+    if route.starts_with("/status") && status < 400 {
+        tracing::debug!(status, elapsed_ms, "request done");
+    } else {
+        tracing::info!(status, elapsed_ms, "request done");
+    }
     if let Some(h) = header {
         response.headers_mut().insert("x-request-id", h);
     }
