@@ -22,6 +22,7 @@ pub mod report;
 pub mod role;
 pub mod security_event;
 pub mod statement;
+pub mod subscriber;
 pub mod webhook;
 
 pub use field::InvalidField;

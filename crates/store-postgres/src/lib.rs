@@ -12,6 +12,7 @@ mod reports;
 mod secrets;
 mod security_events;
 mod statements;
+mod subscribers;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod tokens;
@@ -439,5 +440,64 @@ impl Store for PostgresStore {
         &self,
     ) -> Result<Vec<frontline_core::component::Component>, StoreError> {
         statements::components(self).await
+    }
+
+    async fn subscribe(
+        &self,
+        channel: frontline_core::subscriber::Channel,
+        address: &str,
+        lang: Option<&str>,
+        confirmed: bool,
+        welcome: &frontline_store::Welcome,
+    ) -> Result<frontline_core::subscriber::Subscriber, StoreError> {
+        subscribers::subscribe(self, channel, address, lang, confirmed, welcome).await
+    }
+
+    async fn confirm_subscriber(
+        &self,
+        id: i64,
+    ) -> Result<Option<frontline_core::subscriber::Subscriber>, StoreError> {
+        subscribers::confirm(self, id).await
+    }
+
+    async fn unsubscribe(
+        &self,
+        id: i64,
+    ) -> Result<Option<frontline_core::subscriber::Subscriber>, StoreError> {
+        subscribers::unsubscribe(self, id).await
+    }
+
+    async fn active_subscribers(
+        &self,
+    ) -> Result<Vec<frontline_core::subscriber::Subscriber>, StoreError> {
+        subscribers::active(self).await
+    }
+
+    async fn queue_messages(
+        &self,
+        messages: &[frontline_core::subscriber::Message],
+        cursor: Option<(&str, i64)>,
+    ) -> Result<(), StoreError> {
+        subscribers::queue(self, messages, cursor).await
+    }
+
+    async fn cursor(&self, name: &str) -> Result<Option<i64>, StoreError> {
+        subscribers::cursor(self, name).await
+    }
+
+    async fn due_messages(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        limit: u32,
+    ) -> Result<Vec<frontline_core::subscriber::Queued>, StoreError> {
+        subscribers::due(self, now, limit).await
+    }
+
+    async fn settle_message(
+        &self,
+        id: i64,
+        outcome: &frontline_store::Settled,
+    ) -> Result<(), StoreError> {
+        subscribers::settle(self, id, outcome).await
     }
 }

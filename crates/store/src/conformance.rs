@@ -5,7 +5,7 @@
 
 use crate::{
     AlertQuery, ContactQuery, DeliveryQuery, IncidentQuery, Inserted, NewToken, Origin,
-    ReportQuery, Resolution, SecurityEventQuery, Store, StoreError,
+    ReportQuery, Resolution, SecurityEventQuery, Settled, Store, StoreError,
 };
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use frontline_core::Role;
@@ -52,6 +52,7 @@ macro_rules! conformance_tests {
             incidents_merge_and_split_moving_their_signals,
             contact_impact_counts_contacts_customers_and_topics,
             statements_need_both_teams_and_the_last_word_before_resolving,
+            subscribers_confirm_unsubscribe_and_their_messages_are_queued_once,
         );
     };
     (@each $make:expr; $($name:ident),* $(,)?) => {
@@ -1622,4 +1623,118 @@ pub async fn statements_need_both_teams_and_the_last_word_before_resolving(store
             ("web", ComponentStatus::MajorOutage)
         ]
     );
+}
+
+pub async fn subscribers_confirm_unsubscribe_and_their_messages_are_queued_once(store: &dyn Store) {
+    use frontline_core::subscriber::{Channel, Message};
+    let welcome = |s: &frontline_core::subscriber::Subscriber| {
+        Some(Message {
+            channel: Channel::Email,
+            to: s.address.clone(),
+            subject: "Confirm".into(),
+            body: format!("confirm {}", s.id),
+            subscriber: Some(s.id),
+        })
+    };
+    let ann = store
+        .subscribe(
+            Channel::Email,
+            "ann@example.com",
+            Some("de"),
+            false,
+            &welcome,
+        )
+        .await
+        .unwrap();
+    assert!(!ann.active());
+    assert_eq!(ann.lang.as_deref(), Some("de"));
+    let due = store.due_messages(Utc::now(), 10).await.unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].message.body, format!("confirm {}", ann.id));
+    assert!(store.active_subscribers().await.unwrap().is_empty());
+    let confirmed = store.confirm_subscriber(ann.id).await.unwrap().unwrap();
+    assert!(confirmed.active());
+    assert!(store.confirm_subscriber(999).await.unwrap().is_none());
+    let again = store
+        .subscribe(Channel::Email, "ann@example.com", None, false, &|_| None)
+        .await
+        .unwrap();
+    assert_eq!(again.id, ann.id);
+    assert!(again.active(), "subscribing again keeps the confirmation");
+    assert_eq!(again.lang.as_deref(), Some("de"));
+    let hook = store
+        .subscribe(
+            Channel::Webhook,
+            "https://example.com/hook",
+            None,
+            true,
+            &|_| None,
+        )
+        .await
+        .unwrap();
+    assert!(hook.active());
+    assert_eq!(store.active_subscribers().await.unwrap().len(), 2);
+    store.unsubscribe(ann.id).await.unwrap().unwrap();
+    assert_eq!(
+        store.active_subscribers().await.unwrap(),
+        vec![hook.clone()]
+    );
+    let back = store
+        .subscribe(Channel::Email, "ann@example.com", None, false, &|_| None)
+        .await
+        .unwrap();
+    assert!(
+        !back.active(),
+        "after unsubscribing, the address is confirmed again"
+    );
+
+    // Messages and the cursor move together; outcomes take them out of the due list.
+    assert_eq!(store.cursor("subscribers").await.unwrap(), None);
+    let update = |to: &str| Message {
+        channel: Channel::Email,
+        to: to.into(),
+        subject: "Update".into(),
+        body: "text".into(),
+        subscriber: None,
+    };
+    store
+        .queue_messages(
+            &[update("a@example.com"), update("b@example.com")],
+            Some(("subscribers", 7)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.cursor("subscribers").await.unwrap(), Some(7));
+    let due = store.due_messages(Utc::now(), 10).await.unwrap();
+    assert_eq!(due.len(), 3);
+    store
+        .settle_message(due[0].id, &Settled::Sent)
+        .await
+        .unwrap();
+    store
+        .settle_message(
+            due[1].id,
+            &Settled::Retry {
+                at: Utc::now() + Duration::minutes(5),
+                error: "451".into(),
+            },
+        )
+        .await
+        .unwrap();
+    store
+        .settle_message(
+            due[2].id,
+            &Settled::Failed {
+                error: "550".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert!(store.due_messages(Utc::now(), 10).await.unwrap().is_empty());
+    let later = store
+        .due_messages(Utc::now() + Duration::minutes(6), 10)
+        .await
+        .unwrap();
+    assert_eq!(later.len(), 1);
+    assert_eq!(later[0].attempts, 1);
 }

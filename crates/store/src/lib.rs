@@ -538,4 +538,103 @@ pub trait Store: Send + Sync + 'static {
     async fn list_components(
         &self,
     ) -> Result<Vec<frontline_core::component::Component>, StoreError>;
+
+    /// Adds a subscriber, or finds the one with that channel and address (reactivating it if it
+    /// had unsubscribed; an e-mail address then needs confirming again). `confirmed` marks it
+    /// confirmed at once (webhooks). `welcome` builds a message queued in the same transaction
+    /// (the confirmation mail, whose signed link needs the id).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn subscribe(
+        &self,
+        channel: frontline_core::subscriber::Channel,
+        address: &str,
+        lang: Option<&str>,
+        confirmed: bool,
+        welcome: &Welcome,
+    ) -> Result<frontline_core::subscriber::Subscriber, StoreError>;
+
+    /// Confirms a subscriber (the link in the confirmation mail); `None` for an unknown id.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn confirm_subscriber(
+        &self,
+        id: i64,
+    ) -> Result<Option<frontline_core::subscriber::Subscriber>, StoreError>;
+
+    /// Unsubscribes; `None` for an unknown id.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn unsubscribe(
+        &self,
+        id: i64,
+    ) -> Result<Option<frontline_core::subscriber::Subscriber>, StoreError>;
+
+    /// Subscribers that receive updates now.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn active_subscribers(
+        &self,
+    ) -> Result<Vec<frontline_core::subscriber::Subscriber>, StoreError>;
+
+    /// Queues messages and, when given, moves the named cursor to `seq`, in one transaction:
+    /// a publication's messages are queued exactly once.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn queue_messages(
+        &self,
+        messages: &[frontline_core::subscriber::Message],
+        cursor: Option<(&str, i64)>,
+    ) -> Result<(), StoreError>;
+
+    /// A named cursor (0 when never set).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn cursor(&self, name: &str) -> Result<Option<i64>, StoreError>;
+
+    /// Queued messages due at `now`, oldest first.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn due_messages(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        limit: u32,
+    ) -> Result<Vec<frontline_core::subscriber::Queued>, StoreError>;
+
+    /// Records an attempt at a queued message: sent, to retry at a time, or failed for good.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn settle_message(&self, id: i64, outcome: &Settled) -> Result<(), StoreError>;
+}
+
+/// Builds the message queued with a subscription (the confirmation mail needs the id).
+pub type Welcome = dyn Fn(&frontline_core::subscriber::Subscriber) -> Option<frontline_core::subscriber::Message>
+    + Send
+    + Sync;
+
+/// What became of an attempt at a queued message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Settled {
+    /// Accepted by the SMTP server or the webhook.
+    Sent,
+    /// Failed; try again then.
+    Retry {
+        /// When.
+        at: chrono::DateTime<chrono::Utc>,
+        /// Why it failed.
+        error: String,
+    },
+    /// Given up.
+    Failed {
+        /// Why.
+        error: String,
+    },
 }

@@ -1,0 +1,281 @@
+//! Subscribers, the outbox and named cursors.
+
+use crate::{SqliteStore, audit, errors::map, from_micros as from_ts, micros as ts};
+use chrono::{DateTime, Utc};
+use frontline_core::audit::{Actor, AuditEntry};
+use frontline_core::subscriber::{Channel, Message, Queued, Subscriber};
+use frontline_store::{Settled, StoreError};
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow as Row_;
+
+const COLUMNS: &str = "seq, channel, address, lang, confirmed_at, unsubscribed_at";
+
+fn subscriber(row: &Row_) -> Result<Subscriber, StoreError> {
+    Ok(Subscriber {
+        id: row.get("seq"),
+        channel: Channel::parse(row.get::<&str, _>("channel"))
+            .map_err(|e| StoreError::internal("reading a subscriber", e))?,
+        address: row.get("address"),
+        lang: row.get("lang"),
+        confirmed_at: row
+            .get::<Option<_>, _>("confirmed_at")
+            .map(from_ts)
+            .transpose()?,
+        unsubscribed_at: row
+            .get::<Option<_>, _>("unsubscribed_at")
+            .map(from_ts)
+            .transpose()?,
+    })
+}
+
+async fn insert_messages(
+    conn: &mut sqlx::SqliteConnection,
+    messages: &[Message],
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    for m in messages {
+        sqlx::query(
+            "INSERT INTO outbox (channel, recipient, subject, body, subscriber_id, created_at,
+                                 next_attempt_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(m.channel.as_str())
+        .bind(&m.to)
+        .bind(&m.subject)
+        .bind(&m.body)
+        .bind(m.subscriber)
+        .bind(ts(now))
+        .bind(ts(now))
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| map(e, "queueing a message"))?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn subscribe(
+    store: &SqliteStore,
+    channel: Channel,
+    address: &str,
+    lang: Option<&str>,
+    confirmed: bool,
+    welcome: &frontline_store::Welcome,
+) -> Result<Subscriber, StoreError> {
+    let now = Utc::now();
+    let mut tx = store.begin_write().await?;
+    // Reactivating an unsubscribed address asks for confirmation again (unless confirmed).
+    sqlx::query(
+        "INSERT INTO subscribers (channel, address, lang, confirmed_at, created_at)
+         VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (channel, address) DO UPDATE SET lang = coalesce(excluded.lang, subscribers.lang),
+             confirmed_at = CASE WHEN subscribers.unsubscribed_at IS NULL
+                                 THEN coalesce(subscribers.confirmed_at, excluded.confirmed_at)
+                                 ELSE excluded.confirmed_at END,
+             unsubscribed_at = NULL",
+    )
+    .bind(channel.as_str())
+    .bind(address)
+    .bind(lang)
+    .bind(confirmed.then(|| ts(now)))
+    .bind(ts(now))
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| map(e, "subscribing"))?;
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM subscribers WHERE channel = ? AND address = ?"
+    ))
+    .bind(channel.as_str())
+    .bind(address)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(|e| map(e, "reading a subscriber"))?;
+    let s = subscriber(&row)?;
+    if let Some(m) = welcome(&s) {
+        insert_messages(&mut tx, &[m], now).await?;
+    }
+    // The audit log names the subscriber by number: addresses are personal data.
+    audit::append(
+        &mut tx,
+        &AuditEntry::new(
+            Actor::System,
+            "subscriber.subscribe",
+            format!("subscriber:{}", s.id),
+        )
+        .with_detail(serde_json::json!({"channel": channel.as_str()})),
+    )
+    .await?;
+    tx.commit()
+        .await
+        .map_err(|e| map(e, "committing a subscription"))?;
+    Ok(s)
+}
+
+async fn set(
+    store: &SqliteStore,
+    id: i64,
+    sql: &str,
+    action: &str,
+) -> Result<Option<Subscriber>, StoreError> {
+    let mut tx = store.begin_write().await?;
+    let done = sqlx::query(sql)
+        .bind(ts(Utc::now()))
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| map(e, "changing a subscriber"))?;
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM subscribers WHERE seq = ?"))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(|e| map(e, "reading a subscriber"))?;
+    if done.rows_affected() > 0 {
+        audit::append(
+            &mut tx,
+            &AuditEntry::new(Actor::System, action, format!("subscriber:{id}")),
+        )
+        .await?;
+    }
+    tx.commit()
+        .await
+        .map_err(|e| map(e, "committing a subscriber"))?;
+    row.map(|r| subscriber(&r)).transpose()
+}
+
+pub(crate) async fn confirm(
+    store: &SqliteStore,
+    id: i64,
+) -> Result<Option<Subscriber>, StoreError> {
+    set(
+        store,
+        id,
+        "UPDATE subscribers SET confirmed_at = ? WHERE seq = ? AND confirmed_at IS NULL",
+        "subscriber.confirm",
+    )
+    .await
+}
+
+pub(crate) async fn unsubscribe(
+    store: &SqliteStore,
+    id: i64,
+) -> Result<Option<Subscriber>, StoreError> {
+    set(
+        store,
+        id,
+        "UPDATE subscribers SET unsubscribed_at = ? WHERE seq = ? AND unsubscribed_at IS NULL",
+        "subscriber.unsubscribe",
+    )
+    .await
+}
+
+pub(crate) async fn active(store: &SqliteStore) -> Result<Vec<Subscriber>, StoreError> {
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM subscribers
+         WHERE confirmed_at IS NOT NULL AND unsubscribed_at IS NULL ORDER BY seq"
+    ))
+    .fetch_all(&store.reader)
+    .await
+    .map_err(|e| map(e, "listing subscribers"))?
+    .iter()
+    .map(subscriber)
+    .collect()
+}
+
+pub(crate) async fn queue(
+    store: &SqliteStore,
+    messages: &[Message],
+    cursor: Option<(&str, i64)>,
+) -> Result<(), StoreError> {
+    let mut tx = store.begin_write().await?;
+    insert_messages(&mut tx, messages, Utc::now()).await?;
+    if let Some((name, seq)) = cursor {
+        sqlx::query(
+            "INSERT INTO cursors (name, seq) VALUES (?, ?)
+             ON CONFLICT (name) DO UPDATE SET seq = excluded.seq",
+        )
+        .bind(name)
+        .bind(seq)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| map(e, "moving a cursor"))?;
+    }
+    tx.commit().await.map_err(|e| map(e, "committing messages"))
+}
+
+pub(crate) async fn cursor(store: &SqliteStore, name: &str) -> Result<Option<i64>, StoreError> {
+    sqlx::query_scalar("SELECT seq FROM cursors WHERE name = ?")
+        .bind(name)
+        .fetch_optional(&store.reader)
+        .await
+        .map_err(|e| map(e, "reading a cursor"))
+}
+
+pub(crate) async fn due(
+    store: &SqliteStore,
+    now: DateTime<Utc>,
+    limit: u32,
+) -> Result<Vec<Queued>, StoreError> {
+    sqlx::query(
+        "SELECT seq, channel, recipient, subject, body, subscriber_id, created_at, attempts,
+                next_attempt_at
+         FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ?
+         ORDER BY seq LIMIT ?",
+    )
+    .bind(ts(now))
+    .bind(i64::from(limit))
+    .fetch_all(&store.reader)
+    .await
+    .map_err(|e| map(e, "reading the outbox"))?
+    .iter()
+    .map(|row| {
+        Ok(Queued {
+            id: row.get("seq"),
+            message: Message {
+                channel: Channel::parse(row.get::<&str, _>("channel"))
+                    .map_err(|e| StoreError::internal("reading the outbox", e))?,
+                to: row.get("recipient"),
+                subject: row.get("subject"),
+                body: row.get("body"),
+                subscriber: row.get("subscriber_id"),
+            },
+            attempts: u32::try_from(row.get::<i32, _>("attempts")).unwrap_or(0),
+            created_at: from_ts(row.get("created_at"))?,
+            next_attempt_at: from_ts(row.get("next_attempt_at"))?,
+        })
+    })
+    .collect()
+}
+
+pub(crate) async fn settle(
+    store: &SqliteStore,
+    id: i64,
+    outcome: &Settled,
+) -> Result<(), StoreError> {
+    let now = ts(Utc::now());
+    let q = match outcome {
+        Settled::Sent => sqlx::query(
+            "UPDATE outbox SET attempts = attempts + 1, sent_at = ?, last_error = NULL WHERE seq = ?",
+        )
+        .bind(now)
+        .bind(id),
+        Settled::Retry { at, error } => sqlx::query(
+            "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?
+             WHERE seq = ?",
+        )
+        .bind(ts(*at))
+        .bind(error.clone())
+        .bind(id),
+        Settled::Failed { error } => sqlx::query(
+            "UPDATE outbox SET attempts = attempts + 1, failed_at = ?, last_error = ? WHERE seq = ?",
+        )
+        .bind(now)
+        .bind(error.clone())
+        .bind(id),
+    };
+    let mut tx = store.begin_write().await?;
+    q.execute(&mut *tx)
+        .await
+        .map_err(|e| map(e, "settling a message"))?;
+    tx.commit()
+        .await
+        .map_err(|e| map(e, "committing a message"))
+}
