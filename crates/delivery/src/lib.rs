@@ -3,6 +3,7 @@
 //! server's delivery worker decides what to send from the feed and records each attempt.
 #![warn(missing_docs)]
 
+pub mod mail;
 pub mod retry;
 pub mod signature;
 pub mod webhook;

@@ -41,6 +41,13 @@ pub const CONFIG_ENV: &[&str] = &[
     "CORRELATION__CRITICAL_WEIGHT",
     "CORRELATION__REPLACE_DEFAULT_RULES",
     "PUBLIC_URL",
+    "SUBSCRIBE_PER_MINUTE",
+    "SMTP__HOST",
+    "SMTP__PORT",
+    "SMTP__TLS",
+    "SMTP__USERNAME",
+    "SMTP__PASSWORD",
+    "SMTP__FROM",
     "SECRETS__PSEUDONYM_KEY",
     "SECRETS__PSEUDONYM_KEY_FILE",
     "ALERTMANAGER__SOURCE",
@@ -95,6 +102,71 @@ pub struct Config {
     pub statement_templates: Vec<StatementTemplate>,
     /// The address the public reaches this server at (links in the status feed and mails).
     pub public_url: String,
+    /// The SMTP server that sends subscribers' mail; without a host, e-mail subscriptions are
+    /// refused (webhook subscriptions still work).
+    pub smtp: SmtpConfig,
+    /// Subscription requests allowed per client address per minute (default 5).
+    pub subscribe_per_minute: u32,
+}
+
+/// How mail leaves.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmtpConfig {
+    /// Host name or address; unset turns e-mail off.
+    pub host: Option<String>,
+    /// Port (default 587).
+    pub port: u16,
+    /// `starttls` (default), `tls`, or `none` for a relay on loopback.
+    pub tls: String,
+    /// Sign-in name, if the server wants one.
+    pub username: Option<String>,
+    /// Its password.
+    pub password: Option<Secret>,
+    /// The sender (default `status@localhost`).
+    pub from: String,
+}
+
+impl Default for SmtpConfig {
+    fn default() -> Self {
+        Self {
+            host: None,
+            port: 587,
+            tls: "starttls".into(),
+            username: None,
+            password: None,
+            from: "Service status <status@localhost>".into(),
+        }
+    }
+}
+
+impl SmtpConfig {
+    /// The mailer, or `None` when no host is set.
+    ///
+    /// # Errors
+    /// A message naming the bad setting.
+    pub fn mailer(&self) -> Result<Option<frontline_delivery::mail::Mailer>, String> {
+        let Some(host) = &self.host else {
+            return Ok(None);
+        };
+        frontline_delivery::mail::Mailer::new(&frontline_delivery::mail::SmtpSettings {
+            host: host.clone(),
+            port: self.port,
+            tls: self.tls.clone(),
+            credentials: self.username.clone().map(|u| {
+                (
+                    u,
+                    self.password
+                        .as_ref()
+                        .map(|p| p.expose().to_owned())
+                        .unwrap_or_default(),
+                )
+            }),
+            from: self.from.clone(),
+            timeout: std::time::Duration::from_secs(20),
+        })
+        .map(Some)
+    }
 }
 
 /// A template for a statement draft.
@@ -310,6 +382,8 @@ impl Default for Config {
             correlation: CorrelationConfig::default(),
             statement_templates: Vec::new(),
             public_url: "http://127.0.0.1:8080".into(),
+            smtp: SmtpConfig::default(),
+            subscribe_per_minute: 5,
         }
     }
 }
@@ -464,6 +538,18 @@ impl Config {
             return Err(ConfigError::Invalid {
                 key: "public_url",
                 reason: format!("{:?} is not an http(s) URL", self.public_url),
+            });
+        }
+        if let Err(e) = self.smtp.mailer() {
+            return Err(ConfigError::Invalid {
+                key: "smtp",
+                reason: e,
+            });
+        }
+        if self.subscribe_per_minute == 0 {
+            return Err(ConfigError::Invalid {
+                key: "subscribe_per_minute",
+                reason: "must be at least 1".into(),
             });
         }
         let c = &self.correlation;

@@ -14,6 +14,7 @@ pub mod error;
 pub mod startup;
 pub mod state;
 pub mod status;
+pub mod subscriptions;
 pub mod telemetry;
 pub mod workers;
 

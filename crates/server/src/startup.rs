@@ -82,7 +82,16 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         crate::workers::correlation::CorrelationWorker::new(store.clone(), &config.correlation)
             .map_err(|e| anyhow::anyhow!("configuration key `correlation.rules`: {e}"))?,
     );
+    let subscriptions = Arc::new(crate::subscriptions::Subscriptions::new(
+        crate::subscriptions::link_key(store.as_ref()).await?,
+        config.subscribe_per_minute,
+        config
+            .smtp
+            .mailer()
+            .map_err(|e| anyhow::anyhow!("configuration key `smtp`: {e}"))?,
+    )?);
     let state = AppState {
+        subscriptions,
         detection,
         correlation,
         feed: Arc::new(tokio::sync::watch::channel(0).0),
@@ -160,6 +169,10 @@ impl Application {
                 ))
             });
         let status = tokio::spawn(crate::status::refresh(self.state.clone(), shutdown.clone()));
+        let subscribers = tokio::spawn(crate::subscriptions::run(
+            self.state.clone(),
+            shutdown.clone(),
+        ));
         let ending = self.state.shutdown.clone();
         let signal = shutdown.clone();
         tokio::spawn(async move {
@@ -180,6 +193,7 @@ impl Application {
         }
         let _ = delivery.await;
         let _ = status.await;
+        let _ = subscribers.await;
         if let Some(correlator) = correlator {
             let _ = correlator.await;
         }

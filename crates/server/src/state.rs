@@ -30,6 +30,8 @@ pub struct AppState {
     pub shutdown: tokio_util::sync::CancellationToken,
     /// The public status page, rendered when something public changes.
     pub status: crate::status::SharedPages,
+    /// Status page subscriptions: link signing, rate limits, the mailer.
+    pub subscriptions: Arc<crate::subscriptions::Subscriptions>,
     /// The address this server listens on (webhooks may not point at it).
     pub listen: std::net::SocketAddr,
 }

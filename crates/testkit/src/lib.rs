@@ -6,6 +6,7 @@
 pub mod scenario;
 
 pub mod receiver;
+pub mod smtp;
 pub mod sse;
 
 use frontline_core::Role;

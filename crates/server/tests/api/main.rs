@@ -17,4 +17,5 @@ mod security_events;
 mod statements;
 mod status;
 mod stream;
+mod subscriptions;
 mod webhooks;
