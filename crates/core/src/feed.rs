@@ -44,11 +44,14 @@ pub enum FeedKind {
     /// A status page component changed state.
     #[serde(rename = "component.updated")]
     ComponentUpdated,
+    /// An incident's public update is overdue: its commander and comms lead are reminded.
+    #[serde(rename = "incident.reminder")]
+    IncidentReminder,
 }
 
 impl FeedKind {
     /// Every kind.
-    pub const ALL: [FeedKind; 11] = [
+    pub const ALL: [FeedKind; 12] = [
         FeedKind::AlertRaised,
         FeedKind::AlertUpdated,
         FeedKind::ReportFiled,
@@ -60,6 +63,7 @@ impl FeedKind {
         FeedKind::StatementApproved,
         FeedKind::StatementPublished,
         FeedKind::ComponentUpdated,
+        FeedKind::IncidentReminder,
     ];
 
     /// The wire name (`incident.opened`).
@@ -76,6 +80,7 @@ impl FeedKind {
             FeedKind::StatementApproved => "statement.approved",
             FeedKind::StatementPublished => "statement.published",
             FeedKind::ComponentUpdated => "component.updated",
+            FeedKind::IncidentReminder => "incident.reminder",
         }
     }
 }

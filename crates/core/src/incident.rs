@@ -386,6 +386,15 @@ pub enum IncidentChange {
     Absorbed(i64),
     /// Records that some of this incident's signals moved to a new incident.
     SplitInto(i64),
+    /// Reminds the commander and comms lead that a public update is overdue.
+    Remind {
+        /// When the update was due.
+        due_at: DateTime<Utc>,
+        /// The last public update, if any.
+        last_update_at: Option<DateTime<Utc>>,
+        /// The expected interval, in minutes.
+        interval_minutes: i64,
+    },
 }
 
 impl IncidentChange {
@@ -580,6 +589,22 @@ impl Incident {
             }
             IncidentChange::SplitInto(other) => {
                 out.push(json!({"change": "split_into", "to": other}));
+            }
+            IncidentChange::Remind {
+                due_at,
+                last_update_at,
+                interval_minutes,
+            } => {
+                return Ok(vec![Recorded {
+                    kind: crate::feed::FeedKind::IncidentReminder,
+                    data: json!({
+                        "due_at": due_at,
+                        "last_public_update_at": last_update_at,
+                        "interval_minutes": interval_minutes,
+                        "commander": self.roles.get(&IncidentRole::Commander),
+                        "comms_lead": self.roles.get(&IncidentRole::CommsLead),
+                    }),
+                }]);
             }
             IncidentChange::Link(signals) | IncidentChange::Unlink(signals) => {
                 if !signals.is_empty() {

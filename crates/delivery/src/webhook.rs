@@ -173,6 +173,15 @@ fn slack_text(n: &Notification) -> String {
                 .unwrap_or_default()
         ),
         FeedKind::ComponentUpdated => format!("Component {} is now {}", s("name"), s("status")),
+        FeedKind::IncidentReminder => format!(
+            "Incident {incident}: a public update is overdue (every {} min){}",
+            d["interval_minutes"],
+            [("commander", "commander"), ("comms_lead", "comms lead")]
+                .iter()
+                .filter_map(|(k, name)| d[*k].as_str().map(|u| format!(" {name} {u}")))
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
     };
     escape(&line)
 }

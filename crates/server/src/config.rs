@@ -42,6 +42,11 @@ pub const CONFIG_ENV: &[&str] = &[
     "CORRELATION__REPLACE_DEFAULT_RULES",
     "PUBLIC_URL",
     "SUBSCRIBE_PER_MINUTE",
+    "CADENCE__SEV1_MINUTES",
+    "CADENCE__SEV2_MINUTES",
+    "CADENCE__SEV3_MINUTES",
+    "CADENCE__SEV4_MINUTES",
+    "CADENCE__INTERVAL_MS",
     "SMTP__HOST",
     "SMTP__PORT",
     "SMTP__TLS",
@@ -107,6 +112,54 @@ pub struct Config {
     pub smtp: SmtpConfig,
     /// Subscription requests allowed per client address per minute (default 5).
     pub subscribe_per_minute: u32,
+    /// How often the public must hear about an open incident, by severity.
+    pub cadence: CadenceConfig,
+}
+
+/// Expected intervals between public updates, in minutes, by severity (0: no expectation).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CadenceConfig {
+    /// SEV1 (default 30).
+    pub sev1_minutes: i64,
+    /// SEV2 (default 60).
+    pub sev2_minutes: i64,
+    /// SEV3 (default 0: none).
+    pub sev3_minutes: i64,
+    /// SEV4 (default 0: none).
+    pub sev4_minutes: i64,
+    /// Milliseconds between checks (default 30000; 0 stops the background check, tests step
+    /// it).
+    pub interval_ms: u64,
+}
+
+impl Default for CadenceConfig {
+    fn default() -> Self {
+        Self {
+            sev1_minutes: 30,
+            sev2_minutes: 60,
+            sev3_minutes: 0,
+            sev4_minutes: 0,
+            interval_ms: 30_000,
+        }
+    }
+}
+
+impl CadenceConfig {
+    /// The interval for `severity`, if any.
+    pub fn interval(
+        &self,
+        severity: frontline_core::incident::Severity,
+    ) -> Option<chrono::Duration> {
+        use frontline_core::incident::Severity::*;
+        let m = match severity {
+            Sev1 => self.sev1_minutes,
+            Sev2 => self.sev2_minutes,
+            Sev3 => self.sev3_minutes,
+            Sev4 => self.sev4_minutes,
+        };
+        (m > 0).then(|| chrono::Duration::minutes(m))
+    }
 }
 
 /// How mail leaves.
@@ -384,6 +437,7 @@ impl Default for Config {
             public_url: "http://127.0.0.1:8080".into(),
             smtp: SmtpConfig::default(),
             subscribe_per_minute: 5,
+            cadence: CadenceConfig::default(),
         }
     }
 }

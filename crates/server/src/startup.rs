@@ -173,6 +173,12 @@ impl Application {
             self.state.clone(),
             shutdown.clone(),
         ));
+        let cadence = (self.state.config.cadence.interval_ms > 0).then(|| {
+            tokio::spawn(crate::workers::cadence::run(
+                self.state.clone(),
+                shutdown.clone(),
+            ))
+        });
         let ending = self.state.shutdown.clone();
         let signal = shutdown.clone();
         tokio::spawn(async move {
@@ -194,6 +200,9 @@ impl Application {
         let _ = delivery.await;
         let _ = status.await;
         let _ = subscribers.await;
+        if let Some(cadence) = cadence {
+            let _ = cadence.await;
+        }
         if let Some(correlator) = correlator {
             let _ = correlator.await;
         }

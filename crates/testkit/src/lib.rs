@@ -91,6 +91,7 @@ pub async fn spawn_app_with(
         ..Config::default()
     };
     config.correlation.interval_ms = 0;
+    config.cadence.interval_ms = 0;
     configure(&mut config);
     let app = frontline_server::build(config.clone())
         .await

@@ -239,7 +239,144 @@ async fn bad_statements_are_refused_naming_the_field(backend: Backend) {
     );
 }
 
+async fn an_overdue_public_update_reminds_the_commander_and_comms_lead(backend: Backend) {
+    use chrono::{DateTime, Duration, Utc};
+    use frontline_server::workers::cadence::round;
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let security = app.token_for("sam", Role::Security).await;
+    let comms = app.token_for("cora", Role::Comms).await;
+    let cx_lead = app.token_for("carla", Role::CxLead).await;
+    let config = frontline_server::config::CadenceConfig::default();
+    let (_, sev1) = post(
+        &app,
+        "/api/v1/incidents",
+        &security,
+        json!({"title": "down", "severity": "SEV1"}),
+    )
+    .await;
+    let (_, sev3) = post(
+        &app,
+        "/api/v1/incidents",
+        &security,
+        json!({"title": "meh", "severity": "SEV3"}),
+    )
+    .await;
+    let id = sev1["id"].as_i64().unwrap();
+    json(
+        app.patch_json(
+            &format!("/api/v1/incidents/{id}"),
+            &security,
+            &json!({"roles": {"commander": "carla", "comms_lead": "cora"}}),
+        )
+        .await,
+    )
+    .await;
+    let opened: DateTime<Utc> = sev1["opened_at"].as_str().unwrap().parse().unwrap();
+    let store = app.store.as_ref();
+    assert_eq!(
+        round(store, &config, opened + Duration::minutes(29))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        round(store, &config, opened + Duration::minutes(31))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        round(store, &config, opened + Duration::minutes(45))
+            .await
+            .unwrap(),
+        0,
+        "one per deadline"
+    );
+    assert_eq!(
+        round(store, &config, opened + Duration::minutes(61))
+            .await
+            .unwrap(),
+        1
+    );
+    let (_, timeline) = json(
+        app.get(&format!("/api/v1/incidents/{id}/timeline"), &comms)
+            .await,
+    )
+    .await;
+    let reminders: Vec<&Value> = timeline["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "incident.reminder")
+        .collect();
+    assert_eq!(reminders.len(), 2);
+    assert_eq!(reminders[0]["data"]["commander"], "carla");
+    assert_eq!(reminders[0]["data"]["comms_lead"], "cora");
+    assert_eq!(reminders[0]["data"]["interval_minutes"], 30);
+    let (_, none) = json(
+        app.get(
+            &format!("/api/v1/incidents/{}/timeline", sev3["id"]),
+            &comms,
+        )
+        .await,
+    )
+    .await;
+    assert!(
+        none["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["kind"] != "incident.reminder")
+    );
+
+    // A public update resets the clock.
+    let (_, s) = post(
+        &app,
+        &format!("/api/v1/incidents/{id}/statements"),
+        &comms,
+        json!({"audience": "public", "body": "We are on it."}),
+    )
+    .await;
+    let sid = s["id"].as_i64().unwrap();
+    post(
+        &app,
+        &format!("/api/v1/statements/{sid}/approve"),
+        &security,
+        json!({}),
+    )
+    .await;
+    post(
+        &app,
+        &format!("/api/v1/statements/{sid}/approve"),
+        &cx_lead,
+        json!({}),
+    )
+    .await;
+    post(
+        &app,
+        &format!("/api/v1/statements/{sid}/publish"),
+        &comms,
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        round(store, &config, Utc::now() + Duration::minutes(20))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        round(store, &config, Utc::now() + Duration::minutes(31))
+            .await
+            .unwrap(),
+        1
+    );
+}
+
 frontline_testkit::backend_tests!(
+    an_overdue_public_update_reminds_the_commander_and_comms_lead,
     one_message_needs_both_teams_and_reaches_the_agents,
     bad_statements_are_refused_naming_the_field,
 );
