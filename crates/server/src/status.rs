@@ -542,23 +542,41 @@ fn answer(page: Option<&Rendered>, content_type: &'static str, headers: &HeaderM
         .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }
 
+/// Which representation a route serves.
+#[derive(Clone, Copy)]
+enum Kind {
+    Html,
+    Json,
+    Atom,
+}
+
+fn serve(state: &AppState, kind: Kind, lang: Option<&str>, headers: &HeaderMap) -> Response {
+    let Ok(pages) = state.status.read() else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    match kind {
+        Kind::Html => {
+            let lang = choose(&pages.html, lang, headers);
+            answer(pages.html.get(&lang), "text/html; charset=utf-8", headers)
+        }
+        Kind::Atom => {
+            let lang = choose(&pages.atom, lang, headers);
+            answer(pages.atom.get(&lang), "application/atom+xml", headers)
+        }
+        Kind::Json => answer(pages.json.as_ref(), "application/json", headers),
+    }
+}
+
 async fn html(
     State(state): State<AppState>,
     Query(q): Query<LangQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let Ok(pages) = state.status.read() else {
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-    };
-    let lang = choose(&pages.html, q.lang.as_deref(), &headers);
-    answer(pages.html.get(&lang), "text/html; charset=utf-8", &headers)
+    serve(&state, Kind::Html, q.lang.as_deref(), &headers)
 }
 
 async fn json(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let Ok(pages) = state.status.read() else {
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-    };
-    answer(pages.json.as_ref(), "application/json", &headers)
+    serve(&state, Kind::Json, None, &headers)
 }
 
 async fn atom(
@@ -566,9 +584,5 @@ async fn atom(
     Query(q): Query<LangQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let Ok(pages) = state.status.read() else {
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-    };
-    let lang = choose(&pages.atom, q.lang.as_deref(), &headers);
-    answer(pages.atom.get(&lang), "application/atom+xml", &headers)
+    serve(&state, Kind::Atom, q.lang.as_deref(), &headers)
 }

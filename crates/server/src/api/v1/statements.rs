@@ -189,11 +189,38 @@ pub async fn approve_statement(
     Extension(principal): Extension<Principal>,
     path: Result<Path<i64>, PathRejection>,
 ) -> Result<Json<StatementOut>, ApiError> {
+    act(&state, &principal, path, Act::Approve).await
+}
+
+#[derive(Clone, Copy)]
+enum Act {
+    Approve,
+    Publish,
+}
+
+/// Approves or publishes as the signed-in person.
+async fn act(
+    state: &AppState,
+    principal: &Principal,
+    path: Result<Path<i64>, PathRejection>,
+    act: Act,
+) -> Result<Json<StatementOut>, ApiError> {
     let id = path_id(path)?;
-    let s = state
-        .store
-        .approve_statement(id, &principal.user, &principal.roles, &principal.origin())
-        .await?;
+    let (user, roles, origin) = (&principal.user, &principal.roles, principal.origin());
+    let s = match act {
+        Act::Approve => {
+            state
+                .store
+                .approve_statement(id, user, roles, &origin)
+                .await?
+        }
+        Act::Publish => {
+            state
+                .store
+                .publish_statement(id, user, roles, &origin)
+                .await?
+        }
+    };
     state.feed_changed();
     Ok(Json(s.into()))
 }
@@ -213,13 +240,7 @@ pub async fn publish_statement(
     Extension(principal): Extension<Principal>,
     path: Result<Path<i64>, PathRejection>,
 ) -> Result<Json<StatementOut>, ApiError> {
-    let id = path_id(path)?;
-    let s = state
-        .store
-        .publish_statement(id, &principal.user, &principal.roles, &principal.origin())
-        .await?;
-    state.feed_changed();
-    Ok(Json(s.into()))
+    act(&state, &principal, path, Act::Publish).await
 }
 
 /// A template, as listed.
