@@ -17,7 +17,9 @@ fn frontline(args: &[&str]) -> Output {
         .expect("frontline runs")
 }
 
-#[tokio::test]
+// Multi-threaded: the test blocks on the CLI process while the in-process server must keep
+// running (a worker caught mid-transaction would hold SQLite's write lock until it runs again).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_created_while_serving_works_at_once_and_revoking_stops_it() {
     let app = spawn_app(Backend::Sqlite)
         .await

@@ -1,6 +1,12 @@
-//! A fresh PostgreSQL database per test, dropped when the test ends. The server to use comes
-//! from `FRONTLINE_TEST_POSTGRES_URL` (which `.ci/run` sets); without it the test is skipped
-//! with a message, except under `CI`, where a missing database is a failure.
+//! A fresh PostgreSQL schema per test, dropped when the test ends: each test's URL sets its
+//! own `search_path`, so it sees empty tables of its own. The server to use comes from
+//! `FRONTLINE_TEST_POSTGRES_URL` (which `.ci/run` sets); without it the test is skipped with a
+//! message, except under `CI`, where a missing database is a failure.
+//!
+//! Schemas, not databases: PostgreSQL 15's `DROP DATABASE` waits until every backend of the
+//! cluster has absorbed a signal barrier, and the idle connections of tests running beside it
+//! held it for a minute at a time (wait event `ProcSignalBarrier`). `DROP SCHEMA` waits only
+//! for locks on its own tables.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use rand::RngCore;
@@ -40,13 +46,13 @@ impl TestDatabase {
         let mut admin = sqlx::PgConnection::connect(&admin_url)
             .await
             .expect("connect to FRONTLINE_TEST_POSTGRES_URL");
-        sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+        sqlx::query(&format!("CREATE SCHEMA \"{name}\""))
             .execute(&mut admin)
             .await
-            .expect("create a test database");
+            .expect("create a test schema");
         let _ = admin.close().await;
         Some(Self {
-            url: with_database(&admin_url, &name),
+            url: with_schema(&admin_url, &name),
             admin_url,
             name,
         })
@@ -56,7 +62,7 @@ impl TestDatabase {
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         // Drop runs inside the test's runtime, which cannot block on itself: a thread with
-        // its own small runtime drops the database (FORCE ends the pool's connections).
+        // its own small runtime ends the test's connections and drops the schema.
         let admin_url = self.admin_url.clone();
         let name = self.name.clone();
         let handle = std::thread::spawn(move || {
@@ -66,10 +72,18 @@ impl Drop for TestDatabase {
                 .expect("runtime");
             runtime.block_on(async move {
                 if let Ok(mut admin) = sqlx::PgConnection::connect(&admin_url).await {
-                    let _ =
-                        sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                            .execute(&mut admin)
-                            .await;
+                    // The test's own connections first: one may sit in a transaction whose
+                    // rollback waits for the very runtime this drop is blocking.
+                    let _ = sqlx::query(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                         WHERE application_name = $1 AND pid <> pg_backend_pid()",
+                    )
+                    .bind(&name)
+                    .execute(&mut admin)
+                    .await;
+                    let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{name}\" CASCADE"))
+                        .execute(&mut admin)
+                        .await;
                     let _ = admin.close().await;
                 }
             });
@@ -79,20 +93,11 @@ impl Drop for TestDatabase {
 }
 
 /// `url` with its database name replaced by `name` (query parameters kept).
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
-    };
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let host_and_path = &base[scheme_end..];
-    let host = host_and_path.split('/').next().unwrap_or(host_and_path);
-    let mut out = format!("{}{host}/{name}", &base[..scheme_end]);
-    if let Some(q) = query {
-        out.push('?');
-        out.push_str(q);
-    }
-    out
+/// `url` with its connections' `search_path` set to `schema`, and named after it (so the drop
+/// can end them).
+fn with_schema(url: &str, schema: &str) -> String {
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}options=-c%20search_path%3D{schema}&application_name={schema}")
 }
 
 #[cfg(test)]
@@ -100,15 +105,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn database_names_are_replaced() {
+    fn schemas_are_set_in_the_url() {
         assert_eq!(
-            with_database("postgres://u:p@h:5432/db", "x"),
-            "postgres://u:p@h:5432/x"
+            with_schema("postgres://u:p@h:5432/db", "x"),
+            "postgres://u:p@h:5432/db?options=-c%20search_path%3Dx&application_name=x"
         );
         assert_eq!(
-            with_database("postgres://h/db?sslmode=disable", "x"),
-            "postgres://h/x?sslmode=disable"
+            with_schema("postgres://h/db?sslmode=disable", "x"),
+            "postgres://h/db?sslmode=disable&options=-c%20search_path%3Dx&application_name=x"
         );
-        assert_eq!(with_database("postgres://h", "x"), "postgres://h/x");
     }
 }
