@@ -100,10 +100,12 @@ impl Action {
             // The three teams who speak for the company draft, approve and set the page. Who
             // approves which audience, and who publishes (comms, or the commander whatever
             // their role), is decided with the statement and the incident.
-            Action::DraftStatements
-            | Action::ApproveStatements
-            | Action::PublishStatements
-            | Action::ManageComponents => &[Security, CxLead, Comms],
+            Action::DraftStatements | Action::ApproveStatements | Action::ManageComponents => {
+                &[Security, CxLead, Comms]
+            }
+            // Comms publish; so does the incident's commander, whatever their role: that is
+            // checked with the incident, so the route lets every person through.
+            Action::PublishStatements => &[Security, CxLead, CxAgent, Comms, Viewer],
             // The two teams the alert is for: security judges it, CX leads know the context.
             // State and severity of an incident are theirs too.
             Action::TriageAlerts | Action::TriageReports | Action::ChangeIncidentState => {

@@ -63,6 +63,8 @@ async fn one_message_needs_both_teams_and_reaches_the_agents(backend: Backend) {
     assert_eq!(approved["approved"], true);
     let (status, err) = post(&app, &path("publish"), &cx_lead, json!({})).await;
     assert_eq!(status, 403, "cx_lead is not the commander: {err}");
+    let (status, err) = post(&app, &path("publish"), &agent, json!({})).await;
+    assert_eq!(status, 403, "nor is the agent: {err}");
     let (status, published) = post(&app, &path("publish"), &comms, json!({})).await;
     assert_eq!(status, 200, "{published}");
     assert_eq!(published["published_version"], 1);
