@@ -301,6 +301,7 @@ fn render_html(
     snap: &Snapshot,
     lang: &str,
     public_url: &str,
+    email: bool,
 ) -> Result<Vec<u8>, minijinja::Error> {
     let incidents = public_incidents(snap, lang);
     let (open, past): (Vec<_>, Vec<_>) = incidents.iter().cloned().partition(|i| i.open);
@@ -316,6 +317,7 @@ fn render_html(
             past => past,
             generated_at => snap.generated_at.to_rfc3339(),
             generated_at_text => snap.generated_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+        email_subscriptions => email,
         })?;
     Ok(html.into_bytes())
 }
@@ -416,12 +418,14 @@ pub async fn rebuild(state: &AppState, env: &minijinja::Environment<'_>) -> anyh
         built_at_seq: seq,
         ..Pages::default()
     };
+    let email = state.subscriptions.email_enabled();
     let mut langs: Vec<String> = vec![DEFAULT_LANG.to_owned()];
     langs.extend(snap.languages.iter().cloned());
     for lang in langs {
-        pages
-            .html
-            .insert(lang.clone(), rendered(render_html(env, &snap, &lang, url)?));
+        pages.html.insert(
+            lang.clone(),
+            rendered(render_html(env, &snap, &lang, url, email)?),
+        );
         pages
             .atom
             .insert(lang.clone(), rendered(render_atom(&snap, &lang, url)));

@@ -66,6 +66,11 @@ impl Subscriptions {
         })
     }
 
+    /// Whether e-mail subscriptions are possible (an SMTP server is configured).
+    pub fn email_enabled(&self) -> bool {
+        self.mailer.is_some()
+    }
+
     fn sign(&self, action: &str, id: i64) -> String {
         // HMAC accepts keys of any length, so this cannot fail.
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).unwrap_or_else(|_| unreachable!());

@@ -269,6 +269,10 @@ async fn the_page_answers_conditional_gets_and_changes_within_a_second_of_publis
     let security = app.token_for("sam", Role::Security).await;
     let first = page_with(&app, "/status", "No current incidents").await;
     assert!(first.contains("All systems operational"));
+    assert!(
+        !first.contains("Get updates"),
+        "no subscribe form without an SMTP server"
+    );
     let response = get(&app, "/status", &[]).await;
     assert_eq!(response.headers()["cache-control"], "public, max-age=5");
     let etag = response.headers()["etag"].to_str().unwrap().to_owned();
