@@ -1,9 +1,10 @@
 //! `frontline`, the one binary: `serve` runs the server; `ingest` loads contact files;
 //! `detect` scores numeric series; `replay` runs detection over recorded contacts; `token`
-//! administers API tokens. (`audit verify` arrives with its issue.)
+//! administers API tokens; `audit verify` checks the audit log's hash chain.
 //!
 //! Exit codes: 0 success, 1 a check failed, 2 an error (printed to stderr with its causes).
 
+mod audit;
 mod detect;
 mod ingest;
 mod replay;
@@ -77,6 +78,21 @@ enum Command {
         #[command(subcommand)]
         command: token::TokenCommand,
     },
+    /// Check the audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Check the hash chain from the first record; exit 1 naming the first broken or missing
+    /// record.
+    Verify {
+        #[command(flatten)]
+        db: DatabaseArg,
+    },
 }
 
 fn main() -> ExitCode {
@@ -149,6 +165,18 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 },
             )?;
             token::run(command, &config).await
+        }
+        Command::Audit {
+            command: AuditCommand::Verify { db },
+        } => {
+            let config = load_config(
+                cli.config.as_ref(),
+                Overrides {
+                    listen: None,
+                    database: db.database,
+                },
+            )?;
+            audit::verify(&config).await
         }
     }
 }

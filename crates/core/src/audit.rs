@@ -141,6 +141,84 @@ impl AuditRecord {
     }
 }
 
+/// Where a chain breaks.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChainBreak {
+    /// A record is missing (deleted, or the records were reordered).
+    #[error("record {expected} is missing: the next record found is {found}")]
+    Missing {
+        /// The seq that should come next.
+        expected: i64,
+        /// The seq found instead.
+        found: i64,
+    },
+    /// A record's contents do not match its hash: it was altered.
+    #[error("record {seq} was altered: its hash does not match its contents")]
+    Altered {
+        /// The record.
+        seq: i64,
+    },
+    /// A record does not name the previous record's hash: one before it was replaced.
+    #[error("record {seq} does not follow record {}: the chain was rewritten", seq - 1)]
+    Unlinked {
+        /// The record.
+        seq: i64,
+    },
+}
+
+/// Checks records one after the other, as a reader pages through the log.
+#[derive(Debug, Clone)]
+pub struct ChainCheck {
+    next_seq: i64,
+    prev_hash: String,
+    checked: u64,
+}
+
+impl Default for ChainCheck {
+    fn default() -> Self {
+        Self {
+            next_seq: 1,
+            prev_hash: GENESIS_HASH.to_owned(),
+            checked: 0,
+        }
+    }
+}
+
+impl ChainCheck {
+    /// Checks the next record.
+    ///
+    /// # Errors
+    /// The first break found.
+    pub fn check(&mut self, record: &AuditRecord) -> Result<(), ChainBreak> {
+        if record.seq != self.next_seq {
+            return Err(ChainBreak::Missing {
+                expected: self.next_seq,
+                found: record.seq,
+            });
+        }
+        if record.expected_hash() != record.hash {
+            return Err(ChainBreak::Altered { seq: record.seq });
+        }
+        if record.prev_hash != self.prev_hash {
+            return Err(ChainBreak::Unlinked { seq: record.seq });
+        }
+        self.next_seq += 1;
+        self.prev_hash.clone_from(&record.hash);
+        self.checked += 1;
+        Ok(())
+    }
+
+    /// Records checked so far.
+    pub fn checked(&self) -> u64 {
+        self.checked
+    }
+
+    /// The last good record's hash (the genesis hash before any).
+    pub fn head(&self) -> &str {
+        &self.prev_hash
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,6 +243,42 @@ mod tests {
         let mut tampered = first;
         tampered.seq = 3;
         assert_ne!(tampered.expected_hash(), tampered.hash);
+    }
+
+    #[test]
+    fn the_check_finds_alterations_gaps_and_rewrites() {
+        let at = Utc::now();
+        let mut chain = vec![AuditRecord::seal(1, at, &entry(), GENESIS_HASH)];
+        for seq in 2..=4 {
+            let prev = chain.last().unwrap().hash.clone();
+            chain.push(AuditRecord::seal(seq, at, &entry(), &prev));
+        }
+        let run = |records: &[AuditRecord]| {
+            let mut c = ChainCheck::default();
+            records
+                .iter()
+                .try_for_each(|r| c.check(r))
+                .map(|()| c.checked())
+        };
+        assert_eq!(run(&chain), Ok(4));
+        let mut altered = chain.clone();
+        altered[1].target = "user:mallory".into();
+        assert_eq!(run(&altered), Err(ChainBreak::Altered { seq: 2 }));
+        let mut gap = chain.clone();
+        gap.remove(2);
+        assert_eq!(
+            run(&gap),
+            Err(ChainBreak::Missing {
+                expected: 3,
+                found: 4
+            })
+        );
+        // A record rewritten with a fresh hash still breaks the next link.
+        let mut rewritten = chain.clone();
+        let mut e = entry();
+        e.target = "user:mallory".into();
+        rewritten[1] = AuditRecord::seal(2, at, &e, &chain[0].hash);
+        assert_eq!(run(&rewritten), Err(ChainBreak::Unlinked { seq: 3 }));
     }
 
     #[test]
