@@ -84,6 +84,7 @@ impl AuditEntry {
 
 /// A record in the chain.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditRecord {
     /// Position in the chain, from 1, without gaps.
     pub seq: i64,

@@ -55,11 +55,13 @@ pub enum Action {
     PublishStatements,
     /// Set status page components.
     ManageComponents,
+    /// Read and export the audit log.
+    ReadAudit,
 }
 
 impl Action {
     /// Every action, for exhaustive tests.
-    pub const ALL: [Action; 22] = [
+    pub const ALL: [Action; 23] = [
         Action::IngestContacts,
         Action::IngestSecurityEvents,
         Action::ReadContacts,
@@ -82,6 +84,7 @@ impl Action {
         Action::ApproveStatements,
         Action::PublishStatements,
         Action::ManageComponents,
+        Action::ReadAudit,
     ];
 
     /// The roles (besides `admin`) allowed this action.
@@ -117,8 +120,9 @@ impl Action {
             Action::AddIncidentNotes | Action::LinkContacts | Action::FileReports => {
                 &[Security, CxLead, CxAgent, Comms]
             }
-            // Webhooks carry secrets and send data out: admins only.
-            Action::ManageWebhooks => &[],
+            // Webhooks carry secrets and send data out; the audit log says who did what:
+            // admins only.
+            Action::ManageWebhooks | Action::ReadAudit => &[],
             Action::ReadSelf => &[Security, CxLead, CxAgent, Comms, Viewer, Ingest],
         }
     }

@@ -4,6 +4,7 @@
 //! OpenAPI document so neither can drift.
 
 pub mod alerts;
+pub mod audit;
 pub mod contacts;
 pub mod incidents;
 pub(crate) mod intake;
@@ -103,6 +104,7 @@ pub const ROUTES: &[RouteRule] = &[
         Action::ManageWebhooks,
     ),
     rule(Method::GET, "/api/v1/deliveries", Action::ManageWebhooks),
+    rule(Method::GET, "/api/v1/audit", Action::ReadAudit),
     rule(
         Method::POST,
         "/api/v1/incidents/{id}/statements",
@@ -233,6 +235,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(incidents::router())
         .merge(stream::router())
         .merge(webhooks::router())
+        .merge(audit::router())
         .merge(reports::router())
         .merge(statements::router())
         .merge(security_events::router())

@@ -24,6 +24,7 @@ use utoipa::{Modify, OpenApi};
         super::alerts::ack_alert,
         super::alerts::dismiss_alert,
         super::me::get_me,
+        super::audit::audit,
         super::incidents::create_incident,
         super::incidents::list_incidents,
         super::incidents::get_incident,
