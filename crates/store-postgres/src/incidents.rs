@@ -65,7 +65,14 @@ impl IncidentTx for Tx<'_> {
     }
 
     async fn user_exists(&mut self, name: &str) -> Result<bool, StoreError> {
-        exists(self.conn, "SELECT 1 FROM users WHERE name = $1", name, None).await
+        Ok(
+            sqlx::query_scalar::<_, i32>("SELECT 1 FROM users WHERE name = $1")
+                .bind(name)
+                .fetch_optional(&mut *self.conn)
+                .await
+                .map_err(|e| map(e, "checking a user"))?
+                .is_some(),
+        )
     }
 
     async fn signal_time(&mut self, signal: &Signal) -> Result<Option<DateTime<Utc>>, StoreError> {
@@ -250,22 +257,6 @@ impl IncidentTx for Tx<'_> {
     async fn append_audit(&mut self, entry: &AuditEntry) -> Result<(), StoreError> {
         audit::append(self.conn, entry).await.map(|_| ())
     }
-}
-
-async fn exists(
-    conn: &mut PgConnection,
-    sql: &str,
-    a: &str,
-    b: Option<&str>,
-) -> Result<bool, StoreError> {
-    let mut q = sqlx::query_scalar::<_, i32>(sql).bind(a);
-    if let Some(b) = b {
-        q = q.bind(b);
-    }
-    Ok(q.fetch_optional(conn)
-        .await
-        .map_err(|e| map(e, "checking a reference"))?
-        .is_some())
 }
 
 /// Appends a feed entry inside the caller's write transaction.

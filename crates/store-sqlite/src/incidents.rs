@@ -59,7 +59,14 @@ impl IncidentTx for Tx<'_> {
     }
 
     async fn user_exists(&mut self, name: &str) -> Result<bool, StoreError> {
-        exists(self.0, "SELECT 1 FROM users WHERE name = ?", name, None).await
+        Ok(
+            sqlx::query_scalar::<_, i32>("SELECT 1 FROM users WHERE name = ?")
+                .bind(name)
+                .fetch_optional(&mut *self.0)
+                .await
+                .map_err(|e| map(e, "checking a user"))?
+                .is_some(),
+        )
     }
 
     async fn signal_time(&mut self, signal: &Signal) -> Result<Option<DateTime<Utc>>, StoreError> {
@@ -251,22 +258,6 @@ impl IncidentTx for Tx<'_> {
     async fn append_audit(&mut self, entry: &AuditEntry) -> Result<(), StoreError> {
         audit::append(self.0, entry).await.map(|_| ())
     }
-}
-
-async fn exists(
-    conn: &mut SqliteConnection,
-    sql: &str,
-    a: &str,
-    b: Option<&str>,
-) -> Result<bool, StoreError> {
-    let mut q = sqlx::query_scalar::<_, i64>(sql).bind(a);
-    if let Some(b) = b {
-        q = q.bind(b);
-    }
-    Ok(q.fetch_optional(conn)
-        .await
-        .map_err(|e| map(e, "checking a reference"))?
-        .is_some())
 }
 
 /// Appends a feed entry inside the caller's write transaction.

@@ -13,7 +13,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::get;
 use frontline_api::{ErrorBody, FeedEntryOut};
 use frontline_core::feed::{FeedEntry, FeedKind};
-use futures::Stream;
+use futures::{Stream, StreamExt as _};
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::time::Duration;
@@ -51,7 +51,7 @@ impl Follow {
                 }
                 let seq = entry.seq;
                 let kind = entry.kind.as_str();
-                let data = serde_json::to_string(&FeedEntryOut::from(entry.clone()))
+                let data = serde_json::to_string(&FeedEntryOut::from(entry))
                     .unwrap_or_else(|_| "{}".into());
                 let event = Event::default().id(seq.to_string()).event(kind).data(data);
                 return Some((event, self));
@@ -161,5 +161,3 @@ pub async fn stream(
     let events = futures::stream::unfold(follow, |f| f.next()).map(Ok::<_, Infallible>);
     Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
-
-use futures::StreamExt as _;
