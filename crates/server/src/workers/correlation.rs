@@ -239,10 +239,12 @@ impl CorrelationWorker {
             topics,
             service: e.service.clone(),
             describe: format!(
-                "security event {}/{} \"{}\" ({:?})",
-                e.source, e.id, e.title, e.severity
-            )
-            .to_lowercase(),
+                "security event {}/{} \"{}\" ({})",
+                e.source,
+                e.id,
+                e.title,
+                e.severity.as_str()
+            ),
             rule: Some(rule),
             title: Some(e.title.clone()),
         })

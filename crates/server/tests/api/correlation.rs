@@ -81,6 +81,10 @@ async fn an_alert_and_a_finding_open_one_incident_and_related_signals_join_it(ba
         reason.contains("ato-web") && reason.contains("siem/f1"),
         "{reason}"
     );
+    assert!(
+        reason.contains("\"Credential stuffing detected\" (high)"),
+        "the finding is named as it was sent: {reason}"
+    );
     let kinds: Vec<&str> = incident["links"]
         .as_array()
         .unwrap()
