@@ -58,6 +58,7 @@ pub const CONFIG_ENV: &[&str] = &[
     "ALERTMANAGER__SOURCE",
     "ALERTMANAGER__SEVERITY_LABEL",
     "ALERTMANAGER__DEFAULT_SEVERITY",
+    "TAXONOMY__REPLACE_DEFAULT",
 ];
 
 /// Values that look like someone forgot to set a real secret.
@@ -717,6 +718,42 @@ pub fn unknown_env_names(vars: impl IntoIterator<Item = String>) -> Vec<String> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every scalar key of `Config` can be set from the environment: `CONFIG_ENV` is the
+    /// filter applied to `FRONTLINE_*`, so a key missing there would silently ignore its
+    /// variable. Lists and maps are set in the file only.
+    #[test]
+    fn every_scalar_key_has_its_environment_name() {
+        fn leaves(prefix: &str, v: &serde_json::Value, out: &mut Vec<String>) {
+            match v {
+                serde_json::Value::Object(map) => {
+                    for (k, v) in map {
+                        let key = if prefix.is_empty() {
+                            k.to_ascii_uppercase()
+                        } else {
+                            format!("{prefix}__{}", k.to_ascii_uppercase())
+                        };
+                        leaves(&key, v, out);
+                    }
+                }
+                serde_json::Value::Array(_) => {}
+                _ => out.push(prefix.to_owned()),
+            }
+        }
+        let mut keys = Vec::new();
+        leaves(
+            "",
+            &serde_json::to_value(Config::default()).unwrap(),
+            &mut keys,
+        );
+        let file_only = ["ALERTMANAGER__SEVERITIES"];
+        let missing: Vec<&String> = keys
+            .iter()
+            .filter(|k| !file_only.iter().any(|f| k.starts_with(f)))
+            .filter(|k| !CONFIG_ENV.contains(&k.as_str()))
+            .collect();
+        assert!(missing.is_empty(), "not in CONFIG_ENV: {missing:?}");
+    }
 
     #[test]
     fn defaults_are_the_documented_ones() {
