@@ -9,6 +9,7 @@ mod contacts;
 mod errors;
 mod incidents;
 mod reports;
+mod reviews;
 mod secrets;
 mod security_events;
 mod statements;
@@ -499,5 +500,33 @@ impl Store for PostgresStore {
         outcome: &frontline_store::Settled,
     ) -> Result<(), StoreError> {
         subscribers::settle(self, id, outcome).await
+    }
+
+    async fn list_users(&self) -> Result<Vec<frontline_store::UserInfo>, StoreError> {
+        tokens::users(self).await
+    }
+
+    async fn get_review(
+        &self,
+        incident: i64,
+    ) -> Result<Option<frontline_core::review::Review>, StoreError> {
+        reviews::get(self, incident).await
+    }
+
+    async fn save_review(
+        &self,
+        incident: i64,
+        sections: &frontline_core::review::ReviewSections,
+        origin: &Origin,
+    ) -> Result<frontline_core::review::Review, StoreError> {
+        reviews::save(self, incident, sections, origin).await
+    }
+
+    async fn topic_weeks(
+        &self,
+        since: chrono::DateTime<chrono::Utc>,
+        until: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<frontline_store::TopicCount>, StoreError> {
+        reviews::topic_weeks(self, since, until).await
     }
 }

@@ -184,3 +184,16 @@ fn token_info(row: &PgRow, roles: Vec<Role>) -> Result<TokenInfo, StoreError> {
         revoked_at: row.get("revoked_at"),
     })
 }
+
+pub(crate) async fn users(
+    store: &PostgresStore,
+) -> Result<Vec<frontline_store::UserInfo>, StoreError> {
+    let rows: Vec<(String, Option<String>)> = sqlx::query_as(
+        "SELECT u.name, r.role FROM users u LEFT JOIN user_roles r ON r.user_id = u.id
+         ORDER BY u.name",
+    )
+    .fetch_all(&store.pool)
+    .await
+    .map_err(|e| map(e, "listing users"))?;
+    frontline_store::UserInfo::from_rows(rows)
+}

@@ -197,3 +197,16 @@ fn token_info(row: &SqliteRow, roles: Vec<Role>) -> Result<TokenInfo, StoreError
             .transpose()?,
     })
 }
+
+pub(crate) async fn users(
+    store: &SqliteStore,
+) -> Result<Vec<frontline_store::UserInfo>, StoreError> {
+    let rows: Vec<(String, Option<String>)> = sqlx::query_as(
+        "SELECT u.name, r.role FROM users u LEFT JOIN user_roles r ON r.user_id = u.id
+         ORDER BY u.name",
+    )
+    .fetch_all(&store.reader)
+    .await
+    .map_err(|e| map(e, "listing users"))?;
+    frontline_store::UserInfo::from_rows(rows)
+}

@@ -200,6 +200,26 @@ pub fn component(
     )
 }
 
+/// An incident's review was saved: the counts, not the texts (the review keeps those).
+pub fn review_saved(
+    incident: i64,
+    sections: &frontline_core::review::ReviewSections,
+    origin: &Origin,
+) -> AuditEntry {
+    AuditEntry::new(
+        origin.actor.clone(),
+        "review.save",
+        format!("incident:{incident}"),
+    )
+    .with_detail(serde_json::json!({
+        "went_well": sections.went_well.len(),
+        "went_wrong": sections.went_wrong.len(),
+        "actions": sections.actions.len(),
+        "summary_bytes": sections.summary.len(),
+    }))
+    .with_request_id(origin.request_id.clone())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -53,6 +53,10 @@ macro_rules! conformance_tests {
             contact_impact_counts_contacts_customers_and_topics,
             statements_need_both_teams_and_the_last_word_before_resolving,
             subscribers_confirm_unsubscribe_and_their_messages_are_queued_once,
+            users_are_listed_with_their_roles,
+            reviews_are_saved_whole_audited_and_only_for_incidents,
+            topics_are_counted_per_week_from_monday,
+            incident_facts_are_gathered_from_links_statements_and_topics,
         );
     };
     (@each $make:expr; $($name:ident),* $(,)?) => {
@@ -1737,4 +1741,257 @@ pub async fn subscribers_confirm_unsubscribe_and_their_messages_are_queued_once(
         .unwrap();
     assert_eq!(later.len(), 1);
     assert_eq!(later[0].attempts, 1);
+}
+
+pub async fn users_are_listed_with_their_roles(store: &dyn Store) {
+    assert!(store.list_users().await.unwrap().is_empty());
+    for (id, user, role) in [
+        ("0000000000000001", "sam", Role::Security),
+        ("0000000000000002", "alice", Role::Viewer),
+        ("0000000000000003", "alice", Role::Admin),
+    ] {
+        store
+            .create_token(new_token(id, user, role), &origin())
+            .await
+            .unwrap();
+    }
+    let users = store.list_users().await.unwrap();
+    let got: Vec<(&str, &[Role])> = users
+        .iter()
+        .map(|u| (u.name.as_str(), u.roles.as_slice()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("alice", &[Role::Admin, Role::Viewer][..]),
+            ("sam", &[Role::Security][..])
+        ]
+    );
+}
+
+pub async fn reviews_are_saved_whole_audited_and_only_for_incidents(store: &dyn Store) {
+    use frontline_core::review::{ReviewItem, ReviewSections};
+    let incident = store
+        .open_incident(&new_incident("Phishing wave", vec![]), &origin())
+        .await
+        .unwrap()
+        .incident
+        .id;
+    assert_eq!(store.get_review(incident).await.unwrap(), None);
+    let mut sections = ReviewSections {
+        summary: "A phishing wave.".into(),
+        went_well: vec![ReviewItem {
+            text: "CX saw it first".into(),
+            owner: None,
+            due: None,
+            done: false,
+        }],
+        went_wrong: Vec::new(),
+        actions: vec![ReviewItem {
+            text: "MFA for all admins".into(),
+            owner: Some("sam".into()),
+            due: chrono::NaiveDate::from_ymd_opt(2026, 12, 15),
+            done: false,
+        }],
+    };
+    let saved = store
+        .save_review(incident, &sections, &origin())
+        .await
+        .unwrap();
+    assert_eq!(saved.sections, sections);
+    assert_eq!(saved.updated_by.as_deref(), Some("user:tester"));
+    assert_eq!(store.get_review(incident).await.unwrap(), Some(saved));
+    sections.actions[0].done = true;
+    sections.went_well.clear();
+    store
+        .save_review(incident, &sections, &origin())
+        .await
+        .unwrap();
+    let read = store.get_review(incident).await.unwrap().unwrap();
+    assert_eq!(read.sections, sections, "a save replaces the whole review");
+    let head = store.audit_records(0, 1000).await.unwrap();
+    let last = head.last().unwrap();
+    assert_eq!(last.action, "review.save");
+    assert_eq!(last.target, format!("incident:{incident}"));
+    match store.save_review(999, &sections, &origin()).await {
+        Err(StoreError::NotFound { .. }) => {}
+        other => panic!("expected NotFound, got {other:?}"),
+    }
+    assert_eq!(
+        store.audit_records(0, 1000).await.unwrap().len(),
+        head.len()
+    );
+}
+
+pub async fn topics_are_counted_per_week_from_monday(store: &dyn Store) {
+    // at(0) is Wednesday 2026-11-25, 12:00 UTC: its week began on Monday 2026-11-23.
+    let day = 24 * 60;
+    let mut batch = Vec::new();
+    for (i, (minute, topics)) in [
+        (0, vec!["phishing", "account_access"]),
+        (day, vec!["phishing"]),
+        (-2 * day - 12 * 60, vec!["phishing"]), // Monday 00:00: this week's first instant
+        (-2 * day - 12 * 60 - 1, vec!["outage"]), // Sunday 23:59: the week before
+        (5 * day, vec!["phishing"]),            // Monday 2026-11-30
+        (12 * day, vec!["phishing"]),           // past `until`
+        (day, vec![]),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut c = contact("zendesk", &i.to_string(), minute);
+        c.topics = topics.into_iter().map(str::to_owned).collect();
+        batch.push(c);
+    }
+    store.insert_contacts(&batch, &origin()).await.unwrap();
+    let weeks = store
+        .topic_weeks(at(-30 * day), at(10 * day))
+        .await
+        .unwrap();
+    let monday = |d: u32| Utc.with_ymd_and_hms(2026, 11, d, 0, 0, 0).unwrap();
+    let got: Vec<(DateTime<Utc>, &str, u64)> = weeks
+        .iter()
+        .map(|w| (w.week, w.topic.as_str(), w.contacts))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (monday(16), "outage", 1),
+            (monday(23), "account_access", 1),
+            (monday(23), "phishing", 3),
+            (monday(30), "phishing", 1),
+        ]
+    );
+}
+
+pub async fn incident_facts_are_gathered_from_links_statements_and_topics(store: &dyn Store) {
+    use crate::metrics::{Depth, gather};
+    use frontline_core::statement::Audience;
+    store
+        .create_token(
+            new_token("0000000000000001", "sam", Role::Security),
+            &origin(),
+        )
+        .await
+        .unwrap();
+    // Phishing contacts from 11:50 on; contact 1 is the alert's evidence, contact 2 is linked,
+    // the rest are found by the alert's topic; one is off-topic.
+    let mut batch = Vec::new();
+    for (id, minute, topic) in [
+        ("1", -10, "phishing"),
+        ("2", -5, "phishing"),
+        ("3", 5, "phishing"),
+        ("4", 20, "phishing"),
+        ("5", 25, "outage"),
+    ] {
+        let mut c = contact("z", id, minute);
+        c.topics = vec![topic.into()];
+        c.customer = Some(format!("customer-{id}"));
+        batch.push(c);
+    }
+    store.insert_contacts(&batch, &origin()).await.unwrap();
+    store
+        .insert_security_events(&[event("e1", -60, Severity::High)], &origin())
+        .await
+        .unwrap();
+    store
+        .upsert_alerts(&[detected("a1", -10, 5)])
+        .await
+        .unwrap();
+    let opened = store
+        .open_incident(
+            &new_incident(
+                "Phishing wave",
+                vec![
+                    Signal::Alert { id: "a1".into() },
+                    Signal::Contact {
+                        source: "z".into(),
+                        id: "2".into(),
+                    },
+                    Signal::SecurityEvent {
+                        source: "siem".into(),
+                        id: "e1".into(),
+                    },
+                ],
+            ),
+            &origin(),
+        )
+        .await
+        .unwrap();
+    let id = opened.incident.id;
+    let s = store
+        .create_statement(
+            id,
+            Audience::Public,
+            words("We are on it.", false),
+            "carla",
+            &origin(),
+        )
+        .await
+        .unwrap();
+    store
+        .approve_statement(s.id, "sam", &[Role::Security], &origin())
+        .await
+        .unwrap();
+    store
+        .approve_statement(s.id, "cora", &[Role::Comms], &origin())
+        .await
+        .unwrap();
+    let published = store
+        .publish_statement(s.id, "cora", &[Role::Comms], &origin())
+        .await
+        .unwrap();
+    let now = Utc::now();
+    assert!(
+        gather(store, 999, now, Depth::Impact)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let facts = gather(store, id, now, Depth::Impact)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(facts.incident.id, id);
+    assert_eq!(facts.security_events, [at(-60)]);
+    assert_eq!(facts.alerts.len(), 1);
+    assert_eq!(facts.alerts[0].started_at, at(-10));
+    assert_eq!(facts.security_users.iter().collect::<Vec<_>>(), ["sam"]);
+    assert_eq!(facts.publications.len(), 1);
+    assert_eq!(facts.publications[0].at, published.publications[0].at);
+    assert_eq!(facts.publications[0].audience, Audience::Public);
+    assert!(
+        facts
+            .timeline
+            .iter()
+            .any(|e| e.kind == frontline_core::feed::FeedKind::IncidentOpened)
+    );
+    let mut contacts: Vec<(&str, bool)> = facts
+        .contacts
+        .iter()
+        .map(|c| (c.key.1.as_str(), c.linked))
+        .collect();
+    contacts.sort();
+    // The evidence ("1") and the linked contact ("2") are linked; "3" and "4" are on the
+    // alert's topic; "5" is not.
+    assert_eq!(
+        contacts,
+        [("1", true), ("2", true), ("3", false), ("4", false)]
+    );
+    let milestones = gather(store, id, now, Depth::Milestones)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        milestones.contacts.len(),
+        2,
+        "no topic search for milestones"
+    );
+    let m = frontline_core::metrics::compute(&facts);
+    assert_eq!(m.first_customer_signal_at, Some(at(-10)));
+    assert_eq!(
+        m.customers_affected_before_first_contact_seconds,
+        Some(50 * 60)
+    );
+    assert_eq!(m.impact.contacts, 4);
 }

@@ -13,6 +13,7 @@ pub mod changes;
 pub mod conformance;
 mod error;
 pub mod incidents;
+pub mod metrics;
 pub mod page;
 pub mod query;
 pub mod reports;
@@ -613,7 +614,97 @@ pub trait Store: Send + Sync + 'static {
     /// # Errors
     /// [`StoreError::Unavailable`] when the database cannot be reached.
     async fn settle_message(&self, id: i64, outcome: &Settled) -> Result<(), StoreError>;
+
+    /// Every user with their roles, by name.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn list_users(&self) -> Result<Vec<UserInfo>, StoreError>;
+
+    /// The written part of an incident's review, if it was ever saved.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn get_review(
+        &self,
+        incident: i64,
+    ) -> Result<Option<frontline_core::review::Review>, StoreError>;
+
+    /// Saves the written part of an incident's review (checked by the caller), audited.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown incident.
+    async fn save_review(
+        &self,
+        incident: i64,
+        sections: &frontline_core::review::ReviewSections,
+        origin: &Origin,
+    ) -> Result<frontline_core::review::Review, StoreError>;
+
+    /// Contacts received in `[since, until)` per topic and week (weeks start on Monday,
+    /// 00:00 UTC), for the trends.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn topic_weeks(
+        &self,
+        since: chrono::DateTime<chrono::Utc>,
+        until: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<TopicCount>, StoreError>;
 }
+
+/// A user and their roles.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserInfo {
+    /// The name.
+    pub name: String,
+    /// The roles, sorted.
+    pub roles: Vec<frontline_core::Role>,
+}
+
+impl UserInfo {
+    /// Folds `(name, role)` rows sorted by name (role `NULL` for a user without roles) into
+    /// users.
+    ///
+    /// # Errors
+    /// [`StoreError::Internal`] for a stored role name Frontline does not know.
+    pub fn from_rows(rows: Vec<(String, Option<String>)>) -> Result<Vec<UserInfo>, StoreError> {
+        let mut out: Vec<UserInfo> = Vec::new();
+        for (name, role) in rows {
+            if out.last().is_none_or(|u| u.name != name) {
+                out.push(UserInfo {
+                    name,
+                    roles: Vec::new(),
+                });
+            }
+            if let (Some(role), Some(user)) = (role, out.last_mut()) {
+                let role = role
+                    .parse()
+                    .map_err(|e| StoreError::internal("reading a role", e))?;
+                user.roles.push(role);
+                user.roles.sort();
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Contacts on one topic in one week.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicCount {
+    /// The Monday (00:00 UTC) that starts the week.
+    pub week: chrono::DateTime<chrono::Utc>,
+    /// The topic.
+    pub topic: String,
+    /// Contacts.
+    pub contacts: u64,
+}
+
+/// Seconds from the Unix epoch (a Thursday) to the start of its week: weeks are counted from
+/// Monday 1970-01-05, so `week = floor((t - WEEK_ORIGIN) / WEEK) * WEEK + WEEK_ORIGIN`.
+pub const WEEK_ORIGIN_SECONDS: i64 = 4 * 86_400;
+/// A week in seconds.
+pub const WEEK_SECONDS: i64 = 7 * 86_400;
 
 /// Builds the message queued with a subscription (the confirmation mail needs the id).
 pub type Welcome = dyn Fn(&frontline_core::subscriber::Subscriber) -> Option<frontline_core::subscriber::Message>
