@@ -292,6 +292,8 @@ async fn to_database(
         }),
         origin: crate::token::cli_origin(),
         max_bytes: u64::MAX,
+        // The CLI is not scraped: its counts go nowhere.
+        ops: Arc::default(),
     };
     let report = progress.clone();
     let stream = tokio_stream(lines);

@@ -120,6 +120,7 @@ pub struct Facts {
 
 /// An incident's metrics.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IncidentMetrics {
     /// The incident.
     pub incident_id: i64,
@@ -162,6 +163,7 @@ pub struct IncidentMetrics {
 
 /// The customer impact of an incident.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Impact {
     /// The start of the impact window: the earliest signal or the opening.
     pub window_start: DateTime<Utc>,
@@ -189,6 +191,7 @@ pub struct Impact {
 
 /// Related contacts in one bucket of time.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Bucket {
     /// The bucket's start.
     pub start: DateTime<Utc>,
@@ -202,6 +205,7 @@ pub struct Bucket {
 
 /// Related contacts in the hour before and after one public update.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Deflection {
     /// The statement.
     pub statement_id: i64,

@@ -51,6 +51,7 @@ pub struct ReviewSections {
 
 /// A saved review.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Review {
     /// The incident.
     pub incident_id: i64,

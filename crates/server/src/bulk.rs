@@ -37,6 +37,8 @@ pub struct BulkIntake {
     pub origin: Origin,
     /// The most bytes to read.
     pub max_bytes: u64,
+    /// Counts what is stored (`/metrics`).
+    pub ops: Arc<crate::ops::Ops>,
 }
 
 /// Why a bulk intake stopped before the end of its input. Everything counted in `summary` is
@@ -226,6 +228,7 @@ impl BulkIntake {
         let (to_committer, mut batches) = mpsc::channel::<(Parsed, u64)>(2);
         let store = self.store.clone();
         let origin = self.origin.clone();
+        let ops = self.ops.clone();
         // The committer owns the summary: it counts only what is committed.
         let committer = tokio::spawn(async move {
             let mut summary = BulkSummary {
@@ -241,6 +244,7 @@ impl BulkIntake {
                 } else {
                     store.insert_contacts(&parsed.contacts, &origin).await?
                 };
+                ops.contacts_stored(&parsed.contacts, &outcome);
                 record(&mut summary, parsed.rejected, &outcome);
                 summary.lines = summary.lines.max(parsed.last_line);
                 progress(&summary, bytes_read);

@@ -26,6 +26,7 @@ pub const CONFIG_ENV: &[&str] = &[
     "MAX_BULK_BYTES",
     "DETECTION_INTERVAL_MS",
     "MAX_STREAMS",
+    "METRICS_TOKEN",
     "WEBHOOKS__DENY_PRIVATE",
     "WEBHOOKS__RETRY_INITIAL_MS",
     "WEBHOOKS__RETRY_MAX_MS",
@@ -99,6 +100,9 @@ pub struct Config {
     pub detection_interval_ms: u64,
     /// Most live streams (`/api/v1/stream`) open at once (default 1000).
     pub max_streams: usize,
+    /// The bearer token Prometheus presents at `/metrics` (an admin API token works too).
+    /// Unset: `/metrics` is open.
+    pub metrics_token: Option<Secret>,
     /// Outbound webhooks: targets and retries.
     pub webhooks: WebhooksConfig,
     /// How alerts, reports and security events are linked into incidents.
@@ -432,6 +436,7 @@ impl Default for Config {
             taxonomy: TaxonomyConfig::default(),
             detection_interval_ms: 2000,
             max_streams: 1000,
+            metrics_token: None,
             webhooks: WebhooksConfig::default(),
             correlation: CorrelationConfig::default(),
             statement_templates: Vec::new(),
@@ -553,6 +558,14 @@ impl Config {
                 reason: format!(
                     "{db:?} is not a database URL; use sqlite://PATH (sqlite:///abs/path for an absolute path) or postgres://USER@HOST/DB"
                 ),
+            });
+        }
+        if let Some(t) = &self.metrics_token
+            && t.expose().len() < 16
+        {
+            return Err(ConfigError::Invalid {
+                key: "metrics_token",
+                reason: "must be at least 16 characters (it guards operational data)".into(),
             });
         }
         if self.max_body_bytes < 1024 {

@@ -9,8 +9,12 @@
 pub mod api;
 pub mod auth;
 pub mod bulk;
+pub mod charts;
 pub mod config;
 pub mod error;
+pub mod insights;
+pub mod ops;
+pub mod pages;
 pub mod startup;
 pub mod state;
 pub mod status;

@@ -77,7 +77,10 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("binding {}", config.listen))?;
-    let detection = Arc::new(tokio::sync::Mutex::new(DetectionWorker::new(store.clone())));
+    let ops = Arc::new(crate::ops::Ops::default());
+    let detection = Arc::new(tokio::sync::Mutex::new(
+        DetectionWorker::new(store.clone()).with_ops(ops.clone()),
+    ));
     let correlation = Arc::new(
         crate::workers::correlation::CorrelationWorker::new(store.clone(), &config.correlation)
             .map_err(|e| anyhow::anyhow!("configuration key `correlation.rules`: {e}"))?,
@@ -92,6 +95,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
     )?);
     let state = AppState {
         subscriptions,
+        ops,
         detection,
         correlation,
         feed: Arc::new(tokio::sync::watch::channel(0).0),
@@ -156,7 +160,8 @@ impl Application {
                 self.state.store.clone(),
                 sender,
                 self.state.config.webhooks.retry(),
-            ),
+            )
+            .with_ops(self.state.ops.clone()),
             shutdown.clone(),
         ));
         let correlator = (self.state.config.correlation.interval_ms > 0

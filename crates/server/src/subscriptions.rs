@@ -401,6 +401,14 @@ pub async fn round(
             }
         };
         store.settle_message(q.id, &outcome).await?;
+        state.ops.delivery(
+            "mail",
+            match outcome {
+                Settled::Sent => "delivered",
+                Settled::Retry { .. } => "retry",
+                Settled::Failed { .. } => "failed",
+            },
+        );
     }
     Ok(busy)
 }

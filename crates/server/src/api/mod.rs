@@ -20,11 +20,22 @@ pub fn router(state: AppState) -> Router {
     let body_limit = state.config.max_body_bytes;
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/metrics", get(crate::ops::metrics))
         .merge(v1::router(state.clone()))
+        .merge(
+            crate::pages::router().route_layer(middleware::from_fn_with_state(
+                state.clone(),
+                crate::auth::authorize,
+            )),
+        )
         .merge(crate::status::router())
         .merge(crate::subscriptions::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::ops::track,
+        ))
         .layer(DefaultBodyLimit::max(body_limit))
         // A panic is a bug; it must still answer like any other 500 and never take the
         // server down.

@@ -38,6 +38,7 @@ pub struct DeliveryWorker {
     store: Arc<dyn Store>,
     sender: Sender,
     policy: RetryPolicy,
+    ops: Arc<crate::ops::Ops>,
 }
 
 impl DeliveryWorker {
@@ -47,7 +48,15 @@ impl DeliveryWorker {
             store,
             sender,
             policy,
+            ops: Arc::default(),
         }
+    }
+
+    /// Counts delivery outcomes in `ops` (the server's `/metrics`).
+    #[must_use]
+    pub fn with_ops(mut self, ops: Arc<crate::ops::Ops>) -> Self {
+        self.ops = ops;
+        self
     }
 
     /// One round over every webhook (concurrently): sends what is due. Returns the earliest
@@ -185,6 +194,12 @@ impl DeliveryWorker {
             }
         };
         self.store.record_delivery(&d).await?;
+        let outcome = match (d.status, due) {
+            (DeliveryStatus::Failed, _) => "failed",
+            (_, Some(_)) => "retry",
+            _ => "delivered",
+        };
+        self.ops.delivery("webhook", outcome);
         Ok(due)
     }
 }

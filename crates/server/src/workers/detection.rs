@@ -44,6 +44,7 @@ pub struct DetectionWorker {
     pending: HashMap<String, DetectedAlert>,
     /// Whether this process held the lease at its last step.
     holding: bool,
+    ops: Arc<crate::ops::Ops>,
 }
 
 impl DetectionWorker {
@@ -56,7 +57,15 @@ impl DetectionWorker {
             cursor: 0,
             pending: HashMap::new(),
             holding: false,
+            ops: Arc::default(),
         }
+    }
+
+    /// Counts raised alerts in `ops` (the server's `/metrics`).
+    #[must_use]
+    pub fn with_ops(mut self, ops: Arc<crate::ops::Ops>) -> Self {
+        self.ops = ops;
+        self
     }
 
     /// One step if this process (`holder`) holds the detection lease, taking or renewing it;
@@ -142,6 +151,7 @@ impl DetectionWorker {
         let new_alerts = self.store.upsert_alerts(&alerts).await?;
         self.pending.clear();
         if new_alerts > 0 {
+            self.ops.alerts_raised(new_alerts as u64);
             tracing::info!(
                 new_alerts,
                 updated = alerts.len() - new_alerts,

@@ -11,6 +11,7 @@ mod bulk;
 mod contacts;
 mod correlation;
 mod incidents;
+mod insights;
 mod openapi;
 mod reports;
 mod security_events;

@@ -70,6 +70,7 @@ pub async fn ingest_contacts(
             ))
             .await?
     };
+    state.ops.contacts_stored(&records, &outcome);
     let summary = intake::summary(rejected, &outcome);
     tracing::info!(
         accepted = summary.accepted,
@@ -126,6 +127,7 @@ pub async fn ingest_contacts_bulk(
         intake: state.intake.clone(),
         origin: principal.origin(),
         max_bytes: limit,
+        ops: state.ops.clone(),
     };
     let summary = intake.run(body.into_data_stream(), |_, _| {}).await?;
     tracing::info!(

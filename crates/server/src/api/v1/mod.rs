@@ -7,6 +7,7 @@ pub mod alerts;
 pub mod audit;
 pub mod contacts;
 pub mod incidents;
+pub mod insights;
 pub(crate) mod intake;
 pub mod integrations;
 pub mod me;
@@ -18,7 +19,7 @@ pub mod statements;
 pub mod stream;
 pub mod webhooks;
 
-pub(crate) use intake::{field_error, invalid_detail};
+pub(crate) use intake::{field_error, invalid_detail, path_id};
 
 use crate::auth;
 use crate::state::AppState;
@@ -38,7 +39,7 @@ pub struct RouteRule {
     pub action: Action,
 }
 
-const fn rule(method: Method, path: &'static str, action: Action) -> RouteRule {
+pub(crate) const fn rule(method: Method, path: &'static str, action: Action) -> RouteRule {
     RouteRule {
         method,
         path,
@@ -216,12 +217,36 @@ pub const ROUTES: &[RouteRule] = &[
         "/api/v1/incidents/{id}/tasks/{task}",
         Action::ManageIncidents,
     ),
+    rule(
+        Method::GET,
+        "/api/v1/incidents/{id}/metrics",
+        Action::ReadIncidents,
+    ),
+    rule(
+        Method::GET,
+        "/api/v1/incidents/{id}/review",
+        Action::ReadIncidents,
+    ),
+    // Both teams write the review: those who manage incidents.
+    rule(
+        Method::PUT,
+        "/api/v1/incidents/{id}/review",
+        Action::ManageIncidents,
+    ),
+    rule(
+        Method::GET,
+        "/api/v1/incidents/{id}/review.md",
+        Action::ReadIncidents,
+    ),
+    rule(Method::GET, "/api/v1/trends", Action::ReadIncidents),
 ];
 
-/// The action a routed request needs, if the route is in [`ROUTES`].
+/// The action a routed request needs, if the route is in [`ROUTES`] or
+/// [`crate::pages::PAGES`].
 pub fn action_for(method: &Method, path: &str) -> Option<Action> {
     ROUTES
         .iter()
+        .chain(crate::pages::PAGES)
         .find(|r| r.method == method && r.path == path)
         .map(|r| r.action)
 }
@@ -233,6 +258,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(alerts::router())
         .merge(contacts::router())
         .merge(incidents::router())
+        .merge(insights::router())
         .merge(stream::router())
         .merge(webhooks::router())
         .merge(audit::router())

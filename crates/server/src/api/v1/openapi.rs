@@ -58,6 +58,11 @@ use utoipa::{Modify, OpenApi};
         super::statements::set_component,
         super::statements::talking_points,
         super::statements::ask,
+        super::insights::incident_metrics,
+        super::insights::get_review,
+        super::insights::put_review,
+        super::insights::review_markdown,
+        super::insights::trends,
     ),
     modifiers(&BearerAuth),
 )]

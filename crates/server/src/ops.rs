@@ -1,0 +1,274 @@
+//! Operational metrics for Prometheus (`GET /metrics`): contacts stored by channel and topic,
+//! alerts raised, open incidents by severity, delivery outcomes and request latency. Counters
+//! live in this process (they start at zero on restart, as Prometheus expects); the open
+//! incidents are read from the store at scrape time, so every server in a cluster agrees.
+//!
+//! With `metrics_token` configured, `/metrics` needs that bearer token (or an admin API token);
+//! without it, `/metrics` is open, as scrape endpoints usually are on a private network.
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::{HeaderMap, HeaderValue};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use frontline_core::Role;
+use frontline_core::contact::RedactedContact;
+use frontline_core::incident::Severity;
+use frontline_store::{IncidentQuery, Inserted};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+use std::time::Instant;
+use subtle::ConstantTimeEq;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ContactLabels {
+    channel: String,
+    topic: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SeverityLabels {
+    severity: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DeliveryLabels {
+    /// `webhook` or `mail`.
+    transport: String,
+    /// `delivered`, `retry` or `failed`.
+    outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    method: String,
+    /// The route as routed (`/api/v1/incidents/{id}`), so ids do not explode the series.
+    route: String,
+    status: String,
+}
+
+type HistogramFamily = Family<RequestLabels, Histogram, fn() -> Histogram>;
+
+fn latency_histogram() -> Histogram {
+    // 1 ms to ~16 s.
+    Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(
+        0.001, 2.0, 15,
+    ))
+}
+
+/// The registry and its metrics.
+pub struct Ops {
+    registry: Registry,
+    contacts: Family<ContactLabels, Counter>,
+    alerts: Counter,
+    open_incidents: Family<SeverityLabels, Gauge>,
+    deliveries: Family<DeliveryLabels, Counter>,
+    requests: HistogramFamily,
+}
+
+impl std::fmt::Debug for Ops {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ops").finish_non_exhaustive()
+    }
+}
+
+impl Default for Ops {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("frontline");
+        let contacts = Family::default();
+        let alerts = Counter::default();
+        let open_incidents = Family::default();
+        let deliveries = Family::default();
+        let requests: HistogramFamily = Family::new_with_constructor(latency_histogram);
+        registry.register(
+            "contacts_stored",
+            "Contacts stored (duplicates not counted), by channel and topic (`none` when the \
+             taxonomy found none; a contact with two topics counts under both)",
+            contacts.clone(),
+        );
+        registry.register(
+            "alerts_raised",
+            "Early-warning alerts raised",
+            alerts.clone(),
+        );
+        registry.register(
+            "open_incidents",
+            "Incidents not resolved, by severity (read from the store at scrape time)",
+            open_incidents.clone(),
+        );
+        registry.register(
+            "deliveries",
+            "Webhook and mail delivery attempts, by transport and outcome",
+            deliveries.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency, by method, route and status",
+            requests.clone(),
+        );
+        Self {
+            registry,
+            contacts,
+            alerts,
+            open_incidents,
+            deliveries,
+            requests,
+        }
+    }
+}
+
+impl Ops {
+    /// Counts the contacts of a batch that were stored (not duplicates).
+    pub fn contacts_stored(&self, contacts: &[RedactedContact], outcome: &[Inserted]) {
+        for (c, o) in contacts.iter().zip(outcome) {
+            if *o != Inserted::Accepted {
+                continue;
+            }
+            let channel = c.channel.as_str().to_owned();
+            if c.topics.is_empty() {
+                self.contacts
+                    .get_or_create(&ContactLabels {
+                        channel,
+                        topic: "none".into(),
+                    })
+                    .inc();
+            } else {
+                for t in &c.topics {
+                    self.contacts
+                        .get_or_create(&ContactLabels {
+                            channel: channel.clone(),
+                            topic: t.clone(),
+                        })
+                        .inc();
+                }
+            }
+        }
+    }
+
+    /// Counts newly raised alerts.
+    pub fn alerts_raised(&self, n: u64) {
+        self.alerts.inc_by(n);
+    }
+
+    /// Counts one delivery attempt.
+    pub fn delivery(&self, transport: &str, outcome: &str) {
+        self.deliveries
+            .get_or_create(&DeliveryLabels {
+                transport: transport.into(),
+                outcome: outcome.into(),
+            })
+            .inc();
+    }
+
+    /// The exposition text, with the open incidents read now.
+    async fn render(&self, state: &AppState) -> Result<String, ApiError> {
+        let mut counts = [0i64; 4];
+        let mut query = IncidentQuery {
+            open: Some(true),
+            limit: 1000,
+            ..IncidentQuery::default()
+        };
+        loop {
+            let page = state.store.list_incidents(&query).await?;
+            for i in &page.items {
+                counts[i.severity as usize] += 1;
+            }
+            match page.next_cursor {
+                Some(next) => query.after = Some(next),
+                None => break,
+            }
+        }
+        for (s, n) in [
+            Severity::Sev1,
+            Severity::Sev2,
+            Severity::Sev3,
+            Severity::Sev4,
+        ]
+        .into_iter()
+        .zip(counts)
+        {
+            self.open_incidents
+                .get_or_create(&SeverityLabels {
+                    severity: s.as_str().into(),
+                })
+                .set(n);
+        }
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.registry)
+            .map_err(|e| ApiError::internal(format!("encoding metrics: {e}")))?;
+        Ok(out)
+    }
+}
+
+/// Middleware on every route: observes the request's latency under its route.
+pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().as_str().to_owned();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let response = next.run(req).await;
+    state
+        .ops
+        .requests
+        .get_or_create(&RequestLabels {
+            method,
+            route,
+            status: response.status().as_u16().to_string(),
+        })
+        .observe(started.elapsed().as_secs_f64());
+    response
+}
+
+/// `GET /metrics`.
+pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Err(e) = check(&state, &headers).await {
+        return e.into_response();
+    }
+    match state.ops.render(&state).await {
+        Ok(text) => (
+            [(
+                CONTENT_TYPE,
+                HeaderValue::from_static(
+                    "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                ),
+            )],
+            text,
+        )
+            .into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// Open without a metrics token; with one, that token or an admin's API token.
+async fn check(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(expected) = &state.config.metrics_token else {
+        return Ok(());
+    };
+    let presented = headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim());
+    if let Some(p) = presented
+        && bool::from(p.as_bytes().ct_eq(expected.expose().as_bytes()))
+    {
+        return Ok(());
+    }
+    let principal = crate::auth::authenticate(state, headers).await?;
+    if principal.roles.contains(&Role::Admin) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            "/metrics needs the metrics token or an admin's API token",
+        ))
+    }
+}

@@ -1,0 +1,234 @@
+//! Server-rendered pages for people: the post-incident review (`/incidents/{id}/review`) and
+//! the trends (`/trends`). They are authorised like the API, from [`PAGES`], and send a strict
+//! Content-Security-Policy: no script at all, and only the one stylesheet, allowed by its hash.
+
+use crate::api::v1::{RouteRule, rule};
+use crate::error::ApiError;
+use crate::insights::{self, human_duration};
+use crate::state::AppState;
+use axum::Router;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderValue;
+use axum::http::Method;
+use axum::http::header::{CONTENT_SECURITY_POLICY, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use frontline_core::policy::Action;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::sync::LazyLock;
+
+/// Every page, with the action it needs.
+pub const PAGES: &[RouteRule] = &[
+    rule(Method::GET, "/incidents/{id}/review", Action::ReadIncidents),
+    rule(Method::GET, "/trends", Action::ReadIncidents),
+];
+
+/// The pages' one stylesheet.
+const CSS: &str = include_str!("../templates/base.css");
+
+/// The policy: nothing but the stylesheet (by hash) and data-URI images.
+static CSP: LazyLock<HeaderValue> = LazyLock::new(|| {
+    let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(CSS.as_bytes()));
+    HeaderValue::from_str(&format!(
+        "default-src 'none'; style-src 'sha256-{hash}'; img-src data:; base-uri 'none'; \
+         form-action 'self'; frame-ancestors 'none'"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'"))
+});
+
+static TEMPLATES: LazyLock<minijinja::Environment<'static>> = LazyLock::new(|| {
+    let mut env = minijinja::Environment::new();
+    // A template that does not parse is a bug caught by every test that renders the page.
+    for (name, text) in [
+        ("review.html", include_str!("../templates/review.html")),
+        ("trends.html", include_str!("../templates/trends.html")),
+    ] {
+        env.add_template(name, text)
+            .unwrap_or_else(|e| panic!("the {name} template is broken: {e}"));
+    }
+    env
+});
+
+/// The routes (behind [`crate::auth::authorize`], added by the caller).
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/incidents/{id}/review", get(review))
+        .route("/trends", get(trends))
+}
+
+fn page(name: &str, context: minijinja::Value) -> Result<Response, ApiError> {
+    let html = TEMPLATES
+        .get_template(name)
+        .and_then(|t| t.render(context))
+        .map_err(|e| ApiError::internal(format!("rendering {name}: {e}")))?;
+    Ok((
+        [
+            (
+                CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            ),
+            (CONTENT_SECURITY_POLICY, CSP.clone()),
+            (X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+        ],
+        html,
+    )
+        .into_response())
+}
+
+fn time(t: Option<DateTime<Utc>>) -> String {
+    t.map_or_else(
+        || "—".into(),
+        |t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+    )
+}
+
+fn duration(s: Option<i64>) -> String {
+    s.map_or_else(|| "—".into(), human_duration)
+}
+
+#[derive(Serialize)]
+struct DeflectionRow {
+    published_at: String,
+    statement_id: i64,
+    version: u32,
+    before: u64,
+    after: u64,
+    complete: bool,
+    ratio: String,
+}
+
+async fn review(
+    State(state): State<AppState>,
+    path: Result<Path<i64>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let id = crate::api::v1::path_id(path)?;
+    let doc = insights::review(&state, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no incident {id}")))?;
+    let m = &doc.metrics;
+    let milestones = [
+        ("First customer signal", time(m.first_customer_signal_at)),
+        ("First security event", time(m.first_security_event_at)),
+        ("First alert", time(m.first_alert_at)),
+        ("Incident opened", time(Some(m.opened_at))),
+        ("First acknowledgement by security", time(m.first_ack_at)),
+        ("First public statement", time(m.first_public_statement_at)),
+        ("Resolved", time(m.resolved_at)),
+    ];
+    let durations = [
+        (
+            "Time to detect (from the first customer signal)",
+            duration(m.time_to_detect_seconds),
+        ),
+        (
+            "Time to acknowledge",
+            duration(m.time_to_acknowledge_seconds),
+        ),
+        (
+            "Time to first public statement",
+            duration(m.time_to_first_public_statement_seconds),
+        ),
+        ("Time to resolve", duration(m.time_to_resolve_seconds)),
+        (
+            "Customers affected before the first contact",
+            duration(m.customers_affected_before_first_contact_seconds),
+        ),
+    ];
+    let list = |map: &std::collections::BTreeMap<String, u64>| {
+        map.iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let deflection: Vec<DeflectionRow> = m
+        .impact
+        .deflection
+        .iter()
+        .map(|d| DeflectionRow {
+            published_at: time(Some(d.published_at)),
+            statement_id: d.statement_id,
+            version: d.version,
+            before: d.before,
+            after: d.after,
+            complete: d.complete,
+            ratio: d.ratio.map_or_else(|| "—".into(), |r| format!("{r:.2}")),
+        })
+        .collect();
+    let r = &doc.review.sections;
+    let sections = [
+        ("went-well", "What went well", &r.went_well),
+        ("went-wrong", "What went wrong", &r.went_wrong),
+        ("actions", "Actions", &r.actions),
+    ];
+    page(
+        "review.html",
+        minijinja::context! {
+            css => CSS,
+            milestones,
+            durations,
+            topics => list(&m.impact.by_topic),
+            channels => list(&m.impact.by_channel),
+            deflection,
+            sections,
+            doc,
+        },
+    )
+}
+
+#[derive(Serialize)]
+struct MonthRow {
+    month: String,
+    incidents: usize,
+    severity: String,
+    detect: String,
+    ack: String,
+    public: String,
+    resolve: String,
+}
+
+fn spread(s: &insights::Spread) -> String {
+    match (s.median, s.p90) {
+        (Some(m), Some(p)) => format!(
+            "{} / {} (n={})",
+            human_duration(m.round() as i64),
+            human_duration(p.round() as i64),
+            s.n
+        ),
+        _ => "—".into(),
+    }
+}
+
+async fn trends(
+    State(state): State<AppState>,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let months = crate::api::v1::insights::months(query)?;
+    let t = insights::trends(&state, months, Utc::now()).await?;
+    let charts = insights::trend_charts(&t);
+    let rows: Vec<MonthRow> = t
+        .months
+        .iter()
+        .map(|m| MonthRow {
+            month: m.month.clone(),
+            incidents: m.incidents,
+            severity: m
+                .by_severity
+                .iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            detect: spread(&m.time_to_detect),
+            ack: spread(&m.time_to_acknowledge),
+            public: spread(&m.time_to_first_public_statement),
+            resolve: spread(&m.time_to_resolve),
+        })
+        .collect();
+    page(
+        "trends.html",
+        minijinja::context! { css => CSS, months, charts, rows, t },
+    )
+}
