@@ -44,7 +44,12 @@ async fn run(app: &TestApp, label: &str) {
     let cora = app.token_for("cora", Role::Comms).await;
     let start = Utc::now() - Duration::hours(6);
     let origin = Origin::new(Actor::System);
-    let channels = [Channel::Email, Channel::Chat, Channel::Ticket, Channel::Call];
+    let channels = [
+        Channel::Email,
+        Channel::Chat,
+        Channel::Ticket,
+        Channel::Call,
+    ];
     for chunk in 0..CONTACTS / 1000 {
         let batch: Vec<RedactedContact> = (0..1000)
             .map(|i| {
@@ -124,8 +129,12 @@ async fn run(app: &TestApp, label: &str) {
         app.post_json(&format!("/api/v1/statements/{sid}/approve"), t, &json!({}))
             .await;
     }
-    app.post_json(&format!("/api/v1/statements/{sid}/publish"), &cora, &json!({}))
-        .await;
+    app.post_json(
+        &format!("/api/v1/statements/{sid}/publish"),
+        &cora,
+        &json!({}),
+    )
+    .await;
     for i in 0..99 {
         app.post_json(
             "/api/v1/incidents",
@@ -161,8 +170,16 @@ async fn run(app: &TestApp, label: &str) {
     let metrics = time_get(app, &format!("/api/v1/incidents/{id}/metrics"), &sam).await;
     let review = time_get(app, &format!("/api/v1/incidents/{id}/review.md"), &sam).await;
     let trends = time_get(app, "/api/v1/trends?months=1", &sam).await;
-    let (_, m) = json(app.get(&format!("/api/v1/incidents/{id}/metrics"), &sam).await).await;
-    assert_eq!(m["impact"]["contacts"], CONTACTS, "{}", m["impact"]["contacts"]);
+    let (_, m) = json(
+        app.get(&format!("/api/v1/incidents/{id}/metrics"), &sam)
+            .await,
+    )
+    .await;
+    assert_eq!(
+        m["impact"]["contacts"], CONTACTS,
+        "{}",
+        m["impact"]["contacts"]
+    );
     println!(
         "{label}: read {CONTACTS} contacts {base:.1} ms | metrics {metrics:.1} ms ({:.2}×) | review.md {review:.1} ms ({:.2}×) | trends over 100 incidents {trends:.1} ms",
         metrics / base,
