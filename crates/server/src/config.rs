@@ -27,6 +27,13 @@ pub const CONFIG_ENV: &[&str] = &[
     "DETECTION_INTERVAL_MS",
     "MAX_STREAMS",
     "METRICS_TOKEN",
+    "LIMITS__TOKEN_PER_SECOND",
+    "LIMITS__TOKEN_BURST",
+    "LIMITS__CLIENT_PER_SECOND",
+    "LIMITS__CLIENT_BURST",
+    "LIMITS__MAX_IN_FLIGHT",
+    "LIMITS__HEADER_TIMEOUT_MS",
+    "LIMITS__BODY_IDLE_TIMEOUT_MS",
     "WEBHOOKS__DENY_PRIVATE",
     "WEBHOOKS__RETRY_INITIAL_MS",
     "WEBHOOKS__RETRY_MAX_MS",
@@ -103,6 +110,8 @@ pub struct Config {
     /// The bearer token Prometheus presents at `/metrics` (an admin API token works too).
     /// Unset: `/metrics` is open.
     pub metrics_token: Option<Secret>,
+    /// Rate limits, concurrency and timeouts.
+    pub limits: LimitsConfig,
     /// Outbound webhooks: targets and retries.
     pub webhooks: WebhooksConfig,
     /// How alerts, reports and security events are linked into incidents.
@@ -119,6 +128,43 @@ pub struct Config {
     pub subscribe_per_minute: u32,
     /// How often the public must hear about an open incident, by severity.
     pub cadence: CadenceConfig,
+}
+
+/// Limits against abuse. The defaults never limit a well-behaved integration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Requests a second per API token, sustained (default 100; 0: no limit).
+    pub token_per_second: u32,
+    /// Requests one token may send at once above that rate (default 200).
+    pub token_burst: u32,
+    /// Requests a second per client address to the API and the pages, sustained (default 300;
+    /// 0: no limit). The public status page, its feed and `/healthz` are not limited per
+    /// client.
+    pub client_per_second: u32,
+    /// Burst per client address (default 600).
+    pub client_burst: u32,
+    /// Requests handled at once; beyond it the server answers 503 at once rather than queue
+    /// without bound (default 1024; live streams are bounded by `max_streams` instead).
+    pub max_in_flight: usize,
+    /// Milliseconds a client may take to send its request headers (default 10000).
+    pub header_timeout_ms: u64,
+    /// Milliseconds a request body may stall between two chunks (default 30000).
+    pub body_idle_timeout_ms: u64,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            token_per_second: 100,
+            token_burst: 200,
+            client_per_second: 300,
+            client_burst: 600,
+            max_in_flight: 1024,
+            header_timeout_ms: 10_000,
+            body_idle_timeout_ms: 30_000,
+        }
+    }
 }
 
 /// Expected intervals between public updates, in minutes, by severity (0: no expectation).
@@ -437,6 +483,7 @@ impl Default for Config {
             detection_interval_ms: 2000,
             max_streams: 1000,
             metrics_token: None,
+            limits: LimitsConfig::default(),
             webhooks: WebhooksConfig::default(),
             correlation: CorrelationConfig::default(),
             statement_templates: Vec::new(),
@@ -567,6 +614,30 @@ impl Config {
                 key: "metrics_token",
                 reason: "must be at least 16 characters (it guards operational data)".into(),
             });
+        }
+        let l = &self.limits;
+        for (key, rate, burst) in [
+            ("limits.token_burst", l.token_per_second, l.token_burst),
+            ("limits.client_burst", l.client_per_second, l.client_burst),
+        ] {
+            if rate > 0 && burst < rate {
+                return Err(ConfigError::Invalid {
+                    key,
+                    reason: format!("{burst} is below the rate ({rate}); use at least the rate"),
+                });
+            }
+        }
+        for (key, value) in [
+            ("limits.max_in_flight", l.max_in_flight as u64),
+            ("limits.header_timeout_ms", l.header_timeout_ms),
+            ("limits.body_idle_timeout_ms", l.body_idle_timeout_ms),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::Invalid {
+                    key,
+                    reason: "must be above 0".into(),
+                });
+            }
         }
         if self.max_body_bytes < 1024 {
             return Err(ConfigError::Invalid {

@@ -96,6 +96,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
     let state = AppState {
         subscriptions,
         ops,
+        limits: Arc::new(crate::limits::Limits::new(&config.limits)),
         detection,
         correlation,
         feed: Arc::new(tokio::sync::watch::channel(0).0),
@@ -190,14 +191,23 @@ impl Application {
             signal.cancelled().await;
             ending.cancel();
         });
+        let limits = self.state.limits.clone();
+        let pruning = shutdown.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+            loop {
+                tokio::select! {
+                    _ = every.tick() => limits.forget_idle(),
+                    () = pruning.cancelled() => break,
+                }
+            }
+        });
+        let header_timeout =
+            std::time::Duration::from_millis(self.state.config.limits.header_timeout_ms);
         let router = api::router(self.state);
-        let result = axum::serve(
-            self.listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-        .await
-        .context("serving HTTP");
+        let result = crate::serve::serve(self.listener, router, header_timeout, shutdown.clone())
+            .await
+            .context("serving HTTP");
         shutdown.cancel();
         if let Some(worker) = worker {
             let _ = worker.await;

@@ -34,9 +34,20 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(
             state.clone(),
+            crate::limits::bound_in_flight,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
             crate::ops::track,
         ))
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(tower_http::map_request_body::MapRequestBodyLayer::new(
+            axum::body::Body::new,
+        ))
+        // A body that stalls between chunks ends the request instead of holding it open.
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            std::time::Duration::from_millis(state.config.limits.body_idle_timeout_ms),
+        ))
         // A panic is a bug; it must still answer like any other 500 and never take the
         // server down.
         .layer(CatchPanicLayer::custom(

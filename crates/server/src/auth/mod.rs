@@ -7,7 +7,7 @@ pub mod token;
 use crate::api::v1::action_for;
 use crate::error::ApiError;
 use crate::state::AppState;
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 use axum::middleware::Next;
@@ -18,6 +18,7 @@ use frontline_core::audit::Actor;
 use frontline_core::ids::TokenId;
 use frontline_core::policy;
 use frontline_store::Origin;
+use std::net::SocketAddr;
 use subtle::ConstantTimeEq;
 
 /// The authenticated caller of a request.
@@ -60,10 +61,19 @@ pub async fn authorize(State(state): State<AppState>, mut req: Request, next: Ne
     let Some(action) = action_for(req.method(), &path) else {
         return ApiError::method_not_allowed().into_response();
     };
+    // The client's bucket first, so guessing tokens costs the guesser too.
+    if let Some(ConnectInfo(peer)) = req.extensions().get::<ConnectInfo<SocketAddr>>()
+        && let Err(refused) = state.limits.check_client(peer.ip())
+    {
+        return refused;
+    }
     let principal = match authenticate(&state, req.headers()).await {
         Ok(p) => p,
         Err(e) => return e.into_response(),
     };
+    if let Err(refused) = state.limits.check_token(&principal.token_id.0) {
+        return refused;
+    }
     if !policy::allows(&principal.roles, action) {
         tracing::info!(user = %principal.user, ?action, "forbidden");
         return ApiError::forbidden(format!(

@@ -12,6 +12,7 @@ mod contacts;
 mod correlation;
 mod incidents;
 mod insights;
+mod limits;
 mod openapi;
 mod reports;
 mod security_events;

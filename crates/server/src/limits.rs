@@ -1,0 +1,187 @@
+//! Limits against abuse: requests per API token and per client address (token buckets,
+//! `429` with `Retry-After`), requests in flight (`503` at once beyond it), and the slow-client
+//! timeouts (headers, stalled bodies) applied where the server accepts connections. Every map
+//! keyed by a client is pruned of idle keys every minute, so a flood of addresses or tokens
+//! cannot grow memory without bound.
+
+use crate::config::LimitsConfig;
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::HeaderValue;
+use axum::http::header::RETRY_AFTER;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Semaphore;
+
+/// The live limits of one server.
+#[derive(Debug)]
+pub struct Limits {
+    per_token: Option<DefaultKeyedRateLimiter<String>>,
+    per_client: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    in_flight: Arc<Semaphore>,
+}
+
+fn limiter<K: std::hash::Hash + Eq + Clone>(
+    per_second: u32,
+    burst: u32,
+) -> Option<DefaultKeyedRateLimiter<K>> {
+    let rate = NonZeroU32::new(per_second)?;
+    let burst = NonZeroU32::new(burst.max(per_second)).unwrap_or(rate);
+    Some(RateLimiter::keyed(
+        Quota::per_second(rate).allow_burst(burst),
+    ))
+}
+
+/// A `429` saying when to come back (whole seconds, rounded up, at least 1).
+pub fn too_many(wait: Duration, message: &str) -> Response {
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    let secs = secs.max(1);
+    let mut r = ApiError::too_many("rate_limited", format!("{message}; try again in {secs} s"))
+        .into_response();
+    if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+        r.headers_mut().insert(RETRY_AFTER, v);
+    }
+    r
+}
+
+impl Limits {
+    /// Limits as configured.
+    pub fn new(config: &LimitsConfig) -> Self {
+        Self {
+            per_token: limiter(config.token_per_second, config.token_burst),
+            per_client: limiter(config.client_per_second, config.client_burst),
+            in_flight: Arc::new(Semaphore::new(config.max_in_flight)),
+        }
+    }
+
+    /// Takes one request from the client address's bucket.
+    ///
+    /// # Errors
+    /// The `429` to answer when the bucket is empty.
+    #[allow(clippy::result_large_err)]
+    pub fn check_client(&self, client: IpAddr) -> Result<(), Response> {
+        match &self.per_client {
+            Some(l) => l.check_key(&client).map_err(|not_until| {
+                too_many(
+                    not_until.wait_time_from(DefaultClock::default().now()),
+                    "too many requests from your address",
+                )
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Takes one request from the token's bucket (by its public id).
+    ///
+    /// # Errors
+    /// The `429` to answer when the bucket is empty.
+    #[allow(clippy::result_large_err)]
+    pub fn check_token(&self, token_id: &str) -> Result<(), Response> {
+        match &self.per_token {
+            Some(l) => l.check_key(&token_id.to_owned()).map_err(|not_until| {
+                too_many(
+                    not_until.wait_time_from(DefaultClock::default().now()),
+                    "too many requests with this token",
+                )
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Forgets clients and tokens whose buckets are full again (idle ones).
+    pub fn forget_idle(&self) {
+        if let Some(l) = &self.per_token {
+            l.retain_recent();
+            l.shrink_to_fit();
+        }
+        if let Some(l) = &self.per_client {
+            l.retain_recent();
+            l.shrink_to_fit();
+        }
+    }
+
+    /// Keys held (for tests of the pruning).
+    pub fn keys(&self) -> usize {
+        self.per_token.as_ref().map_or(0, |l| l.len())
+            + self.per_client.as_ref().map_or(0, |l| l.len())
+    }
+}
+
+/// Middleware on every route but the live stream (bounded by `max_streams`): a request beyond
+/// `max_in_flight` is answered `503` with `Retry-After: 1` at once.
+pub async fn bound_in_flight(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let streaming = req
+        .extensions()
+        .get::<MatchedPath>()
+        .is_some_and(|p| p.as_str() == "/api/v1/stream");
+    if streaming {
+        return next.run(req).await;
+    }
+    let Ok(_permit) = state.limits.in_flight.clone().try_acquire_owned() else {
+        // Built directly, not through `ApiError`: an overload must not also log an error per
+        // refused request.
+        return (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            [(RETRY_AFTER, HeaderValue::from_static("1"))],
+            axum::Json(serde_json::json!({"error": {
+                "code": "overloaded",
+                "message": "the server is at its limit of requests in flight; try again shortly",
+            }})),
+        )
+            .into_response();
+    };
+    next.run(req).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_gets_its_burst_then_waits() {
+        let limits = Limits::new(&LimitsConfig {
+            token_per_second: 10,
+            token_burst: 20,
+            ..LimitsConfig::default()
+        });
+        for i in 0..20 {
+            assert!(limits.check_token("a").is_ok(), "request {i} of the burst");
+        }
+        let refused = limits.check_token("a").unwrap_err();
+        assert_eq!(refused.status(), 429);
+        assert_eq!(refused.headers()[RETRY_AFTER], "1");
+        assert!(
+            limits.check_token("b").is_ok(),
+            "another token has its own bucket"
+        );
+    }
+
+    #[test]
+    fn zero_means_no_limit() {
+        let limits = Limits::new(&LimitsConfig {
+            token_per_second: 0,
+            client_per_second: 0,
+            ..LimitsConfig::default()
+        });
+        for _ in 0..10_000 {
+            assert!(limits.check_token("a").is_ok());
+            assert!(limits.check_client([127, 0, 0, 1].into()).is_ok());
+        }
+        assert_eq!(limits.keys(), 0);
+    }
+
+    #[test]
+    fn retry_after_rounds_up() {
+        let r = too_many(Duration::from_millis(1500), "x");
+        assert_eq!(r.headers()[RETRY_AFTER], "2");
+        let r = too_many(Duration::ZERO, "x");
+        assert_eq!(r.headers()[RETRY_AFTER], "1");
+    }
+}
