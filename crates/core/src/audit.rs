@@ -53,6 +53,8 @@ pub struct AuditEntry {
     pub detail: serde_json::Value,
     /// The HTTP request id, when the change came through the API.
     pub request_id: Option<String>,
+    /// The client's address, when the change came through the API.
+    pub client: Option<String>,
 }
 
 impl AuditEntry {
@@ -64,6 +66,7 @@ impl AuditEntry {
             target: target.into(),
             detail: serde_json::Value::Null,
             request_id: None,
+            client: None,
         }
     }
 
@@ -78,6 +81,13 @@ impl AuditEntry {
     #[must_use]
     pub fn with_request_id(mut self, request_id: Option<String>) -> Self {
         self.request_id = request_id;
+        self
+    }
+
+    /// Sets the client's address.
+    #[must_use]
+    pub fn with_client(mut self, client: Option<String>) -> Self {
+        self.client = client;
         self
     }
 }
@@ -100,6 +110,10 @@ pub struct AuditRecord {
     pub detail: serde_json::Value,
     /// HTTP request id, if any.
     pub request_id: Option<String>,
+    /// The client's address, for changes made through the API. (Records from before client
+    /// addresses were kept have none; see [`AuditRecord::expected_hash`].)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<String>,
     /// The previous record's hash ([`GENESIS_HASH`] for the first).
     pub prev_hash: String,
     /// SHA-256 (hex) over this record's fields and `prev_hash`.
@@ -117,6 +131,7 @@ impl AuditRecord {
             target: entry.target.clone(),
             detail: entry.detail.clone(),
             request_id: entry.request_id.clone(),
+            client: entry.client.clone(),
             prev_hash: prev_hash.to_owned(),
             hash: String::new(),
         };
@@ -127,8 +142,10 @@ impl AuditRecord {
     /// The hash this record should carry, computed from its other fields.
     pub fn expected_hash(&self) -> String {
         // Canonical form: a JSON array (fixed field order; serde_json sorts object keys), so no
-        // field's content can be confused with a separator.
-        let canonical = serde_json::json!([
+        // field's content can be confused with a separator. The client address came later: it
+        // is a ninth element when present, so records written before it keep their hashes, and
+        // removing or adding an address changes the array and breaks the hash.
+        let mut canonical = serde_json::json!([
             self.seq,
             self.at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
             self.actor,
@@ -138,6 +155,9 @@ impl AuditRecord {
             self.request_id,
             self.prev_hash,
         ]);
+        if let (Some(client), Some(fields)) = (&self.client, canonical.as_array_mut()) {
+            fields.push(serde_json::Value::String(client.clone()));
+        }
         hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
     }
 }

@@ -55,6 +55,12 @@ pub fn init(format: LogFormat) {
 
 tokio::task_local! {
     static REQUEST_ID: String;
+    static CLIENT: Option<String>;
+}
+
+/// The address of the client of the request being handled on this task, if known.
+pub fn current_client() -> Option<String> {
+    CLIENT.try_with(Clone::clone).ok().flatten()
 }
 
 /// The id of the request being handled on this task, if any.
@@ -96,8 +102,12 @@ pub async fn request_context(req: Request, next: Next) -> Response {
     );
     let started = std::time::Instant::now();
     let header = HeaderValue::from_str(&request_id).ok();
+    let client = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string());
     let mut response = REQUEST_ID
-        .scope(request_id, next.run(req))
+        .scope(request_id, CLIENT.scope(client, next.run(req)))
         .instrument(span.clone())
         .await;
     let _entered = span.enter();

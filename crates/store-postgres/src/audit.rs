@@ -29,8 +29,8 @@ pub(crate) async fn append(
     let (seq, prev) = head.map_or((1, GENESIS_HASH.to_owned()), |(s, h)| (s + 1, h));
     let record = AuditRecord::seal(seq, Utc::now(), entry, &prev);
     sqlx::query(
-        "INSERT INTO audit_log (seq, at, actor, action, target, detail, request_id, prev_hash, hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        "INSERT INTO audit_log (seq, at, actor, action, target, detail, request_id, prev_hash, hash, client)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(record.seq)
     .bind(record.at)
@@ -41,6 +41,7 @@ pub(crate) async fn append(
     .bind(&record.request_id)
     .bind(&record.prev_hash)
     .bind(&record.hash)
+    .bind(&record.client)
     .execute(&mut *conn)
     .await
     .map_err(|e| map(e, "appending an audit record"))?;
@@ -53,7 +54,7 @@ pub(crate) async fn records(
     limit: u32,
 ) -> Result<Vec<AuditRecord>, StoreError> {
     let rows = sqlx::query(
-        "SELECT seq, at, actor, action, target, detail, request_id, prev_hash, hash
+        "SELECT seq, at, actor, action, target, detail, request_id, prev_hash, hash, client
          FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2",
     )
     .bind(after)
@@ -73,6 +74,7 @@ pub(crate) async fn records(
                 detail: serde_json::from_str(&detail)
                     .map_err(|e| StoreError::internal("reading an audit detail", e))?,
                 request_id: row.get("request_id"),
+                client: row.get("client"),
                 prev_hash: row.get("prev_hash"),
                 hash: row.get("hash"),
             })

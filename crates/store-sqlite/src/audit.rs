@@ -20,8 +20,8 @@ pub(crate) async fn append(
     let (seq, prev) = head.map_or((1, GENESIS_HASH.to_owned()), |(s, h)| (s + 1, h));
     let record = AuditRecord::seal(seq, Utc::now(), entry, &prev);
     sqlx::query(
-        "INSERT INTO audit_log (seq, at, actor, action, target, detail, request_id, prev_hash, hash)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO audit_log (seq, at, actor, action, target, detail, request_id, prev_hash, hash, client)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(record.seq)
     .bind(record.at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
@@ -32,6 +32,7 @@ pub(crate) async fn append(
     .bind(&record.request_id)
     .bind(&record.prev_hash)
     .bind(&record.hash)
+    .bind(&record.client)
     .execute(&mut *conn)
     .await
     .map_err(|e| map(e, "appending an audit record"))?;
@@ -44,7 +45,7 @@ pub(crate) async fn records(
     limit: u32,
 ) -> Result<Vec<AuditRecord>, StoreError> {
     let rows = sqlx::query(
-        "SELECT seq, at, actor, action, target, detail, request_id, prev_hash, hash
+        "SELECT seq, at, actor, action, target, detail, request_id, prev_hash, hash, client
          FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?",
     )
     .bind(after)
@@ -67,6 +68,7 @@ pub(crate) async fn records(
                 detail: serde_json::from_str(&detail)
                     .map_err(|e| StoreError::internal("reading an audit detail", e))?,
                 request_id: row.get("request_id"),
+                client: row.get("client"),
                 prev_hash: row.get("prev_hash"),
                 hash: row.get("hash"),
             })

@@ -26,12 +26,14 @@ pub fn token_created(
         "expires_at": token.expires_at,
     }))
     .with_request_id(origin.request_id.clone())
+    .with_client(origin.client.clone())
 }
 
 /// A token was revoked.
 pub fn token_revoked(id: &TokenId, origin: &Origin) -> AuditEntry {
     AuditEntry::new(origin.actor.clone(), "token.revoke", format!("token:{id}"))
         .with_request_id(origin.request_id.clone())
+        .with_client(origin.client.clone())
 }
 
 /// The audit record of an intake batch: counts and sources, never contents. `None` when
@@ -55,7 +57,8 @@ pub fn intake<'a>(
                 "duplicates": outcome.len() - accepted,
                 "sources": sources,
             }))
-            .with_request_id(origin.request_id.clone()),
+            .with_request_id(origin.request_id.clone())
+            .with_client(origin.client.clone()),
     )
 }
 
@@ -76,7 +79,8 @@ pub fn resolution<'a>(
             "security_events",
         )
         .with_detail(serde_json::json!({"resolved": resolved, "sources": sources}))
-        .with_request_id(origin.request_id.clone()),
+        .with_request_id(origin.request_id.clone())
+        .with_client(origin.client.clone()),
     )
 }
 
@@ -95,6 +99,7 @@ pub fn alert_state(
     AuditEntry::new(origin.actor.clone(), action, format!("alert:{id}"))
         .with_detail(serde_json::json!({ "reason": reason }))
         .with_request_id(origin.request_id.clone())
+        .with_client(origin.client.clone())
 }
 
 /// The feed entry of a newly raised alert: what the security on-call needs to judge it
@@ -164,6 +169,7 @@ pub fn webhook_created(
         "events": new.events.names(),
     }))
     .with_request_id(origin.request_id.clone())
+    .with_client(origin.client.clone())
 }
 
 /// A webhook was deleted.
@@ -174,6 +180,7 @@ pub fn webhook_deleted(id: i64, origin: &Origin) -> AuditEntry {
         format!("webhook:{id}"),
     )
     .with_request_id(origin.request_id.clone())
+    .with_client(origin.client.clone())
 }
 
 /// The feed entry and audit record of a component's new state.
@@ -196,7 +203,8 @@ pub fn component(
             format!("component:{name}"),
         )
         .with_detail(data)
-        .with_request_id(origin.request_id.clone()),
+        .with_request_id(origin.request_id.clone())
+        .with_client(origin.client.clone()),
     )
 }
 
@@ -218,6 +226,7 @@ pub fn review_saved(
         "summary_bytes": sections.summary.len(),
     }))
     .with_request_id(origin.request_id.clone())
+    .with_client(origin.client.clone())
 }
 
 #[cfg(test)]

@@ -737,6 +737,7 @@ pub async fn every_change_is_chained_in_the_audit_log(store: &dyn Store) {
                     os_user: "root".into(),
                 },
                 request_id: Some("req-1".into()),
+                client: Some("192.0.2.7".into()),
             },
         )
         .await
@@ -756,6 +757,21 @@ pub async fn every_change_is_chained_in_the_audit_log(store: &dyn Store) {
     assert_eq!(records[1].detail["accepted"], 2);
     assert_eq!(records[3].actor, "cli:root");
     assert_eq!(records[3].request_id.as_deref(), Some("req-1"));
+    assert_eq!(records[3].client.as_deref(), Some("192.0.2.7"));
+    assert_eq!(records[0].client, None);
+    let mut forged = records[3].clone();
+    forged.client = Some("198.51.100.1".into());
+    assert_ne!(
+        forged.expected_hash(),
+        records[3].hash,
+        "the address is sealed"
+    );
+    forged.client = None;
+    assert_ne!(
+        forged.expected_hash(),
+        records[3].hash,
+        "and cannot be dropped"
+    );
     assert_eq!(records[0].prev_hash, GENESIS_HASH);
     for (i, r) in records.iter().enumerate() {
         assert_eq!(r.seq, i as i64 + 1, "gapless sequence");

@@ -108,7 +108,8 @@ pub async fn open(
             format!("incident:{id}"),
         )
         .with_detail(json!({"severity": incident.severity, "signals": new.signals.len()}))
-        .with_request_id(origin.request_id.clone()),
+        .with_request_id(origin.request_id.clone())
+        .with_client(origin.client.clone()),
     )
     .await?;
     if !new.signals.is_empty() {
@@ -254,7 +255,8 @@ async fn change_loaded(
             format!("incident:{}", incident.id),
         )
         .with_detail(json!({"changes": what}))
-        .with_request_id(origin.request_id.clone()),
+        .with_request_id(origin.request_id.clone())
+        .with_client(origin.client.clone()),
     )
     .await?;
     Ok(incident)

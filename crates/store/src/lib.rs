@@ -48,6 +48,8 @@ pub struct Origin {
     pub actor: Actor,
     /// The HTTP request id, when the change came through the API.
     pub request_id: Option<String>,
+    /// The client's address, when the change came through the API.
+    pub client: Option<String>,
 }
 
 impl Origin {
@@ -56,6 +58,7 @@ impl Origin {
         Self {
             actor,
             request_id: None,
+            client: None,
         }
     }
 }

@@ -65,7 +65,8 @@ pub async fn file(
             format!("report:{}", report.id),
         )
         .with_detail(json!({"category": report.category, "contacts": report.contacts.len()}))
-        .with_request_id(origin.request_id.clone()),
+        .with_request_id(origin.request_id.clone())
+        .with_client(origin.client.clone()),
     )
     .await?;
     Ok(ReportDetail {
@@ -116,7 +117,8 @@ pub async fn set_state(
     tx.append_audit(
         &AuditEntry::new(origin.actor.clone(), "report.state", format!("report:{id}"))
             .with_detail(json!({"state": state, "reason": reason}))
-            .with_request_id(origin.request_id.clone()),
+            .with_request_id(origin.request_id.clone())
+            .with_client(origin.client.clone()),
     )
     .await?;
     let incident_id = tx.linked_incident(&Signal::Report { id }).await?;

@@ -58,7 +58,8 @@ async fn record(
             "version": statement.latest().number,
             "role": data.get("role"),
         }))
-        .with_request_id(origin.request_id.clone()),
+        .with_request_id(origin.request_id.clone())
+        .with_client(origin.client.clone()),
     )
     .await
 }

@@ -45,6 +45,7 @@ impl Principal {
         Origin {
             actor: self.actor(),
             request_id: crate::telemetry::current_request_id(),
+            client: crate::telemetry::current_client(),
         }
     }
 }

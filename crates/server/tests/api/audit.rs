@@ -28,6 +28,11 @@ async fn intake_batches_are_audited_with_actor_and_request_id(backend: Backend) 
     assert_eq!(last.actor, "user:zendesk-bot");
     assert_eq!(last.request_id.as_deref(), Some(request_id.as_str()));
     assert_eq!(
+        last.client.as_deref(),
+        Some("127.0.0.1"),
+        "the client address is kept"
+    );
+    assert_eq!(
         last.detail,
         json!({"accepted": 2, "duplicates": 0, "sources": ["zendesk"]})
     );
