@@ -361,7 +361,142 @@ async fn private_targets_are_refused_when_configured(backend: Backend) {
     );
 }
 
+/// A receiver that misbehaves in turn: the first connection hangs (accepts and never answers),
+/// the second is reset, the third is answered after a second, the rest at once. Returns its
+/// address and the bodies it answered promptly.
+async fn misbehaving_receiver() -> (
+    std::net::SocketAddr,
+    std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let bodies = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let got = bodies.clone();
+    tokio::spawn(async move {
+        for n in 0.. {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            let got = got.clone();
+            tokio::spawn(async move {
+                // Reads one request: headers, then Content-Length bytes.
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                let body = loop {
+                    let Ok(k) = stream.read(&mut chunk).await else {
+                        return;
+                    };
+                    if k == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..k]);
+                    let text = String::from_utf8_lossy(&buf).to_string();
+                    if let Some(end) = text.find("\r\n\r\n") {
+                        let length: usize = text[..end]
+                            .lines()
+                            .find_map(|l| {
+                                l.to_ascii_lowercase()
+                                    .strip_prefix("content-length:")
+                                    .map(|v| v.trim().parse().unwrap_or(0))
+                            })
+                            .unwrap_or(0);
+                        if buf.len() >= end + 4 + length {
+                            break text[end + 4..].to_owned();
+                        }
+                    }
+                };
+                match n {
+                    0 => tokio::time::sleep(Duration::from_secs(30)).await,
+                    1 => {
+                        let _ = stream.set_linger(Some(Duration::ZERO));
+                        drop(stream);
+                    }
+                    2 => {
+                        tokio::time::sleep(Duration::from_millis(1000)).await;
+                        let _ = stream
+                            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+                            .await;
+                    }
+                    _ => {
+                        got.lock().unwrap().push(body);
+                        let _ = stream
+                            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                            .await;
+                    }
+                }
+            });
+        }
+    });
+    (addr, bodies)
+}
+
+async fn receivers_that_hang_reset_or_dawdle_are_retried_and_the_server_stays_responsive(
+    backend: Backend,
+) {
+    let Some(app) = spawn_app_with(backend, |c| {
+        fast_retries(c);
+        c.webhooks.timeout_ms = 400;
+    })
+    .await
+    else {
+        return;
+    };
+    let admin = app.token(Role::Admin).await;
+    let security = app.token_for("sam", Role::Security).await;
+    let (addr, bodies) = misbehaving_receiver().await;
+    hook(
+        &app,
+        &admin,
+        json!({"url": format!("http://{addr}/hook"), "secret": SECRET, "events": ["incident.opened"]}),
+    )
+    .await;
+    let id = open(&app, &security, "Receiver trouble").await;
+    // While deliveries hang and fail, the API answers as usual.
+    let mut slowest = Duration::ZERO;
+    for i in 0..20 {
+        let started = std::time::Instant::now();
+        open(&app, &security, &format!("meanwhile {i}")).await;
+        slowest = slowest.max(started.elapsed());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        slowest < Duration::from_millis(500),
+        "an API call took {slowest:?}"
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while bodies.lock().unwrap().len() < 21 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "only {} of 21 arrived",
+            bodies.lock().unwrap().len()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let first: Value = serde_json::from_str(&bodies.lock().unwrap()[0]).unwrap();
+    assert_eq!(
+        first["data"]["incident_id"]
+            .as_i64()
+            .or(first["incident_id"].as_i64()),
+        Some(id),
+        "{first}"
+    );
+    let (_, deliveries) = json(app.get("/api/v1/deliveries", &admin).await).await;
+    let items = deliveries["items"].as_array().unwrap();
+    let oldest = items.last().unwrap();
+    assert_eq!(oldest["status"], "delivered", "{oldest}");
+    assert_eq!(
+        oldest["attempts"], 4,
+        "hang, reset, too slow, then delivered: {oldest}"
+    );
+    assert!(
+        items.iter().all(|d| d["status"] == "delivered"),
+        "{deliveries}"
+    );
+}
+
 frontline_testkit::backend_tests!(
+    receivers_that_hang_reset_or_dawdle_are_retried_and_the_server_stays_responsive,
     notifications_wait_for_a_receiver_that_is_down_and_arrive_signed_and_in_order,
     a_slack_webhook_gets_only_its_kinds_and_is_retried_after_errors,
     a_restart_between_the_change_and_its_delivery_loses_nothing,
