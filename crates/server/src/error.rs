@@ -158,6 +158,11 @@ impl From<StoreError> for ApiError {
                 e.source = Some(source);
                 e
             }
+            StoreError::Full(source) => {
+                let mut e = ApiError::new(StatusCode::INSUFFICIENT_STORAGE, "storage_full", "");
+                e.source = Some(source);
+                e
+            }
             err @ StoreError::Internal { .. } => ApiError::internal(err),
         }
     }
@@ -179,7 +184,11 @@ impl IntoResponse for ApiError {
                 .map(|e| error_chain(e))
                 .unwrap_or_default();
             tracing::error!(status = self.status.as_u16(), code = self.code, error = %chain, "request failed");
-            if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            if self.status == StatusCode::INSUFFICIENT_STORAGE {
+                format!(
+                    "the database is full: nothing in this request was stored; send it again once space is freed (request id {request_id})"
+                )
+            } else if self.status == StatusCode::SERVICE_UNAVAILABLE {
                 format!(
                     "the service is temporarily unavailable; retry later (request id {request_id})"
                 )

@@ -9,6 +9,10 @@ pub(crate) fn map(err: sqlx::Error, context: &str) -> StoreError {
         sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict {
             constraint: db.constraint().unwrap_or("unique").to_owned(),
         },
+        // 53100: disk full.
+        sqlx::Error::Database(db) if db.code().is_some_and(|c| c == "53100") => {
+            StoreError::Full(Box::new(err))
+        }
         // Class 08 (connection exception), 53 (insufficient resources), 57P (operator
         // intervention: shutdown, admin disconnect), 40001/40P01 (serialization, deadlock).
         sqlx::Error::Database(db)

@@ -23,6 +23,16 @@ pub(crate) fn map(err: sqlx::Error, context: &str) -> StoreError {
         {
             StoreError::Unavailable(Box::new(err))
         }
+        // SQLITE_FULL (13): the disk, or `max_size_mb`, is full. The transaction was rolled
+        // back whole.
+        sqlx::Error::Database(db)
+            if db
+                .code()
+                .and_then(|c| c.parse::<i32>().ok())
+                .is_some_and(|c| c & 0xff == 13) =>
+        {
+            StoreError::Full(Box::new(err))
+        }
         sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => {
             StoreError::Unavailable(Box::new(err))
         }

@@ -65,13 +65,18 @@ impl SqliteStore {
     /// when the file cannot be opened or migrated.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
         let path = path_from_url(url)?;
-        let options = SqliteConnectOptions::new()
+        let mut options = SqliteConnectOptions::new()
             .filename(&path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT);
+        if let Some(mb) = max_size_mb(url)? {
+            // SQLite's default page is 4 KiB; a write past the cap fails with SQLITE_FULL and
+            // rolls back, as on a full disk.
+            options = options.pragma("max_page_count", (mb * 256).to_string());
+        }
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(30))
@@ -131,6 +136,36 @@ fn path_from_url(url: &str) -> Result<PathBuf, StoreError> {
         });
     }
     Ok(PathBuf::from(rest))
+}
+
+/// The `max_size_mb` parameter of a `sqlite://PATH?max_size_mb=N` URL: a cap on the file's
+/// size, for operators who must bound its disk use. Other parameters are refused.
+fn max_size_mb(url: &str) -> Result<Option<u64>, StoreError> {
+    let Some((_, query)) = url.split_once('?') else {
+        return Ok(None);
+    };
+    let mut cap = None;
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        match pair.split_once('=') {
+            Some(("max_size_mb", v)) => {
+                cap = Some(v.parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                    StoreError::Invalid {
+                        field: "database".into(),
+                        reason: format!(
+                            "max_size_mb must be a whole number of MiB above 0, not {v:?}"
+                        ),
+                    }
+                })?);
+            }
+            _ => {
+                return Err(StoreError::Invalid {
+                    field: "database".into(),
+                    reason: format!("unknown parameter {pair:?}; a sqlite URL takes max_size_mb"),
+                });
+            }
+        }
+    }
+    Ok(cap)
 }
 
 fn micros(t: DateTime<Utc>) -> i64 {
@@ -609,5 +644,27 @@ mod tests {
         );
         assert!(path_from_url("postgres://x").is_err());
         assert!(path_from_url("sqlite://").is_err());
+    }
+
+    #[test]
+    fn a_size_cap_is_the_only_parameter() {
+        assert_eq!(max_size_mb("sqlite://f.db").unwrap(), None);
+        assert_eq!(
+            max_size_mb("sqlite://f.db?max_size_mb=512").unwrap(),
+            Some(512)
+        );
+        for bad in [
+            "sqlite://f.db?max_size_mb=0",
+            "sqlite://f.db?max_size_mb=lots",
+            "sqlite://f.db?mode=ro",
+        ] {
+            match max_size_mb(bad) {
+                Err(StoreError::Invalid { field, reason }) => {
+                    assert_eq!(field, "database");
+                    assert!(reason.contains("max_size_mb"), "{reason}");
+                }
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
     }
 }

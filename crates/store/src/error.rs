@@ -37,6 +37,10 @@ pub enum StoreError {
     /// The database could not be reached or is too busy; the change was not made. Retry later.
     #[error("the database is unavailable")]
     Unavailable(#[source] BoxError),
+    /// The database is out of space (the disk, or the size an operator allowed it); the
+    /// change was not made. It can succeed once space is freed.
+    #[error("the database is full")]
+    Full(#[source] BoxError),
     /// The store found something it cannot explain (corrupt data, a failed invariant).
     #[error("storage failure: {context}")]
     Internal {

@@ -45,7 +45,8 @@ pub struct TestApp {
     detection:
         std::sync::Arc<tokio::sync::Mutex<frontline_server::workers::detection::DetectionWorker>>,
     correlation: Arc<frontline_server::workers::correlation::CorrelationWorker>,
-    config: Config,
+    /// The configuration the server runs with; [`TestApp::restart`] uses it as it is then.
+    pub config: Config,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     _dir: tempfile::TempDir,
     _database: Option<TestDatabase>,

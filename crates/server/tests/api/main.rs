@@ -10,6 +10,7 @@ mod auth;
 mod bulk;
 mod contacts;
 mod correlation;
+mod faults;
 mod incidents;
 mod insights;
 mod limits;

@@ -409,7 +409,7 @@ async fn misbehaving_receiver() -> (
                 match n {
                     0 => tokio::time::sleep(Duration::from_secs(30)).await,
                     1 => {
-                        let _ = stream.set_linger(Some(Duration::ZERO));
+                        let _ = stream.set_zero_linger();
                         drop(stream);
                     }
                     2 => {
