@@ -56,7 +56,9 @@ impl PostgresStore {
     pub async fn open(url: &str) -> Result<Self, StoreError> {
         let pool = PgPoolOptions::new()
             .max_connections(8)
-            .acquire_timeout(Duration::from_secs(30))
+            // While the database is down, a request waits this long for a connection and then
+            // answers 503, rather than holding its client for half a minute.
+            .acquire_timeout(Duration::from_secs(5))
             .connect(url)
             .await
             .map_err(|e| StoreError::Unavailable(e.into()))?;

@@ -15,6 +15,7 @@ mod incidents;
 mod insights;
 mod limits;
 mod openapi;
+mod pg_restart;
 mod reports;
 mod security_events;
 mod statements;
