@@ -5,7 +5,6 @@
 
 use frontline_core::Role;
 use frontline_testkit::{Backend, contact_json, json, spawn_app_with};
-use serde_json::json;
 use sqlx::Connection;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
