@@ -7,8 +7,7 @@
 //! A malformed row is reported on stderr with its file and line, and skipped.
 
 use anyhow::Context as _;
-use frontline_pipeline::detect::{Detector, DetectorConfig};
-use std::io::Write;
+use frontline_pipeline::detect::score_csv;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -66,67 +65,20 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
 }
 
 /// Whether a timestamp is of a form we read: `YYYY-MM-DD HH:MM:SS[.f]` or RFC 3339.
-fn valid_timestamp(t: &str) -> bool {
-    chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S%.f").is_ok()
-        || chrono::DateTime::parse_from_rfc3339(t).is_ok()
-}
-
 /// Scores one file; answers (rows scored, rows skipped).
 fn score_file(input: &Path, output: &Path) -> anyhow::Result<(usize, usize)> {
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_path(input)
-        .with_context(|| format!("opening {}", input.display()))?;
-    let headers = reader
-        .headers()
-        .with_context(|| format!("{}: reading the header row", input.display()))?
-        .clone();
-    let column = |name: &str| {
-        headers
-            .iter()
-            .position(|h| h.trim().eq_ignore_ascii_case(name))
-            .with_context(|| format!("{}: no `{name}` column in the header row", input.display()))
-    };
-    let (t_col, v_col) = (column("timestamp")?, column("value")?);
+    let file =
+        std::fs::File::open(input).with_context(|| format!("opening {}", input.display()))?;
     if let Some(parent) = output.parent() {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("creating {}", parent.display()))?;
     }
-    let mut out = std::io::BufWriter::new(
+    let out = std::io::BufWriter::new(
         std::fs::File::create(output).with_context(|| format!("creating {}", output.display()))?,
     );
-    writeln!(out, "timestamp,value,anomaly_score")?;
-    let mut detector = Detector::new(DetectorConfig::default());
-    let (mut rows, mut skipped) = (0, 0);
-    let mut record = csv::StringRecord::new();
-    loop {
-        let line = reader.position().line();
-        match reader.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {
-                let t = record.get(t_col).map(str::trim).unwrap_or_default();
-                let v = record.get(v_col).map(str::trim).unwrap_or_default();
-                match v.parse::<f64>() {
-                    Ok(value) if value.is_finite() && valid_timestamp(t) => {
-                        let score = detector.update(value);
-                        writeln!(out, "{t},{v},{score:.6}")?;
-                        rows += 1;
-                    }
-                    _ => {
-                        eprintln!(
-                            "{}:{line}: skipped: expected a timestamp and a number, got {t:?},{v:?}",
-                            input.display()
-                        );
-                        skipped += 1;
-                    }
-                }
-            }
-            Err(e) => {
-                eprintln!("{}:{line}: skipped: {e}", input.display());
-                skipped += 1;
-            }
-        }
-    }
-    out.flush()?;
-    Ok((rows, skipped))
+    let scored = score_csv(std::io::BufReader::new(file), out, |line, why| {
+        eprintln!("{}:{line}: skipped: {why}", input.display());
+    })
+    .with_context(|| input.display().to_string())?;
+    Ok((scored.rows, scored.skipped))
 }

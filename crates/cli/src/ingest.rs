@@ -12,7 +12,7 @@ use bytes::Bytes;
 use frontline_api::{BulkSummary, ErrorBody, RejectedLine};
 use frontline_pipeline::Intake;
 use frontline_pipeline::redact::Redactor;
-use frontline_server::bulk::{BulkIntake, MAX_LISTED_REJECTIONS};
+use frontline_server::bulk::{BulkIntake, MAX_LISTED_REJECTIONS, csv_record_to_json};
 use frontline_server::config::Config;
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -25,18 +25,6 @@ use tokio::sync::mpsc;
 
 /// How many rejected lines the summary prints.
 const SHOWN_REJECTIONS: usize = 20;
-/// The contact fields a CSV column can name; other columns go into `metadata`.
-const FIELDS: &[&str] = &[
-    "id",
-    "source",
-    "channel",
-    "received_at",
-    "text",
-    "customer",
-    "service",
-    "region",
-    "language",
-];
 
 /// The input's format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -239,40 +227,6 @@ fn csv_to_ndjson(
         let _ = tx.blocking_send(Ok(Bytes::from(out)));
     }
     Ok(report)
-}
-
-/// One CSV record as a contact object: known columns as fields, the rest in `metadata`.
-fn csv_record_to_json(headers: &[String], record: &csv::StringRecord) -> serde_json::Value {
-    let mut object = serde_json::Map::new();
-    let mut metadata = serde_json::Map::new();
-    for (name, value) in headers.iter().zip(record.iter()) {
-        if name == "metadata" {
-            match serde_json::from_str::<serde_json::Value>(value) {
-                Ok(serde_json::Value::Object(m)) => metadata.extend(m),
-                _ if value.trim().is_empty() => {}
-                // Not an object: passed on as it is, so the line is refused naming the field.
-                _ => {
-                    object.insert("metadata".into(), value.into());
-                }
-            }
-        } else if FIELDS.contains(&name.as_str()) {
-            // An empty optional column means "not given"; an empty required one stays, so the
-            // error names it.
-            let optional = !matches!(
-                name.as_str(),
-                "id" | "source" | "channel" | "received_at" | "text"
-            );
-            if !(optional && value.trim().is_empty()) {
-                object.insert(name.clone(), value.into());
-            }
-        } else if !name.is_empty() && !value.is_empty() {
-            metadata.insert(name.clone(), value.into());
-        }
-    }
-    if !metadata.is_empty() && !object.contains_key("metadata") {
-        object.insert("metadata".into(), metadata.into());
-    }
-    serde_json::Value::Object(object)
 }
 
 async fn to_database(

@@ -261,6 +261,90 @@ fn push(window: &mut VecDeque<f64>, x: f64, len: usize) {
     }
 }
 
+/// What [`score_csv`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Scored {
+    /// Rows scored.
+    pub rows: usize,
+    /// Malformed rows skipped.
+    pub skipped: usize,
+}
+
+/// Why [`score_csv`] stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ScoreError {
+    /// The header row is unreadable or lacks a column.
+    #[error("{0}")]
+    Header(String),
+    /// Writing the output failed.
+    #[error("writing the scores: {0}")]
+    Write(#[from] std::io::Error),
+}
+
+fn valid_timestamp(t: &str) -> bool {
+    chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S%.f").is_ok()
+        || chrono::DateTime::parse_from_rfc3339(t).is_ok()
+}
+
+/// Scores a CSV series (a header row naming `timestamp` and `value`, in any order and case)
+/// into `timestamp,value,anomaly_score` rows, one per good input row. A malformed row is
+/// skipped and reported through `skip` with its line number and why; the rest go on.
+///
+/// # Errors
+/// [`ScoreError`] for a header without those columns, or when writing fails.
+pub fn score_csv(
+    input: impl std::io::Read,
+    mut out: impl std::io::Write,
+    mut skip: impl FnMut(u64, String),
+) -> Result<Scored, ScoreError> {
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(input);
+    let headers = reader
+        .headers()
+        .map_err(|e| ScoreError::Header(format!("reading the header row: {e}")))?
+        .clone();
+    let column = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h.trim().eq_ignore_ascii_case(name))
+            .ok_or_else(|| ScoreError::Header(format!("no `{name}` column in the header row")))
+    };
+    let (t_col, v_col) = (column("timestamp")?, column("value")?);
+    writeln!(out, "timestamp,value,anomaly_score")?;
+    let mut detector = Detector::new(DetectorConfig::default());
+    let mut scored = Scored::default();
+    let mut record = csv::StringRecord::new();
+    loop {
+        let line = reader.position().line();
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {
+                let t = record.get(t_col).map(str::trim).unwrap_or_default();
+                let v = record.get(v_col).map(str::trim).unwrap_or_default();
+                match v.parse::<f64>() {
+                    Ok(value) if value.is_finite() && valid_timestamp(t) => {
+                        let score = detector.update(value);
+                        writeln!(out, "{t},{v},{score:.6}")?;
+                        scored.rows += 1;
+                    }
+                    _ => {
+                        skip(
+                            line,
+                            format!("expected a timestamp and a number, got {t:?},{v:?}"),
+                        );
+                        scored.skipped += 1;
+                    }
+                }
+            }
+            Err(e) => {
+                skip(line, e.to_string());
+                scored.skipped += 1;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(scored)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

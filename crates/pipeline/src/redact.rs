@@ -149,9 +149,30 @@ impl Redactor {
             }
         }
         for m in self.digit_run.find_iter(text) {
-            if bounded(text, m.start(), m.end()) && !text[..m.start()].ends_with('+') {
-                if let Some((s, e)) = card_within(m.as_str()) {
-                    claim(m.start() + s, m.start() + e, PiiKind::Card);
+            // A run glued to a word at either end (the tail of an IBAN or a product code) loses
+            // that end's group: the groups past a separator may still hold a card. (Found by
+            // fuzzing: "GB82WEST12345698765432 4111-1111-1111-1111" kept its card.)
+            let (mut s, mut e) = (m.start(), m.end());
+            let glued_before = text[..s]
+                .chars()
+                .next_back()
+                .is_some_and(char::is_alphanumeric);
+            let glued_after = text[e..].chars().next().is_some_and(char::is_alphanumeric);
+            if glued_before {
+                match text[s..e].find([' ', '-']) {
+                    Some(k) => s += k + 1,
+                    None => continue,
+                }
+            }
+            if glued_after {
+                match text[s..e].rfind([' ', '-']) {
+                    Some(k) => e = s + k,
+                    None => continue,
+                }
+            }
+            if s < e && !text[..s].ends_with('+') {
+                if let Some((cs, ce)) = card_within(&text[s..e]) {
+                    claim(s + cs, s + ce, PiiKind::Card);
                 }
             }
         }
@@ -514,6 +535,13 @@ mod tests {
         assert_eq!(r("order #12345678 is late"), "order #12345678 is late");
         // A card inside a longer run of groups is still found.
         assert_eq!(r("ref 12 4111 1111 1111 1111"), "ref 12 [card]");
+        // So is one after digits glued to a word (an IBAN's tail, a product code).
+        assert_eq!(
+            r("GB82WEST12345698765432 4111-1111-1111-1111"),
+            "[iban] [card]"
+        );
+        assert_eq!(r("SKU12 4111 1111 1111 1111 x"), "SKU12 [card] x");
+        assert_eq!(r("4111 1111 1111 1111 22AB"), "[card] 22AB");
     }
 
     #[test]

@@ -12,6 +12,8 @@ pub mod bulk;
 pub mod charts;
 pub mod config;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod insights;
 pub mod limits;
 pub mod ops;

@@ -42,32 +42,7 @@ pub async fn ingest_alertmanager(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<AlertmanagerSummary>, ApiError> {
     let body = body.map_err(|e| intake::body_error(e, state.config.max_body_bytes))?;
-    let value: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}"))
-    })?;
-    let payload: WebhookPayload = serde_path_to_error::deserialize(value).map_err(|e| {
-        ApiError::invalid(super::field_error(
-            e.path().to_string(),
-            e.into_inner().to_string(),
-        ))
-    })?;
-    payload.check().map_err(ApiError::invalid)?;
-
-    let mapping = &state.config.alertmanager;
-    let mut batch = intake::Batch {
-        valid: Vec::new(),
-        rejected: Vec::new(),
-        is_array: true,
-    };
-    for (index, raw) in payload.alerts.iter().flatten().enumerate() {
-        let checked = serde_path_to_error::deserialize::<_, Alert>(raw.clone())
-            .map_err(|e| super::field_error(e.path().to_string(), e.into_inner().to_string()))
-            .and_then(|alert| mapping.event(&alert, &payload));
-        match checked {
-            Ok(event) => batch.valid.push(event),
-            Err(e) => batch.rejected.push((index, e)),
-        }
-    }
+    let (payload, batch) = parse(&body, &state.config.alertmanager)?;
     let (events, rejected) = batch.or_reject()?;
     if payload.truncated_alerts > 0 {
         tracing::warn!(
@@ -114,4 +89,43 @@ pub async fn ingest_alertmanager(
         "alertmanager notification received"
     );
     Ok(Json(summary))
+}
+
+/// Parses and checks an Alertmanager payload: the payload, and each alert as a security event
+/// or the field at fault.
+pub(crate) fn parse(
+    body: &[u8],
+    mapping: &frontline_core::alertmanager::AlertmanagerMapping,
+) -> Result<
+    (
+        WebhookPayload,
+        intake::Batch<frontline_core::security_event::NewSecurityEvent>,
+    ),
+    ApiError,
+> {
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
+        ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}"))
+    })?;
+    let payload: WebhookPayload = serde_path_to_error::deserialize(value).map_err(|e| {
+        ApiError::invalid(super::field_error(
+            e.path().to_string(),
+            e.into_inner().to_string(),
+        ))
+    })?;
+    payload.check().map_err(ApiError::invalid)?;
+    let mut batch = intake::Batch {
+        valid: Vec::new(),
+        rejected: Vec::new(),
+        is_array: true,
+    };
+    for (index, raw) in payload.alerts.iter().flatten().enumerate() {
+        let checked = serde_path_to_error::deserialize::<_, Alert>(raw.clone())
+            .map_err(|e| super::field_error(e.path().to_string(), e.into_inner().to_string()))
+            .and_then(|alert| mapping.event(&alert, &payload));
+        match checked {
+            Ok(event) => batch.valid.push(event),
+            Err(e) => batch.rejected.push((index, e)),
+        }
+    }
+    Ok((payload, batch))
 }
