@@ -149,9 +149,15 @@ impl Redactor {
             }
         }
         for m in self.digit_run.find_iter(text) {
-            // A run glued to a word at either end (the tail of an IBAN or a product code) loses
-            // that end's group: the groups past a separator may still hold a card. (Found by
-            // fuzzing: "GB82WEST12345698765432 4111-1111-1111-1111" kept its card.)
+            if text[..m.start()].ends_with('+') {
+                continue; // an international phone number
+            }
+            // A run glued to a word at either end (the tail of an IBAN, a product code) is
+            // first tried without that end's group: the groups past a separator may hold the
+            // card, and the glued digits may belong to something claimed already. Then the
+            // whole run: a card written straight before or after letters is still a card.
+            // (Both found by fuzzing: "GB82WEST12345698765432 4111-1111-1111-1111" and
+            // "4012 8888 8888 1881EXP" kept their cards.)
             let (mut s, mut e) = (m.start(), m.end());
             let glued_before = text[..s]
                 .chars()
@@ -159,21 +165,17 @@ impl Redactor {
                 .is_some_and(char::is_alphanumeric);
             let glued_after = text[e..].chars().next().is_some_and(char::is_alphanumeric);
             if glued_before {
-                match text[s..e].find([' ', '-']) {
-                    Some(k) => s += k + 1,
-                    None => continue,
-                }
+                s = text[s..e].find([' ', '-']).map_or(e, |k| s + k + 1);
             }
             if glued_after {
-                match text[s..e].rfind([' ', '-']) {
-                    Some(k) => e = s + k,
-                    None => continue,
-                }
+                e = text[s..e].rfind([' ', '-']).map_or(s, |k| s + k);
             }
-            if s < e && !text[..s].ends_with('+') {
-                if let Some((cs, ce)) = card_within(&text[s..e]) {
-                    claim(s + cs, s + ce, PiiKind::Card);
-                }
+            let trimmed = (s < e)
+                .then(|| card_within(&text[s..e]).map(|(cs, ce)| (s + cs, s + ce)))
+                .flatten();
+            let whole = || card_within(m.as_str()).map(|(cs, ce)| (m.start() + cs, m.start() + ce));
+            if let Some((cs, ce)) = trimmed.or_else(whole) {
+                claim(cs, ce, PiiKind::Card);
             }
         }
         for m in self.ipv4.find_iter(text) {
@@ -243,7 +245,10 @@ impl Redactor {
         while !text.is_char_boundary(from) {
             from -= 1;
         }
-        let before = &text[from..s];
+        // Placeholders of earlier findings read as the digits they replaced, so that a second
+        // pass sees the context the first did ("[phone] oder 123…" must not read as "phone").
+        let before = neutral(&text[from..s]);
+        let before = before.as_ref();
         let international = candidate.starts_with('+') || candidate.starts_with("00");
         if international {
             return digits >= 8;
@@ -259,6 +264,24 @@ impl Redactor {
         let north_american = digits == 10 && nanp_shape(candidate);
         national_trunk || north_american || self.phone_word.is_match(before)
     }
+}
+
+/// `text` with every placeholder replaced by `0`.
+fn neutral(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains('[') {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = text.to_owned();
+    for kind in [
+        PiiKind::Email,
+        PiiKind::Phone,
+        PiiKind::Card,
+        PiiKind::Iban,
+        PiiKind::Ip,
+    ] {
+        out = out.replace(kind.placeholder(), "0");
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// Builds the output from the claimed spans.
@@ -542,6 +565,10 @@ mod tests {
         );
         assert_eq!(r("SKU12 4111 1111 1111 1111 x"), "SKU12 [card] x");
         assert_eq!(r("4111 1111 1111 1111 22AB"), "[card] 22AB");
+        assert_eq!(r("4012 8888 8888 1881EXP0526"), "[card]EXP0526");
+        // A placeholder is not a phone word on a second pass.
+        let once = r("Oron +49 30 1234567 oder 123456789012 please");
+        assert_eq!(r(&once), once);
     }
 
     #[test]
