@@ -74,7 +74,11 @@ static INTAKE: LazyLock<Intake> = LazyLock::new(|| Intake {
 });
 
 static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}").unwrap()
+    // A valid address: domain labels start and end with a letter or digit.
+    Regex::new(
+        r"[A-Za-z0-9._%+-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}",
+    )
+    .unwrap()
 });
 /// 13 to 19 digits, optionally in groups split by one space or dash.
 static CARD: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\d(?:[ -]?\d){12,18}").unwrap());
@@ -146,9 +150,18 @@ pub fn personal_data(text: &str) -> Vec<String> {
         let bytes = text.as_bytes();
         let before = text[..m.start()].chars().next_back();
         let after = bytes.get(m.end()).copied();
-        // Part of a longer number (more digits, or digit groups going on) is not a card here.
-        let glued = before.is_some_and(|c| c.is_ascii_digit() || c == '-' || c == '.')
-            || after.is_some_and(|c| c.is_ascii_digit() || c == b'-' || c == b'.');
+        // Part of a longer token (letters or digits glued on, digit groups going on) is not a
+        // card here: the card must stand as a number of its own. (The redactor takes cards
+        // glued to letters too; the oracle asks no more than a number standing alone.) After
+        // a `+` it is a phone number, unless it is too long for one (E.164: 15 digits).
+        let digits_n = m.as_str().bytes().filter(u8::is_ascii_digit).count();
+        let glued = before.is_some_and(|c| c.is_alphanumeric() || c == '-' || c == '.')
+            || (before == Some('+') && digits_n <= 15)
+            || after.is_some_and(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'.')
+            || text[m.end()..]
+                .chars()
+                .next()
+                .is_some_and(char::is_alphanumeric);
         let digits: String = m.as_str().chars().filter(char::is_ascii_digit).collect();
         if !glued && luhn(&digits) {
             found.push(m.as_str().to_owned());
