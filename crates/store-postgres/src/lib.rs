@@ -8,6 +8,7 @@ mod audit;
 mod contacts;
 mod errors;
 mod incidents;
+mod people;
 mod reports;
 mod reviews;
 mod secrets;
@@ -530,5 +531,53 @@ impl Store for PostgresStore {
         until: chrono::DateTime<chrono::Utc>,
     ) -> Result<Vec<frontline_store::TopicCount>, StoreError> {
         reviews::topic_weeks(self, since, until).await
+    }
+
+    async fn set_password(
+        &self,
+        user: &str,
+        role: Option<frontline_core::Role>,
+        password_hash: &str,
+        must_change: bool,
+        origin: &Origin,
+    ) -> Result<(), StoreError> {
+        people::set_password(self, user, role, password_hash, must_change, origin).await
+    }
+
+    async fn login(
+        &self,
+        user: &str,
+    ) -> Result<Option<frontline_store::people::Login>, StoreError> {
+        people::login(self, user).await
+    }
+
+    async fn create_session(
+        &self,
+        session: &frontline_store::people::NewSession,
+        origin: &Origin,
+    ) -> Result<(), StoreError> {
+        people::create_session(self, session, origin).await
+    }
+
+    async fn session(
+        &self,
+        id: &str,
+    ) -> Result<Option<frontline_store::people::Session>, StoreError> {
+        people::session(self, id).await
+    }
+
+    async fn revoke_session(&self, id: &str, origin: &Origin) -> Result<(), StoreError> {
+        people::revoke_session(self, id, origin).await
+    }
+
+    async fn list_sessions(
+        &self,
+        user: Option<&str>,
+    ) -> Result<Vec<frontline_store::people::Session>, StoreError> {
+        people::list_sessions(self, user).await
+    }
+
+    async fn audit(&self, entry: &frontline_core::audit::AuditEntry) -> Result<(), StoreError> {
+        people::audit_only(self, entry).await
     }
 }

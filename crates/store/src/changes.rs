@@ -229,6 +229,36 @@ pub fn review_saved(
     .with_client(origin.client.clone())
 }
 
+/// A password was set (never the hash).
+pub fn password_set(
+    user: &str,
+    role: Option<frontline_core::Role>,
+    must_change: bool,
+    user_created: bool,
+    origin: &Origin,
+) -> AuditEntry {
+    AuditEntry::new(
+        origin.actor.clone(),
+        "user.password",
+        format!("user:{user}"),
+    )
+    .with_detail(serde_json::json!({
+        "role": role,
+        "one_time": must_change,
+        "user_created": user_created,
+    }))
+    .with_request_id(origin.request_id.clone())
+    .with_client(origin.client.clone())
+}
+
+/// A session began (a sign-in) or ended.
+pub fn session(action: &str, id: &str, user: &str, origin: &Origin) -> AuditEntry {
+    AuditEntry::new(origin.actor.clone(), action, format!("session:{id}"))
+        .with_detail(serde_json::json!({"user": user}))
+        .with_request_id(origin.request_id.clone())
+        .with_client(origin.client.clone())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -57,6 +57,7 @@ macro_rules! conformance_tests {
             reviews_are_saved_whole_audited_and_only_for_incidents,
             topics_are_counted_per_week_from_monday,
             incident_facts_are_gathered_from_links_statements_and_topics,
+            passwords_and_sessions_are_kept_as_digests_and_end_once,
         );
     };
     (@each $make:expr; $($name:ident),* $(,)?) => {
@@ -2010,4 +2011,103 @@ pub async fn incident_facts_are_gathered_from_links_statements_and_topics(store:
         Some(50 * 60)
     );
     assert_eq!(m.impact.contacts, 4);
+}
+
+pub async fn passwords_and_sessions_are_kept_as_digests_and_end_once(store: &dyn Store) {
+    use crate::people::NewSession;
+    assert_eq!(store.login("ann").await.unwrap(), None);
+    store
+        .set_password(
+            "ann",
+            Some(Role::CxLead),
+            "$argon2id$v=19$fake",
+            true,
+            &origin(),
+        )
+        .await
+        .unwrap();
+    let login = store.login("ann").await.unwrap().unwrap();
+    assert_eq!(login.roles, [Role::CxLead]);
+    assert_eq!(login.password_hash.as_deref(), Some("$argon2id$v=19$fake"));
+    assert!(login.must_change);
+    store
+        .set_password("ann", None, "$argon2id$v=19$other", false, &origin())
+        .await
+        .unwrap();
+    let login = store.login("ann").await.unwrap().unwrap();
+    assert!(!login.must_change);
+    assert_eq!(login.roles, [Role::CxLead], "no role given: roles kept");
+    let session = NewSession {
+        id: "00000000000000aa".into(),
+        user: "ann".into(),
+        digest: [9; 32],
+        csrf: "csrf-token".into(),
+        expires_at: Utc::now() + Duration::hours(12),
+        client: Some("192.0.2.1".into()),
+    };
+    store.create_session(&session, &origin()).await.unwrap();
+    match store
+        .create_session(
+            &NewSession {
+                user: "nobody".into(),
+                id: "00000000000000bb".into(),
+                ..session.clone()
+            },
+            &origin(),
+        )
+        .await
+    {
+        Err(StoreError::NotFound { .. }) => {}
+        other => panic!("expected NotFound, got {other:?}"),
+    }
+    let read = store.session("00000000000000aa").await.unwrap().unwrap();
+    assert_eq!(read.user, "ann");
+    assert_eq!(read.roles, [Role::CxLead]);
+    assert_eq!(read.digest, vec![9; 32]);
+    assert_eq!(read.csrf, "csrf-token");
+    assert_eq!(read.revoked_at, None);
+    assert_eq!(store.list_sessions(Some("ann")).await.unwrap().len(), 1);
+    assert_eq!(store.list_sessions(Some("bob")).await.unwrap().len(), 0);
+    assert_eq!(store.list_sessions(None).await.unwrap().len(), 1);
+    store
+        .revoke_session("00000000000000aa", &origin())
+        .await
+        .unwrap();
+    assert!(
+        store
+            .session("00000000000000aa")
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at
+            .is_some()
+    );
+    assert!(store.list_sessions(None).await.unwrap().is_empty());
+    match store.revoke_session("00000000000000aa", &origin()).await {
+        Err(StoreError::NotFound { .. }) => {}
+        other => panic!("a session ends once: {other:?}"),
+    }
+    let failed = frontline_core::audit::AuditEntry::new(
+        frontline_core::audit::Actor::System,
+        "session.sign_in_failed",
+        "user:ann",
+    );
+    store.audit(&failed).await.unwrap();
+    let actions: Vec<String> = store
+        .audit_records(0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.action)
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "user.password",
+            "user.password",
+            "session.sign_in",
+            "session.sign_out",
+            "session.sign_in_failed"
+        ]
+    );
 }

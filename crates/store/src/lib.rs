@@ -15,6 +15,7 @@ mod error;
 pub mod incidents;
 pub mod metrics;
 pub mod page;
+pub mod people;
 pub mod query;
 pub mod reports;
 pub mod statements;
@@ -654,6 +655,60 @@ pub trait Store: Send + Sync + 'static {
         since: chrono::DateTime<chrono::Utc>,
         until: chrono::DateTime<chrono::Utc>,
     ) -> Result<Vec<TopicCount>, StoreError>;
+
+    /// Sets a user's password hash (creating the user, and granting `role` when given),
+    /// audited as `user.password` (never the hash).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn set_password(
+        &self,
+        user: &str,
+        role: Option<frontline_core::Role>,
+        password_hash: &str,
+        must_change: bool,
+        origin: &Origin,
+    ) -> Result<(), StoreError>;
+
+    /// What is needed to check `user`'s password; `None` for an unknown user.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn login(&self, user: &str) -> Result<Option<people::Login>, StoreError>;
+
+    /// Stores a session, audited as `session.sign_in`.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown user.
+    async fn create_session(
+        &self,
+        session: &people::NewSession,
+        origin: &Origin,
+    ) -> Result<(), StoreError>;
+
+    /// A session by its public id, with its user's roles now.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn session(&self, id: &str) -> Result<Option<people::Session>, StoreError>;
+
+    /// Ends a session (sign-out, or revoked by its user or an admin), audited.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown or already ended session.
+    async fn revoke_session(&self, id: &str, origin: &Origin) -> Result<(), StoreError>;
+
+    /// Sessions not ended nor expired, newest first; only `user`'s when given.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn list_sessions(&self, user: Option<&str>) -> Result<Vec<people::Session>, StoreError>;
+
+    /// Appends an audit record for something that changed no other row (a failed sign-in).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn audit(&self, entry: &frontline_core::audit::AuditEntry) -> Result<(), StoreError>;
 }
 
 /// A user and their roles.
