@@ -9,6 +9,7 @@ mod detect;
 mod ingest;
 mod replay;
 mod token;
+mod user;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -77,6 +78,11 @@ enum Command {
     Token {
         #[command(subcommand)]
         command: token::TokenCommand,
+    },
+    /// Add people who sign in to the web pages.
+    User {
+        #[command(subcommand)]
+        command: user::UserCommand,
     },
     /// Check the audit log.
     Audit {
@@ -165,6 +171,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 },
             )?;
             token::run(command, &config).await
+        }
+        Command::User { command } => {
+            let config = load_config(
+                cli.config.as_ref(),
+                Overrides {
+                    listen: None,
+                    database: command.database().clone(),
+                },
+            )?;
+            user::run(command, &config).await
         }
         Command::Audit {
             command: AuditCommand::Verify { db },

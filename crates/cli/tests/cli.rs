@@ -289,3 +289,47 @@ fn a_bad_taxonomy_file_stops_serve_naming_file_and_line() {
     );
     assert!(stderr.contains("taxonomy"), "{stderr}");
 }
+
+#[tokio::test]
+async fn user_add_prints_only_a_one_time_password_that_must_be_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("f.db").display());
+    let out = frontline(&["user", "add", "ann", "--role", "cx_lead", "--database", &db]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let password = stdout.trim();
+    assert_eq!(stdout.lines().count(), 1, "only the password: {stdout}");
+    assert_eq!(password.len(), 20);
+    let again = frontline(&[
+        "user",
+        "add",
+        "ann",
+        "--role",
+        "security",
+        "--database",
+        &db,
+    ]);
+    assert!(again.status.success());
+    let store = frontline_server::open_store(&db).await.unwrap();
+    let login = store.login("ann").await.unwrap().unwrap();
+    assert!(login.must_change);
+    assert_eq!(
+        login.roles,
+        [frontline_core::Role::Security, frontline_core::Role::CxLead]
+    );
+    let hash = login.password_hash.unwrap();
+    let newest = String::from_utf8(again.stdout).unwrap();
+    assert!(frontline_server::auth::session::verify_password(
+        &hash,
+        newest.trim()
+    ));
+    assert!(!frontline_server::auth::session::verify_password(
+        &hash, password
+    ));
+    let bad = frontline(&["user", "add", "ann", "--role", "king", "--database", &db]);
+    assert_eq!(bad.status.code(), Some(2));
+}

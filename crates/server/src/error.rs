@@ -121,6 +121,13 @@ impl ApiError {
         e
     }
 
+    /// Replaces the machine-readable code.
+    #[must_use]
+    pub fn with_code(mut self, code: &'static str) -> Self {
+        self.code = code;
+        self
+    }
+
     /// Names the field at fault.
     #[must_use]
     pub fn with_field(mut self, field: &str) -> Self {

@@ -25,10 +25,14 @@ use std::sync::LazyLock;
 pub const PAGES: &[RouteRule] = &[
     rule(Method::GET, "/incidents/{id}/review", Action::ReadIncidents),
     rule(Method::GET, "/trends", Action::ReadIncidents),
+    rule(Method::GET, "/", Action::ReadSelf),
+    rule(Method::POST, "/logout", Action::ReadSelf),
+    rule(Method::GET, "/password", Action::ReadSelf),
+    rule(Method::POST, "/password", Action::ReadSelf),
 ];
 
 /// The pages' one stylesheet.
-const CSS: &str = include_str!("../templates/base.css");
+pub(crate) const CSS: &str = include_str!("../templates/base.css");
 
 /// The policy: nothing but the stylesheet (by hash) and data-URI images.
 static CSP: LazyLock<HeaderValue> = LazyLock::new(|| {
@@ -46,6 +50,12 @@ static TEMPLATES: LazyLock<minijinja::Environment<'static>> = LazyLock::new(|| {
     for (name, text) in [
         ("review.html", include_str!("../templates/review.html")),
         ("trends.html", include_str!("../templates/trends.html")),
+        ("login.html", include_str!("../templates/login.html")),
+        ("password.html", include_str!("../templates/password.html")),
+        (
+            "dashboard.html",
+            include_str!("../templates/dashboard.html"),
+        ),
     ] {
         env.add_template(name, text)
             .unwrap_or_else(|e| panic!("the {name} template is broken: {e}"));
@@ -58,9 +68,10 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/incidents/{id}/review", get(review))
         .route("/trends", get(trends))
+        .merge(crate::web::router())
 }
 
-fn page(name: &str, context: minijinja::Value) -> Result<Response, ApiError> {
+pub(crate) fn page(name: &str, context: minijinja::Value) -> Result<Response, ApiError> {
     let html = TEMPLATES
         .get_template(name)
         .and_then(|t| t.render(context))

@@ -97,6 +97,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         subscriptions,
         ops,
         limits: Arc::new(crate::limits::Limits::new(&config.limits)),
+        lockout: Arc::default(),
         detection,
         correlation,
         feed: Arc::new(tokio::sync::watch::channel(0).0),
@@ -138,9 +139,9 @@ impl Application {
     pub async fn run_until(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let addr = self.local_addr()?;
         tracing::info!(%addr, database = %self.state.config.database, "frontline serving");
-        if matches!(self.state.store.list_tokens().await, Ok(t) if t.is_empty()) {
+        if matches!(self.state.store.list_users().await, Ok(u) if u.is_empty()) {
             tracing::info!(
-                "no API tokens yet; create the first with: frontline token create --role admin --name YOUR_NAME"
+                "nobody can sign in yet; create the first admin with: frontline user add YOUR_NAME --role admin (then sign in at /login), or an API token with: frontline token create --role admin --name YOUR_NAME"
             );
         }
         let worker = (self.state.config.detection_interval_ms > 0).then(|| {

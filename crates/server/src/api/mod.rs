@@ -28,6 +28,7 @@ pub fn router(state: AppState) -> Router {
                 crate::auth::authorize,
             )),
         )
+        .merge(crate::web::public_router())
         .merge(crate::status::router())
         .merge(crate::subscriptions::router())
         .fallback(not_found)

@@ -2,6 +2,7 @@
 //! route by [`authorize`], which runs after routing and before any extractor reads the body, so
 //! an unauthorised caller learns nothing about what the body would have done.
 
+pub mod session;
 pub mod token;
 
 use crate::api::v1::action_for;
@@ -28,8 +29,10 @@ pub struct Principal {
     pub user: String,
     /// The user's roles at the time of the request.
     pub roles: Vec<Role>,
-    /// The token presented.
+    /// The token presented (`session-ID` for a browser session).
     pub token_id: TokenId,
+    /// The browser session, when the request came with a session cookie instead of a token.
+    pub session: Option<session::SessionAuth>,
 }
 
 impl Principal {
@@ -68,10 +71,44 @@ pub async fn authorize(State(state): State<AppState>, mut req: Request, next: Ne
     {
         return refused;
     }
-    let principal = match authenticate(&state, req.headers()).await {
-        Ok(p) => p,
+    let page = crate::pages::PAGES
+        .iter()
+        .any(|r| r.method == req.method() && r.path == path);
+    // A bearer token when one is presented; otherwise the session cookie. Only a browser (no
+    // token) is sent to the sign-in page; a program gets its 401.
+    let bearer = req.headers().contains_key(AUTHORIZATION);
+    let browser_page = page && !bearer && req.method() == axum::http::Method::GET;
+    let found = if bearer {
+        authenticate(&state, req.headers()).await.map(Some)
+    } else {
+        session::authenticate(&state, req.headers()).await
+    };
+    let principal = match found {
+        Ok(Some(p)) => p,
+        Ok(None) if browser_page => return to_login(req.uri()),
+        Ok(None) => {
+            return ApiError::unauthorized("missing Authorization: Bearer <token> header")
+                .into_response();
+        }
+        Err(_) if browser_page => return to_login(req.uri()),
         Err(e) => return e.into_response(),
     };
+    if let Some(s) = &principal.session {
+        if !session::csrf_ok(req.method(), req.headers(), s) {
+            return ApiError::forbidden(
+                "a change made with a session cookie needs the X-CSRF-Token header or to come from this server's pages",
+            )
+            .with_code("csrf")
+            .into_response();
+        }
+        if s.must_change && path != "/password" && path != "/logout" {
+            if page && req.method() == axum::http::Method::GET {
+                return axum::response::Redirect::to("/password").into_response();
+            }
+            return ApiError::forbidden("change your one-time password first (/password)")
+                .into_response();
+        }
+    }
     if let Err(refused) = state.limits.check_token(&principal.token_id.0) {
         return refused;
     }
@@ -86,6 +123,26 @@ pub async fn authorize(State(state): State<AppState>, mut req: Request, next: Ne
     }
     req.extensions_mut().insert(principal);
     next.run(req).await
+}
+
+/// `303` to the sign-in page, coming back here afterwards.
+fn to_login(uri: &axum::http::Uri) -> Response {
+    let next = uri
+        .path_and_query()
+        .map_or("/", axum::http::uri::PathAndQuery::as_str);
+    let next: String = url_escape(next);
+    axum::response::Redirect::to(&format!("/login?next={next}")).into_response()
+}
+
+fn url_escape(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 fn join(roles: &[Role]) -> String {
@@ -140,5 +197,6 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Princ
         user: creds.user,
         roles: creds.roles,
         token_id: creds.id,
+        session: None,
     })
 }

@@ -471,13 +471,25 @@ async fn the_review_is_written_exported_and_shown_escaped(backend: Backend) {
         "escaped, not dropped"
     );
     assert!(html.contains("<svg") && html.contains("Pre-approved phishing template"));
-    let unauth = app
-        .client
+    // A browser without a session is sent to sign in; a program with a bad token gets 401.
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let unauth = no_redirects
         .get(app.url(&format!("/incidents/{id}/review")))
         .send()
         .await
         .unwrap();
-    assert_eq!(unauth.status(), 401);
+    assert_eq!(unauth.status(), 303);
+    assert_eq!(
+        unauth.headers()["location"],
+        format!("/login?next=/incidents/{id}/review").as_str()
+    );
+    let bad = app
+        .get(&format!("/incidents/{id}/review"), "flt_0000000000000000_x")
+        .await;
+    assert_eq!(bad.status(), 401);
 }
 
 async fn trends_count_months_recurring_services_and_dismissals(backend: Backend) {

@@ -22,4 +22,5 @@ mod statements;
 mod status;
 mod stream;
 mod subscriptions;
+mod web;
 mod webhooks;

@@ -29,7 +29,7 @@ use axum::{Router, middleware};
 use frontline_core::policy::Action;
 
 /// One route and the action it needs.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RouteRule {
     /// HTTP method.
     pub method: Method,

@@ -1,0 +1,272 @@
+//! People in browsers: sign-in with a one-time password that must be changed, a safe session
+//! cookie, pages that follow the session, CSRF refused, sign-out, and lockout after repeated
+//! failures. (Headers are read and sent by hand, as a browser would.)
+
+use frontline_core::Role;
+use frontline_core::audit::Actor;
+use frontline_server::auth::session::hash_password;
+use frontline_store::Origin;
+use frontline_testkit::{Backend, TestApp, spawn_app};
+use reqwest::header::{COOKIE, LOCATION, ORIGIN, SET_COOKIE};
+
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+async fn person(app: &TestApp, name: &str, role: Role, password: &str, one_time: bool) {
+    let hash = hash_password(password);
+    app.store
+        .set_password(
+            name,
+            Some(role),
+            &hash,
+            one_time,
+            &Origin::new(Actor::System),
+        )
+        .await
+        .unwrap();
+}
+
+async fn sign_in(app: &TestApp, user: &str, password: &str, next: &str) -> reqwest::Response {
+    browser()
+        .post(app.url("/login"))
+        .form(&[("user", user), ("password", password), ("next", next)])
+        .send()
+        .await
+        .unwrap()
+}
+
+fn location(r: &reqwest::Response) -> String {
+    r.headers()[LOCATION].to_str().unwrap().to_owned()
+}
+
+async fn a_person_signs_in_changes_the_one_time_password_and_signs_out(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let origin = format!("http://{}", app.addr);
+    person(&app, "ann", Role::CxLead, "one-time-pass-123", true).await;
+    let b = browser();
+
+    let r = b.get(app.url("/trends?months=3")).send().await.unwrap();
+    assert_eq!(r.status(), 303, "no session: to the sign-in page");
+    assert_eq!(location(&r), "/login?next=/trends%3Fmonths%3D3");
+    let r = b.get(app.url("/login?next=/trends")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let csp = r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(csp.contains("default-src 'none'"), "{csp}");
+    assert!(r.text().await.unwrap().contains("value=\"&#x2f;trends\""));
+
+    let wrong = sign_in(&app, "ann", "guess", "/trends").await;
+    assert_eq!(wrong.status(), 401);
+    assert!(wrong.headers().get(SET_COOKIE).is_none());
+    assert!(
+        wrong
+            .text()
+            .await
+            .unwrap()
+            .contains("Wrong name or password")
+    );
+    let nobody = sign_in(&app, "nobody", "guess", "/").await;
+    assert_eq!(nobody.status(), 401, "unknown names answer alike");
+
+    let ok = sign_in(&app, "ann", "one-time-pass-123", "/trends").await;
+    assert_eq!(ok.status(), 303);
+    assert_eq!(location(&ok), "/trends");
+    let set = ok.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+    for flag in ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age=43200"] {
+        assert!(set.contains(flag), "{flag} in {set}");
+    }
+    assert!(!set.contains("Secure"), "plain HTTP here: {set}");
+    let cookie = set.split(';').next().unwrap().to_owned();
+
+    // A one-time password must be changed before anything else.
+    let r = b
+        .get(app.url("/trends"))
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(location(&r), "/password");
+    let r = b
+        .get(app.url("/api/v1/me"))
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+
+    let change = |current: &'static str, new: &'static str, with_origin: bool| {
+        let mut req = b.post(app.url("/password")).header(COOKIE, &cookie).form(&[
+            ("current", current),
+            ("new", new),
+            ("confirm", new),
+        ]);
+        if with_origin {
+            req = req.header(ORIGIN, &origin);
+        }
+        req.send()
+    };
+    let r = change("one-time-pass-123", "my own long password", false)
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        403,
+        "a cookie alone never changes anything (CSRF)"
+    );
+    let r = change("wrong", "my own long password", true).await.unwrap();
+    assert_eq!(r.status(), 401);
+    let r = change("one-time-pass-123", "short", true).await.unwrap();
+    assert_eq!(r.status(), 422);
+    let r = change("one-time-pass-123", "my own long password", true)
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(location(&r), "/");
+
+    let r = b
+        .get(app.url("/"))
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("ann (cx_lead)") && html.contains("Open incidents"),
+        "{html}"
+    );
+    let r = b
+        .get(app.url("/api/v1/me"))
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "the API accepts the session too");
+
+    // Changes through the API with a cookie need this server's origin (or the CSRF token).
+    let body = serde_json::json!({"title": "From the browser", "severity": "SEV3"});
+    let r = b
+        .post(app.url("/api/v1/incidents"))
+        .header(COOKIE, &cookie)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let err: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(err["error"]["code"], "csrf");
+    let r = b
+        .post(app.url("/api/v1/incidents"))
+        .header(COOKIE, &cookie)
+        .header(ORIGIN, "http://evil.example")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = b
+        .post(app.url("/api/v1/incidents"))
+        .header(COOKIE, &cookie)
+        .header(ORIGIN, &origin)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+
+    let r = b
+        .post(app.url("/logout"))
+        .header(COOKIE, &cookie)
+        .header(ORIGIN, &origin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert!(
+        r.headers()[SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    let r = b
+        .get(app.url("/"))
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "the ended session opens nothing");
+    let r = b
+        .get(app.url("/api/v1/me"))
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+
+    // The old password is gone; the new one works; all of it is in the audit log.
+    assert_eq!(
+        sign_in(&app, "ann", "one-time-pass-123", "/")
+            .await
+            .status(),
+        401
+    );
+    assert_eq!(
+        sign_in(&app, "ann", "my own long password", "/")
+            .await
+            .status(),
+        303
+    );
+    let actions: Vec<String> = app
+        .store
+        .audit_records(0, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.action)
+        .collect();
+    for a in [
+        "session.sign_in",
+        "session.sign_in_failed",
+        "user.password",
+        "session.sign_out",
+    ] {
+        assert!(actions.iter().any(|x| x == a), "{a} in {actions:?}");
+    }
+}
+
+async fn repeated_failures_lock_the_account_and_next_stays_home(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    person(&app, "sam", Role::Security, "a long good password", false).await;
+    person(&app, "cora", Role::Comms, "another good password", false).await;
+    for _ in 0..5 {
+        assert_eq!(sign_in(&app, "sam", "wrong", "/").await.status(), 401);
+    }
+    let locked = sign_in(&app, "sam", "a long good password", "/").await;
+    assert_eq!(locked.status(), 429, "locked even with the right password");
+    let wait: u64 = locked.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(wait >= 1);
+    // Another account from the same address is not locked by sam's failures.
+    let r = sign_in(&app, "cora", "another good password", "//evil.example/x").await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(location(&r), "/", "next never leaves this server");
+}
+
+frontline_testkit::backend_tests!(
+    a_person_signs_in_changes_the_one_time_password_and_signs_out,
+    repeated_failures_lock_the_account_and_next_stays_home,
+);
