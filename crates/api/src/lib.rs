@@ -203,8 +203,35 @@ pub struct Me {
     /// The user's roles.
     #[schema(value_type = Vec<String>)]
     pub roles: Vec<Role>,
-    /// The id of the token used.
+    /// The id of the token used (`session-ID` for a browser session).
     pub token_id: String,
+    /// For a browser session: the token to send as `X-CSRF-Token` with changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub csrf_token: Option<String>,
+}
+
+/// A signed-in browser session.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SessionOut {
+    /// Its public id.
+    pub id: String,
+    /// Whose.
+    pub user: String,
+    /// Signed in.
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    /// Ends.
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+    /// The address it signed in from.
+    pub client: Option<String>,
+    /// Whether it is the session of this request.
+    pub current: bool,
+}
+
+/// Sessions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SessionList {
+    /// Newest first.
+    pub items: Vec<SessionOut>,
 }
 
 /// The answer of `GET /healthz`.

@@ -266,7 +266,98 @@ async fn repeated_failures_lock_the_account_and_next_stays_home(backend: Backend
     assert_eq!(location(&r), "/", "next never leaves this server");
 }
 
+async fn sessions_are_listed_and_ended_by_their_person_or_an_admin(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    person(&app, "ann", Role::CxLead, "a long good password", false).await;
+    person(&app, "bob", Role::Security, "bobs long password", false).await;
+    let cookie_of = |r: reqwest::Response| {
+        r.headers()[SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    let laptop = cookie_of(sign_in(&app, "ann", "a long good password", "/").await);
+    let phone = cookie_of(sign_in(&app, "ann", "a long good password", "/").await);
+    let bobs = cookie_of(sign_in(&app, "bob", "bobs long password", "/").await);
+    let b = browser();
+    let get = |path: &str, cookie: &str| {
+        b.get(app.url(path))
+            .header(COOKIE, cookie.to_owned())
+            .send()
+    };
+    let me: serde_json::Value = get("/api/v1/me", &laptop)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let csrf = me["csrf_token"].as_str().unwrap().to_owned();
+    assert_eq!(csrf.len(), 43);
+    let list: serde_json::Value = get("/api/v1/sessions", &laptop)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "ann's two sessions, not bob's: {list}");
+    assert_eq!(items.iter().filter(|s| s["current"] == true).count(), 1);
+    let other = items.iter().find(|s| s["current"] == false).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Bob cannot end ann's session, nor list everyone's.
+    let bob_csrf: serde_json::Value = get("/api/v1/me", &bobs)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let r = b
+        .delete(app.url(&format!("/api/v1/sessions/{other}")))
+        .header(COOKIE, &bobs)
+        .header("x-csrf-token", bob_csrf["csrf_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    assert_eq!(
+        get("/api/v1/sessions?all=true", &bobs)
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    // Ann ends her phone's session from her laptop, with the CSRF token.
+    let r = b
+        .delete(app.url(&format!("/api/v1/sessions/{other}")))
+        .header(COOKIE, &laptop)
+        .header("x-csrf-token", &csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(get("/api/v1/me", &phone).await.unwrap().status(), 401);
+    assert_eq!(get("/api/v1/me", &laptop).await.unwrap().status(), 200);
+    // An admin sees everyone's.
+    let admin = app.token(Role::Admin).await;
+    let (status, all) =
+        frontline_testkit::json(app.get("/api/v1/sessions?all=true", &admin).await).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        all["items"].as_array().unwrap().len(),
+        2,
+        "ann's laptop and bob: {all}"
+    );
+}
+
 frontline_testkit::backend_tests!(
+    sessions_are_listed_and_ended_by_their_person_or_an_admin,
     a_person_signs_in_changes_the_one_time_password_and_signs_out,
     repeated_failures_lock_the_account_and_next_stays_home,
 );

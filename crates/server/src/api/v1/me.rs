@@ -2,14 +2,24 @@
 //! integration makes to check its token.
 
 use crate::auth::Principal;
+use crate::error::ApiError;
 use crate::state::AppState;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Extension, Json, Router};
-use frontline_api::{ErrorBody, Me};
+use frontline_api::{ErrorBody, Me, SessionList, SessionOut};
+use frontline_core::Role;
 
 /// The route.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/api/v1/me", get(get_me))
+    Router::new()
+        .route("/api/v1/me", get(get_me))
+        .route("/api/v1/sessions", get(list_sessions))
+        .route(
+            "/api/v1/sessions/{id}",
+            axum::routing::delete(revoke_session),
+        )
 }
 
 /// The caller's user, roles and token id.
@@ -24,5 +34,77 @@ pub async fn get_me(Extension(principal): Extension<Principal>) -> Json<Me> {
         user: principal.user,
         roles: principal.roles,
         token_id: principal.token_id.0,
+        csrf_token: principal.session.map(|s| s.csrf),
     })
+}
+
+/// Who may see `all` sessions: admins; everyone else sees their own.
+#[derive(Debug, serde::Deserialize)]
+pub struct SessionsQuery {
+    /// Every user's sessions (admins only).
+    #[serde(default)]
+    pub all: bool,
+}
+
+/// Your signed-in browser sessions (admins: `?all=true` for everyone's).
+#[utoipa::path(get, path = "/api/v1/sessions", tag = "auth",
+    params(("all" = Option<bool>, Query, description = "Everyone's (admins only)")),
+    responses(
+        (status = 200, description = "Sessions, newest first", body = SessionList),
+        (status = 403, description = "`all` without being an admin", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
+pub async fn list_sessions(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    query: Result<Query<SessionsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<SessionList>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::bad_request("invalid_parameter", e.body_text()))?;
+    let admin = principal.roles.contains(&Role::Admin);
+    if q.all && !admin {
+        return Err(ApiError::forbidden("only admins list everyone's sessions"));
+    }
+    let user = (!q.all).then_some(principal.user.as_str());
+    let current = principal.session.as_ref().map(|s| s.id.as_str());
+    let items = state
+        .store
+        .list_sessions(user)
+        .await?
+        .into_iter()
+        .map(|s| SessionOut {
+            current: Some(s.id.as_str()) == current,
+            id: s.id,
+            user: s.user,
+            created_at: s.created_at,
+            expires_at: s.expires_at,
+            client: s.client,
+        })
+        .collect();
+    Ok(Json(SessionList { items }))
+}
+
+/// Ends a session: your own, or anyone's for an admin. The next request with it is refused.
+#[utoipa::path(delete, path = "/api/v1/sessions/{id}", tag = "auth",
+    params(("id" = String, Path, description = "The session id")),
+    responses(
+        (status = 204, description = "Ended"),
+        (status = 404, description = "No such session, or not yours", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
+pub async fn revoke_session(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let session = state.store.session(&id).await?;
+    // Another person's session is as unknown as a missing one, except to admins.
+    let visible = session.is_some_and(|s| {
+        s.revoked_at.is_none()
+            && (s.user == principal.user || principal.roles.contains(&Role::Admin))
+    });
+    if !visible {
+        return Err(ApiError::not_found(format!("no session {id}")));
+    }
+    state.store.revoke_session(&id, &principal.origin()).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -94,6 +94,8 @@ pub const ROUTES: &[RouteRule] = &[
         Action::TriageAlerts,
     ),
     rule(Method::GET, "/api/v1/me", Action::ReadSelf),
+    rule(Method::GET, "/api/v1/sessions", Action::ReadSelf),
+    rule(Method::DELETE, "/api/v1/sessions/{id}", Action::ReadSelf),
     rule(Method::POST, "/api/v1/incidents", Action::ManageIncidents),
     rule(Method::GET, "/api/v1/incidents", Action::ReadIncidents),
     rule(Method::GET, "/api/v1/stream", Action::ReadStream),

@@ -24,6 +24,8 @@ use utoipa::{Modify, OpenApi};
         super::alerts::ack_alert,
         super::alerts::dismiss_alert,
         super::me::get_me,
+        super::me::list_sessions,
+        super::me::revoke_session,
         super::audit::audit,
         super::incidents::create_incident,
         super::incidents::list_incidents,
