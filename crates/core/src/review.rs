@@ -134,6 +134,91 @@ impl ReviewSections {
     }
 }
 
+/// One item per line, as people write lists: `[x] text (owner: sam, due: 2026-12-15)`. The
+/// box (`[ ]` or `[x]`) and the parenthesis are optional; blank lines are skipped.
+///
+/// # Errors
+/// [`InvalidField`] naming `SECTION line N`.
+pub fn parse_lines(section: &str, text: &str) -> Result<Vec<ReviewItem>, InvalidField> {
+    let mut items = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let field = || format!("{section} line {}", n + 1);
+        let mut line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let mut done = false;
+        for (prefix, d) in [("[x]", true), ("[X]", true), ("[ ]", false), ("- ", false)] {
+            if let Some(rest) = line.strip_prefix(prefix) {
+                done |= d;
+                line = rest.trim_start();
+            }
+        }
+        let (mut owner, mut due) = (None, None);
+        if line.ends_with(')')
+            && let Some(open) = line.rfind('(')
+        {
+            let inside = &line[open + 1..line.len() - 1];
+            let keyed = inside
+                .split(',')
+                .all(|part| part.trim().starts_with("owner:") || part.trim().starts_with("due:"));
+            if keyed {
+                for part in inside.split(',') {
+                    let (k, v) = part.split_once(':').unwrap_or_default();
+                    let v = v.trim();
+                    match k.trim() {
+                        "owner" if !v.is_empty() => owner = Some(v.to_owned()),
+                        "due" if !v.is_empty() => {
+                            due = Some(NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| {
+                                InvalidField::new(
+                                    field(),
+                                    format!("due date {v:?} is not YYYY-MM-DD"),
+                                )
+                            })?);
+                        }
+                        _ => {}
+                    }
+                }
+                line = line[..open].trim_end();
+            }
+        }
+        items.push(ReviewItem {
+            text: line.to_owned(),
+            owner,
+            due,
+            done,
+        });
+    }
+    Ok(items)
+}
+
+/// Items as [`parse_lines`] reads them.
+pub fn format_lines(items: &[ReviewItem]) -> String {
+    items
+        .iter()
+        .map(|i| {
+            let mut extra = Vec::new();
+            if let Some(o) = &i.owner {
+                extra.push(format!("owner: {o}"));
+            }
+            if let Some(d) = i.due {
+                extra.push(format!("due: {d}"));
+            }
+            format!(
+                "[{}] {}{}",
+                if i.done { "x" } else { " " },
+                i.text,
+                if extra.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", extra.join(", "))
+                }
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,6 +261,34 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(long.check().unwrap_err().field, "went_well[0].text");
+    }
+
+    #[test]
+    fn lines_read_as_people_write_lists_and_round_trip() {
+        let items = parse_lines(
+            "actions",
+            "[x] Runbook for phishing (owner: sam, due: 2026-12-15)\n\n- Template (owner: cora)\nCall (the bank) back",
+        )
+        .unwrap();
+        assert_eq!(items.len(), 3);
+        assert!(items[0].done);
+        assert_eq!(items[0].text, "Runbook for phishing");
+        assert_eq!(items[0].owner.as_deref(), Some("sam"));
+        assert_eq!(items[0].due, NaiveDate::from_ymd_opt(2026, 12, 15));
+        assert_eq!(
+            (items[1].text.as_str(), items[1].owner.as_deref()),
+            ("Template", Some("cora"))
+        );
+        assert_eq!(
+            items[2].text, "Call (the bank) back",
+            "a parenthesis of words stays"
+        );
+        assert_eq!(
+            parse_lines("actions", &format_lines(&items)).unwrap(),
+            items
+        );
+        let err = parse_lines("went_wrong", "ok\nslow (due: soon)").unwrap_err();
+        assert_eq!(err.field, "went_wrong line 2");
     }
 
     #[test]

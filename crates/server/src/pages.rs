@@ -3,9 +3,11 @@
 //! Content-Security-Policy: no script at all, and only the one stylesheet, allowed by its hash.
 
 use crate::api::v1::{RouteRule, rule};
+use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::insights::{self, human_duration};
 use crate::state::AppState;
+use axum::Extension;
 use axum::Router;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -24,6 +26,11 @@ use std::sync::LazyLock;
 /// Every page, with the action it needs.
 pub const PAGES: &[RouteRule] = &[
     rule(Method::GET, "/incidents/{id}/review", Action::ReadIncidents),
+    rule(
+        Method::POST,
+        "/incidents/{id}/review",
+        Action::ManageIncidents,
+    ),
     rule(Method::GET, "/trends", Action::ReadIncidents),
     rule(Method::GET, "/", Action::ReadSelf),
     rule(Method::POST, "/logout", Action::ReadSelf),
@@ -66,7 +73,7 @@ static TEMPLATES: LazyLock<minijinja::Environment<'static>> = LazyLock::new(|| {
 /// The routes (behind [`crate::auth::authorize`], added by the caller).
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/incidents/{id}/review", get(review))
+        .route("/incidents/{id}/review", get(review).post(save_review))
         .route("/trends", get(trends))
         .merge(crate::web::router())
 }
@@ -114,9 +121,84 @@ struct DeflectionRow {
 
 async fn review(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
     path: Result<Path<i64>, PathRejection>,
 ) -> Result<Response, ApiError> {
     let id = crate::api::v1::path_id(path)?;
+    review_page(&state, &principal, id, None, None).await
+}
+
+/// The review form as posted: the summary and one textarea per section.
+#[derive(Debug, serde::Deserialize)]
+struct ReviewForm {
+    #[serde(default)]
+    summary: String,
+    #[serde(default)]
+    went_well: String,
+    #[serde(default)]
+    went_wrong: String,
+    #[serde(default)]
+    actions: String,
+}
+
+async fn save_review(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    path: Result<Path<i64>, PathRejection>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    use frontline_core::review::{ReviewSections, parse_lines};
+    let id = crate::api::v1::path_id(path)?;
+    let form: ReviewForm = serde_urlencoded::from_bytes(&body).map_err(|e| {
+        ApiError::bad_request("malformed_form", format!("the form is unreadable: {e}"))
+    })?;
+    let parsed = (|| {
+        let sections = ReviewSections {
+            summary: form.summary.clone(),
+            went_well: parse_lines("went_well", &form.went_well)?,
+            went_wrong: parse_lines("went_wrong", &form.went_wrong)?,
+            actions: parse_lines("actions", &form.actions)?,
+        };
+        sections.check()
+    })();
+    let sections = match parsed {
+        Ok(s) => s,
+        Err(e) => {
+            let msg = format!("{}: {}", e.field, e.reason);
+            return review_page(&state, &principal, id, Some(&msg), Some(&form)).await;
+        }
+    };
+    let users: std::collections::BTreeSet<String> = state
+        .store
+        .list_users()
+        .await?
+        .into_iter()
+        .map(|u| u.name)
+        .collect();
+    if let Some((field, owner)) = sections
+        .owners()
+        .into_iter()
+        .find(|(_, o)| !users.contains(*o))
+    {
+        let msg = format!("{field}: no user named {owner:?}");
+        return review_page(&state, &principal, id, Some(&msg), Some(&form)).await;
+    }
+    state
+        .store
+        .save_review(id, &sections, &principal.origin())
+        .await?;
+    Ok(axum::response::Redirect::to(&format!("/incidents/{id}/review")).into_response())
+}
+
+async fn review_page(
+    state: &AppState,
+    principal: &Principal,
+    id: i64,
+    error: Option<&str>,
+    posted: Option<&ReviewForm>,
+) -> Result<Response, ApiError> {
+    use frontline_core::review::format_lines;
+    let state = state.clone();
     let doc = insights::review(&state, id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no incident {id}")))?;
@@ -170,15 +252,29 @@ async fn review(
         })
         .collect();
     let r = &doc.review.sections;
+    let can_edit = frontline_core::policy::allows(&principal.roles, Action::ManageIncidents);
+    let edit = match posted {
+        Some(f) => minijinja::context! {
+            summary => f.summary, went_well => f.went_well, went_wrong => f.went_wrong,
+            actions => f.actions,
+        },
+        None => minijinja::context! {
+            summary => r.summary, went_well => format_lines(&r.went_well),
+            went_wrong => format_lines(&r.went_wrong), actions => format_lines(&r.actions),
+        },
+    };
     let sections = [
         ("went-well", "What went well", &r.went_well),
         ("went-wrong", "What went wrong", &r.went_wrong),
         ("actions", "Actions", &r.actions),
     ];
-    page(
+    let mut response = page(
         "review.html",
         minijinja::context! {
             css => CSS,
+            can_edit,
+            edit,
+            error,
             milestones,
             durations,
             topics => list(&m.impact.by_topic),
@@ -187,7 +283,11 @@ async fn review(
             sections,
             doc,
         },
-    )
+    )?;
+    if error.is_some() {
+        *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Ok(response)
 }
 
 #[derive(Serialize)]

@@ -356,7 +356,100 @@ async fn sessions_are_listed_and_ended_by_their_person_or_an_admin(backend: Back
     );
 }
 
+async fn the_review_is_written_on_its_page(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let origin = format!("http://{}", app.addr);
+    person(&app, "carla", Role::CxLead, "carlas long password", false).await;
+    person(&app, "ann", Role::CxAgent, "anns long password!", false).await;
+    let sam = app.token_for("sam", Role::Security).await;
+    let (_, incident) = frontline_testkit::json(
+        app.post_json(
+            "/api/v1/incidents",
+            &sam,
+            &serde_json::json!({"title": "Phishing", "severity": "SEV2"}),
+        )
+        .await,
+    )
+    .await;
+    let id = incident["id"].as_i64().unwrap();
+    let cookie = |r: reqwest::Response| {
+        r.headers()[SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    let carla = cookie(sign_in(&app, "carla", "carlas long password", "/").await);
+    let ann = cookie(sign_in(&app, "ann", "anns long password!", "/").await);
+    let b = browser();
+    let path = format!("/incidents/{id}/review");
+    let page = b
+        .get(app.url(&path))
+        .header(COOKIE, &carla)
+        .send()
+        .await
+        .unwrap();
+    assert!(page.text().await.unwrap().contains("Save the review"));
+    let page = b
+        .get(app.url(&path))
+        .header(COOKIE, &ann)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        !page.text().await.unwrap().contains("Save the review"),
+        "agents read only"
+    );
+
+    let post = |cookie: &str, actions: &str| {
+        b.post(app.url(&path))
+            .header(COOKIE, cookie.to_owned())
+            .header(ORIGIN, &origin)
+            .form(&[
+                ("summary", "CX saw it first."),
+                ("went_well", "Agents flagged it"),
+                ("went_wrong", ""),
+                ("actions", actions),
+            ])
+            .send()
+    };
+    let r = post(&carla, "[ ] Template (owner: sam, due: next week)")
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("actions line 1") && html.contains("next week"),
+        "kept and named"
+    );
+    let r = post(&carla, "[ ] Template (owner: nobody)").await.unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("no user named"));
+    assert_eq!(post(&ann, "[ ] x").await.unwrap().status(), 403);
+    let r = post(
+        &carla,
+        "[ ] Template (owner: sam, due: 2026-12-15)\n[x] Runbook",
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 303);
+    let (_, review) = frontline_testkit::json(
+        app.get(&format!("/api/v1/incidents/{id}/review"), &sam)
+            .await,
+    )
+    .await;
+    assert_eq!(review["summary"], "CX saw it first.");
+    assert_eq!(review["actions"][0]["due"], "2026-12-15");
+    assert_eq!(review["actions"][1]["done"], true);
+    assert_eq!(review["updated_by"], "user:carla");
+}
+
 frontline_testkit::backend_tests!(
+    the_review_is_written_on_its_page,
     sessions_are_listed_and_ended_by_their_person_or_an_admin,
     a_person_signs_in_changes_the_one_time_password_and_signs_out,
     repeated_failures_lock_the_account_and_next_stays_home,
