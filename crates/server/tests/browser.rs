@@ -1,0 +1,276 @@
+//! The pages in a real headless Chromium (Debian's `chromium` and `chromium-driver`, which
+//! `.ci/run` installs), driven through ChromeDriver: a person signs in, sees the dashboard,
+//! reads a review and the trends; hostile text stays text; axe-core finds no serious or
+//! critical accessibility violation on any page. `FRONTLINE_SCREENSHOTS=1` saves the pages
+//! under `docs/screenshots/`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use frontline_core::Role;
+use frontline_core::audit::Actor;
+use frontline_server::auth::session::hash_password;
+use frontline_store::Origin;
+use frontline_testkit::{Backend, json, spawn_app};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn start_driver() -> (Driver, u16) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver starts");
+    let driver = Driver(child);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if reqwest::get(format!("http://127.0.0.1:{port}/status"))
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
+            return (driver, port);
+        }
+        assert!(Instant::now() < deadline, "chromedriver never answered");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn browser(port: u16, profile: &Path) -> Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": CHROMIUM,
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--window-size=1280,900",
+                format!("--user-data-dir={}", profile.display()),
+            ],
+        }),
+    );
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("a browser session")
+}
+
+/// Serious or critical axe-core violations on the current page (`None` when axe-core is not
+/// installed here: `.ci/run` installs it).
+async fn accessibility(client: &Client) -> Option<Vec<String>> {
+    let axe = workspace().join("target/e2e/node_modules/axe-core/axe.min.js");
+    let Ok(source) = std::fs::read_to_string(&axe) else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{} is missing; .ci/run installs it",
+            axe.display()
+        );
+        return None;
+    };
+    client.execute(&source, vec![]).await.unwrap();
+    let found = client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             axe.run(document).then(r => done(r.violations
+                 .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                 .map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    Some(
+        found
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect(),
+    )
+}
+
+async fn screenshot(client: &Client, name: &str) {
+    if std::env::var_os("FRONTLINE_SCREENSHOTS").is_some() {
+        let png = client.screenshot().await.unwrap();
+        let dir = workspace().join("docs/screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+    }
+}
+
+async fn wait_for_path(client: &Client, path: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let url = client.current_url().await.unwrap();
+        if url.path() == path {
+            return;
+        }
+        assert!(Instant::now() < deadline, "still at {url}, expected {path}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_signs_in_and_reads_the_pages_in_a_real_browser() {
+    if !Path::new(CHROMEDRIVER).exists() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{CHROMEDRIVER} is missing; .ci/run installs chromium-driver"
+        );
+        eprintln!("skipped: install chromium and chromium-driver (see .ci/run)");
+        return;
+    }
+    let app = spawn_app(Backend::Sqlite).await.unwrap();
+    app.store
+        .set_password(
+            "ann",
+            Some(Role::Admin),
+            &hash_password("a long good password"),
+            false,
+            &Origin::new(Actor::System),
+        )
+        .await
+        .unwrap();
+    let sam = app.token_for("sam", Role::Security).await;
+    let (status, incident) = json(
+        app.post_json(
+            "/api/v1/incidents",
+            &sam,
+            &json!({"title": "Phishing <script>alert('x')</script> wave", "severity": "SEV2",
+                    "services": ["login"]}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 201, "{incident}");
+    let id = incident["id"].as_i64().unwrap();
+
+    let (_driver, port) = start_driver().await;
+    let profile = tempfile::tempdir().unwrap();
+    let client = browser(port, profile.path()).await;
+    let mut violations = Vec::new();
+
+    client.goto(&app.url("/")).await.unwrap();
+    wait_for_path(&client, "/login").await;
+    screenshot(&client, "login").await;
+    if let Some(v) = accessibility(&client).await {
+        violations.extend(v.into_iter().map(|v| format!("/login: {v}")));
+    }
+    client
+        .find(Locator::Css("#user"))
+        .await
+        .unwrap()
+        .send_keys("ann")
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("#password"))
+        .await
+        .unwrap()
+        .send_keys("a long good password")
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_path(&client, "/").await;
+    let heading = client
+        .find(Locator::Css("h1"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(heading, "Dashboard");
+    let row = client
+        .find(Locator::Css("#incidents ~ table tbody tr"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        row.contains("Phishing <script>alert('x')</script> wave"),
+        "hostile text is shown as text: {row}"
+    );
+    screenshot(&client, "dashboard").await;
+    if let Some(v) = accessibility(&client).await {
+        violations.extend(v.into_iter().map(|v| format!("/: {v}")));
+    }
+
+    client
+        .find(Locator::LinkText("review"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_path(&client, &format!("/incidents/{id}/review")).await;
+    let heading = client
+        .find(Locator::Css("h1"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(heading.contains("<script>"), "{heading}");
+    assert!(
+        client.find(Locator::Css("figure svg")).await.is_ok(),
+        "the chart renders"
+    );
+    screenshot(&client, "review").await;
+    if let Some(v) = accessibility(&client).await {
+        violations.extend(v.into_iter().map(|v| format!("review: {v}")));
+    }
+
+    client.goto(&app.url("/trends?months=6")).await.unwrap();
+    wait_for_path(&client, "/trends").await;
+    assert!(client.find(Locator::Css("figure svg")).await.is_ok());
+    screenshot(&client, "trends").await;
+    if let Some(v) = accessibility(&client).await {
+        violations.extend(v.into_iter().map(|v| format!("/trends: {v}")));
+    }
+
+    // Signing out ends the session in the browser too.
+    client.goto(&app.url("/")).await.unwrap();
+    client
+        .find(Locator::Css("header form button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_path(&client, "/login").await;
+    client.goto(&app.url("/trends")).await.unwrap();
+    wait_for_path(&client, "/login").await;
+
+    client.close().await.unwrap();
+    assert!(violations.is_empty(), "accessibility: {violations:#?}");
+}
