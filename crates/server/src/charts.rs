@@ -85,7 +85,7 @@ fn y_axis(out: &mut String, max: f64) {
             tx = LEFT - 6.0,
             ty = y + 4.0,
             v = if max < 4.0 {
-                format!("{v:.1}")
+                format!("{v:.2}")
             } else {
                 format!("{v:.0}")
             }

@@ -33,6 +33,14 @@ pub const PAGES: &[RouteRule] = &[
     ),
     rule(Method::GET, "/trends", Action::ReadIncidents),
     rule(Method::GET, "/", Action::ReadSelf),
+    rule(Method::GET, "/alerts/{id}", Action::ReadAlerts),
+    rule(Method::POST, "/alerts/{id}/ack", Action::TriageAlerts),
+    rule(Method::POST, "/alerts/{id}/dismiss", Action::TriageAlerts),
+    rule(
+        Method::POST,
+        "/alerts/{id}/incident",
+        Action::ManageIncidents,
+    ),
     rule(Method::POST, "/logout", Action::ReadSelf),
     rule(Method::GET, "/password", Action::ReadSelf),
     rule(Method::POST, "/password", Action::ReadSelf),
@@ -63,6 +71,7 @@ static TEMPLATES: LazyLock<minijinja::Environment<'static>> = LazyLock::new(|| {
             "dashboard.html",
             include_str!("../templates/dashboard.html"),
         ),
+        ("alert.html", include_str!("../templates/alert.html")),
     ] {
         env.add_template(name, text)
             .unwrap_or_else(|e| panic!("the {name} template is broken: {e}"));

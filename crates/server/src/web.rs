@@ -30,6 +30,10 @@ pub fn router() -> Router<AppState> {
         .route("/", get(dashboard))
         .route("/logout", post(logout))
         .route("/password", get(password_form).post(change_password))
+        .route("/alerts/{id}", get(alert_page))
+        .route("/alerts/{id}/ack", post(ack_alert))
+        .route("/alerts/{id}/dismiss", post(dismiss_alert))
+        .route("/alerts/{id}/incident", post(incident_from_alert))
 }
 
 /// Where to go after signing in: a path on this server, never another site.
@@ -304,6 +308,236 @@ async fn dashboard(
             css => crate::pages::CSS, user => principal.user, roles, incidents, alerts,
         },
     )
+}
+
+async fn alert_page(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Result<Response, ApiError> {
+    show_alert(&state, &principal, &id, None).await
+}
+
+/// The alert page: its figures, a chart of its topic around it, its evidence (redacted) and
+/// what can be done, by the caller's roles.
+async fn show_alert(
+    state: &AppState,
+    principal: &Principal,
+    id: &str,
+    error: Option<&str>,
+) -> Result<Response, ApiError> {
+    use frontline_core::incident::{Signal, SignalState};
+    use frontline_core::policy::{Action, allows};
+    let a = state
+        .store
+        .get_alert(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no alert {id}")))?;
+    let d = &a.detected;
+    let mut evidence = Vec::new();
+    for e in d.evidence.iter().take(20) {
+        if let Some(c) = state.store.get_contact(&e.source, &e.id).await? {
+            evidence.push(minijinja::context! {
+                source => e.source, id => e.id, channel => c.contact.channel.as_str(),
+                received_at => c.contact.received_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+                text => c.contact.text,
+            });
+        }
+    }
+    // The topic's contacts from two hours before the anomaly to now (at most 12 hours).
+    let end = chrono::Utc::now().min(d.started_at + chrono::Duration::hours(10));
+    let start = d.started_at - chrono::Duration::hours(2);
+    let width = frontline_core::metrics::bucket_width(start, end);
+    let first = frontline_core::metrics::bucket_start(start, width);
+    let n = ((end - first).num_seconds() / width + 1).max(1) as usize;
+    let mut counts = vec![0u64; n];
+    if let Some(topic) = &d.topic {
+        let mut query = frontline_store::ContactQuery {
+            since: Some(first),
+            until: Some(end),
+            topic: Some(topic.clone()),
+            limit: 1000,
+            ..frontline_store::ContactQuery::default()
+        };
+        // At most 20,000 contacts: the chart's shape, not an exact census.
+        for _ in 0..20 {
+            let page = state.store.list_contacts(&query).await?;
+            for c in &page.items {
+                let i = ((c.contact.received_at - first).num_seconds() / width) as usize;
+                if let Some(slot) = counts.get_mut(i) {
+                    *slot += 1;
+                }
+            }
+            match page.next_cursor {
+                Some(next) => query.after = Some(next),
+                None => break,
+            }
+        }
+    }
+    let points = counts
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            (
+                first + chrono::Duration::seconds(width * i as i64),
+                *n as f64,
+            )
+        })
+        .collect();
+    let chart = crate::charts::lines(
+        &format!(
+            "Contacts on {} per {}",
+            d.topic.as_deref().unwrap_or("this stream"),
+            crate::insights::human_duration(width)
+        ),
+        first,
+        end,
+        &[crate::charts::Line {
+            name: d.topic.clone().unwrap_or_else(|| "contacts".into()),
+            points,
+        }],
+        &[crate::charts::Marker {
+            at: d.started_at,
+            label: "anomaly".into(),
+        }],
+    );
+    let incident = match state
+        .store
+        .signal_states(&[Signal::Alert { id: id.to_owned() }])
+        .await?
+        .first()
+    {
+        Some(SignalState::Linked(i)) => Some(*i),
+        _ => None,
+    };
+    let mut r = page(
+        "alert.html",
+        minijinja::context! {
+            css => crate::pages::CSS,
+            a => minijinja::context! {
+                id => d.alert_id, kind => d.kind.as_str(), topic => d.topic,
+                service => d.service, channel => d.channel, state => a.state.as_str(),
+                started_at => d.started_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                observed => d.observed, expected => format!("{:.1}", d.expected),
+                customers => d.customers, text => d.text, reason => a.reason,
+            },
+            evidence, chart, incident, error,
+            can_triage => allows(&principal.roles, Action::TriageAlerts),
+            can_open => allows(&principal.roles, Action::ManageIncidents),
+        },
+    )?;
+    if error.is_some() {
+        *r.status_mut() = StatusCode::CONFLICT;
+    }
+    Ok(r)
+}
+
+/// After a change from the alert page: back to it, or the page again naming what was wrong.
+async fn after_change<T>(
+    state: &AppState,
+    principal: &Principal,
+    id: &str,
+    result: Result<T, frontline_store::StoreError>,
+    to: impl FnOnce(T) -> String,
+) -> Result<Response, ApiError> {
+    match result {
+        Ok(value) => {
+            state.feed_changed();
+            Ok(Redirect::to(&to(value)).into_response())
+        }
+        Err(frontline_store::StoreError::Conflict { constraint }) => {
+            show_alert(state, principal, id, Some(&constraint)).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn ack_alert(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Result<Response, ApiError> {
+    let result = state
+        .store
+        .set_alert_state(&id, AlertState::Acknowledged, None, &principal.origin())
+        .await;
+    after_change(&state, &principal, &id, result, |_| format!("/alerts/{id}")).await
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct DismissForm {
+    #[serde(default)]
+    reason: String,
+}
+
+async fn dismiss_alert(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let form: DismissForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let reason = match frontline_core::field::short_text(form.reason, "reason", 500) {
+        Ok(r) => r,
+        Err(e) => {
+            let msg = format!("{}: {}", e.field, e.reason);
+            return show_alert(&state, &principal, &id, Some(&msg)).await;
+        }
+    };
+    let result = state
+        .store
+        .set_alert_state(
+            &id,
+            AlertState::Dismissed,
+            Some(&reason),
+            &principal.origin(),
+        )
+        .await;
+    after_change(&state, &principal, &id, result, |_| format!("/alerts/{id}")).await
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct OpenForm {
+    #[serde(default)]
+    severity: String,
+}
+
+async fn incident_from_alert(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    use frontline_core::incident::{NewIncident, Severity, Signal};
+    let form: OpenForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let severity: Severity = form.severity.parse().unwrap_or(Severity::Sev3);
+    let alert = state
+        .store
+        .get_alert(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no alert {id}")))?;
+    let d = &alert.detected;
+    let new = NewIncident {
+        title: format!(
+            "{} of contacts on {}",
+            if d.kind == frontline_core::alert::AlertKind::Cluster {
+                "Cluster"
+            } else {
+                "Spike"
+            },
+            d.topic.as_deref().unwrap_or("an unclassified topic")
+        ),
+        severity,
+        services: d.service.iter().cloned().collect(),
+        reason: Some(format!("opened from alert {id}")),
+        signals: vec![Signal::Alert { id: id.clone() }],
+        proposed: false,
+    };
+    let result = state.store.open_incident(&new, &principal.origin()).await;
+    after_change(&state, &principal, &id, result, |detail| {
+        format!("/incidents/{}/review", detail.incident.id)
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -167,6 +167,25 @@ async fn a_person_signs_in_and_reads_the_pages_in_a_real_browser() {
     .await;
     assert_eq!(status, 201, "{incident}");
     let id = incident["id"].as_i64().unwrap();
+    let now = chrono::Utc::now();
+    app.store
+        .upsert_alerts(&[frontline_core::alert::DetectedAlert {
+            alert_id: "wave".into(),
+            kind: frontline_core::alert::AlertKind::Spike,
+            topic: Some("phishing".into()),
+            service: None,
+            channel: None,
+            started_at: now - chrono::Duration::minutes(30),
+            raised_at: now - chrono::Duration::minutes(25),
+            observed: 9,
+            customers: 9,
+            expected: 0.4,
+            score: 0.9,
+            evidence: vec![],
+            text: Some("Got a text saying my account is suspended".into()),
+        }])
+        .await
+        .unwrap();
 
     let (_driver, port) = start_driver().await;
     let profile = tempfile::tempdir().unwrap();
@@ -225,6 +244,28 @@ async fn a_person_signs_in_and_reads_the_pages_in_a_real_browser() {
         violations.extend(v.into_iter().map(|v| format!("/: {v}")));
     }
 
+    client
+        .find(Locator::LinkText("wave"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_path(&client, "/alerts/wave").await;
+    let heading = client
+        .find(Locator::Css("h1"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(heading, "spike alert: phishing");
+    screenshot(&client, "alert").await;
+    if let Some(v) = accessibility(&client).await {
+        violations.extend(v.into_iter().map(|v| format!("alert: {v}")));
+    }
+    client.back().await.unwrap();
+    wait_for_path(&client, "/").await;
     client
         .find(Locator::LinkText("review"))
         .await

@@ -448,7 +448,158 @@ async fn the_review_is_written_on_its_page(backend: Backend) {
     assert_eq!(review["updated_by"], "user:carla");
 }
 
+async fn an_alert_is_triaged_and_turned_into_an_incident_on_its_page(backend: Backend) {
+    use frontline_core::alert::{AlertKind, DetectedAlert, Evidence};
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let origin = format!("http://{}", app.addr);
+    person(&app, "carla", Role::CxLead, "carlas long password", false).await;
+    person(&app, "ann", Role::CxAgent, "anns long password!", false).await;
+    let ingest = app.token(Role::Ingest).await;
+    let now = chrono::Utc::now();
+    let mut c = frontline_testkit::contact_json(
+        "chat",
+        "p1",
+        &(now - chrono::Duration::minutes(20)).to_rfc3339(),
+    );
+    c["text"] = serde_json::json!("Got a text with a link <b>now</b>, mail me at jane@example.com");
+    let (status, _) = frontline_testkit::json(
+        app.post_json("/api/v1/contacts", &ingest, &serde_json::json!([c]))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200);
+    app.store
+        .upsert_alerts(&[DetectedAlert {
+            alert_id: "wave".into(),
+            kind: AlertKind::Spike,
+            topic: Some("phishing".into()),
+            service: Some("login".into()),
+            channel: None,
+            started_at: now - chrono::Duration::minutes(30),
+            raised_at: now - chrono::Duration::minutes(25),
+            observed: 9,
+            customers: 9,
+            expected: 0.4,
+            score: 0.9,
+            evidence: vec![Evidence {
+                source: "chat".into(),
+                id: "p1".into(),
+            }],
+            text: None,
+        }])
+        .await
+        .unwrap();
+    let cookie = |r: reqwest::Response| {
+        r.headers()[SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    let carla = cookie(sign_in(&app, "carla", "carlas long password", "/").await);
+    let ann = cookie(sign_in(&app, "ann", "anns long password!", "/").await);
+    let b = browser();
+    let dashboard = b
+        .get(app.url("/"))
+        .header(COOKIE, &carla)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(dashboard.contains("href=\"/alerts/wave\""), "{dashboard}");
+    let page = b
+        .get(app.url("/alerts/wave"))
+        .header(COOKIE, &carla)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("[email]") && !html.contains("jane@example.com"),
+        "redacted evidence"
+    );
+    assert!(
+        html.contains("&lt;b&gt;now&lt;&#x2f;b&gt;"),
+        "escaped evidence"
+    );
+    assert!(html.contains("<svg") && html.contains("Acknowledge"));
+    let agent_view = b
+        .get(app.url("/alerts/wave"))
+        .header(COOKIE, &ann)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!agent_view.contains("Acknowledge") && !agent_view.contains("Dismiss"));
+
+    let post = |path: &str, cookie: &str, form: &[(&str, &str)]| {
+        b.post(app.url(path))
+            .header(COOKIE, cookie.to_owned())
+            .header(ORIGIN, &origin)
+            .form(form)
+            .send()
+    };
+    assert_eq!(
+        post("/alerts/wave/ack", &ann, &[]).await.unwrap().status(),
+        403
+    );
+    let r = post("/alerts/wave/ack", &carla, &[]).await.unwrap();
+    assert_eq!(r.status(), 303);
+    let r = post("/alerts/wave/ack", &carla, &[]).await.unwrap();
+    assert_eq!(r.status(), 409, "acknowledged once");
+    let r = post("/alerts/wave/dismiss", &carla, &[("reason", "  ")])
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 409);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("reason: must not be empty")
+    );
+    let r = post("/alerts/wave/incident", &carla, &[("severity", "SEV2")])
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let to = location(&r);
+    assert!(
+        to.starts_with("/incidents/") && to.ends_with("/review"),
+        "{to}"
+    );
+    let id: i64 = to
+        .trim_start_matches("/incidents/")
+        .trim_end_matches("/review")
+        .parse()
+        .unwrap();
+    let sam = app.token(Role::Security).await;
+    let (_, incident) =
+        frontline_testkit::json(app.get(&format!("/api/v1/incidents/{id}"), &sam).await).await;
+    assert_eq!(incident["severity"], "SEV2");
+    assert_eq!(incident["services"], serde_json::json!(["login"]));
+    assert_eq!(incident["links"][0]["id"], "wave", "{incident}");
+    let html = b
+        .get(app.url("/alerts/wave"))
+        .header(COOKIE, &carla)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains(&format!("incident {id}")) && !html.contains("Open an incident"));
+}
+
 frontline_testkit::backend_tests!(
+    an_alert_is_triaged_and_turned_into_an_incident_on_its_page,
     the_review_is_written_on_its_page,
     sessions_are_listed_and_ended_by_their_person_or_an_admin,
     a_person_signs_in_changes_the_one_time_password_and_signs_out,
