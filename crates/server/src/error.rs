@@ -144,6 +144,15 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         self.code
     }
+
+    /// For a page: the message, prefixed with the field at fault when there is one (client
+    /// errors only; a server error's details stay in the log).
+    pub fn message_for_page(&self) -> String {
+        match &self.field {
+            Some(f) => format!("{f}: {}", self.message),
+            None => self.message.clone(),
+        }
+    }
 }
 
 /// The one mapping from storage errors to API errors.

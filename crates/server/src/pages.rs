@@ -34,6 +34,8 @@ pub const PAGES: &[RouteRule] = &[
     rule(Method::GET, "/trends", Action::ReadIncidents),
     rule(Method::GET, "/", Action::ReadSelf),
     rule(Method::GET, "/alerts/{id}", Action::ReadAlerts),
+    rule(Method::GET, "/agent", Action::ReadStatements),
+    rule(Method::POST, "/agent/questions", Action::AddIncidentNotes),
     rule(Method::POST, "/alerts/{id}/ack", Action::TriageAlerts),
     rule(Method::POST, "/alerts/{id}/dismiss", Action::TriageAlerts),
     rule(
@@ -72,6 +74,7 @@ static TEMPLATES: LazyLock<minijinja::Environment<'static>> = LazyLock::new(|| {
             include_str!("../templates/dashboard.html"),
         ),
         ("alert.html", include_str!("../templates/alert.html")),
+        ("agent.html", include_str!("../templates/agent.html")),
     ] {
         env.add_template(name, text)
             .unwrap_or_else(|e| panic!("the {name} template is broken: {e}"));

@@ -30,6 +30,8 @@ pub fn router() -> Router<AppState> {
         .route("/", get(dashboard))
         .route("/logout", post(logout))
         .route("/password", get(password_form).post(change_password))
+        .route("/agent", get(agent_page))
+        .route("/agent/questions", post(agent_question))
         .route("/alerts/{id}", get(alert_page))
         .route("/alerts/{id}/ack", post(ack_alert))
         .route("/alerts/{id}/dismiss", post(dismiss_alert))
@@ -538,6 +540,85 @@ async fn incident_from_alert(
         format!("/incidents/{}/review", detail.incident.id)
     })
     .await
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct AgentQuery {
+    flagged: Option<i64>,
+}
+
+async fn agent_page(
+    State(state): State<AppState>,
+    query: Result<Query<AgentQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let flagged = query.ok().and_then(|Query(q)| q.flagged);
+    show_agent(&state, flagged, None).await
+}
+
+/// The agent view: for each open incident, the current talking points and customer statement
+/// in read-only boxes to copy from, and a form to flag an unanswered question.
+async fn show_agent(
+    state: &AppState,
+    flagged: Option<i64>,
+    error: Option<&str>,
+) -> Result<Response, ApiError> {
+    let items = crate::api::v1::statements::current_talking_points(state).await?;
+    let when = |t: Option<chrono::DateTime<chrono::Utc>>| {
+        t.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+    };
+    let items: Vec<_> = items
+        .iter()
+        .map(|t| {
+            let words = |w: &Option<frontline_api::PublishedWords>| {
+                w.as_ref().map(|w| {
+                    minijinja::context! {
+                        version => w.version, body => w.body, published_at => when(w.published_at),
+                    }
+                })
+            };
+            minijinja::context! {
+                incident_id => t.incident_id, title => t.title, severity => t.severity.as_str(),
+                state => t.state.as_str(), agents => words(&t.agents),
+                customers => words(&t.customers),
+            }
+        })
+        .collect();
+    let mut r = page(
+        "agent.html",
+        minijinja::context! { css => crate::pages::CSS, items, flagged, error },
+    )?;
+    if error.is_some() {
+        *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Ok(r)
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct QuestionForm {
+    #[serde(default)]
+    incident_id: String,
+    #[serde(default)]
+    question: String,
+}
+
+async fn agent_question(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let form: QuestionForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let Ok(incident) = form.incident_id.parse::<i64>() else {
+        return show_agent(&state, None, Some("Choose an incident.")).await;
+    };
+    match crate::api::v1::statements::flag_question(&state, &principal, incident, form.question)
+        .await
+    {
+        Ok(_) => Ok(Redirect::to(&format!("/agent?flagged={incident}")).into_response()),
+        Err(e) if e.status().is_client_error() => {
+            show_agent(&state, None, Some(&e.message_for_page())).await
+        }
+        Err(e) => Err(e),
+    }
 }
 
 #[cfg(test)]

@@ -291,6 +291,14 @@ async fn a_person_signs_in_and_reads_the_pages_in_a_real_browser() {
         violations.extend(v.into_iter().map(|v| format!("review: {v}")));
     }
 
+    client.goto(&app.url("/agent")).await.unwrap();
+    wait_for_path(&client, "/agent").await;
+    assert!(client.find(Locator::Css("form button")).await.is_ok());
+    screenshot(&client, "agent").await;
+    if let Some(v) = accessibility(&client).await {
+        violations.extend(v.into_iter().map(|v| format!("/agent: {v}")));
+    }
+
     client.goto(&app.url("/trends?months=6")).await.unwrap();
     wait_for_path(&client, "/trends").await;
     assert!(client.find(Locator::Css("figure svg")).await.is_ok());

@@ -598,7 +598,96 @@ async fn an_alert_is_triaged_and_turned_into_an_incident_on_its_page(backend: Ba
     assert!(html.contains(&format!("incident {id}")) && !html.contains("Open an incident"));
 }
 
+async fn agents_read_what_to_say_and_flag_questions(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let origin = format!("http://{}", app.addr);
+    person(&app, "ann", Role::CxAgent, "anns long password!", false).await;
+    person(&app, "vic", Role::Viewer, "vics long password!", false).await;
+    let sam = app.token_for("sam", Role::Security).await;
+    let (_, incident) = frontline_testkit::json(
+        app.post_json(
+            "/api/v1/incidents",
+            &sam,
+            &serde_json::json!({"title": "Login <trouble>", "severity": "SEV2"}),
+        )
+        .await,
+    )
+    .await;
+    let id = incident["id"].as_i64().unwrap();
+    let cookie = |r: reqwest::Response| {
+        r.headers()[SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    let ann = cookie(sign_in(&app, "ann", "anns long password!", "/").await);
+    let vic = cookie(sign_in(&app, "vic", "vics long password!", "/").await);
+    let b = browser();
+    let html = b
+        .get(app.url("/agent"))
+        .header(COOKIE, &ann)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("Login &lt;trouble&gt;") && html.contains("None published yet"),
+        "{html}"
+    );
+    let ask = |cookie: &str, incident: &str, question: &str| {
+        b.post(app.url("/agent/questions"))
+            .header(COOKIE, cookie.to_owned())
+            .header(ORIGIN, &origin)
+            .form(&[("incident_id", incident), ("question", question)])
+            .send()
+    };
+    let id_s = id.to_string();
+    let r = ask(&ann, &id_s, "Is my card data safe?").await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(location(&r), format!("/agent?flagged={id}"));
+    let r = ask(&ann, &id_s, "   ").await.unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("question: must not be empty")
+    );
+    let r = ask(&ann, "999", "Anything?").await.unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("incident_id"));
+    assert_eq!(
+        ask(&vic, &id_s, "x?").await.unwrap().status(),
+        403,
+        "viewers read only"
+    );
+    let (_, timeline) = frontline_testkit::json(
+        app.get(&format!("/api/v1/incidents/{id}/timeline"), &sam)
+            .await,
+    )
+    .await;
+    let notes: Vec<&str> = timeline["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "incident.note")
+        .map(|e| e["data"]["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        notes,
+        ["Customers ask (not answered by the talking points): Is my card data safe?"]
+    );
+}
+
 frontline_testkit::backend_tests!(
+    agents_read_what_to_say_and_flag_questions,
     an_alert_is_triaged_and_turned_into_an_incident_on_its_page,
     the_review_is_written_on_its_page,
     sessions_are_listed_and_ended_by_their_person_or_an_admin,

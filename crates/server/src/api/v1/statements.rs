@@ -354,6 +354,16 @@ fn words(s: &Statement) -> Option<PublishedWords> {
 pub async fn talking_points(
     State(state): State<AppState>,
 ) -> Result<Json<TalkingPointsList>, ApiError> {
+    Ok(Json(TalkingPointsList {
+        items: current_talking_points(&state).await?,
+    }))
+}
+
+/// The latest published talking points and customer statement of each open incident, oldest
+/// incident first (also the agent page's).
+pub(crate) async fn current_talking_points(
+    state: &AppState,
+) -> Result<Vec<TalkingPoints>, ApiError> {
     let open = state
         .store
         .list_incidents(&IncidentQuery {
@@ -382,7 +392,7 @@ pub async fn talking_points(
             customers: latest(Audience::Customers),
         });
     }
-    Ok(Json(TalkingPointsList { items }))
+    Ok(items)
 }
 
 /// An agent flags a question customers ask that the talking points do not answer; it goes on
@@ -405,12 +415,31 @@ pub async fn ask(
     let incident = request
         .incident_id
         .ok_or_else(|| invalid("incident_id", "is required"))?;
-    let question = frontline_core::incident::note(
+    let question = flag_question(
+        &state,
+        &principal,
+        incident,
         request
             .question
             .ok_or_else(|| invalid("question", "is required"))?,
     )
-    .map_err(|e| invalid("question", e.reason))?;
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::json!({"incident_id": incident, "question": question})),
+    ))
+}
+
+/// Puts an agent's question on the incident's timeline for the comms lead; the question as
+/// kept (also the agent page's).
+pub(crate) async fn flag_question(
+    state: &AppState,
+    principal: &Principal,
+    incident: i64,
+    question: String,
+) -> Result<String, ApiError> {
+    let question =
+        frontline_core::incident::note(question).map_err(|e| invalid("question", e.reason))?;
     let current = state
         .store
         .get_incident(incident)
@@ -431,8 +460,5 @@ pub async fn ask(
         )
         .await?;
     state.feed_changed();
-    Ok((
-        StatusCode::CREATED,
-        Json(serde_json::json!({"incident_id": incident, "question": question})),
-    ))
+    Ok(question)
 }
