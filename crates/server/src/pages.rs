@@ -35,6 +35,32 @@ pub const PAGES: &[RouteRule] = &[
     rule(Method::GET, "/", Action::ReadSelf),
     rule(Method::GET, "/alerts/{id}", Action::ReadAlerts),
     rule(Method::GET, "/agent", Action::ReadStatements),
+    rule(Method::GET, "/incidents/{id}", Action::ReadIncidents),
+    rule(
+        Method::POST,
+        "/incidents/{id}/note",
+        Action::AddIncidentNotes,
+    ),
+    rule(
+        Method::POST,
+        "/incidents/{id}/state",
+        Action::ChangeIncidentState,
+    ),
+    rule(
+        Method::POST,
+        "/incidents/{id}/statements",
+        Action::DraftStatements,
+    ),
+    rule(
+        Method::POST,
+        "/statements/{id}/approve",
+        Action::ApproveStatements,
+    ),
+    rule(
+        Method::POST,
+        "/statements/{id}/publish",
+        Action::PublishStatements,
+    ),
     rule(Method::POST, "/agent/questions", Action::AddIncidentNotes),
     rule(Method::POST, "/alerts/{id}/ack", Action::TriageAlerts),
     rule(Method::POST, "/alerts/{id}/dismiss", Action::TriageAlerts),
@@ -75,6 +101,7 @@ static TEMPLATES: LazyLock<minijinja::Environment<'static>> = LazyLock::new(|| {
         ),
         ("alert.html", include_str!("../templates/alert.html")),
         ("agent.html", include_str!("../templates/agent.html")),
+        ("warroom.html", include_str!("../templates/warroom.html")),
     ] {
         env.add_template(name, text)
             .unwrap_or_else(|e| panic!("the {name} template is broken: {e}"));

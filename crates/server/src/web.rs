@@ -30,6 +30,12 @@ pub fn router() -> Router<AppState> {
         .route("/", get(dashboard))
         .route("/logout", post(logout))
         .route("/password", get(password_form).post(change_password))
+        .route("/incidents/{id}", get(war_room))
+        .route("/incidents/{id}/note", post(war_room_note))
+        .route("/incidents/{id}/state", post(war_room_state))
+        .route("/incidents/{id}/statements", post(war_room_draft))
+        .route("/statements/{id}/approve", post(approve_on_page))
+        .route("/statements/{id}/publish", post(publish_on_page))
         .route("/agent", get(agent_page))
         .route("/agent/questions", post(agent_question))
         .route("/alerts/{id}", get(alert_page))
@@ -537,7 +543,7 @@ async fn incident_from_alert(
     };
     let result = state.store.open_incident(&new, &principal.origin()).await;
     after_change(&state, &principal, &id, result, |detail| {
-        format!("/incidents/{}/review", detail.incident.id)
+        format!("/incidents/{}", detail.incident.id)
     })
     .await
 }
@@ -619,6 +625,297 @@ async fn agent_question(
         }
         Err(e) => Err(e),
     }
+}
+
+async fn war_room(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    axum::extract::Path(id): axum::extract::Path<i64>,
+) -> Result<Response, ApiError> {
+    show_war_room(&state, &principal, id, None).await
+}
+
+/// The incident's war room: state, severity and seats; the statements with their approvals,
+/// and buttons to approve and publish; a form to draft; the timeline and a note; the linked
+/// signals; when the next public update is due.
+async fn show_war_room(
+    state: &AppState,
+    principal: &Principal,
+    id: i64,
+    error: Option<(StatusCode, String)>,
+) -> Result<Response, ApiError> {
+    use frontline_core::incident::Signal;
+    use frontline_core::policy::{Action, allows};
+    use frontline_core::statement::Audience;
+    let detail = state
+        .store
+        .get_incident(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no incident {id}")))?;
+    let i = &detail.incident;
+    let mut timeline = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = state.store.feed_after(after, Some(id), 1000).await?;
+        let done = page.len() < 1000;
+        after = page.last().map_or(after, |e| e.seq);
+        timeline.extend(page);
+        if done {
+            break;
+        }
+    }
+    let statements = state.store.list_statements(id).await?;
+    let last_public = statements
+        .iter()
+        .filter(|s| s.audience == Audience::Public)
+        .filter_map(frontline_core::statement::Statement::published_at)
+        .max();
+    let due = (i.state.is_open())
+        .then(|| state.config.cadence.interval(i.severity))
+        .flatten()
+        .map(|every| last_public.unwrap_or(i.opened_at) + every)
+        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string());
+    let statements: Vec<_> = statements
+        .iter()
+        .map(|s| {
+            let v = s.latest();
+            minijinja::context! {
+                id => s.id, audience => s.audience.as_str(), version => v.number,
+                published => s.published, latest_published => s.published == Some(v.number),
+                title => v.title, body => v.body, author => v.author,
+                approvals => v.approvals.iter().map(|a| minijinja::context! {
+                    user => a.user, role => a.role.as_str(),
+                }).collect::<Vec<_>>(),
+            }
+        })
+        .collect();
+    let timeline: Vec<_> = timeline
+        .iter()
+        .rev()
+        .map(|e| {
+            minijinja::context! {
+                at => e.at.format("%Y-%m-%d %H:%M:%S").to_string(),
+                actor => e.actor, what => crate::insights::describe(e),
+            }
+        })
+        .collect();
+    let links: Vec<_> = detail
+        .links
+        .iter()
+        .map(|l| match &l.signal {
+            Signal::Alert { id } => {
+                minijinja::context! { alert => id, label => l.signal.to_string() }
+            }
+            other => minijinja::context! { label => other.to_string() },
+        })
+        .collect();
+    let roles: Vec<(&str, &str)> = i
+        .roles
+        .iter()
+        .map(|(seat, user)| (seat.as_str(), user.as_str()))
+        .collect();
+    let mut r = page(
+        "warroom.html",
+        minijinja::context! {
+            css => crate::pages::CSS,
+            i => minijinja::context! {
+                id => i.id, title => i.title, severity => i.severity.as_str(),
+                state => i.state.as_str(), services => i.services,
+            },
+            roles, due, statements, timeline, links,
+            error => error.as_ref().map(|(_, m)| m.clone()),
+            can_state => allows(&principal.roles, Action::ChangeIncidentState),
+            can_draft => allows(&principal.roles, Action::DraftStatements),
+            can_note => allows(&principal.roles, Action::AddIncidentNotes),
+        },
+    )?;
+    if let Some((status, _)) = error {
+        *r.status_mut() = status;
+    }
+    Ok(r)
+}
+
+/// After a change from the war room: back to it, or the page again saying what was refused.
+async fn war_room_after<T>(
+    state: &AppState,
+    principal: &Principal,
+    id: i64,
+    result: Result<T, ApiError>,
+) -> Result<Response, ApiError> {
+    match result {
+        Ok(_) => {
+            state.feed_changed();
+            Ok(Redirect::to(&format!("/incidents/{id}")).into_response())
+        }
+        Err(e) if e.status().is_client_error() && e.status() != StatusCode::NOT_FOUND => {
+            let status = e.status();
+            show_war_room(state, principal, id, Some((status, e.message_for_page()))).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct NoteForm {
+    #[serde(default)]
+    body: String,
+}
+
+async fn war_room_note(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    axum::extract::Path(id): axum::extract::Path<i64>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    use frontline_core::incident::IncidentChange;
+    let form: NoteForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let result = match frontline_core::incident::note(form.body) {
+        Ok(body) => state
+            .store
+            .change_incident(id, &[IncidentChange::Note { body }], &principal.origin())
+            .await
+            .map_err(ApiError::from),
+        Err(e) => Err(ApiError::invalid(e)),
+    };
+    war_room_after(&state, &principal, id, result).await
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct StateForm {
+    #[serde(default)]
+    state: String,
+    #[serde(default)]
+    severity: String,
+}
+
+async fn war_room_state(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    axum::extract::Path(id): axum::extract::Path<i64>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    use frontline_core::incident::IncidentChange;
+    let form: StateForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let parsed = form
+        .state
+        .parse()
+        .map_err(|e: String| ApiError::invalid(frontline_core::InvalidField::new("state", e)))
+        .and_then(|s| {
+            form.severity.parse().map(|v| (s, v)).map_err(|e: String| {
+                ApiError::invalid(frontline_core::InvalidField::new("severity", e))
+            })
+        });
+    let result = match parsed {
+        Ok((new_state, severity)) => state
+            .store
+            .change_incident(
+                id,
+                &[IncidentChange::Update {
+                    title: None,
+                    severity: Some(severity),
+                    state: Some(new_state),
+                    services: None,
+                }],
+                &principal.origin(),
+            )
+            .await
+            .map_err(ApiError::from),
+        Err(e) => Err(e),
+    };
+    war_room_after(&state, &principal, id, result).await
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct DraftForm {
+    #[serde(default)]
+    audience: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    body: String,
+    #[serde(default)]
+    r#final: Option<String>,
+}
+
+async fn war_room_draft(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    axum::extract::Path(id): axum::extract::Path<i64>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    use frontline_core::statement::{Audience, draft};
+    let form: DraftForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let title = Some(form.title).filter(|t| !t.trim().is_empty());
+    let audience: Result<Audience, ApiError> = form
+        .audience
+        .parse()
+        .map_err(|e: String| ApiError::invalid(frontline_core::InvalidField::new("audience", e)));
+    let result = match audience.and_then(|a| {
+        draft(
+            title,
+            Some(form.body),
+            Default::default(),
+            form.r#final.is_some(),
+        )
+        .map(|d| (a, d))
+        .map_err(ApiError::invalid)
+    }) {
+        Ok((audience, d)) => state
+            .store
+            .create_statement(id, audience, d, &principal.user, &principal.origin())
+            .await
+            .map_err(ApiError::from),
+        Err(e) => Err(e),
+    };
+    war_room_after(&state, &principal, id, result).await
+}
+
+async fn statement_act(
+    state: &AppState,
+    principal: &Principal,
+    sid: i64,
+    publish: bool,
+) -> Result<Response, ApiError> {
+    let statement = state
+        .store
+        .get_statement(sid)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no statement {sid}")))?;
+    let (user, roles, origin) = (&principal.user, &principal.roles, principal.origin());
+    let result = if publish {
+        state
+            .store
+            .publish_statement(sid, user, roles, &origin)
+            .await
+    } else {
+        state
+            .store
+            .approve_statement(sid, user, roles, &origin)
+            .await
+    };
+    war_room_after(
+        state,
+        principal,
+        statement.incident_id,
+        result.map_err(ApiError::from),
+    )
+    .await
+}
+
+async fn approve_on_page(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    axum::extract::Path(sid): axum::extract::Path<i64>,
+) -> Result<Response, ApiError> {
+    statement_act(&state, &principal, sid, false).await
+}
+
+async fn publish_on_page(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    axum::extract::Path(sid): axum::extract::Path<i64>,
+) -> Result<Response, ApiError> {
+    statement_act(&state, &principal, sid, true).await
 }
 
 #[cfg(test)]

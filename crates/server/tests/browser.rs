@@ -323,3 +323,189 @@ async fn a_person_signs_in_and_reads_the_pages_in_a_real_browser() {
     client.close().await.unwrap();
     assert!(violations.is_empty(), "accessibility: {violations:#?}");
 }
+
+async fn sign_in_as(client: &Client, base: &str, user: &str, password: &str) {
+    client.goto(&format!("{base}/login")).await.unwrap();
+    client
+        .find(Locator::Css("#user"))
+        .await
+        .unwrap()
+        .send_keys(user)
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("#password"))
+        .await
+        .unwrap()
+        .send_keys(password)
+        .await
+        .unwrap();
+    click(client, "button[type=submit]").await;
+    wait_for_path(client, "/").await;
+}
+
+async fn sign_out(client: &Client, base: &str) {
+    client.goto(&format!("{base}/")).await.unwrap();
+    click(client, "header form button").await;
+    wait_for_path(client, "/login").await;
+}
+
+async fn click(client: &Client, css: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn from_an_alert_to_one_approved_message_on_the_status_page_in_a_real_browser() {
+    if !Path::new(CHROMEDRIVER).exists() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{CHROMEDRIVER} is missing; .ci/run installs chromium-driver"
+        );
+        return;
+    }
+    let app = spawn_app(Backend::Sqlite).await.unwrap();
+    for (name, role) in [
+        ("carla", Role::CxLead),
+        ("cora", Role::Comms),
+        ("sam", Role::Security),
+    ] {
+        app.store
+            .set_password(
+                name,
+                Some(role),
+                &hash_password("a long good password"),
+                false,
+                &Origin::new(Actor::System),
+            )
+            .await
+            .unwrap();
+    }
+    let now = chrono::Utc::now();
+    app.store
+        .upsert_alerts(&[frontline_core::alert::DetectedAlert {
+            alert_id: "wave".into(),
+            kind: frontline_core::alert::AlertKind::Spike,
+            topic: Some("phishing".into()),
+            service: None,
+            channel: None,
+            started_at: now - chrono::Duration::minutes(30),
+            raised_at: now - chrono::Duration::minutes(25),
+            observed: 9,
+            customers: 9,
+            expected: 0.4,
+            score: 0.9,
+            evidence: vec![],
+            text: None,
+        }])
+        .await
+        .unwrap();
+    let (_driver, port) = start_driver().await;
+    let profile = tempfile::tempdir().unwrap();
+    let client = browser(port, profile.path()).await;
+    let base = app.url("");
+    let base = base.trim_end_matches('/');
+    let mut violations = Vec::new();
+
+    // CX opens an incident from the alert.
+    sign_in_as(&client, base, "carla", "a long good password").await;
+    client.goto(&format!("{base}/alerts/wave")).await.unwrap();
+    click(&client, "form[action$='/incident'] button").await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let war_room = loop {
+        let url = client.current_url().await.unwrap();
+        if url.path().starts_with("/incidents/") {
+            break url.path().to_owned();
+        }
+        assert!(Instant::now() < deadline, "no war room: {url}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    if let Some(v) = accessibility(&client).await {
+        violations.extend(v.into_iter().map(|v| format!("war room: {v}")));
+    }
+    sign_out(&client, base).await;
+
+    // Comms drafts the public word, the last word.
+    sign_in_as(&client, base, "cora", "a long good password").await;
+    client.goto(&format!("{base}{war_room}")).await.unwrap();
+    client
+        .find(Locator::Css("#title"))
+        .await
+        .unwrap()
+        .send_keys("Phishing messages")
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("#body"))
+        .await
+        .unwrap()
+        .send_keys("We never ask for your password by text. Ignore such messages.")
+        .await
+        .unwrap();
+    click(&client, "#final").await;
+    click(&client, "form[action$='/statements'] button").await;
+    wait_for_path(&client, &war_room).await;
+    // Publishing before approval is refused on the page itself, saying why.
+    click(&client, "form[action$='/publish'] button").await;
+    let refused = client
+        .find(Locator::Css(".error"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(refused.contains("approv"), "not approved yet: {refused}");
+    sign_out(&client, base).await;
+
+    // Security and CX approve: two people, two teams.
+    for who in ["sam", "carla"] {
+        sign_in_as(&client, base, who, "a long good password").await;
+        client.goto(&format!("{base}{war_room}")).await.unwrap();
+        click(&client, "form[action$='/approve'] button").await;
+        wait_for_path(&client, &war_room).await;
+        assert!(
+            client.find(Locator::Css(".error")).await.is_err(),
+            "{who} approved"
+        );
+        sign_out(&client, base).await;
+    }
+
+    // Comms publishes; the status page says it.
+    sign_in_as(&client, base, "cora", "a long good password").await;
+    client.goto(&format!("{base}{war_room}")).await.unwrap();
+    click(&client, "form[action$='/publish'] button").await;
+    wait_for_path(&client, &war_room).await;
+    let text = client
+        .find(Locator::Css("main"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(text.contains("This version is published"), "{text}");
+    screenshot(&client, "war-room").await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        client.goto(&format!("{base}/status")).await.unwrap();
+        let page = client
+            .find(Locator::Css("body"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if page.contains("We never ask for your password by text") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not on the status page: {page}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    screenshot(&client, "status").await;
+    client.close().await.unwrap();
+    assert!(violations.is_empty(), "accessibility: {violations:#?}");
+}

@@ -571,15 +571,8 @@ async fn an_alert_is_triaged_and_turned_into_an_incident_on_its_page(backend: Ba
         .unwrap();
     assert_eq!(r.status(), 303);
     let to = location(&r);
-    assert!(
-        to.starts_with("/incidents/") && to.ends_with("/review"),
-        "{to}"
-    );
-    let id: i64 = to
-        .trim_start_matches("/incidents/")
-        .trim_end_matches("/review")
-        .parse()
-        .unwrap();
+    assert!(to.starts_with("/incidents/"), "{to}");
+    let id: i64 = to.trim_start_matches("/incidents/").parse().unwrap();
     let sam = app.token(Role::Security).await;
     let (_, incident) =
         frontline_testkit::json(app.get(&format!("/api/v1/incidents/{id}"), &sam).await).await;
@@ -686,7 +679,99 @@ async fn agents_read_what_to_say_and_flag_questions(backend: Backend) {
     );
 }
 
+async fn the_war_room_takes_notes_and_state_changes_and_says_what_it_refuses(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let origin = format!("http://{}", app.addr);
+    person(&app, "sam", Role::Security, "sams long password!", false).await;
+    let token = app.token_for("sam", Role::Security).await;
+    let (_, incident) = frontline_testkit::json(
+        app.post_json(
+            "/api/v1/incidents",
+            &token,
+            &serde_json::json!({"title": "Takeovers", "severity": "SEV1"}),
+        )
+        .await,
+    )
+    .await;
+    let id = incident["id"].as_i64().unwrap();
+    let sam = sign_in(&app, "sam", "sams long password!", "/").await;
+    let sam = sam.headers()[SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let b = browser();
+    let page = b
+        .get(app.url(&format!("/incidents/{id}")))
+        .header(COOKIE, &sam)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("Next public update due by"),
+        "SEV1 has a cadence: {html}"
+    );
+    let post = |path: String, form: Vec<(&'static str, &'static str)>| {
+        b.post(app.url(&path))
+            .header(COOKIE, sam.clone())
+            .header(ORIGIN, origin.clone())
+            .form(&form)
+            .send()
+    };
+    let r = post(
+        format!("/incidents/{id}/note"),
+        vec![("body", "<i>blocking</i> IPs")],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 303);
+    let r = post(format!("/incidents/{id}/note"), vec![("body", "  ")])
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("body"));
+    let r = post(
+        format!("/incidents/{id}/state"),
+        vec![("state", "gone"), ("severity", "SEV1")],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 422);
+    let r = post(
+        format!("/incidents/{id}/state"),
+        vec![("state", "resolved"), ("severity", "SEV2")],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 303);
+    let html = b
+        .get(app.url(&format!("/incidents/{id}")))
+        .header(COOKIE, &sam)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("SEV2 · resolved"), "{html}");
+    assert!(
+        html.contains("&lt;i&gt;blocking&lt;&#x2f;i&gt; IPs"),
+        "the note, escaped"
+    );
+    assert!(
+        !html.contains("Next public update due by"),
+        "resolved: nothing due"
+    );
+}
+
 frontline_testkit::backend_tests!(
+    the_war_room_takes_notes_and_state_changes_and_says_what_it_refuses,
     agents_read_what_to_say_and_flag_questions,
     an_alert_is_triaged_and_turned_into_an_incident_on_its_page,
     the_review_is_written_on_its_page,
