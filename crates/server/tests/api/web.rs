@@ -43,6 +43,17 @@ fn location(r: &reqwest::Response) -> String {
     r.headers()[LOCATION].to_str().unwrap().to_owned()
 }
 
+/// The `name=value` of a sign-in's session cookie, as a browser sends it back.
+fn cookie(r: reqwest::Response) -> String {
+    r.headers()[SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
 async fn a_person_signs_in_changes_the_one_time_password_and_signs_out(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
@@ -272,18 +283,9 @@ async fn sessions_are_listed_and_ended_by_their_person_or_an_admin(backend: Back
     };
     person(&app, "ann", Role::CxLead, "a long good password", false).await;
     person(&app, "bob", Role::Security, "bobs long password", false).await;
-    let cookie_of = |r: reqwest::Response| {
-        r.headers()[SET_COOKIE]
-            .to_str()
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap()
-            .to_owned()
-    };
-    let laptop = cookie_of(sign_in(&app, "ann", "a long good password", "/").await);
-    let phone = cookie_of(sign_in(&app, "ann", "a long good password", "/").await);
-    let bobs = cookie_of(sign_in(&app, "bob", "bobs long password", "/").await);
+    let laptop = cookie(sign_in(&app, "ann", "a long good password", "/").await);
+    let phone = cookie(sign_in(&app, "ann", "a long good password", "/").await);
+    let bobs = cookie(sign_in(&app, "bob", "bobs long password", "/").await);
     let b = browser();
     let get = |path: &str, cookie: &str| {
         b.get(app.url(path))
@@ -374,15 +376,6 @@ async fn the_review_is_written_on_its_page(backend: Backend) {
     )
     .await;
     let id = incident["id"].as_i64().unwrap();
-    let cookie = |r: reqwest::Response| {
-        r.headers()[SET_COOKIE]
-            .to_str()
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap()
-            .to_owned()
-    };
     let carla = cookie(sign_in(&app, "carla", "carlas long password", "/").await);
     let ann = cookie(sign_in(&app, "ann", "anns long password!", "/").await);
     let b = browser();
@@ -491,15 +484,6 @@ async fn an_alert_is_triaged_and_turned_into_an_incident_on_its_page(backend: Ba
         }])
         .await
         .unwrap();
-    let cookie = |r: reqwest::Response| {
-        r.headers()[SET_COOKIE]
-            .to_str()
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap()
-            .to_owned()
-    };
     let carla = cookie(sign_in(&app, "carla", "carlas long password", "/").await);
     let ann = cookie(sign_in(&app, "ann", "anns long password!", "/").await);
     let b = browser();
@@ -609,15 +593,6 @@ async fn agents_read_what_to_say_and_flag_questions(backend: Backend) {
     )
     .await;
     let id = incident["id"].as_i64().unwrap();
-    let cookie = |r: reqwest::Response| {
-        r.headers()[SET_COOKIE]
-            .to_str()
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap()
-            .to_owned()
-    };
     let ann = cookie(sign_in(&app, "ann", "anns long password!", "/").await);
     let vic = cookie(sign_in(&app, "vic", "vics long password!", "/").await);
     let b = browser();
@@ -696,14 +671,7 @@ async fn the_war_room_takes_notes_and_state_changes_and_says_what_it_refuses(bac
     )
     .await;
     let id = incident["id"].as_i64().unwrap();
-    let sam = sign_in(&app, "sam", "sams long password!", "/").await;
-    let sam = sam.headers()[SET_COOKIE]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let sam = cookie(sign_in(&app, "sam", "sams long password!", "/").await);
     let b = browser();
     let page = b
         .get(app.url(&format!("/incidents/{id}")))
