@@ -98,6 +98,8 @@ pub struct PublicationFact {
 pub struct Facts {
     /// The incident as it is now.
     pub incident: Incident,
+    /// Its linked signals.
+    pub links: Vec<crate::incident::Link>,
     /// Its timeline (its feed entries), oldest first.
     pub timeline: Vec<FeedEntry>,
     /// Related contacts, each once.
@@ -519,6 +521,7 @@ mod tests {
         };
         Facts {
             incident,
+            links: Vec::new(),
             timeline: vec![
                 entry(10, "system", FeedKind::IncidentOpened, json!({})),
                 entry(

@@ -235,8 +235,7 @@ pub async fn review(state: &AppState, id: i64) -> Result<Option<ReviewDoc>, ApiE
         }
     }
     let mut security_events = Vec::new();
-    let detail = store.get_incident(id).await?;
-    for link in detail.iter().flat_map(|d| &d.links) {
+    for link in &facts.links {
         if let Signal::SecurityEvent { source, id } = &link.signal
             && let Some(e) = store.get_security_event(source, id).await?
         {

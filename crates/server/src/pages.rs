@@ -237,8 +237,7 @@ async fn review_page(
     posted: Option<&ReviewForm>,
 ) -> Result<Response, ApiError> {
     use frontline_core::review::format_lines;
-    let state = state.clone();
-    let doc = insights::review(&state, id)
+    let doc = insights::review(state, id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no incident {id}")))?;
     let m = &doc.metrics;

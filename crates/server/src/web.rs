@@ -653,17 +653,7 @@ async fn show_war_room(
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no incident {id}")))?;
     let i = &detail.incident;
-    let mut timeline = Vec::new();
-    let mut after = 0;
-    loop {
-        let page = state.store.feed_after(after, Some(id), 1000).await?;
-        let done = page.len() < 1000;
-        after = page.last().map_or(after, |e| e.seq);
-        timeline.extend(page);
-        if done {
-            break;
-        }
-    }
+    let timeline = frontline_store::metrics::timeline(state.store.as_ref(), id).await?;
     let statements = state.store.list_statements(id).await?;
     let last_public = statements
         .iter()

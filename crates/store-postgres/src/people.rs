@@ -132,7 +132,7 @@ pub(crate) async fn create_session(
 }
 
 const COLUMNS: &str = "s.id, s.user_id, u.name, s.digest, s.csrf, s.created_at, s.expires_at, \
-                       s.revoked_at, s.client FROM sessions s JOIN users u ON u.id = s.user_id";
+                       s.revoked_at, s.client, u.must_change FROM sessions s JOIN users u ON u.id = s.user_id";
 
 async fn decode(store: &PostgresStore, row: &PgRow) -> Result<Session, StoreError> {
     Ok(Session {
@@ -145,6 +145,7 @@ async fn decode(store: &PostgresStore, row: &PgRow) -> Result<Session, StoreErro
         expires_at: row.get::<DateTime<Utc>, _>("expires_at"),
         revoked_at: row.get::<Option<DateTime<Utc>>, _>("revoked_at"),
         client: row.get("client"),
+        must_change: row.get("must_change"),
     })
 }
 

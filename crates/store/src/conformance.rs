@@ -2066,6 +2066,7 @@ pub async fn passwords_and_sessions_are_kept_as_digests_and_end_once(store: &dyn
     assert_eq!(read.digest, vec![9; 32]);
     assert_eq!(read.csrf, "csrf-token");
     assert_eq!(read.revoked_at, None);
+    assert!(!read.must_change, "ann chose her own password above");
     assert_eq!(store.list_sessions(Some("ann")).await.unwrap().len(), 1);
     assert_eq!(store.list_sessions(Some("bob")).await.unwrap().len(), 0);
     assert_eq!(store.list_sessions(None).await.unwrap().len(), 1);

@@ -34,6 +34,28 @@ fn fact(c: &Contact, linked: bool) -> ContactFact {
     }
 }
 
+/// The whole timeline of incident `id` (its feed entries), oldest first.
+///
+/// # Errors
+/// [`StoreError::Unavailable`] when the database cannot be reached.
+pub async fn timeline(
+    store: &dyn Store,
+    id: i64,
+) -> Result<Vec<frontline_core::feed::FeedEntry>, StoreError> {
+    let mut entries = Vec::new();
+    loop {
+        let after = entries
+            .last()
+            .map_or(0, |e: &frontline_core::feed::FeedEntry| e.seq);
+        let page = store.feed_after(after, Some(id), 1000).await?;
+        let done = page.len() < 1000;
+        entries.extend(page);
+        if done {
+            return Ok(entries);
+        }
+    }
+}
+
 /// Gathers the facts of incident `id` as of `now`; `None` for an unknown incident.
 ///
 /// # Errors
@@ -47,18 +69,7 @@ pub async fn gather(
     let Some(detail) = store.get_incident(id).await? else {
         return Ok(None);
     };
-    let mut timeline = Vec::new();
-    loop {
-        let after = timeline
-            .last()
-            .map_or(0, |e: &frontline_core::feed::FeedEntry| e.seq);
-        let page = store.feed_after(after, Some(id), 1000).await?;
-        let done = page.len() < 1000;
-        timeline.extend(page);
-        if done {
-            break;
-        }
-    }
+    let timeline = timeline(store, id).await?;
     let mut alerts = Vec::new();
     let mut alert_topics = Vec::new();
     let mut contact_keys: Vec<(String, String)> = Vec::new();
@@ -135,6 +146,7 @@ pub async fn gather(
         .map(|u| u.name)
         .collect();
     let mut facts = Facts {
+        links: detail.links,
         incident: detail.incident,
         timeline,
         contacts,

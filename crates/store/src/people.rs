@@ -55,4 +55,7 @@ pub struct Session {
     pub revoked_at: Option<DateTime<Utc>>,
     /// The client's address at sign-in.
     pub client: Option<String>,
+    /// The user's password is one-time and must be changed first (read with the session, so
+    /// a request costs one query).
+    pub must_change: bool,
 }

@@ -183,11 +183,7 @@ pub async fn authenticate(
     {
         return Err(invalid());
     }
-    let must_change = state
-        .store
-        .login(&session.user)
-        .await?
-        .is_some_and(|l| l.must_change);
+    let must_change = session.must_change;
     Ok(Some(Principal {
         user: session.user,
         roles: session.roles,
