@@ -7,9 +7,6 @@
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use frontline_core::Role;
-use frontline_core::audit::Actor;
-use frontline_server::auth::session::hash_password;
-use frontline_store::Origin;
 use frontline_testkit::{Backend, json, spawn_app};
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -21,6 +18,19 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Whether Chromium's driver is here; outside CI a missing one skips the test, in CI it fails.
+fn browser_installed() -> bool {
+    if Path::new(CHROMEDRIVER).exists() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{CHROMEDRIVER} is missing; .ci/run installs chromium-driver"
+    );
+    eprintln!("skipped: install chromium and chromium-driver (see .ci/run)");
+    false
 }
 
 struct Driver(Child);
@@ -135,25 +145,12 @@ async fn wait_for_path(client: &Client, path: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_person_signs_in_and_reads_the_pages_in_a_real_browser() {
-    if !Path::new(CHROMEDRIVER).exists() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{CHROMEDRIVER} is missing; .ci/run installs chromium-driver"
-        );
-        eprintln!("skipped: install chromium and chromium-driver (see .ci/run)");
+    if !browser_installed() {
         return;
     }
     let app = spawn_app(Backend::Sqlite).await.unwrap();
-    app.store
-        .set_password(
-            "ann",
-            Some(Role::Admin),
-            &hash_password("a long good password"),
-            false,
-            &Origin::new(Actor::System),
-        )
-        .await
-        .unwrap();
+    app.person("ann", Role::Admin, "a long good password", false)
+        .await;
     let sam = app.token_for("sam", Role::Security).await;
     let (status, incident) = json(
         app.post_json(
@@ -167,22 +164,10 @@ async fn a_person_signs_in_and_reads_the_pages_in_a_real_browser() {
     .await;
     assert_eq!(status, 201, "{incident}");
     let id = incident["id"].as_i64().unwrap();
-    let now = chrono::Utc::now();
     app.store
         .upsert_alerts(&[frontline_core::alert::DetectedAlert {
-            alert_id: "wave".into(),
-            kind: frontline_core::alert::AlertKind::Spike,
-            topic: Some("phishing".into()),
-            service: None,
-            channel: None,
-            started_at: now - chrono::Duration::minutes(30),
-            raised_at: now - chrono::Duration::minutes(25),
-            observed: 9,
-            customers: 9,
-            expected: 0.4,
-            score: 0.9,
-            evidence: vec![],
             text: Some("Got a text saying my account is suspended".into()),
+            ..frontline_testkit::phishing_spike("wave")
         }])
         .await
         .unwrap();
@@ -362,11 +347,7 @@ async fn click(client: &Client, css: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn from_an_alert_to_one_approved_message_on_the_status_page_in_a_real_browser() {
-    if !Path::new(CHROMEDRIVER).exists() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{CHROMEDRIVER} is missing; .ci/run installs chromium-driver"
-        );
+    if !browser_installed() {
         return;
     }
     let app = spawn_app(Backend::Sqlite).await.unwrap();
@@ -375,34 +356,10 @@ async fn from_an_alert_to_one_approved_message_on_the_status_page_in_a_real_brow
         ("cora", Role::Comms),
         ("sam", Role::Security),
     ] {
-        app.store
-            .set_password(
-                name,
-                Some(role),
-                &hash_password("a long good password"),
-                false,
-                &Origin::new(Actor::System),
-            )
-            .await
-            .unwrap();
+        app.person(name, role, "a long good password", false).await;
     }
-    let now = chrono::Utc::now();
     app.store
-        .upsert_alerts(&[frontline_core::alert::DetectedAlert {
-            alert_id: "wave".into(),
-            kind: frontline_core::alert::AlertKind::Spike,
-            topic: Some("phishing".into()),
-            service: None,
-            channel: None,
-            started_at: now - chrono::Duration::minutes(30),
-            raised_at: now - chrono::Duration::minutes(25),
-            observed: 9,
-            customers: 9,
-            expected: 0.4,
-            score: 0.9,
-            evidence: vec![],
-            text: None,
-        }])
+        .upsert_alerts(&[frontline_testkit::phishing_spike("wave")])
         .await
         .unwrap();
     let (_driver, port) = start_driver().await;

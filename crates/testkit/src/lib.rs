@@ -186,6 +186,42 @@ impl TestApp {
             .1
     }
 
+    /// A person who signs in with `password` (one-time when `one_time`), given `role`.
+    ///
+    /// # Panics
+    /// When the store fails.
+    pub async fn person(&self, name: &str, role: Role, password: &str, one_time: bool) {
+        let hash = frontline_server::auth::session::hash_password(password);
+        self.store
+            .set_password(
+                name,
+                Some(role),
+                &hash,
+                one_time,
+                &Origin::new(Actor::System),
+            )
+            .await
+            .expect("password set");
+    }
+
+    /// Opens an incident through the API; its id.
+    ///
+    /// # Panics
+    /// When it is not opened.
+    pub async fn open_incident(&self, token: &str, title: &str, severity: &str) -> i64 {
+        let (status, body) = json(
+            self.post_json(
+                "/api/v1/incidents",
+                token,
+                &serde_json::json!({"title": title, "severity": severity}),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(status, 201, "{body}");
+        body["id"].as_i64().expect("an id")
+    }
+
     /// GET with a bearer token.
     pub async fn get(&self, path: &str, token: &str) -> reqwest::Response {
         self.client
@@ -357,4 +393,25 @@ macro_rules! backend_tests {
             )*
         }
     };
+}
+
+/// A spike alert `id` on `phishing` that began half an hour ago and was raised 25 minutes ago,
+/// with no evidence: change what a test needs with struct update syntax.
+pub fn phishing_spike(id: &str) -> frontline_core::alert::DetectedAlert {
+    let now = chrono::Utc::now();
+    frontline_core::alert::DetectedAlert {
+        alert_id: id.into(),
+        kind: frontline_core::alert::AlertKind::Spike,
+        topic: Some("phishing".into()),
+        service: None,
+        channel: None,
+        started_at: now - chrono::Duration::minutes(30),
+        raised_at: now - chrono::Duration::minutes(25),
+        observed: 9,
+        customers: 9,
+        expected: 0.4,
+        score: 0.9,
+        evidence: vec![],
+        text: None,
+    }
 }

@@ -3,9 +3,6 @@
 //! failures. (Headers are read and sent by hand, as a browser would.)
 
 use frontline_core::Role;
-use frontline_core::audit::Actor;
-use frontline_server::auth::session::hash_password;
-use frontline_store::Origin;
 use frontline_testkit::{Backend, TestApp, spawn_app};
 use reqwest::header::{COOKIE, LOCATION, ORIGIN, SET_COOKIE};
 
@@ -14,20 +11,6 @@ fn browser() -> reqwest::Client {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()
-}
-
-async fn person(app: &TestApp, name: &str, role: Role, password: &str, one_time: bool) {
-    let hash = hash_password(password);
-    app.store
-        .set_password(
-            name,
-            Some(role),
-            &hash,
-            one_time,
-            &Origin::new(Actor::System),
-        )
-        .await
-        .unwrap();
 }
 
 async fn sign_in(app: &TestApp, user: &str, password: &str, next: &str) -> reqwest::Response {
@@ -59,7 +42,8 @@ async fn a_person_signs_in_changes_the_one_time_password_and_signs_out(backend: 
         return;
     };
     let origin = format!("http://{}", app.addr);
-    person(&app, "ann", Role::CxLead, "one-time-pass-123", true).await;
+    app.person("ann", Role::CxLead, "one-time-pass-123", true)
+        .await;
     let b = browser();
 
     let r = b.get(app.url("/trends?months=3")).send().await.unwrap();
@@ -258,8 +242,10 @@ async fn repeated_failures_lock_the_account_and_next_stays_home(backend: Backend
     let Some(app) = spawn_app(backend).await else {
         return;
     };
-    person(&app, "sam", Role::Security, "a long good password", false).await;
-    person(&app, "cora", Role::Comms, "another good password", false).await;
+    app.person("sam", Role::Security, "a long good password", false)
+        .await;
+    app.person("cora", Role::Comms, "another good password", false)
+        .await;
     for _ in 0..5 {
         assert_eq!(sign_in(&app, "sam", "wrong", "/").await.status(), 401);
     }
@@ -281,8 +267,10 @@ async fn sessions_are_listed_and_ended_by_their_person_or_an_admin(backend: Back
     let Some(app) = spawn_app(backend).await else {
         return;
     };
-    person(&app, "ann", Role::CxLead, "a long good password", false).await;
-    person(&app, "bob", Role::Security, "bobs long password", false).await;
+    app.person("ann", Role::CxLead, "a long good password", false)
+        .await;
+    app.person("bob", Role::Security, "bobs long password", false)
+        .await;
     let laptop = cookie(sign_in(&app, "ann", "a long good password", "/").await);
     let phone = cookie(sign_in(&app, "ann", "a long good password", "/").await);
     let bobs = cookie(sign_in(&app, "bob", "bobs long password", "/").await);
@@ -363,19 +351,12 @@ async fn the_review_is_written_on_its_page(backend: Backend) {
         return;
     };
     let origin = format!("http://{}", app.addr);
-    person(&app, "carla", Role::CxLead, "carlas long password", false).await;
-    person(&app, "ann", Role::CxAgent, "anns long password!", false).await;
+    app.person("carla", Role::CxLead, "carlas long password", false)
+        .await;
+    app.person("ann", Role::CxAgent, "anns long password!", false)
+        .await;
     let sam = app.token_for("sam", Role::Security).await;
-    let (_, incident) = frontline_testkit::json(
-        app.post_json(
-            "/api/v1/incidents",
-            &sam,
-            &serde_json::json!({"title": "Phishing", "severity": "SEV2"}),
-        )
-        .await,
-    )
-    .await;
-    let id = incident["id"].as_i64().unwrap();
+    let id = app.open_incident(&sam, "Phishing", "SEV2").await;
     let carla = cookie(sign_in(&app, "carla", "carlas long password", "/").await);
     let ann = cookie(sign_in(&app, "ann", "anns long password!", "/").await);
     let b = browser();
@@ -442,13 +423,15 @@ async fn the_review_is_written_on_its_page(backend: Backend) {
 }
 
 async fn an_alert_is_triaged_and_turned_into_an_incident_on_its_page(backend: Backend) {
-    use frontline_core::alert::{AlertKind, DetectedAlert, Evidence};
+    use frontline_core::alert::{DetectedAlert, Evidence};
     let Some(app) = spawn_app(backend).await else {
         return;
     };
     let origin = format!("http://{}", app.addr);
-    person(&app, "carla", Role::CxLead, "carlas long password", false).await;
-    person(&app, "ann", Role::CxAgent, "anns long password!", false).await;
+    app.person("carla", Role::CxLead, "carlas long password", false)
+        .await;
+    app.person("ann", Role::CxAgent, "anns long password!", false)
+        .await;
     let ingest = app.token(Role::Ingest).await;
     let now = chrono::Utc::now();
     let mut c = frontline_testkit::contact_json(
@@ -465,22 +448,12 @@ async fn an_alert_is_triaged_and_turned_into_an_incident_on_its_page(backend: Ba
     assert_eq!(status, 200);
     app.store
         .upsert_alerts(&[DetectedAlert {
-            alert_id: "wave".into(),
-            kind: AlertKind::Spike,
-            topic: Some("phishing".into()),
             service: Some("login".into()),
-            channel: None,
-            started_at: now - chrono::Duration::minutes(30),
-            raised_at: now - chrono::Duration::minutes(25),
-            observed: 9,
-            customers: 9,
-            expected: 0.4,
-            score: 0.9,
             evidence: vec![Evidence {
                 source: "chat".into(),
                 id: "p1".into(),
             }],
-            text: None,
+            ..frontline_testkit::phishing_spike("wave")
         }])
         .await
         .unwrap();
@@ -580,19 +553,12 @@ async fn agents_read_what_to_say_and_flag_questions(backend: Backend) {
         return;
     };
     let origin = format!("http://{}", app.addr);
-    person(&app, "ann", Role::CxAgent, "anns long password!", false).await;
-    person(&app, "vic", Role::Viewer, "vics long password!", false).await;
+    app.person("ann", Role::CxAgent, "anns long password!", false)
+        .await;
+    app.person("vic", Role::Viewer, "vics long password!", false)
+        .await;
     let sam = app.token_for("sam", Role::Security).await;
-    let (_, incident) = frontline_testkit::json(
-        app.post_json(
-            "/api/v1/incidents",
-            &sam,
-            &serde_json::json!({"title": "Login <trouble>", "severity": "SEV2"}),
-        )
-        .await,
-    )
-    .await;
-    let id = incident["id"].as_i64().unwrap();
+    let id = app.open_incident(&sam, "Login <trouble>", "SEV2").await;
     let ann = cookie(sign_in(&app, "ann", "anns long password!", "/").await);
     let vic = cookie(sign_in(&app, "vic", "vics long password!", "/").await);
     let b = browser();
@@ -659,18 +625,10 @@ async fn the_war_room_takes_notes_and_state_changes_and_says_what_it_refuses(bac
         return;
     };
     let origin = format!("http://{}", app.addr);
-    person(&app, "sam", Role::Security, "sams long password!", false).await;
+    app.person("sam", Role::Security, "sams long password!", false)
+        .await;
     let token = app.token_for("sam", Role::Security).await;
-    let (_, incident) = frontline_testkit::json(
-        app.post_json(
-            "/api/v1/incidents",
-            &token,
-            &serde_json::json!({"title": "Takeovers", "severity": "SEV1"}),
-        )
-        .await,
-    )
-    .await;
-    let id = incident["id"].as_i64().unwrap();
+    let id = app.open_incident(&token, "Takeovers", "SEV1").await;
     let sam = cookie(sign_in(&app, "sam", "sams long password!", "/").await);
     let b = browser();
     let page = b
