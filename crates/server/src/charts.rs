@@ -109,6 +109,14 @@ fn legend(out: &mut String, names: &[String]) {
     }
 }
 
+/// What is expected at each time: a shaded band from `low` to `high` with the expected value
+/// dashed through it.
+#[derive(Debug, Clone, Default)]
+pub struct Band {
+    /// `(time, low, expected, high)`, in time order.
+    pub points: Vec<(DateTime<Utc>, f64, f64, f64)>,
+}
+
 /// Lines over `[start, end]` with marked moments. Empty lines draw an empty, labelled frame.
 pub fn lines(
     title: &str,
@@ -117,12 +125,25 @@ pub fn lines(
     series: &[Line],
     markers: &[Marker],
 ) -> String {
+    lines_with_band(title, start, end, series, &Band::default(), markers)
+}
+
+/// [`lines`] drawn over an expected band (left out when it has no points).
+pub fn lines_with_band(
+    title: &str,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    series: &[Line],
+    band: &Band,
+    markers: &[Marker],
+) -> String {
     let mut out = String::new();
     open(&mut out, title);
     let max = nice_max(
         series
             .iter()
             .flat_map(|l| l.points.iter().map(|p| p.1))
+            .chain(band.points.iter().map(|p| p.3))
             .fold(0.0, f64::max),
     );
     y_axis(&mut out, max);
@@ -145,6 +166,25 @@ pub fn lines(
             x = x_of(t),
             y = HEIGHT - BOTTOM + 14.0,
             label = t.format("%Y-%m-%d %H:%M UTC")
+        );
+    }
+    if !band.points.is_empty() {
+        let upper = band.points.iter().map(|p| (p.0, p.3));
+        let lower = band.points.iter().rev().map(|p| (p.0, p.1));
+        let outline: Vec<String> = upper
+            .chain(lower)
+            .map(|(t, v)| format!("{:.1},{:.1}", x_of(t), y_of(v)))
+            .collect();
+        let middle: Vec<String> = band
+            .points
+            .iter()
+            .map(|p| format!("{:.1},{:.1}", x_of(p.0), y_of(p.2)))
+            .collect();
+        let _ = write!(
+            out,
+            r##"<polygon fill="#bbb" fill-opacity="0.35" stroke="none" points="{}"><title>expected range</title></polygon><polyline fill="none" stroke="#777" stroke-width="1.5" stroke-dasharray="5 4" points="{}"><title>expected</title></polyline>"##,
+            outline.join(" "),
+            middle.join(" ")
         );
     }
     for (i, line) in series.iter().enumerate() {

@@ -859,7 +859,7 @@ pub async fn trends(state: &AppState, months: u32, now: DateTime<Utc>) -> Result
         .await?
         .into_iter()
         .map(|t| TopicWeek {
-            week: t.week,
+            week: t.start,
             topic: t.topic,
             contacts: t.contacts,
         })

@@ -24,6 +24,7 @@ pub mod state;
 pub mod status;
 pub mod subscriptions;
 pub mod telemetry;
+pub mod volume;
 pub mod web;
 pub mod workers;
 

@@ -18,6 +18,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use base64::Engine;
 use chrono::{DateTime, Utc};
+use frontline_core::feed::FeedKind;
 use frontline_core::policy::Action;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -53,6 +54,26 @@ pub const PAGES: &[RouteRule] = &[
     ),
     rule(
         Method::POST,
+        "/incidents/{id}/seats",
+        Action::ManageIncidents,
+    ),
+    rule(
+        Method::POST,
+        "/incidents/{id}/tasks",
+        Action::ManageIncidents,
+    ),
+    rule(
+        Method::POST,
+        "/incidents/{id}/tasks/{task}",
+        Action::ManageIncidents,
+    ),
+    rule(
+        Method::POST,
+        "/statements/{id}/edit",
+        Action::DraftStatements,
+    ),
+    rule(
+        Method::POST,
         "/statements/{id}/approve",
         Action::ApproveStatements,
     ),
@@ -76,21 +97,35 @@ pub const PAGES: &[RouteRule] = &[
 
 /// The pages' one stylesheet.
 pub(crate) const CSS: &str = include_str!("../templates/base.css");
+/// The pages' one script (live updates, countdowns, copy buttons).
+pub(crate) const JS: &str = include_str!("../templates/live.js");
 
-/// The policy: nothing but the stylesheet (by hash) and data-URI images.
+fn sha256_source(text: &str) -> String {
+    format!(
+        "'sha256-{}'",
+        base64::engine::general_purpose::STANDARD.encode(Sha256::digest(text.as_bytes()))
+    )
+}
+
+/// The policy: the stylesheet and the script, each allowed by its hash; data-URI images; the
+/// script may only talk to this server (the live stream and the page it refreshes).
 static CSP: LazyLock<HeaderValue> = LazyLock::new(|| {
-    let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(CSS.as_bytes()));
     HeaderValue::from_str(&format!(
-        "default-src 'none'; style-src 'sha256-{hash}'; img-src data:; base-uri 'none'; \
-         form-action 'self'; frame-ancestors 'none'"
+        "default-src 'none'; style-src {}; script-src {}; connect-src 'self'; img-src data:; \
+         base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+        sha256_source(CSS),
+        sha256_source(JS),
     ))
     .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'"))
 });
 
 static TEMPLATES: LazyLock<minijinja::Environment<'static>> = LazyLock::new(|| {
     let mut env = minijinja::Environment::new();
+    env.add_global("css", CSS);
+    env.add_global("js", JS);
     // A template that does not parse is a bug caught by every test that renders the page.
     for (name, text) in [
+        ("layout.html", include_str!("../templates/layout.html")),
         ("review.html", include_str!("../templates/review.html")),
         ("trends.html", include_str!("../templates/trends.html")),
         ("login.html", include_str!("../templates/login.html")),
@@ -108,6 +143,37 @@ static TEMPLATES: LazyLock<minijinja::Environment<'static>> = LazyLock::new(|| {
     }
     env
 });
+
+/// The links in the bar of every signed-in page, each shown to those who may open it.
+const NAV: &[(&str, &str, Action)] = &[
+    ("/", "Dashboard", Action::ReadSelf),
+    ("/agent", "Agent view", Action::ReadStatements),
+    ("/trends", "Trends", Action::ReadIncidents),
+    ("/settings", "Settings", Action::ReadStatements),
+    ("/admin", "Admin", Action::ManageWebhooks),
+    ("/status", "Status page", Action::ReadSelf),
+];
+
+/// What every signed-in page shows of its reader: the name, the roles, the links they may
+/// follow.
+pub(crate) fn me(principal: &Principal) -> minijinja::Value {
+    let nav: Vec<_> = NAV
+        .iter()
+        .filter(|(_, _, action)| frontline_core::policy::allows(&principal.roles, *action))
+        .map(|(href, label, _)| minijinja::context! { href, label })
+        .collect();
+    let roles: Vec<&str> = principal.roles.iter().map(|r| r.as_str()).collect();
+    minijinja::context! { user => principal.user, roles, nav }
+}
+
+/// What a live page needs: the kinds of change it follows, and the feed position its data was
+/// read at (read it before the data, so nothing between the two is missed).
+pub(crate) fn live(kinds: &[FeedKind], after: i64, incident: Option<i64>) -> minijinja::Value {
+    let kinds: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+    minijinja::context! {
+        live => kinds.join(","), live_after => after, live_incident => incident,
+    }
+}
 
 /// The routes (behind [`crate::auth::authorize`], added by the caller).
 pub fn router() -> Router<AppState> {
@@ -309,7 +375,7 @@ async fn review_page(
     let mut response = page(
         "review.html",
         minijinja::context! {
-            css => CSS,
+            me => me(principal),
             can_edit,
             edit,
             error,
@@ -353,6 +419,7 @@ fn spread(s: &insights::Spread) -> String {
 
 async fn trends(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let months = crate::api::v1::insights::months(query)?;
@@ -378,6 +445,6 @@ async fn trends(
         .collect();
     page(
         "trends.html",
-        minijinja::context! { css => CSS, months, charts, rows, t },
+        minijinja::context! { me => me(&principal), here => "/trends", months, charts, rows, t },
     )
 }

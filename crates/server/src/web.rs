@@ -13,10 +13,14 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
+use chrono::{DateTime, Utc};
 use frontline_core::alert::AlertState;
 use frontline_core::audit::{Actor, AuditEntry};
+use frontline_core::feed::FeedKind;
+use frontline_core::incident::IncidentRole;
 use frontline_store::{AlertQuery, IncidentQuery, Origin};
 use serde::Deserialize;
+use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;
 
 /// `/login`: public.
@@ -34,6 +38,10 @@ pub fn router() -> Router<AppState> {
         .route("/incidents/{id}/note", post(war_room_note))
         .route("/incidents/{id}/state", post(war_room_state))
         .route("/incidents/{id}/statements", post(war_room_draft))
+        .route("/incidents/{id}/seats", post(war_room_seat))
+        .route("/incidents/{id}/tasks", post(war_room_task))
+        .route("/incidents/{id}/tasks/{task}", post(war_room_task_done))
+        .route("/statements/{id}/edit", post(edit_on_page))
         .route("/statements/{id}/approve", post(approve_on_page))
         .route("/statements/{id}/publish", post(publish_on_page))
         .route("/agent", get(agent_page))
@@ -58,10 +66,7 @@ struct NextQuery {
 }
 
 fn login_page(status: StatusCode, next: &str, user: &str, error: Option<&str>) -> Response {
-    match page(
-        "login.html",
-        minijinja::context! { css => crate::pages::CSS, next, user, error },
-    ) {
+    match page("login.html", minijinja::context! { next, user, error }) {
         Ok(mut r) => {
             *r.status_mut() = status;
             r
@@ -185,7 +190,7 @@ fn password_page(status: StatusCode, must_change: bool, error: Option<&str>) -> 
     match page(
         "password.html",
         minijinja::context! {
-            css => crate::pages::CSS, must_change, error, min => session::MIN_PASSWORD,
+            must_change, error, min => session::MIN_PASSWORD,
         },
     ) {
         Ok(mut r) => {
@@ -266,10 +271,35 @@ async fn change_password(
     Redirect::to("/").into_response()
 }
 
+/// What the agent view follows live: what is said, and which incidents are open.
+const AGENT_KINDS: &[FeedKind] = &[
+    FeedKind::IncidentOpened,
+    FeedKind::IncidentUpdated,
+    FeedKind::StatementPublished,
+];
+
+/// What the dashboard and alert pages follow live.
+const ALERT_KINDS: &[FeedKind] = &[
+    FeedKind::AlertRaised,
+    FeedKind::AlertUpdated,
+    FeedKind::IncidentOpened,
+    FeedKind::IncidentUpdated,
+    FeedKind::StatementPublished,
+];
+
+fn minutes_between(from: DateTime<Utc>, to: DateTime<Utc>) -> String {
+    crate::insights::human_duration((to - from).num_seconds().max(0))
+}
+
+/// The dashboard: contact volume per topic against its usual band, open alerts, open
+/// incidents with their age and the time since their last public word.
 async fn dashboard(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
 ) -> Result<Response, ApiError> {
+    use frontline_core::statement::Audience;
+    let now = Utc::now();
+    let after = state.store.feed_head().await?;
     let incidents = state
         .store
         .list_incidents(&IncidentQuery {
@@ -288,13 +318,39 @@ async fn dashboard(
         })
         .await?
         .items;
+    let mut last_public: HashMap<i64, DateTime<Utc>> = HashMap::new();
+    if let Some(oldest) = incidents.iter().map(|i| i.opened_at).min() {
+        for s in state
+            .store
+            .published_statements(Audience::Public, oldest)
+            .await?
+        {
+            if let Some(at) = s.published_at() {
+                let e = last_public.entry(s.incident_id).or_insert(at);
+                *e = (*e).max(at);
+            }
+        }
+    }
+    let alerted: BTreeSet<String> = alerts
+        .iter()
+        .filter_map(|a| a.detected.topic.clone())
+        .collect();
+    let volumes = crate::volume::gather(state.store.as_ref(), now, 6, &alerted).await?;
     let incidents: Vec<_> = incidents
         .iter()
         .map(|i| {
+            let due = state
+                .config
+                .cadence
+                .interval(i.severity)
+                .map(|every| last_public.get(&i.id).copied().unwrap_or(i.opened_at) + every);
             minijinja::context! {
                 id => i.id, title => i.title, severity => i.severity.as_str(),
                 state => i.state.as_str(),
-                opened_at => i.opened_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                age => minutes_between(i.opened_at, now),
+                last_public => last_public.get(&i.id).map(|t| minutes_between(*t, now)),
+                due => due.map(|t| t.to_rfc3339()),
+                overdue => due.is_some_and(|t| t < now),
             }
         })
         .collect();
@@ -309,11 +365,24 @@ async fn dashboard(
             }
         })
         .collect();
-    let roles: Vec<&str> = principal.roles.iter().map(|r| r.as_str()).collect();
+    let charts: Vec<_> = volumes
+        .iter()
+        .map(|v| {
+            minijinja::context! {
+                topic => v.topic, last_day => v.last_day,
+                alerted => alerted.contains(&v.topic),
+                day => crate::volume::chart(
+                    &format!("{}: the last 24 hours", v.topic), &v.day, crate::volume::DAY, now),
+                week => crate::volume::chart(
+                    &format!("{}: the last 7 days", v.topic), &v.week, crate::volume::WEEK, now),
+            }
+        })
+        .collect();
     page(
         "dashboard.html",
         minijinja::context! {
-            css => crate::pages::CSS, user => principal.user, roles, incidents, alerts,
+            me => crate::pages::me(&principal), here => "/", incidents, alerts, charts,
+            ..crate::pages::live(ALERT_KINDS, after, None)
         },
     )
 }
@@ -336,6 +405,7 @@ async fn show_alert(
 ) -> Result<Response, ApiError> {
     use frontline_core::incident::{Signal, SignalState};
     use frontline_core::policy::{Action, allows};
+    let after = state.store.feed_head().await?;
     let a = state
         .store
         .get_alert(id)
@@ -421,7 +491,7 @@ async fn show_alert(
     let mut r = page(
         "alert.html",
         minijinja::context! {
-            css => crate::pages::CSS,
+            me => crate::pages::me(principal),
             a => minijinja::context! {
                 id => d.alert_id, kind => d.kind.as_str(), topic => d.topic,
                 service => d.service, channel => d.channel, state => a.state.as_str(),
@@ -432,6 +502,7 @@ async fn show_alert(
             evidence, chart, incident, error,
             can_triage => allows(&principal.roles, Action::TriageAlerts),
             can_open => allows(&principal.roles, Action::ManageIncidents),
+            ..crate::pages::live(ALERT_KINDS, after, None)
         },
     )?;
     if error.is_some() {
@@ -555,19 +626,22 @@ struct AgentQuery {
 
 async fn agent_page(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
     query: Result<Query<AgentQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
     let flagged = query.ok().and_then(|Query(q)| q.flagged);
-    show_agent(&state, flagged, None).await
+    show_agent(&state, &principal, flagged, None).await
 }
 
 /// The agent view: for each open incident, the current talking points and customer statement
 /// in read-only boxes to copy from, and a form to flag an unanswered question.
 async fn show_agent(
     state: &AppState,
+    principal: &Principal,
     flagged: Option<i64>,
     error: Option<&str>,
 ) -> Result<Response, ApiError> {
+    let after = state.store.feed_head().await?;
     let items = crate::api::v1::statements::current_talking_points(state).await?;
     let when = |t: Option<chrono::DateTime<chrono::Utc>>| {
         t.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
@@ -591,7 +665,10 @@ async fn show_agent(
         .collect();
     let mut r = page(
         "agent.html",
-        minijinja::context! { css => crate::pages::CSS, items, flagged, error },
+        minijinja::context! {
+            me => crate::pages::me(principal), here => "/agent", items, flagged, error,
+            ..crate::pages::live(AGENT_KINDS, after, None)
+        },
     )?;
     if error.is_some() {
         *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
@@ -614,14 +691,14 @@ async fn agent_question(
 ) -> Result<Response, ApiError> {
     let form: QuestionForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
     let Ok(incident) = form.incident_id.parse::<i64>() else {
-        return show_agent(&state, None, Some("Choose an incident.")).await;
+        return show_agent(&state, &principal, None, Some("Choose an incident.")).await;
     };
     match crate::api::v1::statements::flag_question(&state, &principal, incident, form.question)
         .await
     {
         Ok(_) => Ok(Redirect::to(&format!("/agent?flagged={incident}")).into_response()),
         Err(e) if e.status().is_client_error() => {
-            show_agent(&state, None, Some(&e.message_for_page())).await
+            show_agent(&state, &principal, None, Some(&e.message_for_page())).await
         }
         Err(e) => Err(e),
     }
@@ -635,9 +712,37 @@ async fn war_room(
     show_war_room(&state, &principal, id, None).await
 }
 
-/// The incident's war room: state, severity and seats; the statements with their approvals,
-/// and buttons to approve and publish; a form to draft; the timeline and a note; the linked
-/// signals; when the next public update is due.
+/// The seats of an incident, in the order the war room shows them.
+const SEATS: [IncidentRole; 4] = [
+    IncidentRole::Commander,
+    IncidentRole::SecurityLead,
+    IncidentRole::CxLead,
+    IncidentRole::CommsLead,
+];
+
+/// The words that changed from `old` to `new`: `(op, text)` with `op` one of `same`, `added`,
+/// `removed`, neighbours of one kind joined.
+fn word_diff(old: &str, new: &str) -> Vec<(&'static str, String)> {
+    use similar::{ChangeTag, TextDiff};
+    let mut out: Vec<(&'static str, String)> = Vec::new();
+    for change in TextDiff::from_words(old, new).iter_all_changes() {
+        let op = match change.tag() {
+            ChangeTag::Equal => "same",
+            ChangeTag::Insert => "added",
+            ChangeTag::Delete => "removed",
+        };
+        match out.last_mut() {
+            Some((last, text)) if *last == op => text.push_str(change.value()),
+            _ => out.push((op, change.value().to_owned())),
+        }
+    }
+    out
+}
+
+/// The incident's war room: state, severity and seats; a countdown to the next public update;
+/// the statements with their versions, changes, approvals (who and when), and buttons to
+/// approve, publish and edit; tasks; the timeline and a note; the linked signals with a chart
+/// of related contacts. Everything but the forms follows the feed live.
 async fn show_war_room(
     state: &AppState,
     principal: &Principal,
@@ -647,13 +752,16 @@ async fn show_war_room(
     use frontline_core::incident::Signal;
     use frontline_core::policy::{Action, allows};
     use frontline_core::statement::Audience;
-    let detail = state
-        .store
-        .get_incident(id)
+    use frontline_store::metrics::{Depth, gather};
+    let now = Utc::now();
+    let after = state.store.feed_head().await?;
+    let facts = gather(state.store.as_ref(), id, now, Depth::Impact)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no incident {id}")))?;
-    let i = &detail.incident;
-    let timeline = frontline_store::metrics::timeline(state.store.as_ref(), id).await?;
+    let metrics = frontline_core::metrics::compute(&facts);
+    let chart =
+        (!metrics.impact.series.is_empty()).then(|| crate::insights::contacts_chart(&metrics));
+    let i = &facts.incident;
     let statements = state.store.list_statements(id).await?;
     let last_public = statements
         .iter()
@@ -663,23 +771,49 @@ async fn show_war_room(
     let due = (i.state.is_open())
         .then(|| state.config.cadence.interval(i.severity))
         .flatten()
-        .map(|every| last_public.unwrap_or(i.opened_at) + every)
-        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string());
+        .map(|every| last_public.unwrap_or(i.opened_at) + every);
+    let can_manage = allows(&principal.roles, Action::ManageIncidents);
+    let users: Vec<String> = if can_manage {
+        state
+            .store
+            .list_users()
+            .await?
+            .into_iter()
+            .map(|u| u.name)
+            .collect()
+    } else {
+        Vec::new()
+    };
     let statements: Vec<_> = statements
         .iter()
         .map(|s| {
             let v = s.latest();
+            let previous = s.versions.iter().rev().nth(1);
+            let diff = previous.map(|p| {
+                word_diff(&p.body, &v.body)
+                    .into_iter()
+                    .map(|(op, text)| minijinja::context! { op, text })
+                    .collect::<Vec<_>>()
+            });
             minijinja::context! {
                 id => s.id, audience => s.audience.as_str(), version => v.number,
                 published => s.published, latest_published => s.published == Some(v.number),
-                title => v.title, body => v.body, author => v.author,
+                title => v.title, body => v.body, author => v.author, r#final => v.r#final,
+                written_at => v.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                previous => previous.map(|p| p.number),
+                title_changed => previous.is_some_and(|p| p.title != v.title),
+                previous_title => previous.and_then(|p| p.title.clone()),
+                diff,
+                translations => v.translations.keys().collect::<Vec<_>>(),
                 approvals => v.approvals.iter().map(|a| minijinja::context! {
                     user => a.user, role => a.role.as_str(),
+                    at => a.at.format("%Y-%m-%d %H:%M UTC").to_string(),
                 }).collect::<Vec<_>>(),
             }
         })
         .collect();
-    let timeline: Vec<_> = timeline
+    let timeline: Vec<_> = facts
+        .timeline
         .iter()
         .rev()
         .map(|e| {
@@ -689,7 +823,7 @@ async fn show_war_room(
             }
         })
         .collect();
-    let links: Vec<_> = detail
+    let links: Vec<_> = facts
         .links
         .iter()
         .map(|l| match &l.signal {
@@ -699,24 +833,40 @@ async fn show_war_room(
             other => minijinja::context! { label => other.to_string() },
         })
         .collect();
-    let roles: Vec<(&str, &str)> = i
-        .roles
+    let seats: Vec<_> = SEATS
         .iter()
-        .map(|(seat, user)| (seat.as_str(), user.as_str()))
+        .map(|seat| {
+            minijinja::context! {
+                seat => seat.as_str(), label => seat.as_str().replace('_', " "),
+                holder => i.roles.get(seat),
+            }
+        })
+        .collect();
+    let tasks: Vec<_> = i
+        .tasks
+        .iter()
+        .map(|t| minijinja::context! { id => t.id, title => t.title, owner => t.owner, done => t.done })
         .collect();
     let mut r = page(
         "warroom.html",
         minijinja::context! {
-            css => crate::pages::CSS,
+            me => crate::pages::me(principal),
             i => minijinja::context! {
                 id => i.id, title => i.title, severity => i.severity.as_str(),
                 state => i.state.as_str(), services => i.services,
+                opened_at => i.opened_at.format("%Y-%m-%d %H:%M UTC").to_string(),
             },
-            roles, due, statements, timeline, links,
+            seats, tasks, users, statements, timeline, links, chart,
+            related => metrics.impact.contacts,
+            due => due.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()),
+            due_iso => due.map(|t| t.to_rfc3339()),
+            overdue => due.is_some_and(|t| t < now),
             error => error.as_ref().map(|(_, m)| m.clone()),
             can_state => allows(&principal.roles, Action::ChangeIncidentState),
             can_draft => allows(&principal.roles, Action::DraftStatements),
             can_note => allows(&principal.roles, Action::AddIncidentNotes),
+            can_manage,
+            ..crate::pages::live(&FeedKind::ALL, after, Some(id))
         },
     )?;
     if let Some((status, _)) = error {
@@ -858,6 +1008,155 @@ async fn war_room_draft(
         Err(e) => Err(e),
     };
     war_room_after(&state, &principal, id, result).await
+}
+
+/// Applies one change from a war-room form, or shows the page with the error; a person or
+/// task that does not exist is named as `field`'s error.
+async fn war_room_change(
+    state: &AppState,
+    principal: &Principal,
+    id: i64,
+    change: Result<frontline_core::incident::IncidentChange, ApiError>,
+    field: &str,
+) -> Result<Response, ApiError> {
+    let result = match change {
+        Ok(c) => state
+            .store
+            .change_incident(id, &[c], &principal.origin())
+            .await
+            .map_err(|e| crate::api::v1::incidents::refs_error(e, id, field)),
+        Err(e) => Err(e),
+    };
+    war_room_after(state, principal, id, result).await
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct SeatForm {
+    #[serde(default)]
+    seat: String,
+    #[serde(default)]
+    user: String,
+}
+
+/// Gives a seat to a person, or frees it (an empty user).
+async fn war_room_seat(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    axum::extract::Path(id): axum::extract::Path<i64>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    use frontline_core::incident::IncidentChange;
+    let form: SeatForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let change = form
+        .seat
+        .parse::<IncidentRole>()
+        .map_err(|e| ApiError::invalid(frontline_core::InvalidField::new("seat", e)))
+        .map(|role| IncidentChange::AssignRole {
+            role,
+            user: Some(form.user.trim().to_owned()).filter(|u| !u.is_empty()),
+        });
+    war_room_change(&state, &principal, id, change, "user").await
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct TaskForm {
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    owner: String,
+}
+
+async fn war_room_task(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    axum::extract::Path(id): axum::extract::Path<i64>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    use frontline_core::incident::IncidentChange;
+    let form: TaskForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let change =
+        frontline_core::field::short_text(form.title, "title", frontline_core::incident::MAX_TITLE)
+            .map_err(ApiError::invalid)
+            .map(|title| IncidentChange::AddTask {
+                title,
+                owner: Some(form.owner.trim().to_owned()).filter(|u| !u.is_empty()),
+            });
+    war_room_change(&state, &principal, id, change, "owner").await
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct TaskDoneForm {
+    #[serde(default)]
+    done: String,
+}
+
+async fn war_room_task_done(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    axum::extract::Path((id, task)): axum::extract::Path<(i64, u32)>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    use frontline_core::incident::IncidentChange;
+    let form: TaskDoneForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let done = match form.done.as_str() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(ApiError::invalid(frontline_core::InvalidField::new(
+            "done",
+            "must be true or false",
+        ))),
+    };
+    let change = done.map(|done| IncidentChange::UpdateTask {
+        id: task,
+        done: Some(done),
+        owner: None,
+    });
+    war_room_change(&state, &principal, id, change, "task").await
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct EditForm {
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    body: String,
+}
+
+/// A new version of a statement from the war room. Its translations are kept only when the
+/// text did not change: a translation of the old text must not go out with the new one.
+async fn edit_on_page(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    axum::extract::Path(sid): axum::extract::Path<i64>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let statement = state
+        .store
+        .get_statement(sid)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no statement {sid}")))?;
+    let form: EditForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let latest = statement.latest();
+    let translations = if form.body == latest.body {
+        latest.translations.clone()
+    } else {
+        Default::default()
+    };
+    let title = Some(form.title).filter(|t| !t.trim().is_empty());
+    let result = match frontline_core::statement::draft(
+        title,
+        Some(form.body),
+        translations,
+        latest.r#final,
+    ) {
+        Ok(d) => state
+            .store
+            .edit_statement(sid, d, &principal.user, &principal.origin())
+            .await
+            .map_err(ApiError::from),
+        Err(e) => Err(ApiError::invalid(e)),
+    };
+    war_room_after(&state, &principal, statement.incident_id, result).await
 }
 
 async fn statement_act(

@@ -335,6 +335,43 @@ async fn sign_out(client: &Client, base: &str) {
     wait_for_path(client, "/login").await;
 }
 
+/// The first element matching `css`, waiting up to 10 s for it to appear.
+async fn wait_for(client: &Client, css: &str) -> fantoccini::elements::Element {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Ok(e) = client.find(Locator::Css(css)).await {
+            return e;
+        }
+        if Instant::now() > deadline {
+            let body = client.source().await.unwrap_or_default();
+            panic!(
+                "nothing matches {css} at {:?}:\n{body}",
+                client.current_url().await
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Waits up to 10 s for the text of `css` to contain `needle`, and returns that text.
+async fn wait_for_text(client: &Client, css: &str, needle: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = match client.find(Locator::Css(css)).await {
+            Ok(e) => e.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        if text.contains(needle) {
+            return text;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{css} does not say {needle:?}: {text}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 async fn click(client: &Client, css: &str) {
     client
         .find(Locator::Css(css))
@@ -358,10 +395,6 @@ async fn from_an_alert_to_one_approved_message_on_the_status_page_in_a_real_brow
     ] {
         app.person(name, role, "a long good password", false).await;
     }
-    app.store
-        .upsert_alerts(&[frontline_testkit::phishing_spike("wave")])
-        .await
-        .unwrap();
     let (_driver, port) = start_driver().await;
     let profile = tempfile::tempdir().unwrap();
     let client = browser(port, profile.path()).await;
@@ -369,9 +402,30 @@ async fn from_an_alert_to_one_approved_message_on_the_status_page_in_a_real_brow
     let base = base.trim_end_matches('/');
     let mut violations = Vec::new();
 
-    // CX opens an incident from the alert.
+    // CX watches the dashboard; the alert appears on it live, without a reload (a mark left
+    // in the page survives).
     sign_in_as(&client, base, "carla", "a long good password").await;
-    client.goto(&format!("{base}/alerts/wave")).await.unwrap();
+    wait_for_text(&client, "#alerts-region", "No open alerts").await;
+    wait_for(&client, "body[data-connected=true]").await;
+    client
+        .execute("window.frontlineMark = 'same page'; return null;", vec![])
+        .await
+        .unwrap();
+    app.store
+        .upsert_alerts(&[frontline_testkit::phishing_spike("wave")])
+        .await
+        .unwrap();
+    wait_for(&client, "#alerts-region a[href='/alerts/wave']").await;
+    let mark = client
+        .execute("return window.frontlineMark || null;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(mark, json!("same page"), "the page was not reloaded");
+    screenshot(&client, "dashboard-live").await;
+
+    // CX opens an incident from the alert.
+    click(&client, "#alerts-region a[href='/alerts/wave']").await;
+    wait_for_path(&client, "/alerts/wave").await;
     click(&client, "form[action$='/incident'] button").await;
     let deadline = Instant::now() + Duration::from_secs(10);
     let war_room = loop {
@@ -406,27 +460,49 @@ async fn from_an_alert_to_one_approved_message_on_the_status_page_in_a_real_brow
         .unwrap();
     click(&client, "#final").await;
     click(&client, "form[action$='/statements'] button").await;
-    wait_for_path(&client, &war_room).await;
+    wait_for(&client, "form[action$='/publish'] button").await;
     // Publishing before approval is refused on the page itself, saying why.
     click(&client, "form[action$='/publish'] button").await;
-    let refused = client
-        .find(Locator::Css(".error"))
+    let refused = wait_for(&client, "p.error").await.text().await.unwrap();
+    assert!(refused.contains("approv"), "not approved yet: {refused}");
+
+    // Security approves from a program (a bearer token of sam's) while comms watches the war
+    // room: the approval shows up there live.
+    client.goto(&format!("{base}{war_room}")).await.unwrap();
+    wait_for(&client, "body[data-connected=true]").await;
+    let sam = app.token_for("sam", Role::Security).await;
+    let statements: serde_json::Value = app
+        .get(&format!("/api/v1{war_room}/statements"), &sam)
         .await
-        .unwrap()
-        .text()
+        .json()
         .await
         .unwrap();
-    assert!(refused.contains("approv"), "not approved yet: {refused}");
+    let sid = statements["items"][0]["id"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("{statements}"));
+    let approved = app
+        .post_json(
+            &format!("/api/v1/statements/{sid}/approve"),
+            &sam,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(approved.status(), 200, "{}", approved.text().await.unwrap());
+    wait_for_text(&client, "#statements-region", "sam as security").await;
+    let timeline = wait_for_text(&client, "#timeline-region", "sam").await;
+    assert!(timeline.contains("approv"), "{timeline}");
     sign_out(&client, base).await;
 
-    // Security and CX approve: two people, two teams.
-    for who in ["sam", "carla"] {
+    // CX approves on the page: two people, two teams.
+    {
+        let who = "carla";
         sign_in_as(&client, base, who, "a long good password").await;
         client.goto(&format!("{base}{war_room}")).await.unwrap();
         click(&client, "form[action$='/approve'] button").await;
+        wait_for_text(&client, "#statements-region", &format!("{who} as")).await;
         wait_for_path(&client, &war_room).await;
         assert!(
-            client.find(Locator::Css(".error")).await.is_err(),
+            client.find(Locator::Css("p.error")).await.is_err(),
             "{who} approved"
         );
         sign_out(&client, base).await;
@@ -436,15 +512,8 @@ async fn from_an_alert_to_one_approved_message_on_the_status_page_in_a_real_brow
     sign_in_as(&client, base, "cora", "a long good password").await;
     client.goto(&format!("{base}{war_room}")).await.unwrap();
     click(&client, "form[action$='/publish'] button").await;
+    wait_for_text(&client, "main", "This version is published").await;
     wait_for_path(&client, &war_room).await;
-    let text = client
-        .find(Locator::Css("main"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(text.contains("This version is published"), "{text}");
     screenshot(&client, "war-room").await;
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {

@@ -525,12 +525,13 @@ impl Store for PostgresStore {
         reviews::save(self, incident, sections, origin).await
     }
 
-    async fn topic_weeks(
+    async fn topic_counts(
         &self,
         since: chrono::DateTime<chrono::Utc>,
         until: chrono::DateTime<chrono::Utc>,
+        bucket: frontline_store::Bucket,
     ) -> Result<Vec<frontline_store::TopicCount>, StoreError> {
-        reviews::topic_weeks(self, since, until).await
+        reviews::topic_counts(self, since, until, bucket).await
     }
 
     async fn set_password(

@@ -4,7 +4,7 @@ use crate::incidents::Tx;
 use crate::{PostgresStore, errors::map};
 use chrono::{DateTime, Utc};
 use frontline_core::review::{Review, ReviewSections};
-use frontline_store::{Origin, StoreError, TopicCount, WEEK_ORIGIN_SECONDS, WEEK_SECONDS};
+use frontline_store::{Bucket, Origin, StoreError, TopicCount};
 
 pub(crate) async fn get(
     store: &PostgresStore,
@@ -78,33 +78,35 @@ pub(crate) async fn save(
     })
 }
 
-pub(crate) async fn topic_weeks(
+pub(crate) async fn topic_counts(
     store: &PostgresStore,
     since: DateTime<Utc>,
     until: DateTime<Utc>,
+    bucket: Bucket,
 ) -> Result<Vec<TopicCount>, StoreError> {
     let rows: Vec<(i64, String, i64)> = sqlx::query_as(
-        "SELECT floor((extract(epoch FROM c.received_at) - $1) / $2)::bigint AS week,
+        "SELECT floor((extract(epoch FROM c.received_at) - $1) / $2)::bigint AS bucket,
                 t.topic, count(*)
          FROM contacts c, jsonb_array_elements_text(c.topics) AS t(topic)
          WHERE c.received_at >= $3 AND c.received_at < $4
-         GROUP BY week, t.topic ORDER BY week, t.topic",
+         GROUP BY bucket, t.topic ORDER BY bucket, t.topic",
     )
-    .bind(WEEK_ORIGIN_SECONDS as f64)
-    .bind(WEEK_SECONDS as f64)
+    .bind(bucket.origin_seconds as f64)
+    .bind(bucket.seconds as f64)
     .bind(since)
     .bind(until)
     .fetch_all(&store.pool)
     .await
-    .map_err(|e| map(e, "counting topics per week"))?;
+    .map_err(|e| map(e, "counting topics per bucket"))?;
     rows.into_iter()
-        .map(|(week, topic, n)| {
-            let start = DateTime::from_timestamp(week * WEEK_SECONDS + WEEK_ORIGIN_SECONDS, 0)
-                .ok_or_else(|| {
-                    StoreError::internal("counting topics per week", "week out of range")
-                })?;
+        .map(|(n_bucket, topic, n)| {
+            let start =
+                DateTime::from_timestamp(n_bucket * bucket.seconds + bucket.origin_seconds, 0)
+                    .ok_or_else(|| {
+                        StoreError::internal("counting topics per bucket", "bucket out of range")
+                    })?;
             Ok(TopicCount {
-                week: start,
+                start,
                 topic,
                 contacts: n as u64,
             })

@@ -620,12 +620,13 @@ impl Store for SqliteStore {
         reviews::save(self, incident, sections, origin).await
     }
 
-    async fn topic_weeks(
+    async fn topic_counts(
         &self,
         since: DateTime<Utc>,
         until: DateTime<Utc>,
+        bucket: frontline_store::Bucket,
     ) -> Result<Vec<frontline_store::TopicCount>, StoreError> {
-        reviews::topic_weeks(self, since, until).await
+        reviews::topic_counts(self, since, until, bucket).await
     }
 
     async fn set_password(

@@ -4,7 +4,7 @@ use crate::incidents::Tx;
 use crate::{SqliteStore, errors::map, from_micros, micros};
 use chrono::{DateTime, Utc};
 use frontline_core::review::{Review, ReviewSections};
-use frontline_store::{Origin, StoreError, TopicCount, WEEK_ORIGIN_SECONDS, WEEK_SECONDS};
+use frontline_store::{Bucket, Origin, StoreError, TopicCount};
 
 pub(crate) async fn get(store: &SqliteStore, incident: i64) -> Result<Option<Review>, StoreError> {
     let row: Option<(String, String, i64)> =
@@ -71,31 +71,32 @@ pub(crate) async fn save(
     })
 }
 
-pub(crate) async fn topic_weeks(
+pub(crate) async fn topic_counts(
     store: &SqliteStore,
     since: DateTime<Utc>,
     until: DateTime<Utc>,
+    bucket: Bucket,
 ) -> Result<Vec<TopicCount>, StoreError> {
     const SECOND: i64 = 1_000_000;
-    // Integer division truncates toward zero; times before 1970 do not occur here.
+    // Integer division truncates toward zero; times before the origin do not occur here.
     let rows: Vec<(i64, String, i64)> = sqlx::query_as(
-        "SELECT ((c.received_at / ? - ?) / ?) AS week, j.value AS topic, count(*)
+        "SELECT ((c.received_at / ? - ?) / ?) AS bucket, j.value AS topic, count(*)
          FROM contacts c, json_each(c.topics) j
          WHERE c.received_at >= ? AND c.received_at < ?
-         GROUP BY week, topic ORDER BY week, topic",
+         GROUP BY bucket, topic ORDER BY bucket, topic",
     )
     .bind(SECOND)
-    .bind(WEEK_ORIGIN_SECONDS)
-    .bind(WEEK_SECONDS)
+    .bind(bucket.origin_seconds)
+    .bind(bucket.seconds)
     .bind(micros(since))
     .bind(micros(until))
     .fetch_all(&store.reader)
     .await
-    .map_err(|e| map(e, "counting topics per week"))?;
+    .map_err(|e| map(e, "counting topics per bucket"))?;
     rows.into_iter()
-        .map(|(week, topic, n)| {
+        .map(|(n_bucket, topic, n)| {
             Ok(TopicCount {
-                week: from_micros((week * WEEK_SECONDS + WEEK_ORIGIN_SECONDS) * SECOND)?,
+                start: from_micros((n_bucket * bucket.seconds + bucket.origin_seconds) * SECOND)?,
                 topic,
                 contacts: n as u64,
             })

@@ -1868,7 +1868,7 @@ pub async fn topics_are_counted_per_week_from_monday(store: &dyn Store) {
     let monday = |d: u32| Utc.with_ymd_and_hms(2026, 11, d, 0, 0, 0).unwrap();
     let got: Vec<(DateTime<Utc>, &str, u64)> = weeks
         .iter()
-        .map(|w| (w.week, w.topic.as_str(), w.contacts))
+        .map(|w| (w.start, w.topic.as_str(), w.contacts))
         .collect();
     assert_eq!(
         got,

@@ -645,8 +645,20 @@ pub trait Store: Send + Sync + 'static {
         origin: &Origin,
     ) -> Result<frontline_core::review::Review, StoreError>;
 
-    /// Contacts received in `[since, until)` per topic and week (weeks start on Monday,
-    /// 00:00 UTC), for the trends.
+    /// Contacts received in `[since, until)` per topic and bucket of `bucket` (buckets
+    /// start at the Unix epoch plus whole multiples of `bucket.seconds`, shifted by
+    /// `bucket.origin_seconds`), in bucket then topic order; empty buckets are left out.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn topic_counts(
+        &self,
+        since: chrono::DateTime<chrono::Utc>,
+        until: chrono::DateTime<chrono::Utc>,
+        bucket: Bucket,
+    ) -> Result<Vec<TopicCount>, StoreError>;
+
+    /// Contacts per topic and week (weeks start on Monday, 00:00 UTC), for the trends.
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] when the database cannot be reached.
@@ -654,7 +666,9 @@ pub trait Store: Send + Sync + 'static {
         &self,
         since: chrono::DateTime<chrono::Utc>,
         until: chrono::DateTime<chrono::Utc>,
-    ) -> Result<Vec<TopicCount>, StoreError>;
+    ) -> Result<Vec<TopicCount>, StoreError> {
+        self.topic_counts(since, until, Bucket::WEEK).await
+    }
 
     /// Sets a user's password hash (creating the user, and granting `role` when given),
     /// audited as `user.password` (never the hash).
@@ -750,8 +764,8 @@ impl UserInfo {
 /// Contacts on one topic in one week.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TopicCount {
-    /// The Monday (00:00 UTC) that starts the week.
-    pub week: chrono::DateTime<chrono::Utc>,
+    /// The start of its bucket (for weeks, the Monday 00:00 UTC).
+    pub start: chrono::DateTime<chrono::Utc>,
     /// The topic.
     pub topic: String,
     /// Contacts.
@@ -763,6 +777,40 @@ pub struct TopicCount {
 pub const WEEK_ORIGIN_SECONDS: i64 = 4 * 86_400;
 /// A week in seconds.
 pub const WEEK_SECONDS: i64 = 7 * 86_400;
+
+/// Time buckets for [`Store::topic_counts`]: `start = floor((t - origin) / seconds) * seconds
+/// + origin`, in seconds from the Unix epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bucket {
+    /// Its length, in seconds (> 0).
+    pub seconds: i64,
+    /// Where the buckets are counted from, in seconds from the epoch.
+    pub origin_seconds: i64,
+}
+
+impl Bucket {
+    /// Weeks from Monday 00:00 UTC.
+    pub const WEEK: Bucket = Bucket {
+        seconds: WEEK_SECONDS,
+        origin_seconds: WEEK_ORIGIN_SECONDS,
+    };
+
+    /// Buckets of `seconds` counted from the epoch (hours start on the hour, days at 00:00
+    /// UTC).
+    pub const fn of(seconds: i64) -> Bucket {
+        Bucket {
+            seconds,
+            origin_seconds: 0,
+        }
+    }
+
+    /// The start of the bucket holding `t`.
+    pub fn start(self, t: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+        let s = (t.timestamp() - self.origin_seconds).div_euclid(self.seconds) * self.seconds
+            + self.origin_seconds;
+        chrono::DateTime::from_timestamp(s, 0).unwrap_or(t)
+    }
+}
 
 /// Builds the message queued with a subscription (the confirmation mail needs the id).
 pub type Welcome = dyn Fn(&frontline_core::subscriber::Subscriber) -> Option<frontline_core::subscriber::Message>

@@ -415,3 +415,23 @@ pub fn phishing_spike(id: &str) -> frontline_core::alert::DetectedAlert {
         text: None,
     }
 }
+
+/// Whether a page runs nothing but its own script: exactly one `<script>` element, allowed
+/// by its hash in `csp`, which allows no inline script otherwise; and no `<img>` element (a
+/// user-written one would be an injection).
+pub fn runs_only_its_own_script(html: &str, csp: &str) -> bool {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let Some(start) = html.find("<script>") else {
+        return false;
+    };
+    let body = &html[start + "<script>".len()..];
+    let Some(end) = body.find("</script>") else {
+        return false;
+    };
+    let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(&body[..end]));
+    html.matches("<script").count() == 1
+        && !html.contains("<img")
+        && csp.contains(&format!("script-src 'sha256-{hash}';"))
+        && !csp.contains("unsafe-inline")
+}

@@ -696,7 +696,247 @@ async fn the_war_room_takes_notes_and_state_changes_and_says_what_it_refuses(bac
     );
 }
 
+/// The page at `path` as `cookie` sees it.
+async fn read_page(app: &TestApp, path: &str, cookie: &str) -> String {
+    let r = browser()
+        .get(app.url(path))
+        .header(COOKIE, cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{path}");
+    r.text().await.unwrap()
+}
+
+async fn the_war_room_keeps_seats_tasks_and_statement_versions(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let origin = format!("http://{}", app.addr);
+    app.person("sam", Role::Security, "sams long password!", false)
+        .await;
+    app.person("carla", Role::CxLead, "carlas long password", false)
+        .await;
+    let token = app.token_for("sam", Role::Security).await;
+    let id = app.open_incident(&token, "Takeovers", "SEV2").await;
+    let sam = cookie(sign_in(&app, "sam", "sams long password!", "/").await);
+    let b = browser();
+    let post = |path: String, form: Vec<(&'static str, String)>| {
+        b.post(app.url(&path))
+            .header(COOKIE, sam.clone())
+            .header(ORIGIN, origin.clone())
+            .form(&form)
+            .send()
+    };
+    let war_room = format!("/incidents/{id}");
+
+    // Seats: given to people who exist; a bad seat or person is named, nothing changes.
+    let r = post(
+        format!("{war_room}/seats"),
+        vec![("seat", "commander".into()), ("user", "carla".into())],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 303);
+    let r = post(
+        format!("{war_room}/seats"),
+        vec![("seat", "boss".into()), ("user", "carla".into())],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("seat"));
+    let r = post(
+        format!("{war_room}/seats"),
+        vec![("seat", "cx_lead".into()), ("user", "nobody".into())],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("nobody"));
+
+    // Tasks: added (escaped), marked done; a bad flag is named.
+    let r = post(
+        format!("{war_room}/tasks"),
+        vec![
+            ("title", "<script>x()</script> rotate keys".into()),
+            ("owner", "sam".into()),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 303);
+    let r = post(format!("{war_room}/tasks/1"), vec![("done", "true".into())])
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let r = post(
+        format!("{war_room}/tasks/1"),
+        vec![("done", "maybe".into())],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("done"));
+    let r = post(format!("{war_room}/tasks/9"), vec![("done", "true".into())])
+        .await
+        .unwrap();
+    assert!(r.status().is_client_error(), "{}", r.status());
+
+    // A statement, then its second version written on the page: the change is shown word by
+    // word, escaped, and approvals start again.
+    let draft = app
+        .post_json(
+            &format!("/api/v1/incidents/{id}/statements"),
+            &token,
+            &serde_json::json!({"audience": "public", "body": "We are looking into it."}),
+        )
+        .await;
+    assert_eq!(draft.status(), 201, "{}", draft.text().await.unwrap());
+    let sid = draft.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let carla = app.token_for("carla", Role::CxLead).await;
+    let r = app
+        .post_json(
+            &format!("/api/v1/statements/{sid}/approve"),
+            &carla,
+            &serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let r = post(
+        format!("/statements/{sid}/edit"),
+        vec![
+            ("title", "Sign-in trouble".into()),
+            ("body", "We are <b>fixing</b> it.".into()),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 303);
+    let r = post(
+        format!("/statements/{sid}/edit"),
+        vec![("body", " ".into())],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("body"));
+
+    let html = read_page(&app, &war_room, &sam).await;
+    assert!(html.contains("commander:</span> carla"), "{html}");
+    assert!(
+        html.contains("&lt;script&gt;x()&lt;&#x2f;script&gt; rotate keys")
+            && !html.contains("<script>x()"),
+        "the task, escaped"
+    );
+    assert!(html.contains(r#"<li class="done">"#), "task 1 is done");
+    assert!(html.contains("What changed since version 1"), "{html}");
+    assert!(html.contains("<del>looking into</del>"), "{html}");
+    assert!(
+        html.contains("<ins>&lt;b&gt;fixing&lt;&#x2f;b&gt;</ins>"),
+        "{html}"
+    );
+    let version_2 = &html[html.find("version 2").unwrap()..];
+    assert!(
+        version_2.contains("Approvals: none yet"),
+        "a new version needs new approvals"
+    );
+
+    // The agent cannot change seats or tasks.
+    app.person("ann", Role::CxAgent, "anns long password!", false)
+        .await;
+    let ann = cookie(sign_in(&app, "ann", "anns long password!", "/").await);
+    let r = browser()
+        .post(app.url(&format!("{war_room}/tasks")))
+        .header(COOKIE, ann)
+        .header(ORIGIN, origin.clone())
+        .form(&[("title", "mine")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+}
+
+async fn the_dashboard_charts_topics_against_their_usual_band_and_says_what_is_due(
+    backend: Backend,
+) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    app.person("carla", Role::CxLead, "carlas long password", false)
+        .await;
+    let ingest = app.token(Role::Ingest).await;
+    let lead = app.token_for("carla", Role::CxLead).await;
+    // Three contacts an hour ago on each of the 7 days before, and 12 in the last hour.
+    let now = chrono::Utc::now();
+    let mut batch = Vec::new();
+    for day in 1..=7 {
+        for k in 0..3 {
+            let at = now - chrono::Duration::days(day) - chrono::Duration::minutes(30 + k);
+            batch.push(frontline_testkit::contact_json(
+                "zendesk",
+                &format!("d{day}-{k}"),
+                &at.to_rfc3339(),
+            ));
+        }
+    }
+    for k in 0..12 {
+        let at = now - chrono::Duration::minutes(20 + k);
+        batch.push(frontline_testkit::contact_json(
+            "zendesk",
+            &format!("now-{k}"),
+            &at.to_rfc3339(),
+        ));
+    }
+    let r = app
+        .post_json("/api/v1/contacts", &ingest, &serde_json::json!(batch))
+        .await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let contacts: serde_json::Value = app
+        .get("/api/v1/contacts?limit=1", &lead)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let topic = contacts["items"][0]["topics"][0]
+        .as_str()
+        .unwrap_or_else(|| panic!("a topic: {contacts}"))
+        .to_owned();
+    let id = app.open_incident(&lead, "Sign-in trouble", "SEV1").await;
+
+    let carla = cookie(sign_in(&app, "carla", "carlas long password", "/").await);
+    let html = read_page(&app, "/", &carla).await;
+    assert!(
+        html.contains(&format!("{topic} <span class=\"meta\">· 12 in 24 h")),
+        "{html}"
+    );
+    assert!(
+        html.contains(&format!("{topic}: the last 24 hours"))
+            && html.contains(&format!("{topic}: the last 7 days")),
+        "both charts"
+    );
+    assert!(
+        html.contains("<title>expected range</title>"),
+        "seven days of history make a band"
+    );
+    // The SEV1 incident: no public word yet, the next one due (by the cadence), live.
+    let row = &html[html.find(&format!("/incidents/{id}\"")).unwrap()..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    assert!(
+        row.contains("none yet") && row.contains("data-due="),
+        "{row}"
+    );
+    assert!(
+        html.contains(r#"data-live="alert.raised,"#),
+        "the page is live"
+    );
+}
+
 frontline_testkit::backend_tests!(
+    the_war_room_keeps_seats_tasks_and_statement_versions,
+    the_dashboard_charts_topics_against_their_usual_band_and_says_what_is_due,
     the_war_room_takes_notes_and_state_changes_and_says_what_it_refuses,
     agents_read_what_to_say_and_flag_questions,
     an_alert_is_triaged_and_turned_into_an_incident_on_its_page,

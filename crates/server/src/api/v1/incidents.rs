@@ -61,7 +61,7 @@ fn signals(links: &LinksRequest) -> Result<Vec<Signal>, ApiError> {
 
 /// A reference in the body to something that does not exist is the body's fault (422, naming
 /// `field`); only the incident in the path answers 404.
-fn refs_error(err: StoreError, id: i64, field: &str) -> ApiError {
+pub(crate) fn refs_error(err: StoreError, id: i64, field: &str) -> ApiError {
     match err {
         StoreError::NotFound { what } if what != format!("incident {id}") => {
             ApiError::invalid(InvalidField::new(field, format!("{what} does not exist")))
