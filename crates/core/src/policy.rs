@@ -57,11 +57,13 @@ pub enum Action {
     ManageComponents,
     /// Read and export the audit log.
     ReadAudit,
+    /// Manage people, their roles, API tokens and sessions (the admin pages).
+    ManagePeople,
 }
 
 impl Action {
     /// Every action, for exhaustive tests.
-    pub const ALL: [Action; 23] = [
+    pub const ALL: [Action; 24] = [
         Action::IngestContacts,
         Action::IngestSecurityEvents,
         Action::ReadContacts,
@@ -85,6 +87,7 @@ impl Action {
         Action::PublishStatements,
         Action::ManageComponents,
         Action::ReadAudit,
+        Action::ManagePeople,
     ];
 
     /// The roles (besides `admin`) allowed this action.
@@ -122,7 +125,7 @@ impl Action {
             }
             // Webhooks carry secrets and send data out; the audit log says who did what:
             // admins only.
-            Action::ManageWebhooks | Action::ReadAudit => &[],
+            Action::ManageWebhooks | Action::ReadAudit | Action::ManagePeople => &[],
             Action::ReadSelf => &[Security, CxLead, CxAgent, Comms, Viewer, Ingest],
         }
     }

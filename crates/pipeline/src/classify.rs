@@ -73,11 +73,19 @@ impl TaxonomyFile {
     }
 }
 
-#[derive(Debug, Clone)]
-struct Topic {
-    name: String,
-    security: bool,
-    negatable: bool,
+/// One topic as compiled, for people to read (the settings page).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Topic {
+    /// Its name.
+    pub name: String,
+    /// Whether it has security meaning.
+    pub security: bool,
+    /// Whether a negation right before a phrase cancels it.
+    pub negatable: bool,
+    /// Its phrases as written, from every file that names it.
+    pub phrases: Vec<String>,
+    /// Its regular expressions.
+    pub patterns: Vec<String>,
 }
 
 /// A compiled taxonomy.
@@ -138,6 +146,8 @@ impl Taxonomy {
                             name: t.name.clone(),
                             security: t.security,
                             negatable: t.negatable,
+                            phrases: Vec::new(),
+                            patterns: Vec::new(),
                         });
                         topics.len() - 1
                     }
@@ -151,11 +161,13 @@ impl Taxonomy {
                         )));
                     }
                     phrases.push((n, index));
+                    topics[index].phrases.push(p.clone());
                 }
                 for p in &t.patterns {
                     let re = Regex::new(p)
                         .map_err(|e| err(format!("topic {}: pattern {p:?}: {e}", t.name)))?;
                     patterns.push((re, index));
+                    topics[index].patterns.push(p.clone());
                 }
             }
         }
@@ -174,6 +186,18 @@ impl Taxonomy {
             patterns,
             negations,
         })
+    }
+
+    /// Every topic, in taxonomy order.
+    pub fn topics(&self) -> &[Topic] {
+        &self.topics
+    }
+
+    /// The negation words, sorted (normalised).
+    pub fn negations(&self) -> Vec<&str> {
+        let mut words: Vec<&str> = self.negations.iter().map(String::as_str).collect();
+        words.sort_unstable();
+        words
     }
 
     /// Every topic name, in taxonomy order.

@@ -19,6 +19,7 @@ pub mod limits;
 pub mod ops;
 pub mod pages;
 pub mod serve;
+pub mod settings;
 pub mod startup;
 pub mod state;
 pub mod status;

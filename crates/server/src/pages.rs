@@ -90,6 +90,31 @@ pub const PAGES: &[RouteRule] = &[
         "/alerts/{id}/incident",
         Action::ManageIncidents,
     ),
+    rule(Method::GET, "/settings", Action::ReadStatements),
+    rule(
+        Method::POST,
+        "/settings/components",
+        Action::ManageComponents,
+    ),
+    rule(Method::POST, "/settings/webhooks", Action::ManageWebhooks),
+    rule(
+        Method::POST,
+        "/settings/webhooks/{id}/delete",
+        Action::ManageWebhooks,
+    ),
+    rule(Method::GET, "/admin", Action::ManagePeople),
+    rule(Method::POST, "/admin/people", Action::ManagePeople),
+    rule(Method::POST, "/admin/tokens", Action::ManagePeople),
+    rule(
+        Method::POST,
+        "/admin/tokens/{id}/revoke",
+        Action::ManagePeople,
+    ),
+    rule(
+        Method::POST,
+        "/admin/sessions/{id}/revoke",
+        Action::ManagePeople,
+    ),
     rule(Method::POST, "/logout", Action::ReadSelf),
     rule(Method::GET, "/password", Action::ReadSelf),
     rule(Method::POST, "/password", Action::ReadSelf),
@@ -137,6 +162,8 @@ static TEMPLATES: LazyLock<minijinja::Environment<'static>> = LazyLock::new(|| {
         ("alert.html", include_str!("../templates/alert.html")),
         ("agent.html", include_str!("../templates/agent.html")),
         ("warroom.html", include_str!("../templates/warroom.html")),
+        ("settings.html", include_str!("../templates/settings.html")),
+        ("admin.html", include_str!("../templates/admin.html")),
     ] {
         env.add_template(name, text)
             .unwrap_or_else(|e| panic!("the {name} template is broken: {e}"));
@@ -150,7 +177,7 @@ const NAV: &[(&str, &str, Action)] = &[
     ("/agent", "Agent view", Action::ReadStatements),
     ("/trends", "Trends", Action::ReadIncidents),
     ("/settings", "Settings", Action::ReadStatements),
-    ("/admin", "Admin", Action::ManageWebhooks),
+    ("/admin", "Admin", Action::ManagePeople),
     ("/status", "Status page", Action::ReadSelf),
 ];
 
@@ -166,12 +193,18 @@ pub(crate) fn me(principal: &Principal) -> minijinja::Value {
     minijinja::context! { user => principal.user, roles, nav }
 }
 
-/// What a live page needs: the kinds of change it follows, and the feed position its data was
-/// read at (read it before the data, so nothing between the two is missed).
-pub(crate) fn live(kinds: &[FeedKind], after: i64, incident: Option<i64>) -> minijinja::Value {
+/// What a live page needs: its own address (a page shown in answer to a form has the form's
+/// address in the browser), the kinds of change it follows, and the feed position its data
+/// was read at (read it before the data, so nothing between the two is missed).
+pub(crate) fn live(
+    url: &str,
+    kinds: &[FeedKind],
+    after: i64,
+    incident: Option<i64>,
+) -> minijinja::Value {
     let kinds: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
     minijinja::context! {
-        live => kinds.join(","), live_after => after, live_incident => incident,
+        live => kinds.join(","), live_after => after, live_incident => incident, live_url => url,
     }
 }
 
@@ -181,6 +214,7 @@ pub fn router() -> Router<AppState> {
         .route("/incidents/{id}/review", get(review).post(save_review))
         .route("/trends", get(trends))
         .merge(crate::web::router())
+        .merge(crate::settings::router())
 }
 
 pub(crate) fn page(name: &str, context: minijinja::Value) -> Result<Response, ApiError> {

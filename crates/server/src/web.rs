@@ -382,7 +382,7 @@ async fn dashboard(
         "dashboard.html",
         minijinja::context! {
             me => crate::pages::me(&principal), here => "/", incidents, alerts, charts,
-            ..crate::pages::live(ALERT_KINDS, after, None)
+            ..crate::pages::live("/", ALERT_KINDS, after, None)
         },
     )
 }
@@ -502,7 +502,7 @@ async fn show_alert(
             evidence, chart, incident, error,
             can_triage => allows(&principal.roles, Action::TriageAlerts),
             can_open => allows(&principal.roles, Action::ManageIncidents),
-            ..crate::pages::live(ALERT_KINDS, after, None)
+            ..crate::pages::live(&format!("/alerts/{}", d.alert_id), ALERT_KINDS, after, None)
         },
     )?;
     if error.is_some() {
@@ -667,7 +667,7 @@ async fn show_agent(
         "agent.html",
         minijinja::context! {
             me => crate::pages::me(principal), here => "/agent", items, flagged, error,
-            ..crate::pages::live(AGENT_KINDS, after, None)
+            ..crate::pages::live("/agent", AGENT_KINDS, after, None)
         },
     )?;
     if error.is_some() {
@@ -866,7 +866,7 @@ async fn show_war_room(
             can_draft => allows(&principal.roles, Action::DraftStatements),
             can_note => allows(&principal.roles, Action::AddIncidentNotes),
             can_manage,
-            ..crate::pages::live(&FeedKind::ALL, after, Some(id))
+            ..crate::pages::live(&format!("/incidents/{id}"), &FeedKind::ALL, after, Some(id))
         },
     )?;
     if let Some((status, _)) = error {

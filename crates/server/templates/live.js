@@ -29,17 +29,26 @@
     if (!source) return;
     var text = "value" in source ? source.value : source.textContent;
     var done = function () { button.textContent = "Copied"; };
-    if (navigator.clipboard && window.isSecureContext) {
-      navigator.clipboard.writeText(text).then(done, function () {});
-    } else {
-      source.select();
+    // The clipboard API needs a secure context (https or localhost); otherwise select the
+    // text and copy it the old way.
+    var fallback = function () {
+      if (source.select) source.select();
       if (document.execCommand("copy")) done();
+    };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(done, fallback);
+    } else {
+      fallback();
     }
   });
 
   var kinds = (body.dataset.live || "").split(",").filter(Boolean);
   if (!kinds.length || !window.EventSource) return;
   var status = document.getElementById("live");
+  // A page shown in answer to a form (saying what was refused) is re-read from its own
+  // address, which the browser then shows too, so a reload does not send the form again.
+  var here = body.dataset.url || location.pathname;
+  if (location.pathname !== here) history.replaceState(null, "", here);
 
   // A region the person is working in stays as it is: focus inside it, or a changed field.
   function busy(region) {
@@ -58,7 +67,7 @@
   var again = false;
   function refresh() {
     if (pending) { again = true; return; }
-    pending = fetch(location.href, { credentials: "same-origin", headers: { Accept: "text/html" } })
+    pending = fetch(here, { credentials: "same-origin", headers: { Accept: "text/html" } })
       .then(function (r) {
         if (!r.ok || r.redirected) throw new Error("the page answered " + r.status);
         return r.text();

@@ -292,6 +292,30 @@ async fn a_person_signs_in_and_reads_the_pages_in_a_real_browser() {
         violations.extend(v.into_iter().map(|v| format!("/trends: {v}")));
     }
 
+    // The settings and admin pages; the admin makes a token and copies it with the button.
+    client.goto(&app.url("/settings")).await.unwrap();
+    wait_for_text(&client, "main", "phishing").await;
+    screenshot(&client, "settings").await;
+    if let Some(v) = accessibility(&client).await {
+        violations.extend(v.into_iter().map(|v| format!("/settings: {v}")));
+    }
+    client.goto(&app.url("/admin")).await.unwrap();
+    wait_for(&client, "#token-user")
+        .await
+        .send_keys("zendesk")
+        .await
+        .unwrap();
+    click(&client, "form[action='/admin/tokens'] button").await;
+    let secret = wait_for(&client, "#secret").await;
+    let token = secret.prop("value").await.unwrap().unwrap_or_default();
+    assert!(token.starts_with("flt_"), "{token}");
+    click(&client, "button[data-copy=secret]").await;
+    wait_for_text(&client, "button[data-copy=secret]", "Copied").await;
+    screenshot(&client, "admin").await;
+    if let Some(v) = accessibility(&client).await {
+        violations.extend(v.into_iter().map(|v| format!("/admin: {v}")));
+    }
+
     // Signing out ends the session in the browser too.
     client.goto(&app.url("/")).await.unwrap();
     client

@@ -934,7 +934,243 @@ async fn the_dashboard_charts_topics_against_their_usual_band_and_says_what_is_d
     );
 }
 
+/// The value of the one-time secret an admin page shows.
+fn shown_secret(html: &str) -> String {
+    let at = html
+        .find(r#"id="secret" readonly value=""#)
+        .unwrap_or_else(|| panic!("no secret shown: {html}"));
+    let rest = &html[at + r#"id="secret" readonly value=""#.len()..];
+    rest[..rest.find('"').unwrap()].to_owned()
+}
+
+async fn admins_manage_people_tokens_and_sessions_on_the_admin_page(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let origin = format!("http://{}", app.addr);
+    app.person("ada", Role::Admin, "adas long password!", false)
+        .await;
+    app.person("carla", Role::CxLead, "carlas long password", false)
+        .await;
+    let ada = cookie(sign_in(&app, "ada", "adas long password!", "/").await);
+    let carla = cookie(sign_in(&app, "carla", "carlas long password", "/").await);
+    let post = |path: &str, who: &str, form: Vec<(&'static str, &'static str)>| {
+        browser()
+            .post(app.url(path))
+            .header(COOKIE, who.to_owned())
+            .header(ORIGIN, origin.clone())
+            .form(&form)
+            .send()
+    };
+    let html = read_page(&app, "/admin", &ada).await;
+    assert!(html.contains("<td>carla</td><td>cx_lead</td>"), "{html}");
+    // Not for others.
+    let r = browser()
+        .get(app.url("/admin"))
+        .header(COOKIE, &carla)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(
+        !read_page(&app, "/", &carla)
+            .await
+            .contains(r#"href="/admin""#)
+    );
+
+    // A new person: the one-time password is shown once and works (then must be changed).
+    let r = post(
+        "/admin/people",
+        &ada,
+        vec![("name", "nia"), ("role", "cx_agent")],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    let password = shown_secret(&r.text().await.unwrap());
+    assert!(password.len() >= 16, "{password}");
+    let signed = sign_in(&app, "nia", &password, "/").await;
+    assert_eq!(signed.status(), 303, "the shown password signs in");
+    let nia = cookie(signed);
+    let r = browser()
+        .get(app.url("/"))
+        .header(COOKIE, &nia)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        location(&r),
+        "/password",
+        "a one-time password must be changed"
+    );
+    let r = post("/admin/people", &ada, vec![("name", "x"), ("role", "king")])
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("role"));
+    assert!(
+        !read_page(&app, "/admin", &ada).await.contains("<td>x</td>"),
+        "nothing made"
+    );
+
+    // A token: shown once, works, then revoked on the page and refused.
+    let r = post(
+        "/admin/tokens",
+        &ada,
+        vec![("user", "zendesk-bot"), ("role", "ingest"), ("days", "30")],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    let token = shown_secret(&r.text().await.unwrap());
+    assert_eq!(app.get("/api/v1/me", &token).await.status(), 200);
+    let id = token
+        .trim_start_matches("flt_")
+        .split('_')
+        .next()
+        .unwrap()
+        .to_owned();
+    let html = read_page(&app, "/admin", &ada).await;
+    assert!(html.contains(&format!("<code>{id}</code>")), "{html}");
+    let r = post(&format!("/admin/tokens/{id}/revoke"), &ada, vec![])
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("revoked"));
+    assert_eq!(app.get("/api/v1/me", &token).await.status(), 401);
+    let r = post(
+        "/admin/tokens",
+        &ada,
+        vec![("user", "bot"), ("role", "ingest"), ("days", "forever")],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("days"));
+
+    // Carla's session, ended by the admin: her next page sends her to sign in.
+    let sessions: serde_json::Value = browser()
+        .get(app.url("/api/v1/sessions?all=true"))
+        .header(COOKIE, &ada)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let hers = sessions["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["user"] == "carla")
+        .unwrap_or_else(|| panic!("{sessions}"))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = post(&format!("/admin/sessions/{hers}/revoke"), &ada, vec![])
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = browser()
+        .get(app.url("/"))
+        .header(COOKIE, &carla)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+}
+
+async fn the_settings_page_shows_topics_and_sets_components_and_webhooks(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let origin = format!("http://{}", app.addr);
+    app.person("ada", Role::Admin, "adas long password!", false)
+        .await;
+    app.person("cora", Role::Comms, "coras long password!", false)
+        .await;
+    let ada = cookie(sign_in(&app, "ada", "adas long password!", "/").await);
+    let cora = cookie(sign_in(&app, "cora", "coras long password!", "/").await);
+    let post = |path: &str, who: &str, form: Vec<(&'static str, &'static str)>| {
+        browser()
+            .post(app.url(path))
+            .header(COOKIE, who.to_owned())
+            .header(ORIGIN, origin.clone())
+            .form(&form)
+            .send()
+    };
+    let html = read_page(&app, "/settings", &cora).await;
+    assert!(html.contains("<td>phishing</td><td>yes</td>"), "{html}");
+    assert!(!html.contains("Webhooks"), "webhooks are for admins");
+
+    let r = post(
+        "/settings/components",
+        &cora,
+        vec![("name", "<b>login</b>"), ("status", "degraded")],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 303);
+    let r = post(
+        "/settings/components",
+        &cora,
+        vec![("name", "login"), ("status", "broken")],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("status"));
+    let html = read_page(&app, "/settings", &cora).await;
+    assert!(
+        html.contains("<td>&lt;b&gt;login&lt;&#x2f;b&gt;</td><td>degraded</td>"),
+        "{html}"
+    );
+    let status = reqwest::get(app.url("/status.json"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(status.contains("degraded"), "{status}");
+
+    // Webhooks: a bad address is named and nothing is added; one made by the API is listed
+    // (never its secret) and deleted on the page.
+    let r = post(
+        "/settings/webhooks",
+        &ada,
+        vec![
+            ("url", "ftp://example.com/x"),
+            ("secret", "s3cret-value-123"),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("url"));
+    let admin = app.token(Role::Admin).await;
+    let made = app
+        .post_json(
+            "/api/v1/webhooks",
+            &admin,
+            &serde_json::json!({"url": "http://127.0.0.1:9/hook", "secret": "hidden-secret-42"}),
+        )
+        .await;
+    let made_status = made.status();
+    let made: serde_json::Value = made.json().await.unwrap();
+    assert_eq!(made_status, 201, "{made}");
+    let id = made["id"].as_i64().unwrap();
+    let html = read_page(&app, "/settings", &ada).await;
+    assert!(html.contains("127.0.0.1:9") && !html.contains("hidden-secret-42"));
+    let r = post(&format!("/settings/webhooks/{id}/delete"), &ada, vec![])
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(!r.text().await.unwrap().contains("127.0.0.1:9"));
+}
+
 frontline_testkit::backend_tests!(
+    admins_manage_people_tokens_and_sessions_on_the_admin_page,
+    the_settings_page_shows_topics_and_sets_components_and_webhooks,
     the_war_room_keeps_seats_tasks_and_statement_versions,
     the_dashboard_charts_topics_against_their_usual_band_and_says_what_is_due,
     the_war_room_takes_notes_and_state_changes_and_says_what_it_refuses,

@@ -39,6 +39,21 @@ pub async fn create_webhook(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<WebhookOut>), ApiError> {
     let request: CreateWebhook = json_body(body, state.config.max_body_bytes)?;
+    let webhook = state
+        .store
+        .create_webhook(&new_webhook(&state, request)?, &principal.origin())
+        .await?;
+    Ok((StatusCode::CREATED, Json(webhook.into())))
+}
+
+/// Checks a webhook as asked for (the API's JSON or the settings page's form).
+///
+/// # Errors
+/// A 422 naming `url`, `secret`, `format` or `events`.
+pub(crate) fn new_webhook(
+    state: &AppState,
+    request: CreateWebhook,
+) -> Result<NewWebhook, ApiError> {
     let invalid = |field: &str, reason: String| ApiError::invalid(InvalidField::new(field, reason));
     let url = request
         .url
@@ -63,19 +78,12 @@ pub async fn create_webhook(
     };
     let events = KindFilter::parse(&request.events.unwrap_or_else(|| vec!["*".into()]))
         .map_err(|e| invalid("events", e))?;
-    let webhook = state
-        .store
-        .create_webhook(
-            &NewWebhook {
-                url: url.trim().to_owned(),
-                secret,
-                format,
-                events,
-            },
-            &principal.origin(),
-        )
-        .await?;
-    Ok((StatusCode::CREATED, Json(webhook.into())))
+    Ok(NewWebhook {
+        url: url.trim().to_owned(),
+        secret,
+        format,
+        events,
+    })
 }
 
 /// Every webhook (secrets are never shown).

@@ -1,0 +1,481 @@
+//! The settings page (`/settings`: the taxonomy, the status page's components, webhooks and
+//! their deliveries) and the admin page (`/admin`: people, roles, API tokens, sessions). Each
+//! form is authorised by its own action in [`crate::pages::PAGES`]; the page shows a form only
+//! to those who may send it. Secrets (one-time passwords, tokens) are shown once, on the page
+//! that answers the form, and never stored in clear.
+
+use crate::auth::Principal;
+use crate::error::ApiError;
+use crate::pages::{me, page};
+use crate::state::AppState;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+use chrono::Utc;
+use frontline_core::Role;
+use frontline_core::policy::{Action, allows};
+use frontline_store::DeliveryQuery;
+use serde::Deserialize;
+
+/// The routes (behind [`crate::auth::authorize`], added by the caller).
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/settings", get(settings))
+        .route("/settings/components", post(set_component))
+        .route("/settings/webhooks", post(add_webhook))
+        .route("/settings/webhooks/{id}/delete", post(delete_webhook))
+        .route("/admin", get(admin))
+        .route("/admin/people", post(add_person))
+        .route("/admin/tokens", post(add_token))
+        .route("/admin/tokens/{id}/revoke", post(revoke_token))
+        .route("/admin/sessions/{id}/revoke", post(revoke_session))
+}
+
+fn time(t: chrono::DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// A form's fields; a form that does not parse is taken as empty, and each field is then
+/// named in the error it gets.
+fn form<T: for<'de> Deserialize<'de> + Default>(body: &Bytes) -> T {
+    serde_urlencoded::from_bytes(body).unwrap_or_default()
+}
+
+/// What the settings page says after a form: a refusal (status and reason) or news.
+#[derive(Default)]
+struct Said {
+    error: Option<(StatusCode, String)>,
+    notice: Option<String>,
+}
+
+impl Said {
+    fn from_result<T>(result: Result<T, ApiError>, notice: impl FnOnce(T) -> String) -> Self {
+        match result {
+            Ok(v) => Said {
+                error: None,
+                notice: Some(notice(v)),
+            },
+            Err(e) => Said {
+                error: Some((e.status(), e.message_for_page())),
+                notice: None,
+            },
+        }
+    }
+
+    fn apply(self, mut r: Response) -> Response {
+        if let Some((status, _)) = self.error {
+            *r.status_mut() = status;
+        }
+        r
+    }
+}
+
+async fn settings(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+) -> Result<Response, ApiError> {
+    show_settings(&state, &principal, Said::default()).await
+}
+
+async fn show_settings(
+    state: &AppState,
+    principal: &Principal,
+    said: Said,
+) -> Result<Response, ApiError> {
+    let topics = state.intake.taxonomy.topics();
+    let components: Vec<_> = state
+        .store
+        .list_components()
+        .await?
+        .into_iter()
+        .map(|c| {
+            minijinja::context! {
+                name => c.name, status => c.status.as_str(),
+                updated_at => time(c.updated_at), updated_by => c.updated_by,
+            }
+        })
+        .collect();
+    let admin = allows(&principal.roles, Action::ManageWebhooks);
+    let (webhooks, deliveries) = if admin {
+        let webhooks: Vec<_> = state
+            .store
+            .list_webhooks()
+            .await?
+            .into_iter()
+            .map(|w| {
+                minijinja::context! {
+                    id => w.id, url => w.url, format => w.format.as_str(),
+                    events => w.events.names().join(", "), cursor => w.cursor,
+                    created_at => time(w.created_at), created_by => w.created_by,
+                }
+            })
+            .collect();
+        let deliveries: Vec<_> = state
+            .store
+            .list_deliveries(&DeliveryQuery {
+                webhook: None,
+                status: None,
+                incident: None,
+                limit: 50,
+            })
+            .await?
+            .into_iter()
+            .map(|d| {
+                minijinja::context! {
+                    webhook => d.webhook_id, seq => d.feed_seq, kind => d.kind.as_str(),
+                    status => d.status.as_str(), attempts => d.attempts,
+                    last_status => d.last_status, last_error => d.last_error,
+                    last_attempt_at => time(d.last_attempt_at),
+                    next_attempt_at => d.next_attempt_at.map(time),
+                }
+            })
+            .collect();
+        (webhooks, deliveries)
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let r = page(
+        "settings.html",
+        minijinja::context! {
+            me => me(principal), here => "/settings",
+            topics, negations => state.intake.taxonomy.negations(),
+            components, webhooks, deliveries, admin,
+            statuses => ["operational", "degraded", "partial_outage", "major_outage"],
+            can_components => allows(&principal.roles, Action::ManageComponents),
+            error => said.error.as_ref().map(|(_, m)| m.clone()),
+            notice => said.notice.clone(),
+        },
+    )?;
+    Ok(said.apply(r))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ComponentForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    status: String,
+}
+
+async fn set_component(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let f: ComponentForm = form(&body);
+    let result = async {
+        let name =
+            frontline_core::field::short_text(f.name, "name", 100).map_err(ApiError::invalid)?;
+        let status = f.status.parse().map_err(|e: String| {
+            ApiError::invalid(frontline_core::InvalidField::new("status", e))
+        })?;
+        let c = state
+            .store
+            .set_component(&name, status, &principal.origin())
+            .await?;
+        state.feed_changed();
+        Ok(c)
+    }
+    .await;
+    match result {
+        Ok(_) => Ok(Redirect::to("/settings").into_response()),
+        Err(e) => {
+            show_settings(
+                &state,
+                &principal,
+                Said::from_result(Err::<(), _>(e), |_| String::new()),
+            )
+            .await
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct WebhookForm {
+    #[serde(default)]
+    url: String,
+    #[serde(default)]
+    secret: String,
+    #[serde(default)]
+    format: String,
+    #[serde(default)]
+    events: String,
+}
+
+async fn add_webhook(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let f: WebhookForm = form(&body);
+    let events: Vec<String> = f
+        .events
+        .split(',')
+        .map(|e| e.trim().to_owned())
+        .filter(|e| !e.is_empty())
+        .collect();
+    let request = frontline_api::CreateWebhook {
+        url: Some(f.url),
+        secret: Some(f.secret),
+        format: Some(f.format).filter(|s| !s.is_empty()),
+        events: Some(events).filter(|e| !e.is_empty()),
+    };
+    let result = match crate::api::v1::webhooks::new_webhook(&state, request) {
+        Ok(new) => state
+            .store
+            .create_webhook(&new, &principal.origin())
+            .await
+            .map_err(ApiError::from),
+        Err(e) => Err(e),
+    };
+    let said = Said::from_result(result, |w| {
+        format!(
+            "Webhook {} added: it receives what happens from now on.",
+            w.id
+        )
+    });
+    show_settings(&state, &principal, said).await
+}
+
+async fn delete_webhook(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    let result = state
+        .store
+        .delete_webhook(id, &principal.origin())
+        .await
+        .map_err(ApiError::from);
+    let said = Said::from_result(result, |()| format!("Webhook {id} deleted."));
+    show_settings(&state, &principal, said).await
+}
+
+async fn admin(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+) -> Result<Response, ApiError> {
+    show_admin(&state, &principal, Said::default(), None).await
+}
+
+/// A secret shown once: what it is for, and the secret.
+struct Once {
+    what: String,
+    secret: String,
+}
+
+async fn show_admin(
+    state: &AppState,
+    principal: &Principal,
+    said: Said,
+    once: Option<Once>,
+) -> Result<Response, ApiError> {
+    let now = Utc::now();
+    let people: Vec<_> = state
+        .store
+        .list_users()
+        .await?
+        .into_iter()
+        .map(|u| {
+            minijinja::context! {
+                name => u.name, roles => u.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+            }
+        })
+        .collect();
+    let tokens: Vec<_> = state
+        .store
+        .list_tokens()
+        .await?
+        .into_iter()
+        .map(|t| {
+            let status = if t.revoked_at.is_some() {
+                "revoked"
+            } else if t.expires_at.is_some_and(|e| e <= now) {
+                "expired"
+            } else {
+                "active"
+            };
+            minijinja::context! {
+                id => t.id.0, user => t.user,
+                roles => t.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+                created_at => time(t.created_at), expires_at => t.expires_at.map(time), status,
+            }
+        })
+        .collect();
+    let sessions: Vec<_> = state
+        .store
+        .list_sessions(None)
+        .await?
+        .into_iter()
+        .map(|s| {
+            minijinja::context! {
+                id => s.id, user => s.user, created_at => time(s.created_at),
+                expires_at => time(s.expires_at), client => s.client,
+                mine => principal.session.as_ref().is_some_and(|m| m.id == s.id),
+            }
+        })
+        .collect();
+    let r = page(
+        "admin.html",
+        minijinja::context! {
+            me => me(principal), here => "/admin",
+            people, tokens, sessions,
+            roles => Role::ALL.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+            error => said.error.as_ref().map(|(_, m)| m.clone()),
+            notice => said.notice.clone(),
+            once => once.map(|o| minijinja::context! { what => o.what, secret => o.secret }),
+        },
+    )?;
+    Ok(said.apply(r))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct PersonForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    role: String,
+}
+
+fn role_field(value: &str) -> Result<Role, ApiError> {
+    value
+        .parse::<Role>()
+        .map_err(|e| ApiError::invalid(frontline_core::InvalidField::new("role", e.to_string())))
+}
+
+/// Gives a person a role and a one-time password (creating them): what `frontline user add`
+/// does, for admins who are signed in.
+async fn add_person(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    use crate::auth::session::{hash_password, one_time_password};
+    let f: PersonForm = form(&body);
+    let checked = frontline_core::field::short_text(f.name, "name", 128)
+        .map_err(ApiError::invalid)
+        .and_then(|name| role_field(&f.role).map(|role| (name, role)));
+    let (name, role) = match checked {
+        Ok(v) => v,
+        Err(e) => {
+            let said = Said::from_result(Err::<(), _>(e), |_| String::new());
+            return show_admin(&state, &principal, said, None).await;
+        }
+    };
+    let password = one_time_password();
+    let hash = {
+        let password = password.clone();
+        tokio::task::spawn_blocking(move || hash_password(&password))
+            .await
+            .map_err(|e| ApiError::internal(format!("hashing a password: {e}")))?
+    };
+    state
+        .store
+        .set_password(&name, Some(role), &hash, true, &principal.origin())
+        .await?;
+    let once = Once {
+        what: format!(
+            "{name}'s one-time password ({} role); they choose their own at the first sign-in",
+            role.as_str()
+        ),
+        secret: password,
+    };
+    show_admin(&state, &principal, Said::default(), Some(once)).await
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct TokenForm {
+    #[serde(default)]
+    user: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    days: String,
+}
+
+async fn add_token(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let f: TokenForm = form(&body);
+    let days = match f.days.trim() {
+        "" => Ok(None),
+        d => d
+            .parse::<i64>()
+            .ok()
+            .filter(|d| (1..=3650).contains(d))
+            .map(|d| Some(Utc::now() + chrono::Duration::days(d)))
+            .ok_or_else(|| {
+                ApiError::invalid(frontline_core::InvalidField::new(
+                    "days",
+                    "must be a whole number of days from 1 to 3650, or empty for never",
+                ))
+            }),
+    };
+    let checked = frontline_core::field::short_text(f.user, "user", 128)
+        .map_err(ApiError::invalid)
+        .and_then(|user| role_field(&f.role).map(|role| (user, role)))
+        .and_then(|(user, role)| days.map(|d| (user, role, d)));
+    let (user, role, expires_at) = match checked {
+        Ok(v) => v,
+        Err(e) => {
+            let said = Said::from_result(Err::<(), _>(e), |_| String::new());
+            return show_admin(&state, &principal, said, None).await;
+        }
+    };
+    let (info, token) = crate::auth::token::issue(
+        state.store.as_ref(),
+        &user,
+        role,
+        expires_at,
+        &principal.origin(),
+    )
+    .await?;
+    let once = Once {
+        what: format!(
+            "Token {} for {} ({} role): send it as `Authorization: Bearer …`",
+            info.id.0,
+            info.user,
+            role.as_str()
+        ),
+        secret: token,
+    };
+    show_admin(&state, &principal, Said::default(), Some(once)).await
+}
+
+async fn revoke_token(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let result = state
+        .store
+        .revoke_token(
+            &frontline_core::ids::TokenId(id.clone()),
+            &principal.origin(),
+        )
+        .await
+        .map_err(ApiError::from);
+    let said = Said::from_result(result, |t| {
+        format!("Token {} of {} revoked.", t.id.0, t.user)
+    });
+    show_admin(&state, &principal, said, None).await
+}
+
+async fn revoke_session(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let result = state
+        .store
+        .revoke_session(&id, &principal.origin())
+        .await
+        .map_err(ApiError::from);
+    let said = Said::from_result(result, |()| "The session is ended.".to_owned());
+    show_admin(&state, &principal, said, None).await
+}
