@@ -67,6 +67,11 @@ enum Command {
         listen: Option<SocketAddr>,
         #[command(flatten)]
         db: DatabaseArg,
+        /// Demo mode: creates people who sign in with the password `frontline-demo`, loads a
+        /// week of customer contacts into an empty database, then plays a live incident (a
+        /// phishing wave, then a security finding). Never on a database you care about.
+        #[arg(long)]
+        demo: bool,
     },
     /// Score numeric series (CSV `timestamp,value`) for anomalies, online.
     Detect(detect::DetectArgs),
@@ -127,13 +132,62 @@ fn main() -> ExitCode {
     }
 }
 
+/// Prepares the demo (people, a feeder token) and plays it in the background once the server
+/// answers.
+async fn start_demo(
+    app: &frontline_server::Application,
+    shutdown: tokio_util::sync::CancellationToken,
+) -> anyhow::Result<()> {
+    use frontline_server::demo;
+    let (token, empty) = demo::prepare(app.state().store.as_ref())
+        .await
+        .map_err(|e| anyhow::anyhow!("preparing the demo: {e:?}"))?;
+    let addr = app.local_addr()?;
+    let host = if addr.ip().is_unspecified() {
+        "127.0.0.1".to_owned()
+    } else {
+        addr.ip().to_string()
+    };
+    let base = format!("http://{host}:{}", addr.port());
+    let people: Vec<String> = demo::PEOPLE
+        .iter()
+        .map(|(name, role)| format!("{name} ({})", role.as_str()))
+        .collect();
+    eprintln!(
+        "\nFrontline demo: open {base}/ and sign in as one of {} with the password `{}`.\n\
+         carla (CX lead) watches the dashboard; sam (security) and cora (comms) join the incident.\n\
+         {}A phishing wave starts in about 10 seconds; a security finding follows; the incident\n\
+         opens by itself within two minutes. Ctrl-C stops.\n",
+        people.join(", "),
+        demo::PASSWORD,
+        if empty {
+            "A week of ordinary contacts is loading first. "
+        } else {
+            ""
+        },
+    );
+    let play = demo::Play {
+        base,
+        token,
+        history: empty,
+        speed: 1.0,
+        keep_going: true,
+    };
+    tokio::spawn(async move {
+        if let Err(e) = demo::play(play, shutdown).await {
+            tracing::error!(error = %e, "the demo stopped");
+        }
+    });
+    Ok(())
+}
+
 fn load_config(cli_config: Option<&PathBuf>, overrides: Overrides) -> anyhow::Result<Config> {
     Config::load(cli_config.map(PathBuf::as_path), overrides).context("loading configuration")
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Serve { listen, db } => {
+        Command::Serve { listen, db, demo } => {
             let config = load_config(
                 cli.config.as_ref(),
                 Overrides {
@@ -144,6 +198,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let app = frontline_server::build(config).await?;
             let shutdown = tokio_util::sync::CancellationToken::new();
             tokio::spawn(shutdown_signal(shutdown.clone()));
+            if demo {
+                start_demo(&app, shutdown.clone()).await?;
+            }
             app.run_until(shutdown).await?;
             Ok(ExitCode::SUCCESS)
         }

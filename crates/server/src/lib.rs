@@ -11,6 +11,7 @@ pub mod auth;
 pub mod bulk;
 pub mod charts;
 pub mod config;
+pub mod demo;
 pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;

@@ -10,6 +10,7 @@ mod auth;
 mod bulk;
 mod contacts;
 mod correlation;
+mod demo;
 mod faults;
 mod incidents;
 mod insights;
