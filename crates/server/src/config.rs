@@ -49,6 +49,7 @@ pub const CONFIG_ENV: &[&str] = &[
     "CORRELATION__CRITICAL_WEIGHT",
     "CORRELATION__REPLACE_DEFAULT_RULES",
     "PUBLIC_URL",
+    "TRUSTED_PROXIES",
     "SUBSCRIBE_PER_MINUTE",
     "CADENCE__SEV1_MINUTES",
     "CADENCE__SEV2_MINUTES",
@@ -121,6 +122,11 @@ pub struct Config {
     pub statement_templates: Vec<StatementTemplate>,
     /// The address the public reaches this server at (links in the status feed and mails).
     pub public_url: String,
+    /// Addresses of reverse proxies in front of this server. From them (only), the client's
+    /// address is taken from `X-Forwarded-For` (the nearest address that is not a trusted
+    /// proxy; for sign-in lockout, limits and the audit) and HTTPS from `X-Forwarded-Proto`
+    /// (session cookies are then `Secure`). Default: none.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// The SMTP server that sends subscribers' mail; without a host, e-mail subscriptions are
     /// refused (webhook subscriptions still work).
     pub smtp: SmtpConfig,
@@ -488,6 +494,7 @@ impl Default for Config {
             correlation: CorrelationConfig::default(),
             statement_templates: Vec::new(),
             public_url: "http://127.0.0.1:8080".into(),
+            trusted_proxies: Vec::new(),
             smtp: SmtpConfig::default(),
             subscribe_per_minute: 5,
             cadence: CadenceConfig::default(),

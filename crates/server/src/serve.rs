@@ -5,15 +5,53 @@
 
 use axum::Router;
 use axum::extract::ConnectInfo;
+use axum::http::HeaderMap;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
+
+/// Whether the client reached us over HTTPS (through a trusted proxy that said so).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Https(pub bool);
+
+/// The client's address and whether it used HTTPS: from a trusted proxy, the nearest
+/// `X-Forwarded-For` address that is not a trusted proxy (proxies append, so addresses to
+/// the left are whatever the client claimed) and the nearest `X-Forwarded-Proto`; from
+/// anyone else, the connection's own address and no HTTPS.
+pub fn forwarded(trusted: &[IpAddr], peer: SocketAddr, headers: &HeaderMap) -> (SocketAddr, bool) {
+    if !trusted.contains(&peer.ip()) {
+        return (peer, false);
+    }
+    let values = |name: &str| -> Vec<String> {
+        headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+            .collect()
+    };
+    let client = values("x-forwarded-for")
+        .iter()
+        .rev()
+        .map(|v| v.parse::<IpAddr>().ok())
+        .take_while(Option::is_some)
+        .flatten()
+        .find(|ip| !trusted.contains(ip))
+        .map_or(peer, |ip| SocketAddr::new(ip, 0));
+    let https = values("x-forwarded-proto")
+        .last()
+        .is_some_and(|p| p.eq_ignore_ascii_case("https"));
+    (client, https)
+}
 
 /// How long shutting down waits for open connections.
 const DRAIN: Duration = Duration::from_secs(30);
@@ -26,6 +64,7 @@ pub async fn serve(
     listener: TcpListener,
     router: Router,
     header_timeout: Duration,
+    trusted_proxies: Arc<[IpAddr]>,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
     let mut builder = Builder::new(TokioExecutor::new());
@@ -48,9 +87,13 @@ pub async fn serve(
             () = shutdown.cancelled() => break,
         };
         let _ = stream.set_nodelay(true);
+        let proxies = trusted_proxies.clone();
         let service = router.clone().map_request(
             move |mut req: axum::extract::Request<hyper::body::Incoming>| {
-                req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
+                let (client, https) = forwarded(&proxies, peer, req.headers());
+                req.extensions_mut()
+                    .insert(ConnectInfo::<SocketAddr>(client));
+                req.extensions_mut().insert(Https(https));
                 req.map(axum::body::Body::new)
             },
         );
@@ -72,4 +115,44 @@ pub async fn serve(
         tracing::warn!("connections still open after {DRAIN:?}; closing them");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    #[test]
+    fn only_trusted_proxies_are_believed() {
+        let proxy: IpAddr = "10.0.0.2".parse().unwrap();
+        let peer = SocketAddr::new(proxy, 5555);
+        let stranger: SocketAddr = "203.0.113.9:4444".parse().unwrap();
+        let h = headers(&[
+            ("x-forwarded-for", "1.1.1.1, 198.51.100.7"),
+            ("x-forwarded-proto", "https"),
+        ]);
+        // A stranger's headers are ignored.
+        assert_eq!(forwarded(&[proxy], stranger, &h), (stranger, false));
+        // From the proxy: the address it appended (the spoofable left part is not taken).
+        let (client, https) = forwarded(&[proxy], peer, &h);
+        assert_eq!(client.ip().to_string(), "198.51.100.7");
+        assert!(https);
+        // Chained proxies are skipped; garbage ends the walk at the proxy itself.
+        let h = headers(&[("x-forwarded-for", "198.51.100.7, 10.0.0.2")]);
+        assert_eq!(
+            forwarded(&[proxy], peer, &h).0.ip().to_string(),
+            "198.51.100.7"
+        );
+        let h = headers(&[("x-forwarded-for", "198.51.100.7, nonsense")]);
+        assert_eq!(forwarded(&[proxy], peer, &h), (peer, false));
+        assert_eq!(forwarded(&[proxy], peer, &HeaderMap::new()), (peer, false));
+    }
 }

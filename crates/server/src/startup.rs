@@ -205,10 +205,18 @@ impl Application {
         });
         let header_timeout =
             std::time::Duration::from_millis(self.state.config.limits.header_timeout_ms);
+        let proxies: std::sync::Arc<[std::net::IpAddr]> =
+            self.state.config.trusted_proxies.clone().into();
         let router = api::router(self.state);
-        let result = crate::serve::serve(self.listener, router, header_timeout, shutdown.clone())
-            .await
-            .context("serving HTTP");
+        let result = crate::serve::serve(
+            self.listener,
+            router,
+            header_timeout,
+            proxies,
+            shutdown.clone(),
+        )
+        .await
+        .context("serving HTTP");
         shutdown.cancel();
         if let Some(worker) = worker {
             let _ = worker.await;

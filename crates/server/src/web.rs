@@ -92,6 +92,7 @@ struct LoginForm {
 async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    https: Option<Extension<crate::serve::Https>>,
     body: Bytes,
 ) -> Response {
     let Ok(form) = serde_urlencoded::from_bytes::<LoginForm>(&body) else {
@@ -162,7 +163,11 @@ async fn login(
         Err(e) => return ApiError::from(e).into_response(),
     };
     let mut r = Redirect::to(&next).into_response();
-    if let Ok(v) = HeaderValue::from_str(&session::cookie(&state, &value)) {
+    if let Ok(v) = HeaderValue::from_str(&session::cookie(
+        &state,
+        https.is_some_and(|Extension(h)| h.0),
+        &value,
+    )) {
         r.headers_mut().insert(SET_COOKIE, v);
     }
     r
@@ -171,6 +176,7 @@ async fn login(
 async fn logout(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
+    https: Option<Extension<crate::serve::Https>>,
 ) -> Response {
     if let Some(s) = &principal.session {
         // Ending an already-ended session is not an error for the person signing out.
@@ -180,7 +186,10 @@ async fn logout(
         }
     }
     let mut r = Redirect::to("/login").into_response();
-    if let Ok(v) = HeaderValue::from_str(&session::cleared(&state)) {
+    if let Ok(v) = HeaderValue::from_str(&session::cleared(
+        &state,
+        https.is_some_and(|Extension(h)| h.0),
+    )) {
         r.headers_mut().insert(SET_COOKIE, v);
     }
     r

@@ -172,6 +172,16 @@ async fn a_person_signs_in_and_reads_the_pages_in_a_real_browser() {
         .await
         .unwrap();
 
+    // A week of ordinary contacts, so the dashboard has its charts and bands.
+    let ingest = app.token(Role::Ingest).await;
+    let week = frontline_server::demo::history(chrono::Utc::now(), "browser");
+    for batch in week.chunks(1000) {
+        let r = app
+            .post_json("/api/v1/contacts", &ingest, &json!(batch))
+            .await;
+        assert_eq!(r.status(), 200);
+    }
+
     let (_driver, port) = start_driver().await;
     let profile = tempfile::tempdir().unwrap();
     let client = browser(port, profile.path()).await;
@@ -224,6 +234,11 @@ async fn a_person_signs_in_and_reads_the_pages_in_a_real_browser() {
         row.contains("Phishing <script>alert('x')</script> wave"),
         "hostile text is shown as text: {row}"
     );
+    let charts = client
+        .find_all(Locator::Css("#volume-region figure svg"))
+        .await
+        .unwrap();
+    assert!(charts.len() >= 4, "topic charts: {}", charts.len());
     screenshot(&client, "dashboard").await;
     if let Some(v) = accessibility(&client).await {
         violations.extend(v.into_iter().map(|v| format!("/: {v}")));

@@ -130,10 +130,10 @@ pub async fn start(
     Ok(format!("{id}.{secret}"))
 }
 
-/// The `Set-Cookie` value for a session (`Secure` when the public address is HTTPS, as it is
-/// behind a TLS-terminating proxy).
-pub fn cookie(state: &AppState, value: &str) -> String {
-    let secure = if state.config.public_url.starts_with("https://") {
+/// The `Set-Cookie` value for a session: `Secure` when the public address is HTTPS, or a
+/// trusted proxy says the request came over HTTPS (see [`crate::serve::forwarded`]).
+pub fn cookie(state: &AppState, https: bool, value: &str) -> String {
+    let secure = if https || state.config.public_url.starts_with("https://") {
         "; Secure"
     } else {
         ""
@@ -145,8 +145,8 @@ pub fn cookie(state: &AppState, value: &str) -> String {
 }
 
 /// The `Set-Cookie` value that ends the cookie.
-pub fn cleared(state: &AppState) -> String {
-    cookie(state, "").replace(&format!("Max-Age={}", LIFETIME.num_seconds()), "Max-Age=0")
+pub fn cleared(state: &AppState, https: bool) -> String {
+    cookie(state, https, "").replace(&format!("Max-Age={}", LIFETIME.num_seconds()), "Max-Age=0")
 }
 
 /// The session cookie of a request, split into id and secret.

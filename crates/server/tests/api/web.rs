@@ -1168,7 +1168,99 @@ async fn the_settings_page_shows_topics_and_sets_components_and_webhooks(backend
     assert!(!r.text().await.unwrap().contains("127.0.0.1:9"));
 }
 
+async fn behind_a_trusted_proxy_the_client_and_https_come_from_its_headers(backend: Backend) {
+    let Some(app) = frontline_testkit::spawn_app_with(backend, |c| {
+        c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await
+    else {
+        return;
+    };
+    app.person("ann", Role::CxLead, "a long good password", false)
+        .await;
+    app.person("bob", Role::Security, "bobs long password!", false)
+        .await;
+    let via = |user: &'static str, password: &'static str, from: &'static str| {
+        browser()
+            .post(app.url("/login"))
+            .header("x-forwarded-for", format!("6.6.6.6, {from}"))
+            .header("x-forwarded-proto", "https")
+            .form(&[("user", user), ("password", password), ("next", "/")])
+            .send()
+    };
+    // Twenty failures from one client (different names, so no account locks) lock that
+    // client out, not the proxy: another client still signs in.
+    let failures: Vec<_> = (0..20)
+        .map(|i| {
+            let name: &'static str = Box::leak(format!("nobody{i}").into_boxed_str());
+            via(name, "wrong", "198.51.100.1")
+        })
+        .collect();
+    for r in futures::future::join_all(failures).await {
+        assert_eq!(r.unwrap().status(), 401);
+    }
+    let r = via("ann", "a long good password", "198.51.100.1")
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429, "that client is locked out");
+    let r = via("ann", "a long good password", "198.51.100.2")
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        303,
+        "another client behind the same proxy is not"
+    );
+    let set = r.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+    assert!(set.contains("; Secure"), "HTTPS at the proxy: {set}");
+    let ann = cookie(r);
+    let list: serde_json::Value = browser()
+        .get(app.url("/api/v1/sessions"))
+        .header(COOKIE, &ann)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["items"][0]["client"], "198.51.100.2", "{list}");
+
+    // Without trust, the same headers count for nothing.
+    let Some(plain) = spawn_app(backend).await else {
+        return;
+    };
+    plain
+        .person("ann", Role::CxLead, "a long good password", false)
+        .await;
+    let r = browser()
+        .post(plain.url("/login"))
+        .header("x-forwarded-for", "198.51.100.2")
+        .header("x-forwarded-proto", "https")
+        .form(&[
+            ("user", "ann"),
+            ("password", "a long good password"),
+            ("next", "/"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let set = r.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+    assert!(!set.contains("Secure"), "{set}");
+    let ann = cookie(r);
+    let list: serde_json::Value = browser()
+        .get(plain.url("/api/v1/sessions"))
+        .header(COOKIE, &ann)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["items"][0]["client"], "127.0.0.1", "{list}");
+}
+
 frontline_testkit::backend_tests!(
+    behind_a_trusted_proxy_the_client_and_https_come_from_its_headers,
     admins_manage_people_tokens_and_sessions_on_the_admin_page,
     the_settings_page_shows_topics_and_sets_components_and_webhooks,
     the_war_room_keeps_seats_tasks_and_statement_versions,
