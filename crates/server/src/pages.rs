@@ -90,6 +90,7 @@ pub const PAGES: &[RouteRule] = &[
         "/alerts/{id}/incident",
         Action::ManageIncidents,
     ),
+    rule(Method::POST, "/alerts/{id}/link", Action::ManageIncidents),
     rule(Method::GET, "/settings", Action::ReadStatements),
     rule(
         Method::POST,

@@ -50,6 +50,7 @@ pub fn router() -> Router<AppState> {
         .route("/alerts/{id}/ack", post(ack_alert))
         .route("/alerts/{id}/dismiss", post(dismiss_alert))
         .route("/alerts/{id}/incident", post(incident_from_alert))
+        .route("/alerts/{id}/link", post(link_alert))
 }
 
 /// Where to go after signing in: a path on this server, never another site.
@@ -439,25 +440,15 @@ async fn show_alert(
     let n = ((end - first).num_seconds() / width + 1).max(1) as usize;
     let mut counts = vec![0u64; n];
     if let Some(topic) = &d.topic {
-        let mut query = frontline_store::ContactQuery {
-            since: Some(first),
-            until: Some(end),
-            topic: Some(topic.clone()),
-            limit: 1000,
-            ..frontline_store::ContactQuery::default()
-        };
-        // At most 20,000 contacts: the chart's shape, not an exact census.
-        for _ in 0..20 {
-            let page = state.store.list_contacts(&query).await?;
-            for c in &page.items {
-                let i = ((c.contact.received_at - first).num_seconds() / width) as usize;
-                if let Some(slot) = counts.get_mut(i) {
-                    *slot += 1;
-                }
-            }
-            match page.next_cursor {
-                Some(next) => query.after = Some(next),
-                None => break,
+        // The chart's buckets are the store's: aligned to multiples of `width` since the epoch.
+        let per_bucket = state
+            .store
+            .topic_counts(first, end, frontline_store::Bucket::of(width))
+            .await?;
+        for c in per_bucket.iter().filter(|c| &c.topic == topic) {
+            let i = ((c.start - first).num_seconds() / width) as usize;
+            if let Some(slot) = counts.get_mut(i) {
+                *slot += c.contacts;
             }
         }
     }
@@ -497,6 +488,23 @@ async fn show_alert(
         Some(SignalState::Linked(i)) => Some(*i),
         _ => None,
     };
+    // Where it could go instead of a new incident: the open ones, newest first.
+    let open: Vec<_> = if incident.is_none() && allows(&principal.roles, Action::ManageIncidents) {
+        state
+            .store
+            .list_incidents(&IncidentQuery {
+                open: Some(true),
+                limit: 100,
+                ..IncidentQuery::default()
+            })
+            .await?
+            .items
+            .into_iter()
+            .map(|i| minijinja::context! { id => i.id, title => i.title, severity => i.severity.as_str() })
+            .collect()
+    } else {
+        Vec::new()
+    };
     let mut r = page(
         "alert.html",
         minijinja::context! {
@@ -508,7 +516,7 @@ async fn show_alert(
                 observed => d.observed, expected => format!("{:.1}", d.expected),
                 customers => d.customers, text => d.text, reason => a.reason,
             },
-            evidence, chart, incident, error,
+            evidence, chart, incident, error, open,
             can_triage => allows(&principal.roles, Action::TriageAlerts),
             can_open => allows(&principal.roles, Action::ManageIncidents),
             ..crate::pages::live(&format!("/alerts/{}", d.alert_id), ALERT_KINDS, after, None)
@@ -588,6 +596,41 @@ async fn dismiss_alert(
 struct OpenForm {
     #[serde(default)]
     severity: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct LinkForm {
+    #[serde(default)]
+    incident_id: String,
+}
+
+/// Adds the alert to an open incident.
+async fn link_alert(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    use frontline_core::incident::{IncidentChange, Signal};
+    let form: LinkForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let Ok(incident) = form.incident_id.trim().parse::<i64>() else {
+        return show_alert(&state, &principal, &id, Some("Choose an incident.")).await;
+    };
+    if state.store.get_alert(&id).await?.is_none() {
+        return Err(ApiError::not_found(format!("no alert {id}")));
+    }
+    let result = state
+        .store
+        .change_incident(
+            incident,
+            &[IncidentChange::Link(vec![Signal::Alert { id: id.clone() }])],
+            &principal.origin(),
+        )
+        .await;
+    after_change(&state, &principal, &id, result, |detail| {
+        format!("/incidents/{}", detail.incident.id)
+    })
+    .await
 }
 
 async fn incident_from_alert(

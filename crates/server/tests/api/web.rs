@@ -439,7 +439,9 @@ async fn an_alert_is_triaged_and_turned_into_an_incident_on_its_page(backend: Ba
         "p1",
         &(now - chrono::Duration::minutes(20)).to_rfc3339(),
     );
-    c["text"] = serde_json::json!("Got a text with a link <b>now</b>, mail me at jane@example.com");
+    c["text"] = serde_json::json!(
+        "Got a text with a link <script>steal()</script>, mail me at jane@example.com"
+    );
     let (status, _) = frontline_testkit::json(
         app.post_json("/api/v1/contacts", &ingest, &serde_json::json!([c]))
             .await,
@@ -477,14 +479,22 @@ async fn an_alert_is_triaged_and_turned_into_an_incident_on_its_page(backend: Ba
         .await
         .unwrap();
     assert_eq!(page.status(), 200);
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     let html = page.text().await.unwrap();
     assert!(
         html.contains("[email]") && !html.contains("jane@example.com"),
         "redacted evidence"
     );
     assert!(
-        html.contains("&lt;b&gt;now&lt;&#x2f;b&gt;"),
+        html.contains("&lt;script&gt;steal()&lt;&#x2f;script&gt;"),
         "escaped evidence"
+    );
+    assert!(
+        frontline_testkit::runs_only_its_own_script(&html, &csp),
+        "the contact's script is text, the page's own is the only one"
     );
     assert!(html.contains("<svg") && html.contains("Acknowledge"));
     let agent_view = b
@@ -809,7 +819,7 @@ async fn the_war_room_keeps_seats_tasks_and_statement_versions(backend: Backend)
         format!("/statements/{sid}/edit"),
         vec![
             ("title", "Sign-in trouble".into()),
-            ("body", "We are <b>fixing</b> it.".into()),
+            ("body", "We are <script>fixing()</script> it.".into()),
         ],
     )
     .await
@@ -835,7 +845,8 @@ async fn the_war_room_keeps_seats_tasks_and_statement_versions(backend: Backend)
     assert!(html.contains("What changed since version 1"), "{html}");
     assert!(html.contains("<del>looking into</del>"), "{html}");
     assert!(
-        html.contains("<ins>&lt;b&gt;fixing&lt;&#x2f;b&gt;</ins>"),
+        html.contains("<ins>&lt;script&gt;fixing()&lt;&#x2f;script&gt;</ins>")
+            && html.matches("<script").count() == 1,
         "{html}"
     );
     let version_2 = &html[html.find("version 2").unwrap()..];
@@ -1259,7 +1270,49 @@ async fn behind_a_trusted_proxy_the_client_and_https_come_from_its_headers(backe
     assert_eq!(list["items"][0]["client"], "127.0.0.1", "{list}");
 }
 
+async fn an_alert_is_added_to_an_open_incident_from_its_page(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let origin = format!("http://{}", app.addr);
+    app.person("carla", Role::CxLead, "carlas long password", false)
+        .await;
+    let sam = app.token_for("sam", Role::Security).await;
+    let id = app.open_incident(&sam, "Lookalike domain", "SEV2").await;
+    app.store
+        .upsert_alerts(&[frontline_testkit::phishing_spike("wave")])
+        .await
+        .unwrap();
+    let carla = cookie(sign_in(&app, "carla", "carlas long password", "/").await);
+    let html = read_page(&app, "/alerts/wave", &carla).await;
+    assert!(
+        html.contains(&format!(
+            r#"<option value="{id}">{id}: Lookalike domain (SEV2)</option>"#
+        )),
+        "{html}"
+    );
+    let post = |incident: &'static str| {
+        browser()
+            .post(app.url("/alerts/wave/link"))
+            .header(COOKIE, carla.clone())
+            .header(ORIGIN, origin.clone())
+            .form(&[("incident_id", incident)])
+            .send()
+    };
+    let r = post("none").await.unwrap();
+    assert!(r.text().await.unwrap().contains("Choose an incident."));
+    let leaked: &'static str = Box::leak(id.to_string().into_boxed_str());
+    let r = post(leaked).await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(location(&r), format!("/incidents/{id}"));
+    let war_room = read_page(&app, &format!("/incidents/{id}"), &carla).await;
+    assert!(war_room.contains(r#"href="/alerts/wave""#), "{war_room}");
+    let html = read_page(&app, "/alerts/wave", &carla).await;
+    assert!(html.contains(&format!("incident {id}</a>")) && !html.contains("Add it to"));
+}
+
 frontline_testkit::backend_tests!(
+    an_alert_is_added_to_an_open_incident_from_its_page,
     behind_a_trusted_proxy_the_client_and_https_come_from_its_headers,
     admins_manage_people_tokens_and_sessions_on_the_admin_page,
     the_settings_page_shows_topics_and_sets_components_and_webhooks,
