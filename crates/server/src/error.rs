@@ -52,6 +52,11 @@ impl ApiError {
         e
     }
 
+    /// 422: `field` fails a check, for `reason`.
+    pub fn invalid_field(field: &str, reason: impl Into<String>) -> Self {
+        Self::invalid(InvalidField::new(field, reason))
+    }
+
     /// 422 for an intake array in which every element was refused; lists them.
     pub fn all_rejected(rejected: Vec<RejectedElement>) -> Self {
         let mut e = Self::new(

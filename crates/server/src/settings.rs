@@ -52,16 +52,20 @@ struct Said {
 }
 
 impl Said {
+    fn refused(e: ApiError) -> Self {
+        Said {
+            error: Some((e.status(), e.message_for_page())),
+            notice: None,
+        }
+    }
+
     fn from_result<T>(result: Result<T, ApiError>, notice: impl FnOnce(T) -> String) -> Self {
         match result {
             Ok(v) => Said {
                 error: None,
                 notice: Some(notice(v)),
             },
-            Err(e) => Said {
-                error: Some((e.status(), e.message_for_page())),
-                notice: None,
-            },
+            Err(e) => Said::refused(e),
         }
     }
 
@@ -169,9 +173,10 @@ async fn set_component(
     let result = async {
         let name =
             frontline_core::field::short_text(f.name, "name", 100).map_err(ApiError::invalid)?;
-        let status = f.status.parse().map_err(|e: String| {
-            ApiError::invalid(frontline_core::InvalidField::new("status", e))
-        })?;
+        let status = f
+            .status
+            .parse()
+            .map_err(|e: String| ApiError::invalid_field("status", e))?;
         let c = state
             .store
             .set_component(&name, status, &principal.origin())
@@ -182,14 +187,7 @@ async fn set_component(
     .await;
     match result {
         Ok(_) => Ok(Redirect::to("/settings").into_response()),
-        Err(e) => {
-            show_settings(
-                &state,
-                &principal,
-                Said::from_result(Err::<(), _>(e), |_| String::new()),
-            )
-            .await
-        }
+        Err(e) => show_settings(&state, &principal, Said::refused(e)).await,
     }
 }
 
@@ -343,7 +341,7 @@ struct PersonForm {
 fn role_field(value: &str) -> Result<Role, ApiError> {
     value
         .parse::<Role>()
-        .map_err(|e| ApiError::invalid(frontline_core::InvalidField::new("role", e.to_string())))
+        .map_err(|e| ApiError::invalid_field("role", e.to_string()))
 }
 
 /// Gives a person a role and a one-time password (creating them): what `frontline user add`
@@ -361,7 +359,7 @@ async fn add_person(
     let (name, role) = match checked {
         Ok(v) => v,
         Err(e) => {
-            let said = Said::from_result(Err::<(), _>(e), |_| String::new());
+            let said = Said::refused(e);
             return show_admin(&state, &principal, said, None).await;
         }
     };
@@ -410,10 +408,10 @@ async fn add_token(
             .filter(|d| (1..=3650).contains(d))
             .map(|d| Some(Utc::now() + chrono::Duration::days(d)))
             .ok_or_else(|| {
-                ApiError::invalid(frontline_core::InvalidField::new(
+                ApiError::invalid_field(
                     "days",
                     "must be a whole number of days from 1 to 3650, or empty for never",
-                ))
+                )
             }),
     };
     let checked = frontline_core::field::short_text(f.user, "user", 128)
@@ -423,7 +421,7 @@ async fn add_token(
     let (user, role, expires_at) = match checked {
         Ok(v) => v,
         Err(e) => {
-            let said = Said::from_result(Err::<(), _>(e), |_| String::new());
+            let said = Said::refused(e);
             return show_admin(&state, &principal, said, None).await;
         }
     };

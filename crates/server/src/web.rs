@@ -961,15 +961,10 @@ async fn war_room_note(
 ) -> Result<Response, ApiError> {
     use frontline_core::incident::IncidentChange;
     let form: NoteForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    let result = match frontline_core::incident::note(form.body) {
-        Ok(body) => state
-            .store
-            .change_incident(id, &[IncidentChange::Note { body }], &principal.origin())
-            .await
-            .map_err(ApiError::from),
-        Err(e) => Err(ApiError::invalid(e)),
-    };
-    war_room_after(&state, &principal, id, result).await
+    let change = frontline_core::incident::note(form.body)
+        .map(|body| IncidentChange::Note { body })
+        .map_err(ApiError::invalid);
+    war_room_change(&state, &principal, id, change, "body").await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -988,33 +983,23 @@ async fn war_room_state(
 ) -> Result<Response, ApiError> {
     use frontline_core::incident::IncidentChange;
     let form: StateForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    let parsed = form
+    let change = form
         .state
         .parse()
-        .map_err(|e: String| ApiError::invalid(frontline_core::InvalidField::new("state", e)))
+        .map_err(|e: String| ApiError::invalid_field("state", e))
         .and_then(|s| {
-            form.severity.parse().map(|v| (s, v)).map_err(|e: String| {
-                ApiError::invalid(frontline_core::InvalidField::new("severity", e))
-            })
+            form.severity
+                .parse()
+                .map(|v| (s, v))
+                .map_err(|e: String| ApiError::invalid_field("severity", e))
+        })
+        .map(|(new_state, severity)| IncidentChange::Update {
+            title: None,
+            severity: Some(severity),
+            state: Some(new_state),
+            services: None,
         });
-    let result = match parsed {
-        Ok((new_state, severity)) => state
-            .store
-            .change_incident(
-                id,
-                &[IncidentChange::Update {
-                    title: None,
-                    severity: Some(severity),
-                    state: Some(new_state),
-                    services: None,
-                }],
-                &principal.origin(),
-            )
-            .await
-            .map_err(ApiError::from),
-        Err(e) => Err(e),
-    };
-    war_room_after(&state, &principal, id, result).await
+    war_room_change(&state, &principal, id, change, "state").await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -1041,7 +1026,7 @@ async fn war_room_draft(
     let audience: Result<Audience, ApiError> = form
         .audience
         .parse()
-        .map_err(|e: String| ApiError::invalid(frontline_core::InvalidField::new("audience", e)));
+        .map_err(|e: String| ApiError::invalid_field("audience", e));
     let result = match audience.and_then(|a| {
         draft(
             title,
@@ -1102,7 +1087,7 @@ async fn war_room_seat(
     let change = form
         .seat
         .parse::<IncidentRole>()
-        .map_err(|e| ApiError::invalid(frontline_core::InvalidField::new("seat", e)))
+        .map_err(|e| ApiError::invalid_field("seat", e))
         .map(|role| IncidentChange::AssignRole {
             role,
             user: Some(form.user.trim().to_owned()).filter(|u| !u.is_empty()),
@@ -1153,10 +1138,7 @@ async fn war_room_task_done(
     let done = match form.done.as_str() {
         "true" => Ok(true),
         "false" => Ok(false),
-        _ => Err(ApiError::invalid(frontline_core::InvalidField::new(
-            "done",
-            "must be true or false",
-        ))),
+        _ => Err(ApiError::invalid_field("done", "must be true or false")),
     };
     let change = done.map(|done| IncidentChange::UpdateTask {
         id: task,

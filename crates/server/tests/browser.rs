@@ -193,27 +193,7 @@ async fn a_person_signs_in_and_reads_the_pages_in_a_real_browser() {
     if let Some(v) = accessibility(&client).await {
         violations.extend(v.into_iter().map(|v| format!("/login: {v}")));
     }
-    client
-        .find(Locator::Css("#user"))
-        .await
-        .unwrap()
-        .send_keys("ann")
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("#password"))
-        .await
-        .unwrap()
-        .send_keys("a long good password")
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    fill_sign_in(&client, "ann", "a long good password").await;
     wait_for_path(&client, "/").await;
     let heading = client
         .find(Locator::Css("h1"))
@@ -348,23 +328,21 @@ async fn a_person_signs_in_and_reads_the_pages_in_a_real_browser() {
     assert!(violations.is_empty(), "accessibility: {violations:#?}");
 }
 
+/// Types a name and password into the sign-in form on screen and sends it.
+async fn fill_sign_in(client: &Client, user: &str, password: &str) {
+    for (field, value) in [("#user", user), ("#password", password)] {
+        wait_for(client, field)
+            .await
+            .send_keys(value)
+            .await
+            .unwrap();
+    }
+    click(client, "button[type=submit]").await;
+}
+
 async fn sign_in_as(client: &Client, base: &str, user: &str, password: &str) {
     client.goto(&format!("{base}/login")).await.unwrap();
-    client
-        .find(Locator::Css("#user"))
-        .await
-        .unwrap()
-        .send_keys(user)
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("#password"))
-        .await
-        .unwrap()
-        .send_keys(password)
-        .await
-        .unwrap();
-    click(client, "button[type=submit]").await;
+    fill_sign_in(client, user, password).await;
     wait_for_path(client, "/").await;
 }
 

@@ -634,7 +634,6 @@ async fn the_war_room_takes_notes_and_state_changes_and_says_what_it_refuses(bac
     let Some(app) = spawn_app(backend).await else {
         return;
     };
-    let origin = format!("http://{}", app.addr);
     app.person("sam", Role::Security, "sams long password!", false)
         .await;
     let token = app.token_for("sam", Role::Security).await;
@@ -653,38 +652,38 @@ async fn the_war_room_takes_notes_and_state_changes_and_says_what_it_refuses(bac
         html.contains("Next public update due by"),
         "SEV1 has a cadence: {html}"
     );
-    let post = |path: String, form: Vec<(&'static str, &'static str)>| {
-        b.post(app.url(&path))
-            .header(COOKIE, sam.clone())
-            .header(ORIGIN, origin.clone())
-            .form(&form)
-            .send()
-    };
-    let r = post(
-        format!("/incidents/{id}/note"),
-        vec![("body", "<i>blocking</i> IPs")],
+    let r = post_form(
+        &app,
+        &format!("/incidents/{id}/note"),
+        &sam,
+        &[("body", "<i>blocking</i> IPs")],
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(r.status(), 303);
-    let r = post(format!("/incidents/{id}/note"), vec![("body", "  ")])
-        .await
-        .unwrap();
+    let r = post_form(
+        &app,
+        &format!("/incidents/{id}/note"),
+        &sam,
+        &[("body", "  ")],
+    )
+    .await;
     assert_eq!(r.status(), 422);
     assert!(r.text().await.unwrap().contains("body"));
-    let r = post(
-        format!("/incidents/{id}/state"),
-        vec![("state", "gone"), ("severity", "SEV1")],
+    let r = post_form(
+        &app,
+        &format!("/incidents/{id}/state"),
+        &sam,
+        &[("state", "gone"), ("severity", "SEV1")],
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(r.status(), 422);
-    let r = post(
-        format!("/incidents/{id}/state"),
-        vec![("state", "resolved"), ("severity", "SEV2")],
+    let r = post_form(
+        &app,
+        &format!("/incidents/{id}/state"),
+        &sam,
+        &[("state", "resolved"), ("severity", "SEV2")],
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(r.status(), 303);
     let html = b
         .get(app.url(&format!("/incidents/{id}")))
@@ -704,6 +703,23 @@ async fn the_war_room_takes_notes_and_state_changes_and_says_what_it_refuses(bac
         !html.contains("Next public update due by"),
         "resolved: nothing due"
     );
+}
+
+/// A form sent from this server's pages by the person of `cookie`.
+async fn post_form(
+    app: &TestApp,
+    path: &str,
+    cookie: &str,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
+    browser()
+        .post(app.url(path))
+        .header(COOKIE, cookie)
+        .header(ORIGIN, format!("http://{}", app.addr))
+        .form(form)
+        .send()
+        .await
+        .unwrap()
 }
 
 /// The page at `path` as `cookie` sees it.
@@ -730,67 +746,72 @@ async fn the_war_room_keeps_seats_tasks_and_statement_versions(backend: Backend)
     let token = app.token_for("sam", Role::Security).await;
     let id = app.open_incident(&token, "Takeovers", "SEV2").await;
     let sam = cookie(sign_in(&app, "sam", "sams long password!", "/").await);
-    let b = browser();
-    let post = |path: String, form: Vec<(&'static str, String)>| {
-        b.post(app.url(&path))
-            .header(COOKIE, sam.clone())
-            .header(ORIGIN, origin.clone())
-            .form(&form)
-            .send()
-    };
     let war_room = format!("/incidents/{id}");
 
     // Seats: given to people who exist; a bad seat or person is named, nothing changes.
-    let r = post(
-        format!("{war_room}/seats"),
-        vec![("seat", "commander".into()), ("user", "carla".into())],
+    let r = post_form(
+        &app,
+        &format!("{war_room}/seats"),
+        &sam,
+        &[("seat", "commander"), ("user", "carla")],
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(r.status(), 303);
-    let r = post(
-        format!("{war_room}/seats"),
-        vec![("seat", "boss".into()), ("user", "carla".into())],
+    let r = post_form(
+        &app,
+        &format!("{war_room}/seats"),
+        &sam,
+        &[("seat", "boss"), ("user", "carla")],
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(r.status(), 422);
     assert!(r.text().await.unwrap().contains("seat"));
-    let r = post(
-        format!("{war_room}/seats"),
-        vec![("seat", "cx_lead".into()), ("user", "nobody".into())],
+    let r = post_form(
+        &app,
+        &format!("{war_room}/seats"),
+        &sam,
+        &[("seat", "cx_lead"), ("user", "nobody")],
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(r.status(), 422);
     assert!(r.text().await.unwrap().contains("nobody"));
 
     // Tasks: added (escaped), marked done; a bad flag is named.
-    let r = post(
-        format!("{war_room}/tasks"),
-        vec![
-            ("title", "<script>x()</script> rotate keys".into()),
-            ("owner", "sam".into()),
+    let r = post_form(
+        &app,
+        &format!("{war_room}/tasks"),
+        &sam,
+        &[
+            ("title", "<script>x()</script> rotate keys"),
+            ("owner", "sam"),
         ],
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(r.status(), 303);
-    let r = post(format!("{war_room}/tasks/1"), vec![("done", "true".into())])
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 303);
-    let r = post(
-        format!("{war_room}/tasks/1"),
-        vec![("done", "maybe".into())],
+    let r = post_form(
+        &app,
+        &format!("{war_room}/tasks/1"),
+        &sam,
+        &[("done", "true")],
     )
-    .await
-    .unwrap();
+    .await;
+    assert_eq!(r.status(), 303);
+    let r = post_form(
+        &app,
+        &format!("{war_room}/tasks/1"),
+        &sam,
+        &[("done", "maybe")],
+    )
+    .await;
     assert_eq!(r.status(), 422);
     assert!(r.text().await.unwrap().contains("done"));
-    let r = post(format!("{war_room}/tasks/9"), vec![("done", "true".into())])
-        .await
-        .unwrap();
+    let r = post_form(
+        &app,
+        &format!("{war_room}/tasks/9"),
+        &sam,
+        &[("done", "true")],
+    )
+    .await;
     assert!(r.status().is_client_error(), "{}", r.status());
 
     // A statement, then its second version written on the page: the change is shown word by
@@ -815,22 +836,24 @@ async fn the_war_room_keeps_seats_tasks_and_statement_versions(backend: Backend)
         )
         .await;
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
-    let r = post(
-        format!("/statements/{sid}/edit"),
-        vec![
-            ("title", "Sign-in trouble".into()),
-            ("body", "We are <script>fixing()</script> it.".into()),
+    let r = post_form(
+        &app,
+        &format!("/statements/{sid}/edit"),
+        &sam,
+        &[
+            ("title", "Sign-in trouble"),
+            ("body", "We are <script>fixing()</script> it."),
         ],
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(r.status(), 303);
-    let r = post(
-        format!("/statements/{sid}/edit"),
-        vec![("body", " ".into())],
+    let r = post_form(
+        &app,
+        &format!("/statements/{sid}/edit"),
+        &sam,
+        &[("body", " ")],
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(r.status(), 422);
     assert!(r.text().await.unwrap().contains("body"));
 
@@ -958,21 +981,12 @@ async fn admins_manage_people_tokens_and_sessions_on_the_admin_page(backend: Bac
     let Some(app) = spawn_app(backend).await else {
         return;
     };
-    let origin = format!("http://{}", app.addr);
     app.person("ada", Role::Admin, "adas long password!", false)
         .await;
     app.person("carla", Role::CxLead, "carlas long password", false)
         .await;
     let ada = cookie(sign_in(&app, "ada", "adas long password!", "/").await);
     let carla = cookie(sign_in(&app, "carla", "carlas long password", "/").await);
-    let post = |path: &str, who: &str, form: Vec<(&'static str, &'static str)>| {
-        browser()
-            .post(app.url(path))
-            .header(COOKIE, who.to_owned())
-            .header(ORIGIN, origin.clone())
-            .form(&form)
-            .send()
-    };
     let html = read_page(&app, "/admin", &ada).await;
     assert!(html.contains("<td>carla</td><td>cx_lead</td>"), "{html}");
     // Not for others.
@@ -990,13 +1004,13 @@ async fn admins_manage_people_tokens_and_sessions_on_the_admin_page(backend: Bac
     );
 
     // A new person: the one-time password is shown once and works (then must be changed).
-    let r = post(
+    let r = post_form(
+        &app,
         "/admin/people",
         &ada,
-        vec![("name", "nia"), ("role", "cx_agent")],
+        &[("name", "nia"), ("role", "cx_agent")],
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(r.status(), 200);
     let password = shown_secret(&r.text().await.unwrap());
     assert!(password.len() >= 16, "{password}");
@@ -1014,9 +1028,13 @@ async fn admins_manage_people_tokens_and_sessions_on_the_admin_page(backend: Bac
         "/password",
         "a one-time password must be changed"
     );
-    let r = post("/admin/people", &ada, vec![("name", "x"), ("role", "king")])
-        .await
-        .unwrap();
+    let r = post_form(
+        &app,
+        "/admin/people",
+        &ada,
+        &[("name", "x"), ("role", "king")],
+    )
+    .await;
     assert_eq!(r.status(), 422);
     assert!(r.text().await.unwrap().contains("role"));
     assert!(
@@ -1025,13 +1043,13 @@ async fn admins_manage_people_tokens_and_sessions_on_the_admin_page(backend: Bac
     );
 
     // A token: shown once, works, then revoked on the page and refused.
-    let r = post(
+    let r = post_form(
+        &app,
         "/admin/tokens",
         &ada,
-        vec![("user", "zendesk-bot"), ("role", "ingest"), ("days", "30")],
+        &[("user", "zendesk-bot"), ("role", "ingest"), ("days", "30")],
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(r.status(), 200);
     let token = shown_secret(&r.text().await.unwrap());
     assert_eq!(app.get("/api/v1/me", &token).await.status(), 200);
@@ -1043,19 +1061,17 @@ async fn admins_manage_people_tokens_and_sessions_on_the_admin_page(backend: Bac
         .to_owned();
     let html = read_page(&app, "/admin", &ada).await;
     assert!(html.contains(&format!("<code>{id}</code>")), "{html}");
-    let r = post(&format!("/admin/tokens/{id}/revoke"), &ada, vec![])
-        .await
-        .unwrap();
+    let r = post_form(&app, &format!("/admin/tokens/{id}/revoke"), &ada, &[]).await;
     assert_eq!(r.status(), 200);
     assert!(r.text().await.unwrap().contains("revoked"));
     assert_eq!(app.get("/api/v1/me", &token).await.status(), 401);
-    let r = post(
+    let r = post_form(
+        &app,
         "/admin/tokens",
         &ada,
-        vec![("user", "bot"), ("role", "ingest"), ("days", "forever")],
+        &[("user", "bot"), ("role", "ingest"), ("days", "forever")],
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(r.status(), 422);
     assert!(r.text().await.unwrap().contains("days"));
 
@@ -1078,9 +1094,7 @@ async fn admins_manage_people_tokens_and_sessions_on_the_admin_page(backend: Bac
         .as_str()
         .unwrap()
         .to_owned();
-    let r = post(&format!("/admin/sessions/{hers}/revoke"), &ada, vec![])
-        .await
-        .unwrap();
+    let r = post_form(&app, &format!("/admin/sessions/{hers}/revoke"), &ada, &[]).await;
     assert_eq!(r.status(), 200);
     let r = browser()
         .get(app.url("/"))
@@ -1095,40 +1109,31 @@ async fn the_settings_page_shows_topics_and_sets_components_and_webhooks(backend
     let Some(app) = spawn_app(backend).await else {
         return;
     };
-    let origin = format!("http://{}", app.addr);
     app.person("ada", Role::Admin, "adas long password!", false)
         .await;
     app.person("cora", Role::Comms, "coras long password!", false)
         .await;
     let ada = cookie(sign_in(&app, "ada", "adas long password!", "/").await);
     let cora = cookie(sign_in(&app, "cora", "coras long password!", "/").await);
-    let post = |path: &str, who: &str, form: Vec<(&'static str, &'static str)>| {
-        browser()
-            .post(app.url(path))
-            .header(COOKIE, who.to_owned())
-            .header(ORIGIN, origin.clone())
-            .form(&form)
-            .send()
-    };
     let html = read_page(&app, "/settings", &cora).await;
     assert!(html.contains("<td>phishing</td><td>yes</td>"), "{html}");
     assert!(!html.contains("Webhooks"), "webhooks are for admins");
 
-    let r = post(
+    let r = post_form(
+        &app,
         "/settings/components",
         &cora,
-        vec![("name", "<b>login</b>"), ("status", "degraded")],
+        &[("name", "<b>login</b>"), ("status", "degraded")],
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(r.status(), 303);
-    let r = post(
+    let r = post_form(
+        &app,
         "/settings/components",
         &cora,
-        vec![("name", "login"), ("status", "broken")],
+        &[("name", "login"), ("status", "broken")],
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(r.status(), 422);
     assert!(r.text().await.unwrap().contains("status"));
     let html = read_page(&app, "/settings", &cora).await;
@@ -1146,16 +1151,16 @@ async fn the_settings_page_shows_topics_and_sets_components_and_webhooks(backend
 
     // Webhooks: a bad address is named and nothing is added; one made by the API is listed
     // (never its secret) and deleted on the page.
-    let r = post(
+    let r = post_form(
+        &app,
         "/settings/webhooks",
         &ada,
-        vec![
+        &[
             ("url", "ftp://example.com/x"),
             ("secret", "s3cret-value-123"),
         ],
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(r.status(), 422);
     assert!(r.text().await.unwrap().contains("url"));
     let admin = app.token(Role::Admin).await;
@@ -1172,9 +1177,7 @@ async fn the_settings_page_shows_topics_and_sets_components_and_webhooks(backend
     let id = made["id"].as_i64().unwrap();
     let html = read_page(&app, "/settings", &ada).await;
     assert!(html.contains("127.0.0.1:9") && !html.contains("hidden-secret-42"));
-    let r = post(&format!("/settings/webhooks/{id}/delete"), &ada, vec![])
-        .await
-        .unwrap();
+    let r = post_form(&app, &format!("/settings/webhooks/{id}/delete"), &ada, &[]).await;
     assert_eq!(r.status(), 200);
     assert!(!r.text().await.unwrap().contains("127.0.0.1:9"));
 }
@@ -1274,7 +1277,6 @@ async fn an_alert_is_added_to_an_open_incident_from_its_page(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
     };
-    let origin = format!("http://{}", app.addr);
     app.person("carla", Role::CxLead, "carlas long password", false)
         .await;
     let sam = app.token_for("sam", Role::Security).await;
@@ -1291,18 +1293,21 @@ async fn an_alert_is_added_to_an_open_incident_from_its_page(backend: Backend) {
         )),
         "{html}"
     );
-    let post = |incident: &'static str| {
-        browser()
-            .post(app.url("/alerts/wave/link"))
-            .header(COOKIE, carla.clone())
-            .header(ORIGIN, origin.clone())
-            .form(&[("incident_id", incident)])
-            .send()
-    };
-    let r = post("none").await.unwrap();
+    let r = post_form(
+        &app,
+        "/alerts/wave/link",
+        &carla,
+        &[("incident_id", "none")],
+    )
+    .await;
     assert!(r.text().await.unwrap().contains("Choose an incident."));
-    let leaked: &'static str = Box::leak(id.to_string().into_boxed_str());
-    let r = post(leaked).await.unwrap();
+    let r = post_form(
+        &app,
+        "/alerts/wave/link",
+        &carla,
+        &[("incident_id", &id.to_string())],
+    )
+    .await;
     assert_eq!(r.status(), 303);
     assert_eq!(location(&r), format!("/incidents/{id}"));
     let war_room = read_page(&app, &format!("/incidents/{id}"), &carla).await;
