@@ -1,6 +1,8 @@
-//! Server-rendered pages for people: the post-incident review (`/incidents/{id}/review`) and
-//! the trends (`/trends`). They are authorised like the API, from [`PAGES`], and send a strict
-//! Content-Security-Policy: no script at all, and only the one stylesheet, allowed by its hash.
+//! Server-rendered pages for people: what they share (one layout, [`PAGES`] authorising each
+//! like the API, the bar of links a reader may follow, what a live page needs) and two of them,
+//! the post-incident review (`/incidents/{id}/review`) and the trends (`/trends`). Every page
+//! sends a strict Content-Security-Policy: only the one stylesheet and the one script
+//! (`templates/live.js`: live updates, countdowns, copy buttons), each allowed by its hash.
 
 use crate::api::v1::{RouteRule, rule};
 use crate::auth::Principal;

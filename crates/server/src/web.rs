@@ -1,5 +1,7 @@
-//! Signing in and out, choosing a password, and the dashboard at `/`. `/login` is public;
-//! the rest are pages in [`crate::pages::PAGES`], behind [`crate::auth::authorize`].
+//! Signing in and out, choosing a password, and the working pages: the dashboard (`/`), an
+//! alert (`/alerts/{id}`), the agent view (`/agent`) and an incident's war room
+//! (`/incidents/{id}`), with the forms they send. `/login` is public; the rest are pages in
+//! [`crate::pages::PAGES`], behind [`crate::auth::authorize`].
 
 use crate::auth::Principal;
 use crate::auth::session::{self, Lockout};
