@@ -21,12 +21,23 @@ pub(crate) enum UserCommand {
         #[command(flatten)]
         db: crate::DatabaseArg,
     },
+    /// Take a role away, or (without --role) all access: every role, the password, every
+    /// session and every API token, at once.
+    Remove {
+        /// The user's name.
+        name: String,
+        /// Only this role.
+        #[arg(long)]
+        role: Option<Role>,
+        #[command(flatten)]
+        db: crate::DatabaseArg,
+    },
 }
 
 impl UserCommand {
     pub(crate) fn database(&self) -> &Option<String> {
         match self {
-            UserCommand::Add { db, .. } => &db.database,
+            UserCommand::Add { db, .. } | UserCommand::Remove { db, .. } => &db.database,
         }
     }
 }
@@ -50,6 +61,19 @@ pub(crate) async fn run(command: UserCommand, config: &Config) -> anyhow::Result
             eprintln!(
                 "{name} may sign in at /login with this one-time password, and will choose their own."
             );
+        }
+        UserCommand::Remove { name, role, .. } => {
+            let removed = store
+                .remove_access(&name, role, &crate::token::cli_origin())
+                .await
+                .context("taking access away")?;
+            match role {
+                Some(r) => eprintln!("{name} no longer has the {} role.", r.as_str()),
+                None => eprintln!(
+                    "{name} has no access any more: {} roles taken away, {} sessions ended, {} tokens revoked.",
+                    removed.roles, removed.sessions, removed.tokens
+                ),
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -332,4 +332,26 @@ async fn user_add_prints_only_a_one_time_password_that_must_be_changed() {
     ));
     let bad = frontline(&["user", "add", "ann", "--role", "king", "--database", &db]);
     assert_eq!(bad.status.code(), Some(2));
+
+    // Taking access away: one role, then everything.
+    let out = frontline(&[
+        "user",
+        "remove",
+        "ann",
+        "--role",
+        "security",
+        "--database",
+        &db,
+    ]);
+    assert!(out.status.success());
+    let login = store.login("ann").await.unwrap().unwrap();
+    assert_eq!(login.roles, [frontline_core::Role::CxLead]);
+    let out = frontline(&["user", "remove", "ann", "--database", &db]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no access any more"));
+    let login = store.login("ann").await.unwrap().unwrap();
+    assert!(login.roles.is_empty() && login.password_hash.is_none());
+    let ghost = frontline(&["user", "remove", "ghost", "--database", &db]);
+    assert_eq!(ghost.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&ghost.stderr).contains("ghost"));
 }

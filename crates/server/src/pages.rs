@@ -107,6 +107,7 @@ pub const PAGES: &[RouteRule] = &[
     ),
     rule(Method::GET, "/admin", Action::ManagePeople),
     rule(Method::POST, "/admin/people", Action::ManagePeople),
+    rule(Method::POST, "/admin/people/remove", Action::ManagePeople),
     rule(Method::POST, "/admin/tokens", Action::ManagePeople),
     rule(
         Method::POST,

@@ -29,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .route("/settings/webhooks/{id}/delete", post(delete_webhook))
         .route("/admin", get(admin))
         .route("/admin/people", post(add_person))
+        .route("/admin/people/remove", post(remove_access))
         .route("/admin/tokens", post(add_token))
         .route("/admin/tokens/{id}/revoke", post(revoke_token))
         .route("/admin/sessions/{id}/revoke", post(revoke_session))
@@ -382,6 +383,40 @@ async fn add_person(
         secret: password,
     };
     show_admin(&state, &principal, Said::default(), Some(once)).await
+}
+
+/// Takes a role away (`role` given), or all access (`role` empty: every role, the password,
+/// sessions and tokens, for someone who leaves). An admin cannot lock themselves out.
+async fn remove_access(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let f: PersonForm = form(&body);
+    let role = match f.role.trim() {
+        "" => Ok(None),
+        r => role_field(r).map(Some),
+    };
+    let result = match role {
+        Err(e) => Err(e),
+        Ok(role) if f.name == principal.user && role.is_none_or(|r| r == Role::Admin) => Err(
+            ApiError::conflict("you cannot take your own admin access away: ask another admin"),
+        ),
+        Ok(role) => state
+            .store
+            .remove_access(&f.name, role, &principal.origin())
+            .await
+            .map(|removed| (role, removed))
+            .map_err(ApiError::from),
+    };
+    let said = Said::from_result(result, |(role, removed)| match role {
+        Some(r) => format!("{} no longer has the {} role.", f.name, r.as_str()),
+        None => format!(
+            "{} has no access any more: {} roles taken away, {} sessions ended, {} tokens revoked.",
+            f.name, removed.roles, removed.sessions, removed.tokens
+        ),
+    });
+    show_admin(&state, &principal, said, None).await
 }
 
 #[derive(Debug, Default, Deserialize)]

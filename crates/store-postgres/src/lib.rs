@@ -552,6 +552,15 @@ impl Store for PostgresStore {
         people::login(self, user).await
     }
 
+    async fn remove_access(
+        &self,
+        user: &str,
+        role: Option<frontline_core::Role>,
+        origin: &Origin,
+    ) -> Result<frontline_store::people::AccessRemoved, StoreError> {
+        people::remove_access(self, user, role, origin).await
+    }
+
     async fn create_session(
         &self,
         session: &frontline_store::people::NewSession,

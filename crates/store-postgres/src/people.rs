@@ -4,7 +4,7 @@ use crate::{PostgresStore, audit, errors::map};
 use chrono::DateTime;
 use chrono::Utc;
 use frontline_core::Role;
-use frontline_store::people::{Login, NewSession, Session};
+use frontline_store::people::{AccessRemoved, Login, NewSession, Session};
 use frontline_store::{Origin, StoreError, changes};
 use sqlx::Row;
 use sqlx::postgres::PgRow;
@@ -222,4 +222,68 @@ pub(crate) async fn audit_only(
     tx.commit()
         .await
         .map_err(|e| map(e, "committing an audit record"))
+}
+
+pub(crate) async fn remove_access(
+    store: &PostgresStore,
+    user: &str,
+    role: Option<Role>,
+    origin: &Origin,
+) -> Result<AccessRemoved, StoreError> {
+    let now = Utc::now();
+    let mut tx = store.begin().await?;
+    let id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE name = $1")
+        .bind(user)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(|e| map(e, "finding a user"))?
+        .ok_or_else(|| StoreError::NotFound {
+            what: format!("user {user}"),
+        })?;
+    let run = |sql: &'static str| sqlx::query(sql).bind(id);
+    let roles = match role {
+        Some(r) => run("DELETE FROM user_roles WHERE user_id = $1 AND role = $2").bind(r.as_str()),
+        None => run("DELETE FROM user_roles WHERE user_id = $1"),
+    }
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| map(e, "taking roles away"))?
+    .rows_affected();
+    let mut removed = AccessRemoved {
+        roles,
+        ..AccessRemoved::default()
+    };
+    if role.is_none() {
+        run("UPDATE users SET password_hash = NULL, must_change = false WHERE id = $1")
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| map(e, "removing a password"))?;
+        removed.sessions = sqlx::query(
+            "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| map(e, "ending sessions"))?
+        .rows_affected();
+        removed.tokens = sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| map(e, "revoking tokens"))?
+        .rows_affected();
+    }
+    audit::append(
+        &mut tx,
+        &changes::access_removed(user, role, &removed, origin),
+    )
+    .await?;
+    tx.commit()
+        .await
+        .map_err(|e| map(e, "committing access taken away"))?;
+    Ok(removed)
 }

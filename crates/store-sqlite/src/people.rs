@@ -3,7 +3,7 @@
 use crate::{SqliteStore, audit, errors::map, from_micros, micros};
 use chrono::Utc;
 use frontline_core::Role;
-use frontline_store::people::{Login, NewSession, Session};
+use frontline_store::people::{AccessRemoved, Login, NewSession, Session};
 use frontline_store::{Origin, StoreError, changes};
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
@@ -219,4 +219,68 @@ pub(crate) async fn audit_only(
     tx.commit()
         .await
         .map_err(|e| map(e, "committing an audit record"))
+}
+
+pub(crate) async fn remove_access(
+    store: &SqliteStore,
+    user: &str,
+    role: Option<Role>,
+    origin: &Origin,
+) -> Result<AccessRemoved, StoreError> {
+    let now = micros(Utc::now());
+    let mut tx = store.begin_write().await?;
+    let id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE name = ?")
+        .bind(user)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(|e| map(e, "finding a user"))?
+        .ok_or_else(|| StoreError::NotFound {
+            what: format!("user {user}"),
+        })?;
+    let run = |sql: &'static str| sqlx::query(sql).bind(id);
+    let roles = match role {
+        Some(r) => run("DELETE FROM user_roles WHERE user_id = ? AND role = ?").bind(r.as_str()),
+        None => run("DELETE FROM user_roles WHERE user_id = ?"),
+    }
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| map(e, "taking roles away"))?
+    .rows_affected();
+    let mut removed = AccessRemoved {
+        roles,
+        ..AccessRemoved::default()
+    };
+    if role.is_none() {
+        run("UPDATE users SET password_hash = NULL, must_change = 0 WHERE id = ?")
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| map(e, "removing a password"))?;
+        removed.sessions = sqlx::query(
+            "UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| map(e, "ending sessions"))?
+        .rows_affected();
+        removed.tokens = sqlx::query(
+            "UPDATE api_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| map(e, "revoking tokens"))?
+        .rows_affected();
+    }
+    audit::append(
+        &mut tx,
+        &changes::access_removed(user, role, &removed, origin),
+    )
+    .await?;
+    tx.commit()
+        .await
+        .map_err(|e| map(e, "committing access taken away"))?;
+    Ok(removed)
 }

@@ -251,6 +251,28 @@ pub fn password_set(
     .with_client(origin.client.clone())
 }
 
+/// Access was taken away from a user: one role, or everything.
+pub fn access_removed(
+    user: &str,
+    role: Option<frontline_core::Role>,
+    removed: &crate::people::AccessRemoved,
+    origin: &Origin,
+) -> AuditEntry {
+    AuditEntry::new(
+        origin.actor.clone(),
+        "user.access_removed",
+        format!("user:{user}"),
+    )
+    .with_detail(serde_json::json!({
+        "role": role.map_or("all", |r| r.as_str()),
+        "roles_removed": removed.roles,
+        "sessions_ended": removed.sessions,
+        "tokens_revoked": removed.tokens,
+    }))
+    .with_request_id(origin.request_id.clone())
+    .with_client(origin.client.clone())
+}
+
 /// A session began (a sign-in) or ended.
 pub fn session(action: &str, id: &str, user: &str, origin: &Origin) -> AuditEntry {
     AuditEntry::new(origin.actor.clone(), action, format!("session:{id}"))

@@ -58,6 +58,7 @@ macro_rules! conformance_tests {
             topics_are_counted_per_week_from_monday,
             incident_facts_are_gathered_from_links_statements_and_topics,
             passwords_and_sessions_are_kept_as_digests_and_end_once,
+            access_is_taken_away_by_role_or_whole,
         );
     };
     (@each $make:expr; $($name:ident),* $(,)?) => {
@@ -2111,4 +2112,119 @@ pub async fn passwords_and_sessions_are_kept_as_digests_and_end_once(store: &dyn
             "session.sign_in_failed"
         ]
     );
+}
+
+pub async fn access_is_taken_away_by_role_or_whole(store: &dyn Store) {
+    use crate::people::{AccessRemoved, NewSession};
+    store
+        .set_password(
+            "ann",
+            Some(Role::CxLead),
+            "$argon2id$hash",
+            false,
+            &origin(),
+        )
+        .await
+        .unwrap();
+    store
+        .create_token(new_token("00000000000000a1", "ann", Role::Comms), &origin())
+        .await
+        .unwrap();
+    store
+        .create_token(
+            new_token("00000000000000b1", "bob", Role::Viewer),
+            &origin(),
+        )
+        .await
+        .unwrap();
+    store
+        .create_session(
+            &NewSession {
+                id: "00000000000000cc".into(),
+                user: "ann".into(),
+                digest: [9; 32],
+                csrf: "csrf".into(),
+                expires_at: Utc::now() + Duration::hours(1),
+                client: None,
+            },
+            &origin(),
+        )
+        .await
+        .unwrap();
+    let roles = |users: Vec<crate::UserInfo>, name: &str| {
+        users
+            .into_iter()
+            .find(|u| u.name == name)
+            .map(|u| u.roles)
+            .unwrap_or_default()
+    };
+
+    // One role: the others, the password, sessions and tokens stay.
+    let removed = store
+        .remove_access("ann", Some(Role::Comms), &origin())
+        .await
+        .unwrap();
+    assert_eq!(
+        removed,
+        AccessRemoved {
+            roles: 1,
+            sessions: 0,
+            tokens: 0
+        }
+    );
+    assert_eq!(
+        roles(store.list_users().await.unwrap(), "ann"),
+        [Role::CxLead]
+    );
+    assert!(
+        store
+            .login("ann")
+            .await
+            .unwrap()
+            .unwrap()
+            .password_hash
+            .is_some()
+    );
+    assert_eq!(store.list_sessions(Some("ann")).await.unwrap().len(), 1);
+
+    // Everything: roles, password, sessions, tokens; bob keeps his.
+    let removed = store.remove_access("ann", None, &origin()).await.unwrap();
+    assert_eq!(
+        removed,
+        AccessRemoved {
+            roles: 1,
+            sessions: 1,
+            tokens: 1
+        }
+    );
+    let login = store.login("ann").await.unwrap().unwrap();
+    assert!(login.password_hash.is_none() && login.roles.is_empty());
+    assert!(store.list_sessions(Some("ann")).await.unwrap().is_empty());
+    let tokens = store.list_tokens().await.unwrap();
+    let revoked = |id: &str| {
+        tokens
+            .iter()
+            .find(|t| t.id.0 == id)
+            .unwrap()
+            .revoked_at
+            .is_some()
+    };
+    assert!(revoked("00000000000000a1") && !revoked("00000000000000b1"));
+    assert_eq!(
+        roles(store.list_users().await.unwrap(), "bob"),
+        [Role::Viewer]
+    );
+
+    match store.remove_access("nobody", None, &origin()).await {
+        Err(StoreError::NotFound { .. }) => {}
+        other => panic!("expected NotFound, got {other:?}"),
+    }
+    let records = store.audit_records(0, 1000).await.unwrap();
+    let taken: Vec<_> = records
+        .iter()
+        .filter(|r| r.action == "user.access_removed")
+        .collect();
+    assert_eq!(taken.len(), 2);
+    assert_eq!(taken[1].detail["role"], "all");
+    assert_eq!(taken[1].detail["tokens_revoked"], 1);
 }

@@ -690,6 +690,19 @@ pub trait Store: Send + Sync + 'static {
     /// [`StoreError::Unavailable`] when the database cannot be reached.
     async fn login(&self, user: &str) -> Result<Option<people::Login>, StoreError>;
 
+    /// Takes access away from a user at once, in one transaction: one role (`Some`), or
+    /// everything (`None`, when someone leaves): every role, the password, every session and
+    /// every API token. Audited as `user.access_removed`.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown user.
+    async fn remove_access(
+        &self,
+        user: &str,
+        role: Option<frontline_core::Role>,
+        origin: &Origin,
+    ) -> Result<people::AccessRemoved, StoreError>;
+
     /// Stores a session, audited as `session.sign_in`.
     ///
     /// # Errors

@@ -59,3 +59,14 @@ pub struct Session {
     /// a request costs one query).
     pub must_change: bool,
 }
+
+/// What taking access away did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct AccessRemoved {
+    /// Roles taken away.
+    pub roles: u64,
+    /// Sessions ended.
+    pub sessions: u64,
+    /// API tokens revoked.
+    pub tokens: u64,
+}

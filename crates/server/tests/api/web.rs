@@ -1316,7 +1316,94 @@ async fn an_alert_is_added_to_an_open_incident_from_its_page(backend: Backend) {
     assert!(html.contains(&format!("incident {id}</a>")) && !html.contains("Add it to"));
 }
 
+async fn an_admin_takes_a_role_or_all_access_away_at_once(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    app.person("ada", Role::Admin, "adas long password!", false)
+        .await;
+    app.person("carla", Role::CxLead, "carlas long password", false)
+        .await;
+    let token = app.token_for("carla", Role::Comms).await;
+    let ada = cookie(sign_in(&app, "ada", "adas long password!", "/").await);
+    let carla = cookie(sign_in(&app, "carla", "carlas long password", "/").await);
+    let html = read_page(&app, "/admin", &ada).await;
+    assert!(
+        html.contains("<td>carla</td><td>cx_lead, comms</td>"),
+        "{html}"
+    );
+
+    let r = post_form(
+        &app,
+        "/admin/people/remove",
+        &ada,
+        &[("name", "carla"), ("role", "comms")],
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("carla no longer has the comms role.")
+    );
+    let me: serde_json::Value = app.get("/api/v1/me", &token).await.json().await.unwrap();
+    assert_eq!(me["roles"], serde_json::json!(["cx_lead"]), "{me}");
+
+    let r = post_form(
+        &app,
+        "/admin/people/remove",
+        &ada,
+        &[("name", "carla"), ("role", "")],
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("1 roles taken away, 1 sessions ended, 1 tokens revoked"),
+        "{html}"
+    );
+    assert_eq!(app.get("/api/v1/me", &token).await.status(), 401);
+    let r = browser()
+        .get(app.url("/"))
+        .header(COOKIE, &carla)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&r), "/login?next=/", "her session is over");
+    let again = sign_in(&app, "carla", "carlas long password", "/").await;
+    assert_eq!(again.status(), 401, "her password is gone");
+
+    // Nobody locks themselves out; a bad role is named.
+    let r = post_form(
+        &app,
+        "/admin/people/remove",
+        &ada,
+        &[("name", "ada"), ("role", "")],
+    )
+    .await;
+    assert_eq!(r.status(), 409);
+    assert!(r.text().await.unwrap().contains("another admin"));
+    let r = post_form(
+        &app,
+        "/admin/people/remove",
+        &ada,
+        &[("name", "ada"), ("role", "wizard")],
+    )
+    .await;
+    assert_eq!(r.status(), 422);
+    let r = post_form(
+        &app,
+        "/admin/people/remove",
+        &ada,
+        &[("name", "ghost"), ("role", "")],
+    )
+    .await;
+    assert_eq!(r.status(), 404);
+}
+
 frontline_testkit::backend_tests!(
+    an_admin_takes_a_role_or_all_access_away_at_once,
     an_alert_is_added_to_an_open_incident_from_its_page,
     behind_a_trusted_proxy_the_client_and_https_come_from_its_headers,
     admins_manage_people_tokens_and_sessions_on_the_admin_page,
