@@ -87,6 +87,7 @@
           region.replaceWith(copy);
         });
         countdowns();
+        if (status && source) status.textContent = "Live: this page updates by itself.";
         body.dataset.refreshed = String(Date.now());
       })
       .catch(function () { if (status) status.textContent = "Live updates paused: reload the page."; })
