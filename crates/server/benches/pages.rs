@@ -3,8 +3,9 @@
 //!
 //! `cargo bench -p frontline-server --bench pages` (SQLite; also PostgreSQL when
 //! `FRONTLINE_TEST_POSTGRES_URL` is set). Baseline, in the same run: the one query the charts
-//! cannot avoid, `Store::topic_counts` over the 28 days by the hour. Measured over HTTP on the
-//! real server with a signed-in session: `GET /` (what every live refresh costs), and the war
+//! cannot avoid, `Store::topic_counts` over the 28 days by the hour. Measured: gathering the
+//! volumes (what a render costs once per `volume::FRESH`), and over HTTP on the real server
+//! with a signed-in session `GET /` (what every live refresh costs, the volumes cached), and the war
 //! room of an incident whose alert began a week ago (its chart reads that week of its topic).
 //! Medians of 15.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -167,6 +168,23 @@ async fn run(app: &TestApp, label: &str) {
         base.push(t.elapsed().as_secs_f64() * 1000.0);
     }
     let base = median(base);
+    // What a render costs when the volumes are not cached (once per FRESH), and what every
+    // render costs then (the page over HTTP, the volumes reused).
+    let mut gather = Vec::new();
+    for _ in 0..ROUNDS {
+        let t = Instant::now();
+        let v = frontline_server::volume::gather(
+            app.store.as_ref(),
+            Utc::now(),
+            6,
+            &std::collections::BTreeSet::new(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(v.len(), 6);
+        gather.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    let gather = median(gather);
     let dashboard = time_page(app, "/", &cookie).await;
     let war_room = time_page(app, &format!("/incidents/{first}"), &cookie).await;
     let (_, m) = json(
@@ -176,7 +194,8 @@ async fn run(app: &TestApp, label: &str) {
     .await;
     let related = m["impact"]["contacts"].as_u64().unwrap();
     println!(
-        "{label}: topic counts over 28 days ({CONTACTS} contacts) {base:.1} ms | dashboard {dashboard:.1} ms ({:.2}×) | war room ({} related contacts) {war_room:.1} ms ({:.2}×)",
+        "{label}: topic counts over 28 days ({CONTACTS} contacts) {base:.1} ms | volumes gathered {gather:.1} ms ({:.2}×) | dashboard, volumes cached {dashboard:.1} ms ({:.2}×) | war room ({} related contacts) {war_room:.1} ms ({:.2}×)",
+        gather / base,
         dashboard / base,
         related,
         war_room / base,

@@ -112,6 +112,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
             taxonomy: Arc::new(taxonomy),
         }),
         config: Arc::new(config),
+        volumes: Arc::default(),
     };
     Ok(Application { listener, state })
 }

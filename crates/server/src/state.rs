@@ -40,6 +40,8 @@ pub struct AppState {
     pub limits: Arc<crate::limits::Limits>,
     /// Operational metrics (`/metrics`).
     pub ops: Arc<crate::ops::Ops>,
+    /// The dashboard's contact volumes, reused for a few seconds.
+    pub volumes: Arc<crate::volume::Cache>,
 }
 
 impl AppState {

@@ -182,6 +182,59 @@ pub async fn gather(
         .collect())
 }
 
+/// How long the dashboard's volumes are reused: every open dashboard renders again on each
+/// change it follows, and the hourly charts do not need to be fresher than this.
+pub const FRESH: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// The last volumes gathered, shared by every dashboard render in this process. One render
+/// gathers while the others wait for its result (so a burst of refreshes costs one query).
+#[derive(Default)]
+pub struct Cache {
+    last: tokio::sync::Mutex<Option<Cached>>,
+}
+
+struct Cached {
+    at: std::time::Instant,
+    now: DateTime<Utc>,
+    most: usize,
+    always: BTreeSet<String>,
+    volumes: std::sync::Arc<Vec<TopicVolume>>,
+}
+
+impl Cache {
+    /// [`gather`]'s answer for these topics, gathered at most `fresh` ago (with the time it was
+    /// gathered for).
+    ///
+    /// # Errors
+    /// The store's.
+    pub async fn get(
+        &self,
+        store: &dyn Store,
+        most: usize,
+        always: &BTreeSet<String>,
+        fresh: std::time::Duration,
+    ) -> Result<(DateTime<Utc>, std::sync::Arc<Vec<TopicVolume>>), StoreError> {
+        let mut last = self.last.lock().await;
+        if let Some(c) = last.as_ref()
+            && c.at.elapsed() < fresh
+            && c.most == most
+            && &c.always == always
+        {
+            return Ok((c.now, c.volumes.clone()));
+        }
+        let now = Utc::now();
+        let volumes = std::sync::Arc::new(gather(store, now, most, always).await?);
+        *last = Some(Cached {
+            at: std::time::Instant::now(),
+            now,
+            most,
+            always: always.clone(),
+            volumes: volumes.clone(),
+        });
+        Ok((now, volumes))
+    }
+}
+
 /// A chart of one topic's points with its band.
 pub fn chart(title: &str, points: &[Point], season: Season, now: DateTime<Utc>) -> String {
     use crate::charts::{Band, Line, lines_with_band};

@@ -347,7 +347,10 @@ async fn dashboard(
         .iter()
         .filter_map(|a| a.detected.topic.clone())
         .collect();
-    let volumes = crate::volume::gather(state.store.as_ref(), now, 6, &alerted).await?;
+    let (charted_at, volumes) = state
+        .volumes
+        .get(state.store.as_ref(), 6, &alerted, crate::volume::FRESH)
+        .await?;
     let incidents: Vec<_> = incidents
         .iter()
         .map(|i| {
@@ -384,9 +387,11 @@ async fn dashboard(
                 topic => v.topic, last_day => v.last_day,
                 alerted => alerted.contains(&v.topic),
                 day => crate::volume::chart(
-                    &format!("{}: the last 24 hours", v.topic), &v.day, crate::volume::DAY, now),
+                    &format!("{}: the last 24 hours", v.topic), &v.day, crate::volume::DAY,
+                    charted_at),
                 week => crate::volume::chart(
-                    &format!("{}: the last 7 days", v.topic), &v.week, crate::volume::WEEK, now),
+                    &format!("{}: the last 7 days", v.topic), &v.week, crate::volume::WEEK,
+                    charted_at),
             }
         })
         .collect();

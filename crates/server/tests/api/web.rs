@@ -966,6 +966,43 @@ async fn the_dashboard_charts_topics_against_their_usual_band_and_says_what_is_d
         html.contains(r#"data-live="alert.raised,"#),
         "the page is live"
     );
+
+    // The volumes are gathered once for every render within a few seconds; a cache that may
+    // be zero seconds old reads again.
+    let cache = frontline_server::volume::Cache::default();
+    let none = std::collections::BTreeSet::new();
+    let fresh = frontline_server::volume::FRESH;
+    let count = |v: &[frontline_server::volume::TopicVolume]| {
+        v.iter().find(|t| t.topic == topic).map(|t| t.last_day)
+    };
+    let (_, first) = cache
+        .get(app.store.as_ref(), 6, &none, fresh)
+        .await
+        .unwrap();
+    assert_eq!(count(&first), Some(12));
+    let more: Vec<_> = (0..3)
+        .map(|k| {
+            frontline_testkit::contact_json(
+                "zendesk",
+                &format!("more-{k}"),
+                &(chrono::Utc::now() - chrono::Duration::minutes(1)).to_rfc3339(),
+            )
+        })
+        .collect();
+    let r = app
+        .post_json("/api/v1/contacts", &ingest, &serde_json::json!(more))
+        .await;
+    assert_eq!(r.status(), 200);
+    let (_, cached) = cache
+        .get(app.store.as_ref(), 6, &none, fresh)
+        .await
+        .unwrap();
+    assert_eq!(count(&cached), Some(12), "reused");
+    let (_, again) = cache
+        .get(app.store.as_ref(), 6, &none, std::time::Duration::ZERO)
+        .await
+        .unwrap();
+    assert_eq!(count(&again), Some(15), "read again");
 }
 
 /// The value of the one-time secret an admin page shows.
