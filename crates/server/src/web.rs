@@ -369,14 +369,32 @@ async fn dashboard(
             }
         })
         .collect();
+    // Which incident each alert is in already: a wave often raises several (one per wording),
+    // and the lead should see at a glance that they are handled together.
+    let states = state
+        .store
+        .signal_states(
+            &alerts
+                .iter()
+                .map(|a| frontline_core::incident::Signal::Alert {
+                    id: a.detected.alert_id.clone(),
+                })
+                .collect::<Vec<_>>(),
+        )
+        .await?;
     let alerts: Vec<_> = alerts
         .iter()
-        .map(|a| {
+        .zip(&states)
+        .map(|(a, linked)| {
             minijinja::context! {
                 id => a.detected.alert_id, kind => a.detected.kind.as_str(),
                 topic => a.detected.topic, observed => a.detected.observed,
                 expected => format!("{:.1}", a.detected.expected),
                 started_at => a.detected.started_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                incident => match linked {
+                    frontline_core::incident::SignalState::Linked(i) => Some(*i),
+                    _ => None,
+                },
             }
         })
         .collect();

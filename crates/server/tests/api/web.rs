@@ -1331,6 +1331,12 @@ async fn an_alert_is_added_to_an_open_incident_from_its_page(backend: Backend) {
         .await
         .unwrap();
     let carla = cookie(sign_in(&app, "carla", "carlas long password", "/").await);
+    let alert_row = |html: &str| {
+        let row = &html[html.find(r#"<a href="/alerts/wave">"#).unwrap()..];
+        row[..row.find("</tr>").unwrap()].to_owned()
+    };
+    let dashboard = read_page(&app, "/", &carla).await;
+    assert!(alert_row(&dashboard).contains("none yet"), "{dashboard}");
     let html = read_page(&app, "/alerts/wave", &carla).await;
     assert!(
         html.contains(&format!(
@@ -1359,6 +1365,11 @@ async fn an_alert_is_added_to_an_open_incident_from_its_page(backend: Backend) {
     assert!(war_room.contains(r#"href="/alerts/wave""#), "{war_room}");
     let html = read_page(&app, "/alerts/wave", &carla).await;
     assert!(html.contains(&format!("incident {id}</a>")) && !html.contains("Add it to"));
+    let dashboard = read_page(&app, "/", &carla).await;
+    assert!(
+        alert_row(&dashboard).contains(&format!(r#"<a href="/incidents/{id}">incident {id}</a>"#)),
+        "the dashboard says where the alert is handled: {dashboard}"
+    );
 }
 
 async fn an_admin_takes_a_role_or_all_access_away_at_once(backend: Backend) {
