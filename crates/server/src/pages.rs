@@ -221,6 +221,12 @@ pub fn router() -> Router<AppState> {
         .merge(crate::settings::router())
 }
 
+/// A page form's fields; a form that does not parse is taken as empty, and each field is then
+/// named in the error it gets.
+pub(crate) fn form<T: for<'de> serde::Deserialize<'de> + Default>(body: &[u8]) -> T {
+    serde_urlencoded::from_bytes(body).unwrap_or_default()
+}
+
 pub(crate) fn page(name: &str, context: minijinja::Value) -> Result<Response, ApiError> {
     let html = TEMPLATES
         .get_template(name)

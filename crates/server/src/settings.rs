@@ -6,7 +6,7 @@
 
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::pages::{me, page};
+use crate::pages::{form, me, page};
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -37,12 +37,6 @@ pub fn router() -> Router<AppState> {
 
 fn time(t: chrono::DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
-}
-
-/// A form's fields; a form that does not parse is taken as empty, and each field is then
-/// named in the error it gets.
-fn form<T: for<'de> Deserialize<'de> + Default>(body: &Bytes) -> T {
-    serde_urlencoded::from_bytes(body).unwrap_or_default()
 }
 
 /// What the settings page says after a form: a refusal (status and reason) or news.
@@ -158,10 +152,9 @@ async fn show_settings(
 }
 
 #[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 struct ComponentForm {
-    #[serde(default)]
     name: String,
-    #[serde(default)]
     status: String,
 }
 
@@ -193,14 +186,11 @@ async fn set_component(
 }
 
 #[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 struct WebhookForm {
-    #[serde(default)]
     url: String,
-    #[serde(default)]
     secret: String,
-    #[serde(default)]
     format: String,
-    #[serde(default)]
     events: String,
 }
 
@@ -332,10 +322,9 @@ async fn show_admin(
 }
 
 #[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 struct PersonForm {
-    #[serde(default)]
     name: String,
-    #[serde(default)]
     role: String,
 }
 
@@ -420,12 +409,10 @@ async fn remove_access(
 }
 
 #[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 struct TokenForm {
-    #[serde(default)]
     user: String,
-    #[serde(default)]
     role: String,
-    #[serde(default)]
     days: String,
 }
 

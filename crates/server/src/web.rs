@@ -6,7 +6,7 @@
 use crate::auth::Principal;
 use crate::auth::session::{self, Lockout};
 use crate::error::ApiError;
-use crate::pages::page;
+use crate::pages::{form, page};
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Query, State};
@@ -586,8 +586,8 @@ async fn ack_alert(
 }
 
 #[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 struct DismissForm {
-    #[serde(default)]
     reason: String,
 }
 
@@ -597,7 +597,7 @@ async fn dismiss_alert(
     axum::extract::Path(id): axum::extract::Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let form: DismissForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let form: DismissForm = form(&body);
     let reason = match frontline_core::field::short_text(form.reason, "reason", 500) {
         Ok(r) => r,
         Err(e) => {
@@ -618,14 +618,14 @@ async fn dismiss_alert(
 }
 
 #[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 struct OpenForm {
-    #[serde(default)]
     severity: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 struct LinkForm {
-    #[serde(default)]
     incident_id: String,
 }
 
@@ -637,7 +637,7 @@ async fn link_alert(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     use frontline_core::incident::{IncidentChange, Signal};
-    let form: LinkForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let form: LinkForm = form(&body);
     let Ok(incident) = form.incident_id.trim().parse::<i64>() else {
         return show_alert(&state, &principal, &id, Some("Choose an incident.")).await;
     };
@@ -665,7 +665,7 @@ async fn incident_from_alert(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     use frontline_core::incident::{NewIncident, Severity, Signal};
-    let form: OpenForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let form: OpenForm = form(&body);
     let severity: Severity = form.severity.parse().unwrap_or(Severity::Sev3);
     let alert = state
         .store
@@ -754,10 +754,9 @@ async fn show_agent(
 }
 
 #[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 struct QuestionForm {
-    #[serde(default)]
     incident_id: String,
-    #[serde(default)]
     question: String,
 }
 
@@ -766,7 +765,7 @@ async fn agent_question(
     Extension(principal): Extension<Principal>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let form: QuestionForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let form: QuestionForm = form(&body);
     let Ok(incident) = form.incident_id.parse::<i64>() else {
         return show_agent(&state, &principal, None, Some("Choose an incident.")).await;
     };
@@ -973,8 +972,8 @@ async fn war_room_after<T>(
 }
 
 #[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 struct NoteForm {
-    #[serde(default)]
     body: String,
 }
 
@@ -985,7 +984,7 @@ async fn war_room_note(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     use frontline_core::incident::IncidentChange;
-    let form: NoteForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let form: NoteForm = form(&body);
     let change = frontline_core::incident::note(form.body)
         .map(|body| IncidentChange::Note { body })
         .map_err(ApiError::invalid);
@@ -993,10 +992,9 @@ async fn war_room_note(
 }
 
 #[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 struct StateForm {
-    #[serde(default)]
     state: String,
-    #[serde(default)]
     severity: String,
 }
 
@@ -1007,7 +1005,7 @@ async fn war_room_state(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     use frontline_core::incident::IncidentChange;
-    let form: StateForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let form: StateForm = form(&body);
     let change = form
         .state
         .parse()
@@ -1028,14 +1026,11 @@ async fn war_room_state(
 }
 
 #[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 struct DraftForm {
-    #[serde(default)]
     audience: String,
-    #[serde(default)]
     title: String,
-    #[serde(default)]
     body: String,
-    #[serde(default)]
     r#final: Option<String>,
 }
 
@@ -1046,7 +1041,7 @@ async fn war_room_draft(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     use frontline_core::statement::{Audience, draft};
-    let form: DraftForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let form: DraftForm = form(&body);
     let title = Some(form.title).filter(|t| !t.trim().is_empty());
     let audience: Result<Audience, ApiError> = form
         .audience
@@ -1093,10 +1088,9 @@ async fn war_room_change(
 }
 
 #[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 struct SeatForm {
-    #[serde(default)]
     seat: String,
-    #[serde(default)]
     user: String,
 }
 
@@ -1108,7 +1102,7 @@ async fn war_room_seat(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     use frontline_core::incident::IncidentChange;
-    let form: SeatForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let form: SeatForm = form(&body);
     let change = form
         .seat
         .parse::<IncidentRole>()
@@ -1121,10 +1115,9 @@ async fn war_room_seat(
 }
 
 #[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 struct TaskForm {
-    #[serde(default)]
     title: String,
-    #[serde(default)]
     owner: String,
 }
 
@@ -1135,7 +1128,7 @@ async fn war_room_task(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     use frontline_core::incident::IncidentChange;
-    let form: TaskForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let form: TaskForm = form(&body);
     let change =
         frontline_core::field::short_text(form.title, "title", frontline_core::incident::MAX_TITLE)
             .map_err(ApiError::invalid)
@@ -1147,8 +1140,8 @@ async fn war_room_task(
 }
 
 #[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 struct TaskDoneForm {
-    #[serde(default)]
     done: String,
 }
 
@@ -1159,7 +1152,7 @@ async fn war_room_task_done(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     use frontline_core::incident::IncidentChange;
-    let form: TaskDoneForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let form: TaskDoneForm = form(&body);
     let done = match form.done.as_str() {
         "true" => Ok(true),
         "false" => Ok(false),
@@ -1174,10 +1167,9 @@ async fn war_room_task_done(
 }
 
 #[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 struct EditForm {
-    #[serde(default)]
     title: String,
-    #[serde(default)]
     body: String,
 }
 
@@ -1194,7 +1186,7 @@ async fn edit_on_page(
         .get_statement(sid)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no statement {sid}")))?;
-    let form: EditForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let form: EditForm = form(&body);
     let latest = statement.latest();
     let translations = if form.body == latest.body {
         latest.translations.clone()

@@ -189,10 +189,7 @@ async fn a_person_signs_in_and_reads_the_pages_in_a_real_browser() {
 
     client.goto(&app.url("/")).await.unwrap();
     wait_for_path(&client, "/login").await;
-    screenshot(&client, "login").await;
-    if let Some(v) = accessibility(&client).await {
-        violations.extend(v.into_iter().map(|v| format!("/login: {v}")));
-    }
+    check_page(&client, "login", "/login", &mut violations).await;
     fill_sign_in(&client, "ann", "a long good password").await;
     wait_for_path(&client, "/").await;
     let heading = client
@@ -219,10 +216,7 @@ async fn a_person_signs_in_and_reads_the_pages_in_a_real_browser() {
         .await
         .unwrap();
     assert!(charts.len() >= 4, "topic charts: {}", charts.len());
-    screenshot(&client, "dashboard").await;
-    if let Some(v) = accessibility(&client).await {
-        violations.extend(v.into_iter().map(|v| format!("/: {v}")));
-    }
+    check_page(&client, "dashboard", "/", &mut violations).await;
 
     client
         .find(Locator::LinkText("wave"))
@@ -240,10 +234,7 @@ async fn a_person_signs_in_and_reads_the_pages_in_a_real_browser() {
         .await
         .unwrap();
     assert_eq!(heading, "spike alert: phishing");
-    screenshot(&client, "alert").await;
-    if let Some(v) = accessibility(&client).await {
-        violations.extend(v.into_iter().map(|v| format!("alert: {v}")));
-    }
+    check_page(&client, "alert", "alert", &mut violations).await;
     client.back().await.unwrap();
     wait_for_path(&client, "/").await;
     client
@@ -266,34 +257,22 @@ async fn a_person_signs_in_and_reads_the_pages_in_a_real_browser() {
         client.find(Locator::Css("figure svg")).await.is_ok(),
         "the chart renders"
     );
-    screenshot(&client, "review").await;
-    if let Some(v) = accessibility(&client).await {
-        violations.extend(v.into_iter().map(|v| format!("review: {v}")));
-    }
+    check_page(&client, "review", "review", &mut violations).await;
 
     client.goto(&app.url("/agent")).await.unwrap();
     wait_for_path(&client, "/agent").await;
     assert!(client.find(Locator::Css("form button")).await.is_ok());
-    screenshot(&client, "agent").await;
-    if let Some(v) = accessibility(&client).await {
-        violations.extend(v.into_iter().map(|v| format!("/agent: {v}")));
-    }
+    check_page(&client, "agent", "/agent", &mut violations).await;
 
     client.goto(&app.url("/trends?months=6")).await.unwrap();
     wait_for_path(&client, "/trends").await;
     assert!(client.find(Locator::Css("figure svg")).await.is_ok());
-    screenshot(&client, "trends").await;
-    if let Some(v) = accessibility(&client).await {
-        violations.extend(v.into_iter().map(|v| format!("/trends: {v}")));
-    }
+    check_page(&client, "trends", "/trends", &mut violations).await;
 
     // The settings and admin pages; the admin makes a token and copies it with the button.
     client.goto(&app.url("/settings")).await.unwrap();
     wait_for_text(&client, "main", "phishing").await;
-    screenshot(&client, "settings").await;
-    if let Some(v) = accessibility(&client).await {
-        violations.extend(v.into_iter().map(|v| format!("/settings: {v}")));
-    }
+    check_page(&client, "settings", "/settings", &mut violations).await;
     client.goto(&app.url("/admin")).await.unwrap();
     wait_for(&client, "#token-user")
         .await
@@ -306,10 +285,7 @@ async fn a_person_signs_in_and_reads_the_pages_in_a_real_browser() {
     assert!(token.starts_with("flt_"), "{token}");
     click(&client, "button[data-copy=secret]").await;
     wait_for_text(&client, "button[data-copy=secret]", "Copied").await;
-    screenshot(&client, "admin").await;
-    if let Some(v) = accessibility(&client).await {
-        violations.extend(v.into_iter().map(|v| format!("/admin: {v}")));
-    }
+    check_page(&client, "admin", "/admin", &mut violations).await;
 
     // Signing out ends the session in the browser too.
     client.goto(&app.url("/")).await.unwrap();
@@ -350,6 +326,15 @@ async fn sign_out(client: &Client, base: &str) {
     client.goto(&format!("{base}/")).await.unwrap();
     click(client, "header form button").await;
     wait_for_path(client, "/login").await;
+}
+
+/// Saves the page's screenshot (when asked to) as `name` and adds its serious accessibility
+/// violations, labelled `label`, to `violations`.
+async fn check_page(client: &Client, name: &str, label: &str, violations: &mut Vec<String>) {
+    screenshot(client, name).await;
+    if let Some(v) = accessibility(client).await {
+        violations.extend(v.into_iter().map(|v| format!("{label}: {v}")));
+    }
 }
 
 /// The first element matching `css`, waiting up to 10 s for it to appear.

@@ -401,8 +401,7 @@ async fn the_review_is_written_on_its_page(backend: Backend) {
         "kept and named"
     );
     let r = post(&carla, "[ ] Template (owner: nobody)").await.unwrap();
-    assert_eq!(r.status(), 422);
-    assert!(r.text().await.unwrap().contains("no user named"));
+    refused(r, 422, "no user named").await;
     assert_eq!(post(&ann, "[ ] x").await.unwrap().status(), 403);
     let r = post(
         &carla,
@@ -605,8 +604,7 @@ async fn agents_read_what_to_say_and_flag_questions(backend: Backend) {
             .contains("question: must not be empty")
     );
     let r = ask(&ann, "999", "Anything?").await.unwrap();
-    assert_eq!(r.status(), 422);
-    assert!(r.text().await.unwrap().contains("incident_id"));
+    refused(r, 422, "incident_id").await;
     assert_eq!(
         ask(&vic, &id_s, "x?").await.unwrap().status(),
         403,
@@ -667,8 +665,7 @@ async fn the_war_room_takes_notes_and_state_changes_and_says_what_it_refuses(bac
         &[("body", "  ")],
     )
     .await;
-    assert_eq!(r.status(), 422);
-    assert!(r.text().await.unwrap().contains("body"));
+    refused(r, 422, "body").await;
     let r = post_form(
         &app,
         &format!("/incidents/{id}/state"),
@@ -722,6 +719,13 @@ async fn post_form(
         .unwrap()
 }
 
+/// Asserts that a form was refused with `status`, the page naming `what` (a field, a reason).
+async fn refused(r: reqwest::Response, status: u16, what: &str) {
+    assert_eq!(r.status(), status);
+    let page = r.text().await.unwrap();
+    assert!(page.contains(what), "{what} is not named: {page}");
+}
+
 /// The page at `path` as `cookie` sees it.
 async fn read_page(app: &TestApp, path: &str, cookie: &str) -> String {
     let r = browser()
@@ -764,8 +768,7 @@ async fn the_war_room_keeps_seats_tasks_and_statement_versions(backend: Backend)
         &[("seat", "boss"), ("user", "carla")],
     )
     .await;
-    assert_eq!(r.status(), 422);
-    assert!(r.text().await.unwrap().contains("seat"));
+    refused(r, 422, "seat").await;
     let r = post_form(
         &app,
         &format!("{war_room}/seats"),
@@ -773,8 +776,7 @@ async fn the_war_room_keeps_seats_tasks_and_statement_versions(backend: Backend)
         &[("seat", "cx_lead"), ("user", "nobody")],
     )
     .await;
-    assert_eq!(r.status(), 422);
-    assert!(r.text().await.unwrap().contains("nobody"));
+    refused(r, 422, "nobody").await;
 
     // Tasks: added (escaped), marked done; a bad flag is named.
     let r = post_form(
@@ -803,8 +805,7 @@ async fn the_war_room_keeps_seats_tasks_and_statement_versions(backend: Backend)
         &[("done", "maybe")],
     )
     .await;
-    assert_eq!(r.status(), 422);
-    assert!(r.text().await.unwrap().contains("done"));
+    refused(r, 422, "done").await;
     let r = post_form(
         &app,
         &format!("{war_room}/tasks/9"),
@@ -854,8 +855,7 @@ async fn the_war_room_keeps_seats_tasks_and_statement_versions(backend: Backend)
         &[("body", " ")],
     )
     .await;
-    assert_eq!(r.status(), 422);
-    assert!(r.text().await.unwrap().contains("body"));
+    refused(r, 422, "body").await;
 
     let html = read_page(&app, &war_room, &sam).await;
     assert!(html.contains("commander:</span> carla"), "{html}");
@@ -1072,8 +1072,7 @@ async fn admins_manage_people_tokens_and_sessions_on_the_admin_page(backend: Bac
         &[("name", "x"), ("role", "king")],
     )
     .await;
-    assert_eq!(r.status(), 422);
-    assert!(r.text().await.unwrap().contains("role"));
+    refused(r, 422, "role").await;
     assert!(
         !read_page(&app, "/admin", &ada).await.contains("<td>x</td>"),
         "nothing made"
@@ -1109,8 +1108,7 @@ async fn admins_manage_people_tokens_and_sessions_on_the_admin_page(backend: Bac
         &[("user", "bot"), ("role", "ingest"), ("days", "forever")],
     )
     .await;
-    assert_eq!(r.status(), 422);
-    assert!(r.text().await.unwrap().contains("days"));
+    refused(r, 422, "days").await;
 
     // Carla's session, ended by the admin: her next page sends her to sign in.
     let sessions: serde_json::Value = browser()
@@ -1171,8 +1169,7 @@ async fn the_settings_page_shows_topics_and_sets_components_and_webhooks(backend
         &[("name", "login"), ("status", "broken")],
     )
     .await;
-    assert_eq!(r.status(), 422);
-    assert!(r.text().await.unwrap().contains("status"));
+    refused(r, 422, "status").await;
     let html = read_page(&app, "/settings", &cora).await;
     assert!(
         html.contains("<td>&lt;b&gt;login&lt;&#x2f;b&gt;</td><td>degraded</td>"),
@@ -1206,8 +1203,7 @@ async fn the_settings_page_shows_topics_and_sets_components_and_webhooks(backend
         ],
     )
     .await;
-    assert_eq!(r.status(), 422);
-    assert!(r.text().await.unwrap().contains("url"));
+    refused(r, 422, "url").await;
     let admin = app.token(Role::Admin).await;
     let made = app
         .post_json(
@@ -1438,8 +1434,7 @@ async fn an_admin_takes_a_role_or_all_access_away_at_once(backend: Backend) {
         &[("name", "ada"), ("role", "")],
     )
     .await;
-    assert_eq!(r.status(), 409);
-    assert!(r.text().await.unwrap().contains("another admin"));
+    refused(r, 409, "another admin").await;
     let r = post_form(
         &app,
         "/admin/people/remove",
