@@ -452,36 +452,45 @@ pub(crate) async fn signal_states(
     store: &PostgresStore,
     signals: &[Signal],
 ) -> Result<Vec<SignalState>, StoreError> {
-    let mut out = Vec::with_capacity(signals.len());
-    for signal in signals {
-        let (kind, source, id) = signal.key();
-        let linked: Option<i64> = sqlx::query_scalar("SELECT incident_id FROM incident_links WHERE kind = $1 AND source = $2 AND ref_id = $3")
-            .bind(kind)
-            .bind(&source)
-            .bind(&id)
-            .fetch_optional(&store.pool)
-            .await
-            .map_err(|e| map(e, "reading a link"))?;
-        let state = match linked {
-            Some(incident) => SignalState::Linked(incident),
-            None => {
-                let unlinked: Option<i32> = sqlx::query_scalar("SELECT 1 FROM unlinked_signals WHERE kind = $1 AND source = $2 AND ref_id = $3")
-                    .bind(kind)
-                    .bind(&source)
-                    .bind(&id)
-                    .fetch_optional(&store.pool)
-                    .await
-                    .map_err(|e| map(e, "reading an unlinked signal"))?;
-                if unlinked.is_some() {
-                    SignalState::Unlinked
-                } else {
-                    SignalState::Free
-                }
+    let mut rows = Vec::new();
+    for chunk in signals.chunks(incidents::SIGNALS_PER_QUERY) {
+        let mut sql = QueryBuilder::<Postgres>::new("");
+        for (i, (table, incident)) in [
+            ("incident_links", "incident_id"),
+            ("unlinked_signals", "NULL::bigint"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            if i > 0 {
+                sql.push(" UNION ALL ");
             }
-        };
-        out.push(state);
+            sql.push(format!(
+                "SELECT kind, source, ref_id, {incident} FROM {table} \
+                 WHERE (kind, source, ref_id) IN (VALUES "
+            ));
+            let mut values = sql.separated(", ");
+            for signal in chunk {
+                let (kind, source, id) = signal.key();
+                values
+                    .push("(")
+                    .push_bind_unseparated(kind)
+                    .push_unseparated(", ")
+                    .push_bind_unseparated(source)
+                    .push_unseparated(", ")
+                    .push_bind_unseparated(id)
+                    .push_unseparated(")");
+            }
+            sql.push(")");
+        }
+        let found: Vec<(String, String, String, Option<i64>)> = sql
+            .build_query_as()
+            .fetch_all(&store.pool)
+            .await
+            .map_err(|e| map(e, "reading links"))?;
+        rows.extend(found);
     }
-    Ok(out)
+    Ok(incidents::signal_states_from(signals, rows))
 }
 
 /// Runs one write to incidents in its own transaction.

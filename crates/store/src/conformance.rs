@@ -1440,6 +1440,28 @@ pub async fn incidents_merge_and_split_moving_their_signals(store: &dyn Store) {
             SignalState::Free
         ]
     );
+    // Many at once (the stores ask in chunks), in the order asked, of every kind.
+    let mut many = vec![alert("a3")];
+    many.extend((0..650).map(|i| Signal::Contact {
+        source: "s".into(),
+        id: format!("free-{i}"),
+    }));
+    many.push(alert("a2"));
+    many.push(Signal::Report { id: 99 });
+    many.push(alert("a1"));
+    let states = store.signal_states(&many).await.unwrap();
+    assert_eq!(states.len(), many.len());
+    assert_eq!(states[0], SignalState::Linked(split.incident.id));
+    assert!(states[1..651].iter().all(|s| *s == SignalState::Free));
+    assert_eq!(
+        states[651..],
+        [
+            SignalState::Unlinked,
+            SignalState::Free,
+            SignalState::Linked(a)
+        ]
+    );
+    assert!(store.signal_states(&[]).await.unwrap().is_empty());
 }
 
 pub async fn contact_impact_counts_contacts_customers_and_topics(store: &dyn Store) {

@@ -9,11 +9,44 @@ use chrono::{DateTime, Utc};
 use frontline_core::audit::AuditEntry;
 use frontline_core::feed::{FeedKind, NewFeedEntry};
 use frontline_core::incident::{
-    ChangeError, Incident, IncidentChange, IncidentDetail, IncidentState, Link, NewIncident, Signal,
+    ChangeError, Incident, IncidentChange, IncidentDetail, IncidentState, Link, NewIncident,
+    Signal, SignalState,
 };
 use frontline_core::report::Report;
 use frontline_core::statement::{Audience, Statement};
 use serde_json::json;
+
+/// Signals asked about per query by the stores' [`crate::Store::signal_states`] (three bound
+/// values each, twice: far below SQLite's and PostgreSQL's limits).
+pub const SIGNALS_PER_QUERY: usize = 300;
+
+/// The state of each of `signals`, in order, from the rows a store found for them: `(kind,
+/// source, ref_id, Some(incident))` from the links, `(…, None)` from the signals people
+/// unlinked. A link wins over an old unlinking; a signal with no row is free.
+pub fn signal_states_from(
+    signals: &[Signal],
+    rows: impl IntoIterator<Item = (String, String, String, Option<i64>)>,
+) -> Vec<SignalState> {
+    let mut found: std::collections::HashMap<(String, String, String), SignalState> =
+        std::collections::HashMap::new();
+    for (kind, source, id, incident) in rows {
+        let state = incident.map_or(SignalState::Unlinked, SignalState::Linked);
+        let entry = found.entry((kind, source, id)).or_insert(state);
+        if matches!(state, SignalState::Linked(_)) {
+            *entry = state;
+        }
+    }
+    signals
+        .iter()
+        .map(|s| {
+            let (kind, source, id) = s.key();
+            found
+                .get(&(kind.to_owned(), source, id))
+                .copied()
+                .unwrap_or(SignalState::Free)
+        })
+        .collect()
+}
 
 /// The steps of an incident change, inside one write transaction of a backend.
 #[async_trait]
