@@ -246,6 +246,11 @@ pub(crate) fn page(name: &str, context: minijinja::Value) -> Result<Response, Ap
         .into_response())
 }
 
+/// A moment as the working pages show it, to the minute.
+pub(crate) fn minute(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
 fn time(t: Option<DateTime<Utc>>) -> String {
     t.map_or_else(
         || "—".into(),

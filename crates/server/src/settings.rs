@@ -6,7 +6,7 @@
 
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::pages::{form, me, page};
+use crate::pages::{form, me, minute as time, page};
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -33,10 +33,6 @@ pub fn router() -> Router<AppState> {
         .route("/admin/tokens", post(add_token))
         .route("/admin/tokens/{id}/revoke", post(revoke_token))
         .route("/admin/sessions/{id}/revoke", post(revoke_session))
-}
-
-fn time(t: chrono::DateTime<Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
 /// What the settings page says after a form: a refusal (status and reason) or news.

@@ -6,7 +6,7 @@
 use crate::auth::Principal;
 use crate::auth::session::{self, Lockout};
 use crate::error::ApiError;
-use crate::pages::{form, page};
+use crate::pages::{form, minute, page};
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Query, State};
@@ -390,7 +390,7 @@ async fn dashboard(
                 id => a.detected.alert_id, kind => a.detected.kind.as_str(),
                 topic => a.detected.topic, observed => a.detected.observed,
                 expected => format!("{:.1}", a.detected.expected),
-                started_at => a.detected.started_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                started_at => minute(a.detected.started_at),
                 incident => match linked {
                     frontline_core::incident::SignalState::Linked(i) => Some(*i),
                     _ => None,
@@ -537,7 +537,7 @@ async fn show_alert(
             a => minijinja::context! {
                 id => d.alert_id, kind => d.kind.as_str(), topic => d.topic,
                 service => d.service, channel => d.channel, state => a.state.as_str(),
-                started_at => d.started_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                started_at => minute(d.started_at),
                 observed => d.observed, expected => format!("{:.1}", d.expected),
                 customers => d.customers, text => d.text, reason => a.reason,
             },
@@ -720,9 +720,7 @@ async fn show_agent(
 ) -> Result<Response, ApiError> {
     let after = state.store.feed_head().await?;
     let items = crate::api::v1::statements::current_talking_points(state).await?;
-    let when = |t: Option<chrono::DateTime<chrono::Utc>>| {
-        t.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
-    };
+    let when = |t: Option<chrono::DateTime<chrono::Utc>>| t.map(minute);
     let items: Vec<_> = items
         .iter()
         .map(|t| {
@@ -875,7 +873,7 @@ async fn show_war_room(
                 id => s.id, audience => s.audience.as_str(), version => v.number,
                 published => s.published, latest_published => s.published == Some(v.number),
                 title => v.title, body => v.body, author => v.author, r#final => v.r#final,
-                written_at => v.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                written_at => minute(v.created_at),
                 previous => previous.map(|p| p.number),
                 title_changed => previous.is_some_and(|p| p.title != v.title),
                 previous_title => previous.and_then(|p| p.title.clone()),
@@ -883,7 +881,7 @@ async fn show_war_room(
                 translations => v.translations.keys().collect::<Vec<_>>(),
                 approvals => v.approvals.iter().map(|a| minijinja::context! {
                     user => a.user, role => a.role.as_str(),
-                    at => a.at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                    at => minute(a.at),
                 }).collect::<Vec<_>>(),
             }
         })
@@ -930,11 +928,11 @@ async fn show_war_room(
             i => minijinja::context! {
                 id => i.id, title => i.title, severity => i.severity.as_str(),
                 state => i.state.as_str(), services => i.services,
-                opened_at => i.opened_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                opened_at => minute(i.opened_at),
             },
             seats, tasks, users, statements, timeline, links, chart,
             related => metrics.impact.contacts,
-            due => due.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()),
+            due => due.map(minute),
             due_iso => due.map(|t| t.to_rfc3339()),
             overdue => due.is_some_and(|t| t < now),
             error => error.as_ref().map(|(_, m)| m.clone()),
