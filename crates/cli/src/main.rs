@@ -8,6 +8,7 @@ mod audit;
 mod detect;
 mod ingest;
 mod replay;
+mod taxonomy;
 mod token;
 mod user;
 
@@ -79,6 +80,11 @@ enum Command {
     Ingest(ingest::IngestArgs),
     /// Run intake and spike detection over recorded contacts; print alerts as NDJSON.
     Replay(replay::ReplayArgs),
+    /// Train and measure the learned topic classifier.
+    Taxonomy {
+        #[command(subcommand)]
+        command: taxonomy::TaxonomyCommand,
+    },
     /// Create, list and revoke API tokens.
     Token {
         #[command(subcommand)]
@@ -208,6 +214,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Replay(args) => {
             let config = load_config(cli.config.as_ref(), Overrides::default())?;
             replay::run(&args, &config)
+        }
+        Command::Taxonomy { command } => {
+            let config = load_config(cli.config.as_ref(), Overrides::default())?;
+            taxonomy::run(&command, &config)
         }
         Command::Ingest(args) => {
             let config = load_config(

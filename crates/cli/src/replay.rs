@@ -12,10 +12,9 @@
 use anyhow::Context as _;
 use frontline_core::security_event::{NewSecurityEvent, SecurityEventInput};
 use frontline_pipeline::Intake;
-use frontline_pipeline::clusters::{ClusterConfig, ClusterTracker, ClusteredContact};
+use frontline_pipeline::detector::{DetectedContact, Detector, GroupedAlert};
 use frontline_pipeline::pseudonym::PseudonymKey;
 use frontline_pipeline::redact::Redactor;
-use frontline_pipeline::spikes::{CountedContact, SpikeAlert, SpikeConfig, SpikeTracker};
 use frontline_server::bulk::parse_line;
 use frontline_server::config::Config;
 use std::io::{BufRead, BufReader, Write};
@@ -77,11 +76,10 @@ pub(crate) fn run(args: &ReplayArgs, config: &Config) -> anyhow::Result<ExitCode
         eprintln!("replay: {count} security events read");
     }
 
-    let mut tracker = SpikeTracker::new(SpikeConfig::default());
-    let mut clusters = ClusterTracker::new(ClusterConfig::default());
+    let mut detector = Detector::default();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let emit = |alerts: Vec<SpikeAlert>, out: &mut dyn Write| -> anyhow::Result<u64> {
+    let emit = |alerts: Vec<GroupedAlert>, out: &mut dyn Write| -> anyhow::Result<u64> {
         for a in &alerts {
             serde_json::to_writer(&mut *out, a)?;
             out.write_all(b"\n")?;
@@ -103,26 +101,18 @@ pub(crate) fn run(args: &ReplayArgs, config: &Config) -> anyhow::Result<ExitCode
             }
         };
         contacts += 1;
-        let counted = CountedContact {
-            source: &contact.key.source,
-            id: &contact.key.id,
-            received_at: contact.received_at,
-            topics: &contact.topics,
-            service: contact.service.as_deref(),
-            channel: contact.channel.as_str(),
-            customer: contact.customer.as_deref(),
-        };
-        emitted += emit(tracker.add(&counted), &mut out)?;
-        let clustered = ClusteredContact {
+        let detected = DetectedContact {
             source: &contact.key.source,
             id: &contact.key.id,
             received_at: contact.received_at,
             text: &contact.text,
             normalized: Some(&normalized),
-            customer: contact.customer.as_deref().unwrap_or(&contact.key.id),
             topics: &contact.topics,
+            service: contact.service.as_deref(),
+            channel: contact.channel.as_str(),
+            customer: contact.customer.as_deref(),
         };
-        emitted += emit(clusters.add(&clustered).into_iter().collect(), &mut out)?;
+        emitted += emit(detector.add(&detected), &mut out)?;
         if contacts % 1_000_000 == 0 {
             eprintln!(
                 "replay: {contacts} contacts, {:.0}/s",
@@ -130,15 +120,14 @@ pub(crate) fn run(args: &ReplayArgs, config: &Config) -> anyhow::Result<ExitCode
             );
         }
     }
-    emitted += emit(tracker.finish(), &mut out)?;
+    emitted += emit(detector.finish(), &mut out)?;
     out.flush()?;
     let secs = started.elapsed().as_secs_f64();
+    let (streams, clusters, words) = detector.sizes();
     eprintln!(
-        "replay: {contacts} contacts in {secs:.1}s ({:.0}/s), {} streams, {} clusters, {emitted} alert lines, {} too late, {skipped} lines skipped",
+        "replay: {contacts} contacts in {secs:.1}s ({:.0}/s), {streams} streams, {clusters} clusters, {words} theme words, {emitted} alert lines, {} too late, {skipped} lines skipped",
         contacts as f64 / secs.max(1e-9),
-        tracker.streams(),
-        clusters.len(),
-        tracker.too_late,
+        detector.too_late(),
     );
     Ok(ExitCode::SUCCESS)
 }

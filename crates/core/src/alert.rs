@@ -14,6 +14,8 @@ pub enum AlertKind {
     Spike,
     /// Near-duplicate texts from many distinct customers.
     Cluster,
+    /// Words far above their usual share, from several customers (no taxonomy needed).
+    Theme,
 }
 
 impl AlertKind {
@@ -22,6 +24,7 @@ impl AlertKind {
         match self {
             AlertKind::Spike => "spike",
             AlertKind::Cluster => "cluster",
+            AlertKind::Theme => "theme",
         }
     }
 }
@@ -39,8 +42,9 @@ impl FromStr for AlertKind {
         match s {
             "spike" => Ok(AlertKind::Spike),
             "cluster" => Ok(AlertKind::Cluster),
+            "theme" => Ok(AlertKind::Theme),
             _ => Err(format!(
-                "unknown alert kind {s:?}; expected spike or cluster"
+                "unknown alert kind {s:?}; expected spike, cluster or theme"
             )),
         }
     }

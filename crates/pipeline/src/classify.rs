@@ -1,10 +1,12 @@
 //! Topics of customer trouble, from a taxonomy of phrases and patterns (TOML), matched in one
-//! pass over normalised text (Aho–Corasick) plus a few compiled patterns.
+//! pass over normalised text (Aho–Corasick) plus a few compiled patterns, and from the learned
+//! classifier beside it ([`crate::learned`]) for the topics and languages it was trained on.
 //!
 //! The default taxonomy (`taxonomy/default.toml`, embedded) covers English, German, French and
 //! Spanish. Configuration may extend it (topics with the same name gain phrases) or replace
 //! it. A bad file is refused naming the file, line and reason.
 
+use crate::learned::{Prediction, TopicModel};
 use aho_corasick::{AhoCorasick, MatchKind};
 use regex::Regex;
 use serde::Deserialize;
@@ -97,7 +99,12 @@ pub struct Taxonomy {
     phrase_topic: Vec<usize>,
     patterns: Vec<(Regex, usize)>,
     negations: HashSet<String>,
+    /// The learned classifier, when one is used, and for each of its topics the taxonomy's.
+    model: Option<(std::sync::Arc<TopicModel>, Vec<Option<usize>>)>,
 }
+
+/// The probability at which the learned classifier gives a topic.
+pub const MODEL_THRESHOLD: f32 = 0.5;
 
 impl Taxonomy {
     /// The embedded default taxonomy.
@@ -108,6 +115,45 @@ impl Taxonomy {
         #[allow(clippy::expect_used)]
         Self::build(vec![("default".to_owned(), file)])
             .expect("the embedded taxonomy is tested to build")
+            .with_model(TopicModel::embedded())
+    }
+
+    /// Adds the learned classifier: for its topics it decides (the taxonomy's phrases still
+    /// decide for contacts in a language it was not trained on); other topics stay the
+    /// taxonomy's. A topic only the model knows joins the taxonomy.
+    #[must_use]
+    pub fn with_model(mut self, model: std::sync::Arc<TopicModel>) -> Self {
+        let mut map = Vec::new();
+        for name in model.topics() {
+            let index = match self.topics.iter().position(|t| &t.name == name) {
+                Some(i) => i,
+                None => {
+                    self.topics.push(Topic {
+                        name: name.clone(),
+                        security: false,
+                        negatable: false,
+                        phrases: Vec::new(),
+                        patterns: Vec::new(),
+                    });
+                    self.topics.len() - 1
+                }
+            };
+            map.push(Some(index));
+        }
+        self.model = Some((model, map));
+        self
+    }
+
+    /// The learned classifier, if one is used.
+    pub fn model(&self) -> Option<&TopicModel> {
+        self.model.as_ref().map(|(m, _)| m.as_ref())
+    }
+
+    /// The learned classifier's topics for a normalised text with the words that drove each.
+    pub fn explain_normalized(&self, norm: &str) -> Vec<Prediction> {
+        self.model()
+            .map(|m| m.explain(norm, MODEL_THRESHOLD, 5))
+            .unwrap_or_default()
     }
 
     /// Compiles files in order; a topic named again gains the later file's phrases and
@@ -185,6 +231,7 @@ impl Taxonomy {
             phrase_topic: phrases.into_iter().map(|(_, t)| t).collect(),
             patterns,
             negations,
+            model: None,
         })
     }
 
@@ -216,8 +263,37 @@ impl Taxonomy {
     }
 
     /// The topics of a text already passed through [`normalize`] (callers that need the
-    /// normalised text for something else too normalise once).
+    /// normalised text for something else too normalise once), its language unknown.
     pub fn classify_normalized(&self, norm: &str) -> Vec<String> {
+        self.classify_contact(norm, None)
+    }
+
+    /// The topics of a normalised text in `language` (an ISO 639-1 code, when the source
+    /// said): the learned classifier's for its topics, unless the language is one it was not
+    /// trained on; the taxonomy's for the rest.
+    pub fn classify_contact(&self, norm: &str, language: Option<&str>) -> Vec<String> {
+        let mut found = self.phrase_topics(norm);
+        if let Some((model, map)) = &self.model {
+            if language.is_none_or(|l| model.knows_language(l)) {
+                for (p, index) in model.probabilities(norm).into_iter().zip(map) {
+                    let Some(index) = index else { continue };
+                    found.remove(index);
+                    if p >= MODEL_THRESHOLD {
+                        found.insert(*index);
+                    }
+                }
+            }
+        }
+        let mut names: Vec<String> = found
+            .into_iter()
+            .map(|t| self.topics[t].name.clone())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// The taxonomy's own topics (phrases and patterns) of a normalised text.
+    fn phrase_topics(&self, norm: &str) -> BTreeSet<usize> {
         let bytes = norm.as_bytes();
         let mut found = BTreeSet::new();
         for m in self.matcher.find_overlapping_iter(norm) {
@@ -238,12 +314,7 @@ impl Taxonomy {
                 found.insert(*topic);
             }
         }
-        let mut names: Vec<String> = found
-            .into_iter()
-            .map(|t| self.topics[t].name.clone())
-            .collect();
-        names.sort();
-        names
+        found
     }
 
     /// Whether one of the three words before a match is a negation.
@@ -310,8 +381,31 @@ fn fold(c: char) -> Option<&'static str> {
 mod tests {
     use super::*;
 
+    /// The taxonomy's phrases alone (the learned classifier has tests of its own).
     fn topics(text: &str) -> Vec<String> {
-        Taxonomy::default_taxonomy().classify(text)
+        let file = TaxonomyFile::parse(DEFAULT_TAXONOMY, "default").unwrap();
+        Taxonomy::build(vec![("default".into(), file)])
+            .unwrap()
+            .classify(text)
+    }
+
+    #[test]
+    fn the_model_decides_its_topics_except_in_languages_it_does_not_know() {
+        let t = Taxonomy::default_taxonomy();
+        let norm = normalize("got a text with a link asking me to confirm my card, not from you?");
+        assert!(
+            t.classify_contact(&norm, Some("en"))
+                .contains(&"phishing".to_owned())
+        );
+        // Phrases decide where the model has no training: "hacked" is in the taxonomy.
+        let norm = normalize("mi hanno hackerato, account hacked");
+        assert_eq!(t.classify_contact(&norm, Some("pt")), ["account_takeover"]);
+        let explained = t.explain_normalized(&normalize("someone changed my password and email"));
+        assert!(
+            explained
+                .iter()
+                .any(|p| p.topic == "account_takeover" && !p.words.is_empty())
+        );
     }
 
     #[test]

@@ -82,7 +82,7 @@ pub struct ClusteredContact<'a> {
 
 type Signature = [u64; HASHES];
 
-fn mix(mut x: u64) -> u64 {
+pub(crate) fn mix(mut x: u64) -> u64 {
     // splitmix64: cheap, well-distributed, and the same on every machine.
     x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
     x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -92,11 +92,20 @@ fn mix(mut x: u64) -> u64 {
 
 pub(crate) fn word_hash(w: &str) -> u64 {
     // FNV-1a, then mixed: stable across runs (no random seed), so replay is deterministic.
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in w.bytes() {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+    mix(fnv(0xcbf2_9ce4_8422_2325, w.as_bytes()))
+}
+
+/// [`word_hash`] of `"{a} {b}"`, without building the string.
+pub(crate) fn pair_hash(a: &str, b: &str) -> u64 {
+    let h = fnv(0xcbf2_9ce4_8422_2325, a.as_bytes());
+    mix(fnv(fnv(h, b" "), b.as_bytes()))
+}
+
+fn fnv(mut h: u64, bytes: &[u8]) -> u64 {
+    for b in bytes {
+        h = (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3);
     }
-    mix(h)
+    h
 }
 
 /// The MinHash signature of a text's word 3-shingles (shorter texts: their words).

@@ -7,13 +7,17 @@
 //! clustering join here as they are built.
 #![warn(missing_docs)]
 
+pub mod augment;
 pub mod classify;
 pub mod clusters;
 pub mod correlate;
 pub mod detect;
+pub mod detector;
+pub mod learned;
 pub mod pseudonym;
 pub mod redact;
 pub mod spikes;
+pub mod themes;
 
 use frontline_core::contact::{NewContact, RedactedContact};
 use std::sync::Arc;
@@ -41,7 +45,9 @@ impl Intake {
     pub fn prepare_normalized(&self, contact: NewContact) -> (RedactedContact, String) {
         let text = self.redactor.redact(&contact.text).text;
         let normalized = classify::normalize(&text);
-        let topics = self.taxonomy.classify_normalized(&normalized);
+        let topics = self
+            .taxonomy
+            .classify_contact(&normalized, contact.language.as_deref());
         let prepared = RedactedContact {
             key: contact.key,
             channel: contact.channel,

@@ -113,6 +113,8 @@ struct Stream {
     by_hour_of_week: [(f64, u32); 168],
     /// The last minutes.
     recent: std::collections::VecDeque<Minute>,
+    /// Count and expectation summed over each of [`WINDOWS`], kept as minutes come and go.
+    sums: [(u64, f64); WINDOWS.len()],
     alert: Option<SpikeAlert>,
     /// Distinct customers of the open alert.
     alert_customers: HashSet<u64>,
@@ -129,6 +131,7 @@ impl Stream {
             by_hour: [(0.0, 0); 24],
             by_hour_of_week: [(0.0, 0); 168],
             recent: std::collections::VecDeque::new(),
+            sums: [(0, 0.0); WINDOWS.len()],
             alert: None,
             alert_customers: HashSet::new(),
             quiet: 0,
@@ -146,7 +149,7 @@ impl Stream {
         } else {
             None
         };
-        lambda.unwrap_or(self.level).max(0.01)
+        lambda.unwrap_or(self.level).max(0.002)
     }
 
     fn learn(&mut self, t: DateTime<Utc>, count: f64) {
@@ -235,7 +238,19 @@ pub struct SpikeTracker {
     origin: Option<DateTime<Utc>>,
 }
 
-const WINDOW: usize = 10;
+/// The windows (in minutes) scored besides the minute itself: a burst shows in ten minutes, a
+/// wave that grows over a morning only in an hour or three.
+const WINDOWS: [usize; 3] = [10, 60, 180];
+/// The longest window: how many closed minutes a stream keeps.
+const WINDOW: usize = 180;
+/// A window alerts only when it holds at least this many times what was expected: real
+/// traffic is burstier than Poisson, and a long window of a busy stream is never that far off
+/// by chance.
+const MIN_RATIO: f64 = 2.0;
+/// The longest stretch of empty minutes stepped through one by one; beyond it, a week of
+/// silence has taught every baseline all it can, so the rest is skipped. This bounds the work
+/// of any gap in event time (a backfill, a contact dated far off) by the number of streams.
+const MAX_GAP_MINUTES: i64 = 7 * 24 * 60;
 
 impl SpikeTracker {
     /// A tracker with `config`.
@@ -331,7 +346,18 @@ impl SpikeTracker {
         };
         let mut alerts = Vec::new();
         let mut minute = start;
+        // The minutes that hold contacts, so long empty stretches between them can be cut.
+        let busy: std::collections::BTreeSet<DateTime<Utc>> = self
+            .streams
+            .values()
+            .flat_map(|s| s.buckets.keys().copied())
+            .filter(|m| *m >= start && *m < until)
+            .collect();
         while minute < until {
+            let next_busy = busy.range(minute..).next().copied().unwrap_or(until);
+            if next_busy - minute > Duration::minutes(MAX_GAP_MINUTES) {
+                minute = next_busy - Duration::minutes(MAX_GAP_MINUTES);
+            }
             for (key, stream) in &mut self.streams {
                 let bucket = stream.buckets.remove(&minute);
                 if stream.first_minute.is_none() {
@@ -401,13 +427,36 @@ fn step(
         evidence: bucket.evidence,
         customers: bucket.customers,
     });
+    for (sum, w) in s.sums.iter_mut().zip(WINDOWS) {
+        sum.0 += count;
+        sum.1 += expected;
+        if s.recent.len() > w {
+            let old = &s.recent[s.recent.len() - 1 - w];
+            sum.0 -= old.count;
+            sum.1 = (sum.1 - old.expected).max(0.0);
+        }
+    }
     if s.recent.len() > WINDOW {
         s.recent.pop_front();
     }
-    let (w_count, w_expected) = s
-        .recent
-        .iter()
-        .fold((0, 0.0), |(c, e), m| (c + m.count, e + m.expected));
+    // The most unusual of the windows (its length, count and expectation).
+    let mut best = (0usize, 0u64, 0.0f64, 1.0f64);
+    // A long window stays high for hours after a burst; it speaks only while its latest ten
+    // minutes are still elevated, so an alert ends with its wave.
+    let (last_c, last_e) = s.sums[0];
+    let still_rising = last_c >= 3 && poisson_tail(last_c, last_e) < 0.01;
+    for (&(c, e), w) in s.sums.iter().zip(WINDOWS) {
+        if w > WINDOWS[0] && !still_rising {
+            continue;
+        }
+        if c >= config.min_count && c as f64 >= MIN_RATIO * e {
+            let tail = poisson_tail(c, e);
+            if tail < best.3 {
+                best = (w, c, e, tail);
+            }
+        }
+    }
+    let (window_len, _, _, window_tail) = best;
     let warm = s
         .first_minute
         .is_some_and(|f| minute - f >= Duration::days(1));
@@ -418,11 +467,6 @@ fn step(
     };
     let minute_tail = if count >= config.min_count {
         poisson_tail(count, expected)
-    } else {
-        1.0
-    };
-    let window_tail = if w_count >= config.min_count {
-        poisson_tail(w_count, w_expected)
     } else {
         1.0
     };
@@ -448,7 +492,12 @@ fn step(
         // minute) and names those contacts; an update adds the minute just closed.
         let opening = s.alert.is_none();
         let minutes: Vec<_> = if opening && window_tail < minute_tail {
-            s.recent.iter().skip_while(|m| m.count == 0).collect()
+            let skip = s.recent.len().saturating_sub(window_len);
+            s.recent
+                .iter()
+                .skip(skip)
+                .skip_while(|m| m.count == 0)
+                .collect()
         } else {
             s.recent.back().into_iter().collect()
         };

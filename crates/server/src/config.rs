@@ -6,6 +6,7 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use frontline_core::alertmanager::AlertmanagerMapping;
 use frontline_pipeline::classify::{DEFAULT_TAXONOMY, Taxonomy, TaxonomyError, TaxonomyFile};
+use frontline_pipeline::learned::TopicModel;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::net::SocketAddr;
@@ -68,6 +69,8 @@ pub const CONFIG_ENV: &[&str] = &[
     "ALERTMANAGER__SEVERITY_LABEL",
     "ALERTMANAGER__DEFAULT_SEVERITY",
     "TAXONOMY__REPLACE_DEFAULT",
+    "TAXONOMY__MODEL",
+    "TAXONOMY__LEARNED",
 ];
 
 /// Values that look like someone forgot to set a real secret.
@@ -466,14 +469,31 @@ impl WebhooksConfig {
     }
 }
 
-/// Where topics come from: the embedded default taxonomy, extended (or replaced) by files.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// Where topics come from: the embedded default taxonomy, extended (or replaced) by files, and
+/// the learned classifier beside it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TaxonomyConfig {
     /// TOML taxonomy files, applied in order on top of the default.
     pub files: Vec<PathBuf>,
     /// Use only `files`, without the embedded default.
     pub replace_default: bool,
+    /// A model file for the learned classifier (`frontline taxonomy train`) instead of the
+    /// embedded one.
+    pub model: Option<PathBuf>,
+    /// Whether the learned classifier is used at all (off: the taxonomy's phrases alone).
+    pub learned: bool,
+}
+
+impl Default for TaxonomyConfig {
+    fn default() -> Self {
+        Self {
+            files: Vec::new(),
+            replace_default: false,
+            model: None,
+            learned: true,
+        }
+    }
 }
 
 impl Default for Config {
@@ -747,7 +767,29 @@ impl Config {
             })?;
             files.push((name.clone(), TaxonomyFile::parse(&text, &name)?));
         }
-        Taxonomy::build(files)
+        let taxonomy = Taxonomy::build(files)?;
+        if !self.taxonomy.learned {
+            return Ok(taxonomy);
+        }
+        let model = match &self.taxonomy.model {
+            None => TopicModel::embedded(),
+            Some(path) => {
+                let name = path.display().to_string();
+                let bytes = std::fs::read(path).map_err(|e| TaxonomyError {
+                    file: name.clone(),
+                    line: None,
+                    reason: format!("cannot read: {e}"),
+                })?;
+                std::sync::Arc::new(TopicModel::from_bytes(&bytes, &name).map_err(|e| {
+                    TaxonomyError {
+                        file: e.file,
+                        line: None,
+                        reason: e.reason,
+                    }
+                })?)
+            }
+        };
+        Ok(taxonomy.with_model(model))
     }
 
     /// The configured pseudonym key, if any (from the value or the file).

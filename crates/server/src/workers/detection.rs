@@ -1,6 +1,7 @@
 //! The detection worker: follows stored contacts in intake order (whichever way they came in:
-//! API, bulk, `frontline ingest`, another server on the same database), feeds the spike and
-//! cluster detectors, and stores the alerts they raise or update.
+//! API, bulk, `frontline ingest`, another server on the same database), feeds the pipeline's
+//! [`Detector`] (spikes, themes, clusters: the very code `frontline replay` runs), and stores
+//! the alerts it raises or updates.
 //!
 //! Its state lives in memory and is rebuilt by reading the stored contacts from the beginning
 //! whenever this process starts doing the work; re-detected alerts keep their ids, so their
@@ -9,8 +10,7 @@
 //! another takes the lease when it expires and rebuilds.
 
 use frontline_core::alert::DetectedAlert;
-use frontline_pipeline::clusters::{ClusterConfig, ClusterTracker, ClusteredContact};
-use frontline_pipeline::spikes::{CountedContact, SpikeConfig, SpikeTracker};
+use frontline_pipeline::detector::{DetectedContact, Detector};
 use frontline_store::{Store, StoreError};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -37,8 +37,7 @@ pub struct TickReport {
 /// The worker's state.
 pub struct DetectionWorker {
     store: Arc<dyn Store>,
-    spikes: SpikeTracker,
-    clusters: ClusterTracker,
+    detector: Detector,
     cursor: i64,
     /// Alerts detected but not yet stored (the store failed); stored on the next step.
     pending: HashMap<String, DetectedAlert>,
@@ -52,8 +51,7 @@ impl DetectionWorker {
     pub fn new(store: Arc<dyn Store>) -> Self {
         Self {
             store,
-            spikes: SpikeTracker::new(SpikeConfig::default()),
-            clusters: ClusterTracker::new(ClusterConfig::default()),
+            detector: Detector::default(),
             cursor: 0,
             pending: HashMap::new(),
             holding: false,
@@ -115,29 +113,19 @@ impl DetectionWorker {
         let latest = &mut self.pending;
         for (_, c) in &contacts {
             let c = &c.contact;
-            let counted = CountedContact {
-                source: &c.key.source,
-                id: &c.key.id,
-                received_at: c.received_at,
-                topics: &c.topics,
-                service: c.service.as_deref(),
-                channel: c.channel.as_str(),
-                customer: c.customer.as_deref(),
-            };
-            for a in self.spikes.add(&counted) {
-                latest.insert(a.alert_id.clone(), a);
-            }
-            let clustered = ClusteredContact {
+            let detected = DetectedContact {
                 source: &c.key.source,
                 id: &c.key.id,
                 received_at: c.received_at,
                 text: &c.text,
                 normalized: None,
-                customer: c.customer.as_deref().unwrap_or(&c.key.id),
                 topics: &c.topics,
+                service: c.service.as_deref(),
+                channel: c.channel.as_str(),
+                customer: c.customer.as_deref(),
             };
-            if let Some(a) = self.clusters.add(&clustered) {
-                latest.insert(a.alert_id.clone(), a);
+            for a in self.detector.add(&detected) {
+                latest.insert(a.alert.alert_id.clone(), a.alert);
             }
         }
         if self.pending.is_empty() {

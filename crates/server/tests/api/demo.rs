@@ -57,7 +57,12 @@ async fn the_demo_tells_the_whole_story(backend: Backend) {
         alerts
             .iter()
             .all(|a| a.detected.started_at > chrono::Utc::now() - chrono::Duration::minutes(10)),
-        "the ordinary week raised nothing"
+        "the ordinary week raised nothing: {:?}",
+        alerts
+            .iter()
+            .filter(|a| a.detected.started_at <= chrono::Utc::now() - chrono::Duration::minutes(10))
+            .map(|a| (&a.detected.alert_id, &a.detected.text, a.detected.observed))
+            .collect::<Vec<_>>()
     );
     let incidents = app
         .store

@@ -1,0 +1,203 @@
+//! `frontline taxonomy train|eval`: the learned topic classifier's two commands for the people
+//! who tune it. `train` turns the labelled corpus (a folder of `*.tsv`, by default the one kept
+//! in the repository) into the model file the binary embeds; `eval` measures topics, taxonomy
+//! and model together, against labelled contacts nobody here wrote, per topic and language.
+
+use anyhow::Context as _;
+use frontline_pipeline::classify::normalize;
+use frontline_pipeline::learned::{TopicModel, TrainConfig, parse_corpus};
+use frontline_server::bulk::parse_line;
+use frontline_server::config::Config;
+use std::collections::{BTreeMap, HashMap};
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// `frontline taxonomy` subcommands.
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum TaxonomyCommand {
+    /// Train the learned classifier from a labelled corpus and write the model file.
+    Train {
+        /// A folder of `*.tsv` files (`topics<TAB>text`), read in file name order.
+        #[arg(long, default_value = "crates/pipeline/classifier")]
+        corpus: PathBuf,
+        /// Where to write the model (the embedded one is `crates/pipeline/classifier/model.bin`).
+        #[arg(long, default_value = "crates/pipeline/classifier/model.bin")]
+        out: PathBuf,
+    },
+    /// Measure topics (taxonomy and model as configured) against labelled contacts: precision
+    /// and recall per topic, overall and per language.
+    Eval {
+        /// Contacts, NDJSON in the API's shape.
+        #[arg(long)]
+        contacts: PathBuf,
+        /// Labels, NDJSON `{"id", "topics": [...]}`, one per contact.
+        #[arg(long)]
+        labels: PathBuf,
+        /// Also print up to 20 contacts this topic missed and 20 it wrongly got, to stderr.
+        #[arg(long)]
+        show: Option<String>,
+        /// Also write each contact's topics as NDJSON `{"id", "topics"}` to this file.
+        #[arg(long)]
+        dump: Option<PathBuf>,
+    },
+}
+
+pub(crate) fn run(command: &TaxonomyCommand, config: &Config) -> anyhow::Result<ExitCode> {
+    match command {
+        TaxonomyCommand::Train { corpus, out } => train(corpus, out),
+        TaxonomyCommand::Eval {
+            contacts,
+            labels,
+            show,
+            dump,
+        } => eval(contacts, labels, show.as_deref(), dump.as_ref(), config),
+    }
+}
+
+fn train(corpus: &PathBuf, out: &PathBuf) -> anyhow::Result<ExitCode> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(corpus)
+        .with_context(|| format!("reading {}", corpus.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "tsv"))
+        .collect();
+    files.sort();
+    let mut examples = Vec::new();
+    for f in &files {
+        let text =
+            std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
+        let name = f.file_name().map(|n| n.to_string_lossy().into_owned());
+        examples.extend(parse_corpus(&name.unwrap_or_default(), &text)?);
+    }
+    anyhow::ensure!(!examples.is_empty(), "no examples in {}", corpus.display());
+    let model = TopicModel::train(&examples, &TrainConfig::default());
+    let bytes = model.to_bytes();
+    std::fs::write(out, &bytes).with_context(|| format!("writing {}", out.display()))?;
+    eprintln!(
+        "taxonomy train: {} examples from {} files, topics {}, {} bytes to {}",
+        examples.len(),
+        files.len(),
+        model.topics().join(", "),
+        bytes.len(),
+        out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Default, Clone, Copy)]
+struct Counts {
+    tp: u64,
+    fp: u64,
+    fn_: u64,
+}
+
+fn eval(
+    contacts: &PathBuf,
+    labels: &PathBuf,
+    show: Option<&str>,
+    dump: Option<&PathBuf>,
+    config: &Config,
+) -> anyhow::Result<ExitCode> {
+    let mut shown = (0, 0);
+    let mut dump = match dump {
+        Some(path) => Some(std::io::BufWriter::new(
+            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
+        )),
+        None => None,
+    };
+    let taxonomy = config.load_taxonomy().context("loading the taxonomy")?;
+    let mut truth: HashMap<String, Vec<String>> = HashMap::new();
+    let file =
+        std::fs::File::open(labels).with_context(|| format!("opening {}", labels.display()))?;
+    for (n, line) in std::io::BufReader::new(file).lines().enumerate() {
+        let line = line?;
+        #[derive(serde::Deserialize)]
+        struct Label {
+            id: String,
+            topics: Vec<String>,
+        }
+        let label: Label = serde_json::from_str(&line)
+            .with_context(|| format!("{}:{}", labels.display(), n + 1))?;
+        truth.insert(label.id, label.topics);
+    }
+    let redactor = frontline_pipeline::redact::Redactor::shared();
+    // (topic, language) → counts; language "all" for the total.
+    let mut table: BTreeMap<(String, String), Counts> = BTreeMap::new();
+    let file =
+        std::fs::File::open(contacts).with_context(|| format!("opening {}", contacts.display()))?;
+    for line in std::io::BufReader::new(file).split(b'\n') {
+        let line = line?;
+        let Ok(c) = parse_line(&line) else { continue };
+        let Some(expected) = truth.get(&c.key.id) else {
+            continue;
+        };
+        let norm = normalize(&redactor.redact(&c.text).text);
+        let got = taxonomy.classify_contact(&norm, c.language.as_deref());
+        let language = c.language.clone().unwrap_or_else(|| "?".into());
+        if let Some(out) = dump.as_mut() {
+            use std::io::Write as _;
+            serde_json::to_writer(
+                &mut *out,
+                &serde_json::json!({"id": c.key.id, "topics": got}),
+            )?;
+            out.write_all(b"\n")?;
+        }
+        if let Some(topic) = show {
+            let (e, g) = (
+                expected.iter().any(|t| t == topic),
+                got.iter().any(|t| t == topic),
+            );
+            let slot = if e && !g { &mut shown.0 } else { &mut shown.1 };
+            if e != g && *slot < 20 {
+                *slot += 1;
+                let why = taxonomy.explain_normalized(&norm);
+                eprintln!(
+                    "{} {language} expected {expected:?} got {got:?} {why:?}\n  {}",
+                    if e { "MISSED" } else { "WRONG" },
+                    c.text.replace('\n', " / ")
+                );
+            }
+        }
+        for topic in taxonomy.topic_names() {
+            if topic == "other" {
+                continue;
+            }
+            let (e, g) = (
+                expected.iter().any(|t| t == topic),
+                got.iter().any(|t| t == topic),
+            );
+            for lang in ["all", language.as_str()] {
+                let cell = table
+                    .entry((topic.to_owned(), lang.to_owned()))
+                    .or_default();
+                match (e, g) {
+                    (true, true) => cell.tp += 1,
+                    (false, true) => cell.fp += 1,
+                    (true, false) => cell.fn_ += 1,
+                    (false, false) => {}
+                }
+            }
+        }
+    }
+    println!(
+        "{:<18} {:<4} {:>9} {:>7} {:>6} {:>6}",
+        "topic", "lang", "precision", "recall", "true", "said"
+    );
+    for ((topic, lang), c) in &table {
+        let ratio = |a: u64, b: u64| {
+            if b == 0 {
+                "-".to_owned()
+            } else {
+                format!("{:.2}", a as f64 / b as f64)
+            }
+        };
+        println!(
+            "{topic:<18} {lang:<4} {:>9} {:>7} {:>6} {:>6}",
+            ratio(c.tp, c.tp + c.fp),
+            ratio(c.tp, c.tp + c.fn_),
+            c.tp + c.fn_,
+            c.tp + c.fp
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

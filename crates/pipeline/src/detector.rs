@@ -1,0 +1,214 @@
+//! The whole early warning over one stream of contacts, in event time: topic spikes, emerging
+//! themes and lure clusters, and the grouping of their alerts into one family per wave. The
+//! server's detection worker and `frontline replay` both drive this one type, so the same
+//! contacts in the same order give the same alerts in both.
+
+use crate::classify::normalize;
+use crate::clusters::{ClusterConfig, ClusterTracker, ClusteredContact};
+use crate::spikes::{AlertKind, CountedContact, SpikeAlert, SpikeConfig, SpikeTracker};
+use crate::themes::{ThemeConfig, ThemeTracker, ThemedContact};
+use chrono::{DateTime, Duration, Utc};
+use std::collections::HashSet;
+
+/// A stored (redacted, classified) contact as detection sees it.
+#[derive(Debug, Clone)]
+pub struct DetectedContact<'a> {
+    /// The contact's source.
+    pub source: &'a str,
+    /// The source's id.
+    pub id: &'a str,
+    /// When the customer sent it.
+    pub received_at: DateTime<Utc>,
+    /// The redacted text.
+    pub text: &'a str,
+    /// The redacted text normalised, when the caller has it (else it is normalised here).
+    pub normalized: Option<&'a str>,
+    /// Its topics.
+    pub topics: &'a [String],
+    /// Its service.
+    pub service: Option<&'a str>,
+    /// Its channel.
+    pub channel: &'a str,
+    /// The customer's pseudonym, if known.
+    pub customer: Option<&'a str>,
+}
+
+/// An alert raised or updated, with the family (wave) it belongs to.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct GroupedAlert {
+    /// The alert.
+    #[serde(flatten)]
+    pub alert: SpikeAlert,
+    /// The id of its family: the first alert of the wave.
+    pub group_id: String,
+}
+
+#[derive(Debug, Clone)]
+struct Group {
+    id: String,
+    topic: Option<String>,
+    /// Whether it began with a theme (themes of one wave, with or without a topic, join it).
+    theme: bool,
+    last: DateTime<Utc>,
+    evidence: HashSet<(String, String)>,
+    members: HashSet<String>,
+}
+
+/// Alerts of one wave become one family: a new alert joins an open family that shares one of
+/// its contacts, or that has the same security topic and was active within `GROUP_GAP`.
+const GROUP_GAP: Duration = Duration::hours(3);
+
+/// Every detector, over one stream of contacts.
+#[derive(Debug, Clone)]
+pub struct Detector {
+    spikes: SpikeTracker,
+    clusters: ClusterTracker,
+    themes: ThemeTracker,
+    groups: Vec<Group>,
+}
+
+impl Default for Detector {
+    fn default() -> Self {
+        Self::new(
+            SpikeConfig::default(),
+            ClusterConfig::default(),
+            ThemeConfig::default(),
+        )
+    }
+}
+
+impl Detector {
+    /// Detectors with these settings.
+    pub fn new(spikes: SpikeConfig, clusters: ClusterConfig, themes: ThemeConfig) -> Self {
+        Self {
+            spikes: SpikeTracker::new(spikes),
+            clusters: ClusterTracker::new(clusters),
+            themes: ThemeTracker::new(themes),
+            groups: Vec::new(),
+        }
+    }
+
+    /// Feeds one contact; returns the alerts it raised or updated, in order.
+    pub fn add(&mut self, c: &DetectedContact<'_>) -> Vec<GroupedAlert> {
+        let owned;
+        let normalized = match c.normalized {
+            Some(n) => n,
+            None => {
+                owned = normalize(c.text);
+                &owned
+            }
+        };
+        let mut alerts = self.spikes.add(&CountedContact {
+            source: c.source,
+            id: c.id,
+            received_at: c.received_at,
+            topics: c.topics,
+            service: c.service,
+            channel: c.channel,
+            customer: c.customer,
+        });
+        let customer = c.customer.unwrap_or(c.id);
+        alerts.extend(self.themes.add(&ThemedContact {
+            source: c.source,
+            id: c.id,
+            received_at: c.received_at,
+            normalized,
+            customer,
+            topics: c.topics,
+        }));
+        alerts.extend(self.clusters.add(&ClusteredContact {
+            source: c.source,
+            id: c.id,
+            received_at: c.received_at,
+            text: c.text,
+            normalized: Some(normalized),
+            customer,
+            topics: c.topics,
+        }));
+        self.group(alerts)
+    }
+
+    /// Closes every open minute: the end of the input.
+    pub fn finish(&mut self) -> Vec<GroupedAlert> {
+        let alerts = self.spikes.finish();
+        self.group(alerts)
+    }
+
+    /// Sizes, for reports: (spike streams, clusters, theme words).
+    pub fn sizes(&self) -> (usize, usize, usize) {
+        (
+            self.spikes.streams(),
+            self.clusters.len(),
+            self.themes.words(),
+        )
+    }
+
+    /// Contacts that came too late for their minute.
+    pub fn too_late(&self) -> u64 {
+        self.spikes.too_late
+    }
+
+    fn group(&mut self, alerts: Vec<SpikeAlert>) -> Vec<GroupedAlert> {
+        alerts
+            .into_iter()
+            .map(|alert| {
+                let group_id = self.family(&alert);
+                GroupedAlert { alert, group_id }
+            })
+            .collect()
+    }
+
+    fn family(&mut self, a: &SpikeAlert) -> String {
+        let now = a.raised_at;
+        self.groups.retain(|g| now - g.last <= GROUP_GAP);
+        let evidence: Vec<(String, String)> = a
+            .evidence
+            .iter()
+            .map(|e| (e.source.clone(), e.id.clone()))
+            .collect();
+        let index = self
+            .groups
+            .iter()
+            .position(|g| g.members.contains(&a.alert_id))
+            .or_else(|| {
+                self.groups
+                    .iter()
+                    .position(|g| evidence.iter().any(|e| g.evidence.contains(e)))
+            })
+            .or_else(|| {
+                let topic = a.topic.as_deref().filter(|t| *t != "other")?;
+                self.groups
+                    .iter()
+                    .position(|g| g.topic.as_deref() == Some(topic))
+            })
+            .or_else(|| {
+                // Themes without a topic at the same time are most often one wave's words in
+                // several languages ("price", "prix", "precio").
+                (a.kind == AlertKind::Theme && a.topic.is_none()).then_some(())?;
+                self.groups
+                    .iter()
+                    .position(|g| g.theme && g.topic.is_none())
+            });
+        let group = match index {
+            Some(i) => &mut self.groups[i],
+            None => {
+                self.groups.push(Group {
+                    id: a.alert_id.clone(),
+                    topic: a.topic.clone(),
+                    theme: a.kind == AlertKind::Theme,
+                    last: now,
+                    evidence: HashSet::new(),
+                    members: HashSet::new(),
+                });
+                let last = self.groups.len() - 1;
+                &mut self.groups[last]
+            }
+        };
+        group.last = group.last.max(now);
+        group.members.insert(a.alert_id.clone());
+        if group.evidence.len() < 2_000 {
+            group.evidence.extend(evidence);
+        }
+        group.id.clone()
+    }
+}

@@ -1,0 +1,524 @@
+//! Emerging themes, with no taxonomy at all: words and word pairs that several customers
+//! suddenly use far more than their own usual share of contacts (a lure's domain, an error
+//! code, a merchant's descriptor, "code I didn't ask for"), grouped into one theme by occurring
+//! in the same contacts. This catches what nobody has put in a taxonomy yet, in any language.
+//!
+//! Each word's usual share is an exponentially decayed count over contacts that have left the
+//! recent window (so a burst does not become its own baseline at once), divided by the same
+//! decayed count of all contacts. Share-based expectation follows the daily rhythm by itself:
+//! at 3 a.m. fewer contacts mean fewer expected uses. A word fires when its count in the window
+//! is a Poisson tail event against that expectation, from enough distinct customers.
+//! Memory is bounded: rare words are forgotten, and at most `max_words` are kept.
+
+use crate::spikes::{AlertKind, Evidence, SpikeAlert, poisson_tail};
+use chrono::{DateTime, Duration, Utc};
+use std::collections::{HashMap, HashSet, VecDeque};
+
+/// Settings of theme detection.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ThemeConfig {
+    /// How far back the recent count of a word reaches.
+    pub window: Duration,
+    /// How long a word's usual share remembers (the time constant of its decay).
+    pub memory: Duration,
+    /// Fewest distinct customers using a word in the window before it can fire.
+    pub min_customers: usize,
+    /// Fewest times its recent count must exceed the expected count.
+    pub min_ratio: f64,
+    /// Tail probability below which a word fires (strict: thousands of words are watched).
+    pub threshold: f64,
+    /// Contacts seen before any word may fire (the baseline needs a past).
+    pub warmup_contacts: u64,
+    /// A theme without new contacts for this long is over.
+    pub close_after: Duration,
+    /// Most words remembered.
+    pub max_words: usize,
+    /// Contacts kept as evidence per theme.
+    pub evidence: usize,
+}
+
+impl Default for ThemeConfig {
+    fn default() -> Self {
+        Self {
+            window: Duration::minutes(90),
+            memory: Duration::days(4),
+            min_customers: 5,
+            min_ratio: 4.0,
+            threshold: 1e-10,
+            warmup_contacts: 2_000,
+            close_after: Duration::hours(3),
+            max_words: 400_000,
+            evidence: 20,
+        }
+    }
+}
+
+/// A contact as theme detection sees it.
+#[derive(Debug, Clone)]
+pub struct ThemedContact<'a> {
+    /// The contact's source.
+    pub source: &'a str,
+    /// The source's id.
+    pub id: &'a str,
+    /// When the customer sent it.
+    pub received_at: DateTime<Utc>,
+    /// The redacted text, normalised ([`crate::classify::normalize`]).
+    pub normalized: &'a str,
+    /// The customer's pseudonym (or the contact's own id when none was given).
+    pub customer: &'a str,
+    /// Its topics.
+    pub topics: &'a [String],
+}
+
+#[derive(Debug, Clone)]
+struct Word {
+    text: String,
+    /// Decayed count of contacts (out of the window) that used it, as of `at`.
+    usual: f64,
+    at: DateTime<Utc>,
+    /// Contacts in the window that use it.
+    recent: u32,
+    /// Distinct customers among them (hashes).
+    customers: HashSet<u64>,
+}
+
+#[derive(Debug, Clone)]
+struct Recent {
+    at: DateTime<Utc>,
+    words: Vec<u64>,
+    customer: u64,
+    contact: Evidence,
+}
+
+#[derive(Debug, Clone)]
+struct Theme {
+    words: Vec<u64>,
+    last: DateTime<Utc>,
+    topics: HashMap<String, u64>,
+    members: u64,
+    customers: HashSet<u64>,
+    alert: SpikeAlert,
+}
+
+/// The theme tracker.
+#[derive(Debug, Clone)]
+pub struct ThemeTracker {
+    config: ThemeConfig,
+    words: HashMap<u64, Word>,
+    window: VecDeque<Recent>,
+    /// Decayed count of all contacts out of the window, as of `total_at`.
+    total: f64,
+    total_at: Option<DateTime<Utc>>,
+    seen: u64,
+    themes: Vec<Theme>,
+    last_prune: Option<DateTime<Utc>>,
+}
+
+/// Words that say nothing about what happened, in the languages customers write most; and the
+/// placeholders that redaction leaves.
+const STOP_WORDS: &[&str] = &[
+    // placeholders
+    "email", "phone", "card", "iban", "ip", // en
+    "the", "and", "for", "you", "your", "with", "this", "that", "have", "has", "had", "was", "are",
+    "but", "not", "can", "cant", "its", "from", "what", "why", "how", "when", "all", "just", "now",
+    "get", "got", "any", "our", "out", "they", "them", "there", "here", "please", "pls", "thanks",
+    "thank", "hello", "hey", "dear", "regards", "customer", "bot", "again", "still", "been",
+    "will", "would", "could", "should", "about", "into", "some", "one", "today", "did", "didnt",
+    "dont", "does", "doesnt", "ive", "im", "yes", "who", "help", "sent", "also", // de
+    "der", "die", "das", "und", "ich", "mein", "meine", "meinen", "mir", "mich", "ist", "nicht",
+    "ein", "eine", "einen", "mit", "von", "bei", "auf", "fur", "sie", "ihr", "ihre", "euch",
+    "habe", "hat", "wie", "was", "warum", "auch", "noch", "schon", "bitte", "danke", "hallo",
+    "kunde", "kundin", "den", "dem", "des", "wird", "wurde", "kann", "aber", "oder",
+    // fr
+    "les", "des", "une", "est", "pas", "que", "qui", "pour", "dans", "sur", "mon", "mes", "vous",
+    "votre", "vos", "avec", "jai", "moi", "mais", "plus", "tout", "merci", "bonjour", "client",
+    "cliente", "cest", "suis", "par", "aux", "ete", // es
+    "los", "las", "del", "con", "por", "para", "una", "que", "mis", "esta", "este", "pero", "muy",
+    "hola", "gracias", "como", "cuando", "hay", "sin", "ayuda", // it
+    "che", "non", "per", "con", "una", "del", "della", "mio", "mia", "sono", "questo", "questa",
+    "grazie", "ciao", "salve", "come", "anche", "gli", "alla", // nl
+    "het", "een", "van", "niet", "mijn", "met", "voor", "dat", "die", "wat", "ook", "maar",
+    "jullie", "bij", "heb", "naar", "nog", "dank", "hoi", "klant", "wel", "geen", "kan",
+];
+
+fn is_stop(word: &str) -> bool {
+    static SET: std::sync::LazyLock<HashSet<&'static str>> =
+        std::sync::LazyLock::new(|| STOP_WORDS.iter().copied().collect());
+    SET.contains(word)
+}
+
+/// A word or adjacent word pair of a text that can make a theme: its hash, and the text to
+/// name it by (built only for a term not yet remembered).
+struct Term<'a> {
+    hash: u64,
+    first: &'a str,
+    second: Option<&'a str>,
+}
+
+impl Term<'_> {
+    fn text(&self) -> String {
+        match self.second {
+            Some(second) => format!("{} {second}", self.first),
+            None => self.first.to_owned(),
+        }
+    }
+}
+
+/// The distinct terms of a normalised text.
+fn terms(norm: &str) -> Vec<Term<'_>> {
+    let words: Vec<&str> = norm
+        .split(' ')
+        .filter(|w| w.len() >= 3 && w.len() <= 40 && !is_stop(w))
+        .collect();
+    let mut out: Vec<Term<'_>> = Vec::with_capacity(words.len() * 2);
+    for (i, w) in words.iter().enumerate() {
+        // Long bare numbers (amounts, dates, references) vary per contact; a code keeps its
+        // letters, and a short number (an HTTP status, a price) may well be the theme.
+        if w.bytes().all(|b| b.is_ascii_digit()) && w.len() > 4 {
+            continue;
+        }
+        out.push(Term {
+            hash: crate::clusters::word_hash(w),
+            first: w,
+            second: None,
+        });
+        if let Some(next) = words.get(i + 1) {
+            out.push(Term {
+                hash: crate::clusters::pair_hash(w, next),
+                first: w,
+                second: Some(next),
+            });
+        }
+    }
+    out.sort_unstable_by_key(|t| t.hash);
+    out.dedup_by_key(|t| t.hash);
+    out
+}
+
+impl ThemeTracker {
+    /// A tracker with `config`.
+    pub fn new(config: ThemeConfig) -> Self {
+        Self {
+            config,
+            words: HashMap::new(),
+            window: VecDeque::new(),
+            total: 0.0,
+            total_at: None,
+            seen: 0,
+            themes: Vec::new(),
+            last_prune: None,
+        }
+    }
+
+    /// How many words are remembered (for memory reports).
+    pub fn words(&self) -> usize {
+        self.words.len()
+    }
+
+    fn decay(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
+        let secs = (to - from).num_seconds().max(0) as f64;
+        (-secs / self.config.memory.num_seconds().max(1) as f64).exp()
+    }
+
+    /// Adds a contact; returns the theme alerts it raised or updated.
+    pub fn add(&mut self, c: &ThemedContact<'_>) -> Vec<SpikeAlert> {
+        let now = c.received_at;
+        self.seen += 1;
+        self.leave_window(now);
+        let who = crate::clusters::word_hash(c.customer);
+        let terms = terms(c.normalized);
+        let mut hashes = Vec::with_capacity(terms.len());
+        for term in terms {
+            let h = term.hash;
+            if self.words.len() >= self.config.max_words && !self.words.contains_key(&h) {
+                continue;
+            }
+            let word = self.words.entry(h).or_insert_with(|| Word {
+                text: term.text(),
+                usual: 0.0,
+                at: now,
+                recent: 0,
+                customers: HashSet::new(),
+            });
+            word.recent += 1;
+            if word.customers.len() < 1000 {
+                word.customers.insert(who);
+            }
+            hashes.push(h);
+        }
+        let evidence = Evidence {
+            source: c.source.to_owned(),
+            id: c.id.to_owned(),
+        };
+        self.window.push_back(Recent {
+            at: now,
+            words: hashes.clone(),
+            customer: who,
+            contact: evidence.clone(),
+        });
+        let mut out = Vec::new();
+        // Contacts that carry an open theme's words, while those words are still well above
+        // their usual share, join it (a theme of a common word ends with its burst).
+        let elevated: Vec<u64> = hashes
+            .iter()
+            .copied()
+            .filter(|h| self.ratio(*h, now) >= 2.0)
+            .collect();
+        let mut joined = false;
+        for theme in &mut self.themes {
+            if now - theme.last > self.config.close_after {
+                continue;
+            }
+            let shared = theme.words.iter().filter(|w| elevated.contains(w)).count();
+            if shared * 2 >= theme.words.len().min(4) && shared > 0 {
+                joined = true;
+                theme.last = now;
+                if theme.customers.insert(who) {
+                    theme.members += 1;
+                    for t in c.topics {
+                        *theme.topics.entry(t.clone()).or_default() += 1;
+                    }
+                    if theme.alert.evidence.len() < self.config.evidence {
+                        theme.alert.evidence.push(evidence.clone());
+                    }
+                    theme.alert.observed = theme.members;
+                    theme.alert.customers = theme.customers.len() as u64;
+                    theme.alert.raised_at = now;
+                    theme.alert.topic = topic_of(&theme.topics, theme.members);
+                    // Updates at growing steps, so a long wave does not print a line per contact.
+                    if theme.members.is_power_of_two() || theme.members % 25 == 0 {
+                        out.push(theme.alert.clone());
+                    }
+                }
+            }
+        }
+        if joined || self.seen < self.config.warmup_contacts {
+            return out;
+        }
+        let fired: Vec<u64> = hashes
+            .iter()
+            .copied()
+            .filter(|h| self.fires(*h, now))
+            .collect();
+        if fired.is_empty() {
+            return out;
+        }
+        out.push(self.open(fired, now, c.topics));
+        self.prune(now);
+        out
+    }
+
+    /// Word `h`'s count in the window and what its usual share makes of the window.
+    fn observed_expected(&self, h: u64, now: DateTime<Utc>) -> Option<(u64, f64)> {
+        let word = self.words.get(&h)?;
+        let total = self.total * self.total_at.map_or(1.0, |t| self.decay(t, now));
+        let usual = word.usual * self.decay(word.at, now);
+        let share = (usual + 0.5) / (total + 1.0);
+        Some((u64::from(word.recent), share * self.window.len() as f64))
+    }
+
+    /// How many times its expected count word `h` now has in the window.
+    fn ratio(&self, h: u64, now: DateTime<Utc>) -> f64 {
+        self.observed_expected(h, now)
+            .map_or(0.0, |(count, expected)| count as f64 / expected.max(1e-9))
+    }
+
+    /// Whether word `h` is now far above its usual share, from enough customers.
+    fn fires(&self, h: u64, now: DateTime<Utc>) -> bool {
+        let enough = self
+            .words
+            .get(&h)
+            .is_some_and(|w| w.customers.len() >= self.config.min_customers);
+        let Some((count, expected)) = self.observed_expected(h, now).filter(|_| enough) else {
+            return false;
+        };
+        count as f64 >= self.config.min_ratio * expected
+            && poisson_tail(count, expected) < self.config.threshold
+    }
+
+    /// Opens a theme named by the fired words, with the contacts of the window that carry
+    /// them as its first members.
+    fn open(&mut self, fired: Vec<u64>, now: DateTime<Utc>, topics: &[String]) -> SpikeAlert {
+        let mut names: Vec<&Word> = fired.iter().filter_map(|h| self.words.get(h)).collect();
+        // Rarest usual share first: the most telling words lead the name.
+        names.sort_by(|a, b| a.usual.total_cmp(&b.usual).then(a.text.cmp(&b.text)));
+        let label: Vec<String> = names.iter().take(6).map(|w| w.text.clone()).collect();
+        let members: Vec<&Recent> = self
+            .window
+            .iter()
+            .filter(|r| r.words.iter().any(|w| fired.contains(w)))
+            .collect();
+        let started = members.first().map_or(now, |r| r.at);
+        let customers: HashSet<u64> = members.iter().map(|r| r.customer).collect();
+        let evidence: Vec<Evidence> = members
+            .iter()
+            .take(self.config.evidence)
+            .map(|r| r.contact.clone())
+            .collect();
+        let mut topic_counts = HashMap::new();
+        for t in topics {
+            topic_counts.insert(t.clone(), 1);
+        }
+        let alert = SpikeAlert {
+            alert_id: format!(
+                "theme:{}:{}",
+                label.first().map_or("", String::as_str).replace(' ', "_"),
+                started.format("%Y-%m-%dT%H:%MZ")
+            ),
+            kind: AlertKind::Theme,
+            topic: topic_of(&topic_counts, 1),
+            service: None,
+            channel: None,
+            started_at: started,
+            raised_at: now,
+            observed: members.len() as u64,
+            customers: customers.len() as u64,
+            expected: 0.0,
+            score: 1.0,
+            evidence,
+            text: Some(label.join(", ")),
+        };
+        self.themes
+            .retain(|t| now - t.last <= self.config.close_after);
+        self.themes.push(Theme {
+            words: fired,
+            last: now,
+            topics: topic_counts,
+            members: 1,
+            customers,
+            alert: alert.clone(),
+        });
+        alert
+    }
+
+    /// Moves contacts older than the window into the words' usual shares.
+    fn leave_window(&mut self, now: DateTime<Utc>) {
+        while let Some(front) = self.window.front() {
+            if now - front.at <= self.config.window {
+                break;
+            }
+            let Some(gone) = self.window.pop_front() else {
+                break;
+            };
+            let decay = self.total_at.map_or(1.0, |t| self.decay(t, gone.at));
+            self.total = self.total * decay + 1.0;
+            self.total_at = Some(gone.at);
+            let memory = self.config.memory.num_seconds().max(1) as f64;
+            for h in gone.words {
+                if let Some(word) = self.words.get_mut(&h) {
+                    let secs = (gone.at - word.at).num_seconds().max(0) as f64;
+                    word.usual = word.usual * (-secs / memory).exp() + 1.0;
+                    word.at = gone.at;
+                    word.recent = word.recent.saturating_sub(1);
+                    if word.recent == 0 {
+                        word.customers.clear();
+                    }
+                }
+            }
+        }
+    }
+
+    /// Forgets words rarely used and out of the window, at most once an hour of event time.
+    fn prune(&mut self, now: DateTime<Utc>) {
+        if self
+            .last_prune
+            .is_some_and(|t| now - t < Duration::hours(1))
+        {
+            return;
+        }
+        self.last_prune = Some(now);
+        let memory = self.config.memory.num_seconds().max(1) as f64;
+        self.words.retain(|_, w| {
+            let secs = (now - w.at).num_seconds().max(0) as f64;
+            w.recent > 0 || w.usual * (-secs / memory).exp() >= 0.05
+        });
+    }
+}
+
+/// A theme's topic: the one most of its contacts have, when at least half have it.
+fn topic_of(topics: &HashMap<String, u64>, members: u64) -> Option<String> {
+    topics
+        .iter()
+        .filter(|(t, _)| *t != "other")
+        .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+        .filter(|(_, n)| **n * 2 >= members)
+        .map(|(t, _)| t.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(minutes: i64) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-02T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
+            + Duration::minutes(minutes)
+    }
+
+    /// Two days of ordinary questions, a contact a minute, then (if `wave`) customers writing
+    /// about a text from an unknown domain, one every three minutes.
+    fn run(wave: bool) -> Vec<SpikeAlert> {
+        let ordinary = [
+            "where is my parcel it has been a week",
+            "how do i change my delivery address",
+            "my refund has not arrived yet",
+            "i cannot log in since this morning",
+            "the app is slow today",
+            "please cancel my subscription",
+        ];
+        let mut tracker = ThemeTracker::new(ThemeConfig::default());
+        let mut out = Vec::new();
+        let topics: Vec<String> = Vec::new();
+        for m in 0..(3 * 24 * 60) {
+            let norm = ordinary[(m % 6) as usize];
+            let id = format!("c{m}");
+            out.extend(tracker.add(&ThemedContact {
+                source: "t",
+                id: &id,
+                received_at: at(m),
+                normalized: norm,
+                customer: &id,
+                topics: &topics,
+            }));
+            if wave && m >= 2 * 24 * 60 && m % 3 == 0 {
+                let id = format!("w{m}");
+                let norm = format!("got a text from parcel-redirect example asking to pay {m}");
+                out.extend(tracker.add(&ThemedContact {
+                    source: "t",
+                    id: &id,
+                    received_at: at(m),
+                    normalized: &norm,
+                    customer: &id,
+                    topics: &topics,
+                }));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn ordinary_traffic_raises_no_theme() {
+        assert!(run(false).is_empty());
+    }
+
+    #[test]
+    fn new_words_from_several_customers_raise_one_named_theme_within_minutes() {
+        let alerts = run(true);
+        let first = alerts.first().expect("a theme alert");
+        assert_eq!(first.kind, AlertKind::Theme);
+        assert!(
+            first.raised_at - at(2 * 24 * 60) <= Duration::minutes(20),
+            "{first:?}"
+        );
+        let words = first.text.as_deref().unwrap_or_default();
+        assert!(
+            words.contains("redirect") || words.contains("parcel redirect"),
+            "{words}"
+        );
+        let ids: std::collections::BTreeSet<&str> =
+            alerts.iter().map(|a| a.alert_id.as_str()).collect();
+        assert_eq!(ids.len(), 1, "{ids:?}");
+        assert!(alerts.last().unwrap().evidence.len() >= 5);
+    }
+}
