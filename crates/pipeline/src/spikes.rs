@@ -31,6 +31,10 @@ pub struct SpikeConfig {
     pub evidence: usize,
     /// Most streams kept (topic-wide streams are always kept).
     pub max_streams: usize,
+    /// Topics whose overall stream uses `sensitive_threshold` after warm-up.
+    pub sensitive: Vec<String>,
+    /// The tail probability for those streams.
+    pub sensitive_threshold: f64,
 }
 
 impl Default for SpikeConfig {
@@ -43,6 +47,10 @@ impl Default for SpikeConfig {
             close_after: 30,
             evidence: 20,
             max_streams: 5000,
+            sensitive: ["data_exposure", "account_takeover"]
+                .map(String::from)
+                .to_vec(),
+            sensitive_threshold: 1e-4,
         }
     }
 }
@@ -119,6 +127,8 @@ struct Stream {
     /// Distinct customers of the open alert.
     alert_customers: HashSet<u64>,
     quiet: u32,
+    /// Until when the long windows may not open an alert (their length after the last one).
+    long_quiet_until: Option<DateTime<Utc>>,
 }
 
 impl Stream {
@@ -135,6 +145,7 @@ impl Stream {
             alert: None,
             alert_customers: HashSet::new(),
             quiet: 0,
+            long_quiet_until: None,
         }
     }
 
@@ -149,7 +160,7 @@ impl Stream {
         } else {
             None
         };
-        lambda.unwrap_or(self.level).max(0.002)
+        lambda.unwrap_or(self.level).max(0.0005)
     }
 
     fn learn(&mut self, t: DateTime<Utc>, count: f64) {
@@ -441,12 +452,16 @@ fn step(
     }
     // The most unusual of the windows (its length, count and expectation).
     let mut best = (0usize, 0u64, 0.0f64, 1.0f64);
-    // A long window stays high for hours after a burst; it speaks only while its latest ten
-    // minutes are still elevated, so an alert ends with its wave.
+    // A long window stays high for hours after a burst. It may open an alert only while its
+    // latest ten minutes are still elevated, never extends one (the minute and the ten-minute
+    // window do), and stays silent for its own length after an alert closes, so an alert ends
+    // with its wave and the wave's tail does not open another.
     let (last_c, last_e) = s.sums[0];
-    let still_rising = last_c >= 3 && poisson_tail(last_c, last_e) < 0.01;
+    let still_rising = last_c >= 1 && poisson_tail(last_c, last_e) < 0.01;
+    let long_allowed =
+        still_rising && s.alert.is_none() && s.long_quiet_until.is_none_or(|until| minute >= until);
     for (&(c, e), w) in s.sums.iter().zip(WINDOWS) {
-        if w > WINDOWS[0] && !still_rising {
+        if w > WINDOWS[0] && !long_allowed {
             continue;
         }
         if c >= config.min_count && c as f64 >= MIN_RATIO * e {
@@ -461,7 +476,13 @@ fn step(
         .first_minute
         .is_some_and(|f| minute - f >= Duration::days(1));
     let threshold = if warm {
-        config.threshold
+        // A rare security topic watched as a whole is one of a handful of streams, and its few
+        // contacts are the earliest word of a breach: it may speak sooner.
+        if key.service.is_none() && config.sensitive.iter().any(|t| *t == key.topic) {
+            config.sensitive_threshold
+        } else {
+            config.threshold
+        }
     } else {
         config.warmup_threshold
     };
@@ -550,6 +571,7 @@ fn step(
         s.quiet += 1;
         if s.quiet >= config.close_after {
             s.alert = None;
+            s.long_quiet_until = Some(minute + Duration::minutes(WINDOW as i64));
         }
     }
     None

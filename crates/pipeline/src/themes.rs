@@ -43,8 +43,8 @@ impl Default for ThemeConfig {
             window: Duration::minutes(90),
             memory: Duration::days(4),
             min_customers: 5,
-            min_ratio: 4.0,
-            threshold: 1e-10,
+            min_ratio: 3.0,
+            threshold: 1e-8,
             warmup_contacts: 2_000,
             close_after: Duration::hours(3),
             max_words: 400_000,
@@ -127,8 +127,8 @@ const STOP_WORDS: &[&str] = &[
     "dont", "does", "doesnt", "ive", "im", "yes", "who", "help", "sent", "also", // de
     "der", "die", "das", "und", "ich", "mein", "meine", "meinen", "mir", "mich", "ist", "nicht",
     "ein", "eine", "einen", "mit", "von", "bei", "auf", "fur", "sie", "ihr", "ihre", "euch",
-    "habe", "hat", "wie", "was", "warum", "auch", "noch", "schon", "bitte", "danke", "hallo",
-    "kunde", "kundin", "den", "dem", "des", "wird", "wurde", "kann", "aber", "oder",
+    "habe", "hat", "bin", "sind", "wie", "was", "warum", "auch", "noch", "schon", "bitte", "danke",
+    "hallo", "kunde", "kundin", "den", "dem", "des", "wird", "wurde", "kann", "aber", "oder",
     // fr
     "les", "des", "une", "est", "pas", "que", "qui", "pour", "dans", "sur", "mon", "mes", "vous",
     "votre", "vos", "avec", "jai", "moi", "mais", "plus", "tout", "merci", "bonjour", "client",
