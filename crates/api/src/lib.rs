@@ -87,6 +87,10 @@ pub struct ContactOut {
     pub metadata: Option<serde_json::Value>,
     /// Topics found in the text at intake, sorted (`account_access`, `phishing`, …).
     pub topics: Vec<String>,
+    /// For a single contact read on its own: per topic that the learned classifier gave, the
+    /// words of the text that drove it most, strongest first.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub topic_words: std::collections::BTreeMap<String, Vec<String>>,
     /// When Frontline committed it.
     pub ingested_at: DateTime<Utc>,
 }
@@ -109,6 +113,7 @@ impl From<Contact> for ContactOut {
             language: contact.language,
             metadata: contact.metadata,
             topics: contact.topics,
+            topic_words: std::collections::BTreeMap::new(),
             ingested_at,
         }
     }

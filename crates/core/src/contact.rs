@@ -154,7 +154,7 @@ impl TryFrom<ContactInput> for NewContact {
             .to_ascii_lowercase()
             .parse::<Channel>()
             .map_err(|reason| InvalidField::new("channel", reason))?;
-        let received_at = field::timestamp(
+        let received_at = field::event_time(
             &field::required(input.received_at, "received_at")?,
             "received_at",
         )?;
@@ -282,6 +282,24 @@ mod tests {
             clear(&mut i);
             assert_eq!(NewContact::try_from(i).unwrap_err().field, name);
         }
+    }
+
+    #[test]
+    fn a_contact_from_far_ahead_is_refused_and_an_old_one_kept() {
+        let mut i = input();
+        i.received_at = Some("9999-12-31T23:59:59Z".into());
+        let err = NewContact::try_from(i).unwrap_err();
+        assert_eq!(err.field, "received_at");
+        assert!(err.reason.contains("future"), "{}", err.reason);
+        let mut i = input();
+        i.received_at = Some((chrono::Utc::now() + chrono::Duration::hours(2)).to_rfc3339());
+        assert!(
+            NewContact::try_from(i).is_ok(),
+            "a clock a little ahead is fine"
+        );
+        let mut i = input();
+        i.received_at = Some("1900-01-01T00:00:00Z".into());
+        assert!(NewContact::try_from(i).is_ok(), "backfills are real");
     }
 
     #[test]

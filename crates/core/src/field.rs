@@ -88,6 +88,31 @@ pub fn timestamp(value: &str, field: &str) -> Result<DateTime<Utc>, InvalidField
         })
 }
 
+/// How far ahead of this machine's clock an event may be dated: clocks drift and time zones
+/// get mislabelled, but a contact from next year is a mistake or an attack (one such record
+/// would otherwise hold detection's event time hostage).
+pub const MAX_FUTURE: chrono::Duration = chrono::Duration::days(1);
+
+/// [`timestamp`] for when something happened: also refused when more than [`MAX_FUTURE`]
+/// ahead of now. Old dates stay accepted (backfills are real).
+///
+/// # Errors
+/// [`InvalidField`] naming `field` when it is not RFC 3339 or lies too far ahead.
+pub fn event_time(value: &str, field: &str) -> Result<DateTime<Utc>, InvalidField> {
+    let t = timestamp(value, field)?;
+    let latest = Utc::now() + MAX_FUTURE;
+    if t > latest {
+        return Err(InvalidField::new(
+            field,
+            format!(
+                "lies in the future: at most one day after now ({}) is accepted",
+                latest.format("%Y-%m-%dT%H:%M:%SZ")
+            ),
+        ));
+    }
+    Ok(t)
+}
+
 /// Checks that a free JSON value (metadata, indicators) serialises to at most `max` bytes.
 ///
 /// # Errors

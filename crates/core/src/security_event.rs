@@ -141,7 +141,7 @@ impl TryFrom<SecurityEventInput> for NewSecurityEvent {
     fn try_from(input: SecurityEventInput) -> Result<Self, Self::Error> {
         let id = field::short_text(field::required(input.id, "id")?, "id", 256)?;
         let source = field::short_text(field::required(input.source, "source")?, "source", 64)?;
-        let observed_at = field::timestamp(
+        let observed_at = field::event_time(
             &field::required(input.observed_at, "observed_at")?,
             "observed_at",
         )?;

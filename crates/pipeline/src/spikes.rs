@@ -663,6 +663,22 @@ mod tests {
     }
 
     #[test]
+    fn a_contact_from_long_ago_and_one_far_ahead_cost_a_bounded_pass() {
+        let mut tracker = SpikeTracker::new(SpikeConfig::default());
+        let topics = vec!["outage".to_owned()];
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        let started = std::time::Instant::now();
+        tracker.add(&contact("a", at("0001-01-01T00:00:00Z"), &topics));
+        tracker.add(&contact("b", at("2026-11-02T00:00:00Z"), &topics));
+        tracker.add(&contact("c", at("9999-12-31T23:59:59Z"), &topics));
+        tracker.finish();
+        // Stepping minute by minute would take hours; a week per gap takes well under a
+        // second even unoptimised. A generous bound, as a guard, not a benchmark.
+        assert!(started.elapsed() < std::time::Duration::from_secs(20));
+        assert_eq!(tracker.too_late, 0);
+    }
+
+    #[test]
     fn poisson_tails_are_count_aware() {
         assert!((poisson_tail(1, 1.0) - (1.0 - (-1.0f64).exp())).abs() < 1e-12);
         assert!(poisson_tail(3, 0.5) < 0.02);

@@ -480,6 +480,26 @@ async fn topics_are_found_at_intake_and_filter_the_list(backend: Backend) {
         .map(|c| c["id"].clone())
         .collect();
     assert_eq!(ids, vec![json!("1")]);
+
+    // One contact read on its own says which of its words drove each topic.
+    let (status, one) = json(app.get("/api/v1/contacts/zendesk/1", &viewer).await).await;
+    assert_eq!(status, 200);
+    let words: Vec<&str> = one["topic_words"]["phishing"]
+        .as_array()
+        .expect("the words behind phishing")
+        .iter()
+        .map(|w| w.as_str().unwrap())
+        .collect();
+    assert!(!words.is_empty() && words.len() <= 5, "{one}");
+    let text = one["text"].as_str().unwrap().to_lowercase();
+    assert!(
+        words.iter().all(|w| text.contains(w)),
+        "{words:?} in {text}"
+    );
+    assert!(
+        list["items"][0].get("topic_words").is_none(),
+        "lists stay lean"
+    );
 }
 
 frontline_testkit::backend_tests!(

@@ -206,10 +206,18 @@ pub async fn get_contact(
 ) -> Result<Json<ContactOut>, ApiError> {
     let Path((source, id)) =
         path.map_err(|e| ApiError::bad_request("invalid_parameter", e.body_text()))?;
-    state
+    let contact = state
         .store
         .get_contact(&source, &id)
         .await?
-        .map(|c| Json(ContactOut::from(c)))
-        .ok_or_else(|| ApiError::not_found(format!("no contact {id:?} from source {source:?}")))
+        .ok_or_else(|| ApiError::not_found(format!("no contact {id:?} from source {source:?}")))?;
+    let mut out = ContactOut::from(contact);
+    // Explained on reading, from the stored (redacted) text: nothing more is kept per contact.
+    let norm = frontline_pipeline::classify::normalize(&out.text);
+    for p in state.intake.taxonomy.explain_normalized(&norm) {
+        if out.topics.contains(&p.topic) {
+            out.topic_words.insert(p.topic, p.words);
+        }
+    }
+    Ok(Json(out))
 }
