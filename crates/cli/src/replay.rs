@@ -12,7 +12,7 @@
 use anyhow::Context as _;
 use frontline_core::security_event::{NewSecurityEvent, SecurityEventInput};
 use frontline_pipeline::Intake;
-use frontline_pipeline::detector::{DetectedContact, Detector, GroupedAlert};
+use frontline_pipeline::detector::{DetectedContact, Detector, GroupedAlert, Layer};
 use frontline_pipeline::pseudonym::PseudonymKey;
 use frontline_pipeline::redact::Redactor;
 use frontline_server::bulk::parse_line;
@@ -32,6 +32,17 @@ pub(crate) struct ReplayArgs {
     /// Recorded security events, NDJSON in the API's shape.
     #[arg(long)]
     events: Option<PathBuf>,
+    /// Leave a layer of detection out, to measure what it adds (repeatable).
+    #[arg(long, value_enum)]
+    without: Vec<LayerArg>,
+}
+
+/// A detection layer on the command line.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum LayerArg {
+    Spikes,
+    Themes,
+    Clusters,
 }
 
 fn open(path: &PathBuf) -> anyhow::Result<Box<dyn BufRead>> {
@@ -76,7 +87,16 @@ pub(crate) fn run(args: &ReplayArgs, config: &Config) -> anyhow::Result<ExitCode
         eprintln!("replay: {count} security events read");
     }
 
-    let mut detector = Detector::default();
+    let off: Vec<Layer> = args
+        .without
+        .iter()
+        .map(|l| match l {
+            LayerArg::Spikes => Layer::Spikes,
+            LayerArg::Themes => Layer::Themes,
+            LayerArg::Clusters => Layer::Clusters,
+        })
+        .collect();
+    let mut detector = Detector::default().without(&off);
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let emit = |alerts: Vec<GroupedAlert>, out: &mut dyn Write| -> anyhow::Result<u64> {

@@ -58,9 +58,21 @@ struct Group {
 /// its contacts, or that has the same security topic and was active within `GROUP_GAP`.
 const GROUP_GAP: Duration = Duration::hours(3);
 
+/// A layer of detection, to switch off when measuring what each adds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layer {
+    /// Topic spikes.
+    Spikes,
+    /// Emerging themes.
+    Themes,
+    /// Near-duplicate clusters.
+    Clusters,
+}
+
 /// Every detector, over one stream of contacts.
 #[derive(Debug, Clone)]
 pub struct Detector {
+    off: Vec<Layer>,
     spikes: SpikeTracker,
     clusters: ClusterTracker,
     themes: ThemeTracker,
@@ -81,11 +93,19 @@ impl Detector {
     /// Detectors with these settings.
     pub fn new(spikes: SpikeConfig, clusters: ClusterConfig, themes: ThemeConfig) -> Self {
         Self {
+            off: Vec::new(),
             spikes: SpikeTracker::new(spikes),
             clusters: ClusterTracker::new(clusters),
             themes: ThemeTracker::new(themes),
             groups: Vec::new(),
         }
+    }
+
+    /// The same without `layers` (for measuring what each adds).
+    #[must_use]
+    pub fn without(mut self, layers: &[Layer]) -> Self {
+        self.off.extend_from_slice(layers);
+        self
     }
 
     /// Feeds one contact; returns the alerts it raised or updated, in order.
@@ -98,7 +118,8 @@ impl Detector {
                 &owned
             }
         };
-        let mut alerts = self.spikes.add(&CountedContact {
+        let mut alerts = Vec::new();
+        let spikes = self.spikes.add(&CountedContact {
             source: c.source,
             id: c.id,
             received_at: c.received_at,
@@ -107,16 +128,22 @@ impl Detector {
             channel: c.channel,
             customer: c.customer,
         });
+        if !self.off.contains(&Layer::Spikes) {
+            alerts.extend(spikes);
+        }
         let customer = c.customer.unwrap_or(c.id);
-        alerts.extend(self.themes.add(&ThemedContact {
+        let themes = self.themes.add(&ThemedContact {
             source: c.source,
             id: c.id,
             received_at: c.received_at,
             normalized,
             customer,
             topics: c.topics,
-        }));
-        alerts.extend(self.clusters.add(&ClusteredContact {
+        });
+        if !self.off.contains(&Layer::Themes) {
+            alerts.extend(themes);
+        }
+        let cluster = self.clusters.add(&ClusteredContact {
             source: c.source,
             id: c.id,
             received_at: c.received_at,
@@ -124,13 +151,19 @@ impl Detector {
             normalized: Some(normalized),
             customer,
             topics: c.topics,
-        }));
+        });
+        if !self.off.contains(&Layer::Clusters) {
+            alerts.extend(cluster);
+        }
         self.group(alerts)
     }
 
     /// Closes every open minute: the end of the input.
     pub fn finish(&mut self) -> Vec<GroupedAlert> {
-        let alerts = self.spikes.finish();
+        let mut alerts = self.spikes.finish();
+        if self.off.contains(&Layer::Spikes) {
+            alerts.clear();
+        }
         self.group(alerts)
     }
 

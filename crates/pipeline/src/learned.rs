@@ -104,7 +104,6 @@ fn features(norm: &str, bits: u32, mut emit: impl FnMut(u32, usize)) {
     let mask = (1u64 << bits) - 1;
     let mut prev: Option<u64> = None;
     let mut padded: Vec<char> = Vec::with_capacity(32);
-    let mut buf = String::with_capacity(16);
     for (w, word) in norm.split(' ').filter(|w| !w.is_empty()).enumerate() {
         // Digits are one shape: error codes, amounts and dates generalise by their form.
         let shaped = shape(word);
@@ -117,16 +116,22 @@ fn features(norm: &str, bits: u32, mut emit: impl FnMut(u32, usize)) {
             );
         }
         prev = Some(h);
-        // Character 4-grams of longer words catch typos, inflections and compounds.
+        // Character 4-grams of longer words catch typos, inflections and compounds. Hashed
+        // from the characters' bytes as they come: no string is built per gram.
         padded.clear();
         padded.push('^');
         padded.extend(shaped.chars());
         padded.push('$');
         if padded.len() >= 7 {
             for gram in padded.windows(4) {
-                buf.clear();
-                buf.extend(gram);
-                emit((hash(3, buf.as_bytes()) & mask) as u32, w);
+                let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ 3;
+                let mut utf8 = [0u8; 4];
+                for c in gram {
+                    for b in c.encode_utf8(&mut utf8).bytes() {
+                        h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+                    }
+                }
+                emit((crate::clusters::mix(h) & mask) as u32, w);
             }
         }
     }
@@ -207,7 +212,7 @@ pub struct TrainConfig {
 impl Default for TrainConfig {
     fn default() -> Self {
         Self {
-            bits: 18,
+            bits: 16,
             epochs: 12,
             rate: 0.8,
             positive_weight: 2.0,
