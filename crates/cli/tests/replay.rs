@@ -152,7 +152,7 @@ fn malformed_lines_are_reported_by_number_and_skipped() {
 /// the same order through the bulk API into a real server, raise the same alerts.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_server_raises_what_replay_raises_for_the_same_contacts() {
-    use frontline_core::policy::Role;
+    use frontline_core::Role;
     let scenario = fortnight(2);
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("contacts.ndjson");

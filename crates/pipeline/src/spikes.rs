@@ -478,7 +478,7 @@ fn step(
     let threshold = if warm {
         // A rare security topic watched as a whole is one of a handful of streams, and its few
         // contacts are the earliest word of a breach: it may speak sooner.
-        if key.service.is_none() && config.sensitive.iter().any(|t| *t == key.topic) {
+        if key.service.is_none() && config.sensitive.contains(&key.topic) {
             config.sensitive_threshold
         } else {
             config.threshold
