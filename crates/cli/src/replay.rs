@@ -1,7 +1,8 @@
 //! `frontline replay --contacts FILE [--events FILE]`: the detection pipeline over recorded
 //! contacts, by event time, without a server or database: each line is checked, redacted and
-//! classified as at intake, counted and clustered, and every spike or cluster alert raised or
-//! updated is printed as one JSON object per line on stdout. Deterministic: the same input gives the same output.
+//! classified as at intake, then fed to the pipeline's `Detector` (the one the server's
+//! detection worker runs), and every spike, theme or cluster alert raised or updated is printed
+//! with its family (`group_id`) as one JSON object per line on stdout. Deterministic: the same input gives the same output.
 //! Progress and the summary go to stderr; a malformed line is reported by number and skipped.
 //!
 //! Contacts are expected in (about) event-time order, as exports come: a contact later than

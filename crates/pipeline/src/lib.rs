@@ -1,10 +1,11 @@
 //! Frontline's pure pipeline stages, with no I/O, so the server, `frontline replay` and the
 //! benchmarks run the very same code.
 //!
-//! Today: [`redact`] (personal data out of contact text before anything is stored),
-//! [`pseudonym`] (customer ids replaced by keyed hashes), [`classify`] (topics from a taxonomy),
-//! all three applied by [`Intake`], and [`detect`] (online anomaly scores). Fingerprinting and
-//! clustering join here as they are built.
+//! [`redact`] (personal data out of contact text before anything is stored), [`pseudonym`]
+//! (customer ids replaced by keyed hashes) and [`classify`] (topics from a taxonomy and the
+//! [`learned`] classifier beside it), all applied by [`Intake`]; [`detector`] (spikes,
+//! [`themes`] and [`clusters`] over one stream of contacts, alerts grouped per wave); [`detect`]
+//! (online anomaly scores of numeric series); [`correlate`].
 #![warn(missing_docs)]
 
 pub mod augment;
