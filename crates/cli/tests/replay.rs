@@ -17,11 +17,11 @@ fn injected_incidents_raise_the_right_alerts_and_quiet_days_stay_quiet() {
     }
 }
 
-fn check_scenario(seed: u64) {
-    let scenario = fortnight(seed);
+/// Every alert line `frontline replay` prints for `ndjson`, and its summary (stderr).
+fn replay(ndjson: &str) -> (Vec<serde_json::Value>, String) {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("contacts.ndjson");
-    std::fs::write(&file, &scenario.ndjson).unwrap();
+    std::fs::write(&file, ndjson).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_frontline"))
         .args(["replay", "--contacts", file.to_str().unwrap()])
         .env("RUST_LOG", "warn")
@@ -32,11 +32,17 @@ fn check_scenario(seed: u64) {
     if std::env::var_os("TEST_LOG").is_some() {
         eprintln!("{stderr}\n{}", String::from_utf8_lossy(&out.stdout));
     }
-    let alerts: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+    let alerts = String::from_utf8(out.stdout)
         .unwrap()
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
+    (alerts, stderr.into_owned())
+}
+
+fn check_scenario(seed: u64) {
+    let scenario = fortnight(seed);
+    let (alerts, stderr) = replay(&scenario.ndjson);
     let time = |v: &serde_json::Value| v.as_str().unwrap().parse::<DateTime<Utc>>().unwrap();
 
     for e in scenario.episodes.iter().filter(|e| e.name != "benign") {
@@ -154,20 +160,10 @@ fn malformed_lines_are_reported_by_number_and_skipped() {
 async fn the_server_raises_what_replay_raises_for_the_same_contacts() {
     use frontline_core::Role;
     let scenario = fortnight(2);
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("contacts.ndjson");
-    std::fs::write(&file, &scenario.ndjson).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_frontline"))
-        .args(["replay", "--contacts", file.to_str().unwrap()])
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let mut replayed: Vec<(String, String)> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| {
-            let a: serde_json::Value = serde_json::from_str(l).unwrap();
+    let mut replayed: Vec<(String, String)> = replay(&scenario.ndjson)
+        .0
+        .iter()
+        .map(|a| {
             (
                 a["alert_id"].as_str().unwrap().to_owned(),
                 a["topic"].as_str().unwrap_or("-").to_owned(),
