@@ -115,10 +115,19 @@ pub fn signature(text: &str) -> Option<Signature> {
 
 /// [`signature`] of a text already passed through [`normalize`].
 pub fn signature_normalized(norm: &str) -> Option<Signature> {
+    // Any word with a digit is one word: forwarded copies of a lure differ in per-recipient
+    // link tokens, reference numbers and amounts, and should still land together.
+    let numeric = word_hash("#");
     let words: Vec<u64> = norm
         .split(' ')
         .filter(|w| !w.is_empty())
-        .map(word_hash)
+        .map(|w| {
+            if w.bytes().any(|b| b.is_ascii_digit()) {
+                numeric
+            } else {
+                word_hash(w)
+            }
+        })
         .collect();
     if words.len() < 3 {
         return None;
