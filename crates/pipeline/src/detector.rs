@@ -6,7 +6,7 @@
 use crate::classify::normalize;
 use crate::clusters::{ClusterConfig, ClusterTracker, ClusteredContact};
 use crate::spikes::{AlertKind, CountedContact, SpikeAlert, SpikeConfig, SpikeTracker};
-use crate::themes::{ThemeConfig, ThemeTracker, ThemedContact};
+use crate::themes::{ThemeConfig, ThemeTracker};
 use chrono::{DateTime, Duration, Utc};
 use std::collections::HashSet;
 
@@ -131,15 +131,7 @@ impl Detector {
         if !self.off.contains(&Layer::Spikes) {
             alerts.extend(spikes);
         }
-        let customer = c.customer.unwrap_or(c.id);
-        let themes = self.themes.add(&ThemedContact {
-            source: c.source,
-            id: c.id,
-            received_at: c.received_at,
-            normalized,
-            customer,
-            topics: c.topics,
-        });
+        let themes = self.themes.add(c, normalized);
         if !self.off.contains(&Layer::Themes) {
             alerts.extend(themes);
         }
@@ -149,7 +141,7 @@ impl Detector {
             received_at: c.received_at,
             text: c.text,
             normalized: Some(normalized),
-            customer,
+            customer: c.customer.unwrap_or(c.id),
             topics: c.topics,
         });
         if !self.off.contains(&Layer::Clusters) {

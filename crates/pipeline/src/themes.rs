@@ -10,6 +10,7 @@
 //! is a Poisson tail event against that expectation, from enough distinct customers.
 //! Memory is bounded: rare words are forgotten, and at most `max_words` are kept.
 
+use crate::detector::DetectedContact;
 use crate::spikes::{AlertKind, Evidence, SpikeAlert, poisson_tail};
 use chrono::{DateTime, Duration, Utc};
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -51,23 +52,6 @@ impl Default for ThemeConfig {
             evidence: 20,
         }
     }
-}
-
-/// A contact as theme detection sees it.
-#[derive(Debug, Clone)]
-pub struct ThemedContact<'a> {
-    /// The contact's source.
-    pub source: &'a str,
-    /// The source's id.
-    pub id: &'a str,
-    /// When the customer sent it.
-    pub received_at: DateTime<Utc>,
-    /// The redacted text, normalised ([`crate::classify::normalize`]).
-    pub normalized: &'a str,
-    /// The customer's pseudonym (or the contact's own id when none was given).
-    pub customer: &'a str,
-    /// Its topics.
-    pub topics: &'a [String],
 }
 
 #[derive(Debug, Clone)]
@@ -220,13 +204,15 @@ impl ThemeTracker {
         (-secs / self.config.memory.num_seconds().max(1) as f64).exp()
     }
 
-    /// Adds a contact; returns the theme alerts it raised or updated.
-    pub fn add(&mut self, c: &ThemedContact<'_>) -> Vec<SpikeAlert> {
+    /// Adds a contact, whose redacted text normalised ([`crate::classify::normalize`]) is
+    /// `normalized`; returns the theme alerts it raised or updated.
+    pub fn add(&mut self, c: &DetectedContact<'_>, normalized: &str) -> Vec<SpikeAlert> {
         let now = c.received_at;
         self.seen += 1;
         self.leave_window(now);
-        let who = crate::clusters::word_hash(c.customer);
-        let terms = terms(c.normalized);
+        // Without a customer, the contact counts as its own customer.
+        let who = crate::clusters::word_hash(c.customer.unwrap_or(c.id));
+        let terms = terms(normalized);
         let mut hashes = Vec::with_capacity(terms.len());
         for term in terms {
             let h = term.hash;
@@ -456,6 +442,20 @@ mod tests {
             + Duration::minutes(minutes)
     }
 
+    fn contact<'a>(id: &'a str, at: DateTime<Utc>, topics: &'a [String]) -> DetectedContact<'a> {
+        DetectedContact {
+            source: "t",
+            id,
+            received_at: at,
+            text: "",
+            normalized: None,
+            topics,
+            service: None,
+            channel: "chat",
+            customer: Some(id),
+        }
+    }
+
     /// Two days of ordinary questions, a contact a minute, then (if `wave`) customers writing
     /// about a text from an unknown domain, one every three minutes.
     fn run(wave: bool) -> Vec<SpikeAlert> {
@@ -473,25 +473,11 @@ mod tests {
         for m in 0..(3 * 24 * 60) {
             let norm = ordinary[(m % 6) as usize];
             let id = format!("c{m}");
-            out.extend(tracker.add(&ThemedContact {
-                source: "t",
-                id: &id,
-                received_at: at(m),
-                normalized: norm,
-                customer: &id,
-                topics: &topics,
-            }));
+            out.extend(tracker.add(&contact(&id, at(m), &topics), norm));
             if wave && m >= 2 * 24 * 60 && m % 3 == 0 {
                 let id = format!("w{m}");
                 let norm = format!("got a text from parcel-redirect example asking to pay {m}");
-                out.extend(tracker.add(&ThemedContact {
-                    source: "t",
-                    id: &id,
-                    received_at: at(m),
-                    normalized: &norm,
-                    customer: &id,
-                    topics: &topics,
-                }));
+                out.extend(tracker.add(&contact(&id, at(m), &topics), &norm));
             }
         }
         out
