@@ -100,7 +100,7 @@ pub struct Taxonomy {
     patterns: Vec<(Regex, usize)>,
     negations: HashSet<String>,
     /// The learned classifier, when one is used, and for each of its topics the taxonomy's.
-    model: Option<(std::sync::Arc<TopicModel>, Vec<Option<usize>>)>,
+    model: Option<(std::sync::Arc<TopicModel>, Vec<usize>)>,
 }
 
 /// The probability at which the learned classifier gives a topic.
@@ -138,7 +138,7 @@ impl Taxonomy {
                     self.topics.len() - 1
                 }
             };
-            map.push(Some(index));
+            map.push(index);
         }
         self.model = Some((model, map));
         self
@@ -276,7 +276,6 @@ impl Taxonomy {
         if let Some((model, map)) = &self.model {
             if language.is_none_or(|l| model.knows_language(l)) {
                 for (p, index) in model.probabilities(norm).into_iter().zip(map) {
-                    let Some(index) = index else { continue };
                     found.remove(index);
                     if p >= MODEL_THRESHOLD {
                         found.insert(*index);

@@ -253,7 +253,7 @@ pub struct SpikeTracker {
 /// wave that grows over a morning only in an hour or three.
 const WINDOWS: [usize; 3] = [10, 60, 180];
 /// The longest window: how many closed minutes a stream keeps.
-const WINDOW: usize = 180;
+const WINDOW: usize = WINDOWS[WINDOWS.len() - 1];
 /// A window alerts only when it holds at least this many times what was expected: real
 /// traffic is burstier than Poisson, and a long window of a busy stream is never that far off
 /// by chance.
@@ -450,8 +450,8 @@ fn step(
     if s.recent.len() > WINDOW {
         s.recent.pop_front();
     }
-    // The most unusual of the windows (its length, count and expectation).
-    let mut best = (0usize, 0u64, 0.0f64, 1.0f64);
+    // The most unusual of the windows: its length and tail probability.
+    let mut best = (0usize, 1.0f64);
     // A long window stays high for hours after a burst. It may open an alert only while its
     // latest ten minutes are still elevated, never extends one (the minute and the ten-minute
     // window do), and stays silent for its own length after an alert closes, so an alert ends
@@ -466,12 +466,12 @@ fn step(
         }
         if c >= config.min_count && c as f64 >= MIN_RATIO * e {
             let tail = poisson_tail(c, e);
-            if tail < best.3 {
-                best = (w, c, e, tail);
+            if tail < best.1 {
+                best = (w, tail);
             }
         }
     }
-    let (window_len, _, _, window_tail) = best;
+    let (window_len, window_tail) = best;
     let warm = s
         .first_minute
         .is_some_and(|f| minute - f >= Duration::days(1));

@@ -496,6 +496,19 @@ impl Default for TaxonomyConfig {
     }
 }
 
+/// A taxonomy or model file's name (as errors show it) and bytes.
+fn read_named(path: &std::path::Path) -> Result<(String, Vec<u8>), TaxonomyError> {
+    let name = path.display().to_string();
+    match std::fs::read(path) {
+        Ok(bytes) => Ok((name, bytes)),
+        Err(e) => Err(TaxonomyError {
+            file: name,
+            line: None,
+            reason: format!("cannot read: {e}"),
+        }),
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Self {
@@ -759,11 +772,11 @@ impl Config {
             ));
         }
         for path in &self.taxonomy.files {
-            let name = path.display().to_string();
-            let text = std::fs::read_to_string(path).map_err(|e| TaxonomyError {
+            let (name, bytes) = read_named(path)?;
+            let text = String::from_utf8(bytes).map_err(|_| TaxonomyError {
                 file: name.clone(),
                 line: None,
-                reason: format!("cannot read: {e}"),
+                reason: "is not UTF-8".into(),
             })?;
             files.push((name.clone(), TaxonomyFile::parse(&text, &name)?));
         }
@@ -774,19 +787,13 @@ impl Config {
         let model = match &self.taxonomy.model {
             None => TopicModel::embedded(),
             Some(path) => {
-                let name = path.display().to_string();
-                let bytes = std::fs::read(path).map_err(|e| TaxonomyError {
-                    file: name.clone(),
+                let (name, bytes) = read_named(path)?;
+                let model = TopicModel::from_bytes(&bytes, &name).map_err(|e| TaxonomyError {
+                    file: e.file,
                     line: None,
-                    reason: format!("cannot read: {e}"),
+                    reason: e.reason,
                 })?;
-                std::sync::Arc::new(TopicModel::from_bytes(&bytes, &name).map_err(|e| {
-                    TaxonomyError {
-                        file: e.file,
-                        line: None,
-                        reason: e.reason,
-                    }
-                })?)
+                std::sync::Arc::new(model)
             }
         };
         Ok(taxonomy.with_model(model))
