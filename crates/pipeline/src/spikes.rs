@@ -129,6 +129,10 @@ struct Stream {
     quiet: u32,
     /// Until when the long windows may not open an alert (their length after the last one).
     long_quiet_until: Option<DateTime<Utc>>,
+    /// The expected count per minute fixed for the current hour (its start, the rate).
+    hour_rate: Option<(DateTime<Utc>, f64)>,
+    /// The per-minute average over about the last day, whatever the hour.
+    daily: (f64, u32),
 }
 
 impl Stream {
@@ -146,21 +150,51 @@ impl Stream {
             alert_customers: HashSet::new(),
             quiet: 0,
             long_quiet_until: None,
+            hour_rate: None,
+            daily: (0.0, 0),
         }
     }
 
-    /// The expected count for the minute starting at `t`.
-    fn expected(&self, t: DateTime<Utc>) -> f64 {
+    /// The expected count for the minute starting at `t`. A rate from the hourly averages is
+    /// fixed for the hour once first asked: a rare stream's average for an hour holds about
+    /// sixty minutes, so learning each minute of a slow wave at once would raise its own
+    /// baseline by a sixtieth a contact and hide it. The hour is learned all the same and
+    /// counts from the next hour on. Only topic-wide streams (`fix`) are fixed: the narrow
+    /// per service and channel ones are too noisy to do without following the day. The
+    /// recent level (the warm-up) is not fixed either: it is meant to follow.
+    fn expected(&mut self, t: DateTime<Utc>, fix: bool) -> f64 {
+        let hour = t.duration_trunc(Duration::hours(1)).unwrap_or(t);
+        if let Some((start, rate)) = self.hour_rate {
+            if start == hour {
+                return rate;
+            }
+        }
         let age = self.first_minute.map_or(Duration::zero(), |f| t - f);
         let known = |(v, n): (f64, u32)| (n >= 30).then_some(v);
-        let lambda = if age >= Duration::days(7) {
+        let by_hour = if age >= Duration::days(7) {
             known(self.by_hour_of_week[how_of(t)]).or(known(self.by_hour[t.hour() as usize]))
         } else if age >= Duration::days(1) {
             known(self.by_hour[t.hour() as usize])
         } else {
             None
         };
-        lambda.unwrap_or(self.level).max(0.0005)
+        // An hour's average from a few days is noisy for a rare stream (two quiet mornings
+        // make its rate zero); a share of the stream's whole-day rate bounds it from below.
+        let by_hour = by_hour.map(|rate| rate.max(DAY_SHARE * self.daily.0));
+        match by_hour {
+            Some(rate) if fix && rate < SPARSE_RATE => {
+                // The same hour on other days is more data than this hour of this weekday.
+                let rate = match known(self.by_hour[t.hour() as usize]) {
+                    Some(day) if age >= Duration::days(7) => rate.max(day),
+                    _ => rate,
+                };
+                let rate = rate.max(0.0005);
+                self.hour_rate = Some((hour, rate));
+                rate
+            }
+            Some(rate) => rate.max(0.0005),
+            None => self.level.max(0.0005),
+        }
     }
 
     fn learn(&mut self, t: DateTime<Utc>, count: f64) {
@@ -170,11 +204,21 @@ impl Stream {
         }
         update(&mut self.by_hour[t.hour() as usize], count);
         update(&mut self.by_hour_of_week[how_of(t)], count);
+        self.daily.1 = (self.daily.1 + 1).min(1440);
+        self.daily.0 += (count - self.daily.0) / f64::from(self.daily.1);
         // The level follows about the last hour (a plain mean until it has one).
         self.minutes = (self.minutes + 1).min(60);
         self.level += (count - self.level) / f64::from(self.minutes);
     }
 }
+
+/// The least share of its whole-day rate a stream is expected to see in any hour.
+const DAY_SHARE: f64 = 0.25;
+/// Below this many contacts a minute (three an hour) a stream is sparse: one contact moves
+/// its hourly average by a large part of itself, so its rate is fixed for the hour. Busier
+/// streams keep following the day's level within the hour, since whole days run above or
+/// below their average and a fixed rate would flag them.
+const SPARSE_RATE: f64 = 0.05;
 
 fn how_of(t: DateTime<Utc>) -> usize {
     t.weekday().num_days_from_monday() as usize * 24 + t.hour() as usize
@@ -429,7 +473,7 @@ fn step(
     minute: DateTime<Utc>,
     bucket: Bucket,
 ) -> Option<SpikeAlert> {
-    let expected = s.expected(minute);
+    let expected = s.expected(minute, key.service.is_none());
     let count = bucket.count;
     s.recent.push_back(Minute {
         start: minute,
@@ -453,11 +497,12 @@ fn step(
     // The most unusual of the windows: its length and tail probability.
     let mut best = (0usize, 1.0f64);
     // A long window stays high for hours after a burst. It may open an alert only while its
-    // latest ten minutes are still elevated, never extends one (the minute and the ten-minute
+    // latest ten minutes are still elevated (for a rare topic, one contact where a twentieth is
+    // usual is), never extends one (the minute and the ten-minute
     // window do), and stays silent for its own length after an alert closes, so an alert ends
     // with its wave and the wave's tail does not open another.
     let (last_c, last_e) = s.sums[0];
-    let still_rising = last_c >= 1 && poisson_tail(last_c, last_e) < 0.01;
+    let still_rising = last_c >= 1 && poisson_tail(last_c, last_e) < 0.05;
     let long_allowed =
         still_rising && s.alert.is_none() && s.long_quiet_until.is_none_or(|until| minute >= until);
     for (&(c, e), w) in s.sums.iter().zip(WINDOWS) {
@@ -630,6 +675,50 @@ mod tests {
         let overall = alerts.iter().find(|a| a.service.is_none()).unwrap();
         assert!(overall.evidence.len() >= 4 && overall.observed >= 4);
         assert!(overall.expected < 1.0);
+    }
+
+    #[test]
+    fn a_slow_wave_of_a_rare_topic_at_night_alerts_within_a_few_contacts() {
+        let start = DateTime::parse_from_rfc3339("2026-11-02T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let mut tracker = SpikeTracker::new(SpikeConfig::default());
+        let other = vec!["other".to_owned()];
+        let takeover = vec!["account_takeover".to_owned()];
+        let mut alerts = Vec::new();
+        let mut n = 0;
+        let mut add = |tracker: &mut SpikeTracker, at: DateTime<Utc>, topics: &[String]| {
+            n += 1;
+            tracker.add(&contact(&format!("c{n}"), at, topics))
+        };
+        // Eight days of ordinary traffic, and a takeover report an hour by day and one every
+        // five hours by night.
+        for m in 0..8 * 24 * 60i64 {
+            let at = start + Duration::minutes(m);
+            alerts.extend(add(&mut tracker, at, &other));
+            let hour = (m / 60) % 24;
+            let by_day = (8..20).contains(&hour) && m % 60 == 17;
+            if by_day || m % 300 == 123 {
+                alerts.extend(add(&mut tracker, at + Duration::seconds(5), &takeover));
+            }
+        }
+        assert!(alerts.is_empty(), "{alerts:?}");
+        // Then at one at night, one report every twelve minutes.
+        let wave = start + Duration::days(8) + Duration::hours(1);
+        for m in 0..4 * 60i64 {
+            let at = wave + Duration::minutes(m);
+            alerts.extend(add(&mut tracker, at, &other));
+            if m % 12 == 0 {
+                alerts.extend(add(&mut tracker, at + Duration::seconds(5), &takeover));
+            }
+        }
+        let first = alerts
+            .iter()
+            .filter(|a| a.topic.as_deref() == Some("account_takeover"))
+            .map(|a| a.raised_at)
+            .min()
+            .expect("an account takeover alert");
+        assert!(first - wave <= Duration::minutes(6 * 12), "{first}");
     }
 
     #[test]
