@@ -132,6 +132,7 @@ pub(crate) fn run(args: &ReplayArgs, config: &Config) -> anyhow::Result<ExitCode
             service: contact.service.as_deref(),
             channel: contact.channel.as_str(),
             customer: contact.customer.as_deref(),
+            language: contact.language.as_deref(),
         };
         emitted += emit(detector.add(&detected), &mut out)?;
         if contacts % 1_000_000 == 0 {

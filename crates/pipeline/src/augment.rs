@@ -1,6 +1,7 @@
 //! Training-time variants of a corpus example, so the learned classifier hears a complaint
 //! through the noise real contacts carry: the wrappers of each channel (a ticket's subject and
-//! sign-off, a chat's fragments, an agent's call note, a social post's handle and tags) and
+//! sign-off, a chat's fragments, an agent's call note, a social post's handle and tags, a web
+//! form's fields) and
 //! typing slips. Deterministic: the same example and seed give the same variants. Used by
 //! [`crate::learned::TopicModel::train`] only; nothing here runs on live traffic.
 
@@ -14,6 +15,10 @@ struct Wrappers {
     chat: &'static [&'static str],
     call: &'static [&'static str],
     fillers: &'static [&'static str],
+    /// A web form's field names (subject, topic, email, message) and the topics it offers:
+    /// a form's category is chosen from a list, so its words say nothing of the complaint.
+    form: [&'static str; 4],
+    form_topics: &'static [&'static str],
 }
 
 const EN: Wrappers = Wrappers {
@@ -62,6 +67,15 @@ const EN: Wrappers = Wrappers {
         "resolved on call",
         "escalated to 2nd line",
     ],
+    form: ["Subject:", "Topic:", "Email:", "Message:"],
+    form_topics: &[
+        "Login & security",
+        "Billing",
+        "Payments",
+        "Other",
+        "App",
+        "Website",
+    ],
 };
 const DE: Wrappers = Wrappers {
     greetings: &[
@@ -96,6 +110,14 @@ const DE: Wrappers = Wrappers {
         "Rückruf vereinbart",
         "an 2nd Level",
     ],
+    form: ["Betreff:", "Thema:", "E-Mail:", "Nachricht:"],
+    form_topics: &[
+        "Anmeldung & Sicherheit",
+        "Rechnung",
+        "Zahlungen",
+        "Sonstiges",
+        "App",
+    ],
 };
 const FR: Wrappers = Wrappers {
     greetings: &["Bonjour,", "Madame, Monsieur,", "Salut,", "Bonsoir,"],
@@ -122,6 +144,14 @@ const FR: Wrappers = Wrappers {
         "client informé",
         "rappel prévu",
         "transmis au niveau 2",
+    ],
+    form: ["Objet :", "Sujet :", "E-mail :", "Message :"],
+    form_topics: &[
+        "Connexion et sécurité",
+        "Facturation",
+        "Paiements",
+        "Autre",
+        "Application",
     ],
 };
 const ES: Wrappers = Wrappers {
@@ -150,6 +180,8 @@ const ES: Wrappers = Wrappers {
         "se le devolverá la llamada",
         "escalado",
     ],
+    form: ["Asunto:", "Tema:", "Correo:", "Mensaje:"],
+    form_topics: &["Acceso y seguridad", "Facturación", "Pagos", "Otro", "App"],
 };
 const IT: Wrappers = Wrappers {
     greetings: &["Salve,", "Buongiorno,", "Gentile assistenza,", "Ciao,"],
@@ -177,6 +209,14 @@ const IT: Wrappers = Wrappers {
         "richiamata prevista",
         "inoltrato al secondo livello",
     ],
+    form: ["Oggetto:", "Argomento:", "Email:", "Messaggio:"],
+    form_topics: &[
+        "Accesso e sicurezza",
+        "Fatturazione",
+        "Pagamenti",
+        "Altro",
+        "App",
+    ],
 };
 const NL: Wrappers = Wrappers {
     greetings: &["Hallo,", "Goedemorgen,", "Geachte heer/mevrouw,", "Hoi,"],
@@ -203,6 +243,14 @@ const NL: Wrappers = Wrappers {
         "klant geïnformeerd",
         "terugbelafspraak",
         "doorgezet naar 2e lijn",
+    ],
+    form: ["Onderwerp:", "Categorie:", "E-mail:", "Bericht:"],
+    form_topics: &[
+        "Inloggen & beveiliging",
+        "Facturen",
+        "Betalingen",
+        "Overig",
+        "App",
     ],
 };
 
@@ -236,7 +284,7 @@ pub fn variants(text: &str, language: &str, seed: u64, count: usize) -> Vec<Stri
             2 if v % 2 == 0 => text.to_uppercase(),
             _ => text.to_owned(),
         };
-        let wrapped = match (v + next(2)) % 5 {
+        let wrapped = match (v + next(2)) % 6 {
             0 => format!(
                 "{}\n\n{}\n\n{}\n\n{}",
                 pick(w.subjects, next(8)),
@@ -257,6 +305,18 @@ pub fn variants(text: &str, language: &str, seed: u64, count: usize) -> Vec<Stri
                 pick(w.fillers, next(8))
             ),
             3 => format!("@support {body} #help"),
+            4 => format!(
+                "{} {}\n{} {}\n{} [email]\n{} {}",
+                w.form[0],
+                pick(w.subjects, next(8))
+                    .split_once(' ')
+                    .map_or("", |(_, s)| s),
+                w.form[1],
+                pick(w.form_topics, next(8)),
+                w.form[2],
+                w.form[3],
+                body
+            ),
             _ => format!(
                 "{}\n{}\n{}",
                 pick(w.greetings, next(8)),

@@ -31,6 +31,8 @@ pub struct DetectedContact<'a> {
     pub channel: &'a str,
     /// The customer's pseudonym, if known.
     pub customer: Option<&'a str>,
+    /// Its language, if known.
+    pub language: Option<&'a str>,
 }
 
 /// An alert raised or updated, with the family (wave) it belongs to.
@@ -127,6 +129,7 @@ impl Detector {
             service: c.service,
             channel: c.channel,
             customer: c.customer,
+            language: c.language,
         });
         if !self.off.contains(&Layer::Spikes) {
             alerts.extend(spikes);

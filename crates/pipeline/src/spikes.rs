@@ -35,6 +35,9 @@ pub struct SpikeConfig {
     pub sensitive: Vec<String>,
     /// The tail probability for those streams.
     pub sensitive_threshold: f64,
+    /// Topics also watched per language: the security topics, whose waves are often local
+    /// (a lure written in one language). Ordinary topics rise and fall everywhere at once.
+    pub by_language: Vec<String>,
 }
 
 impl Default for SpikeConfig {
@@ -51,6 +54,9 @@ impl Default for SpikeConfig {
                 .map(String::from)
                 .to_vec(),
             sensitive_threshold: 1e-4,
+            by_language: ["phishing", "account_takeover", "fraud", "data_exposure"]
+                .map(String::from)
+                .to_vec(),
         }
     }
 }
@@ -64,6 +70,17 @@ pub struct StreamKey {
     pub service: Option<String>,
     /// The channel, or `None` for the topic overall.
     pub channel: Option<String>,
+    /// The language, for the topic's stream in one language: a wave that hits one country
+    /// (a lure in one language) is small beside the topic overall and plain in its own
+    /// language. `None` otherwise.
+    pub language: Option<String>,
+}
+
+impl StreamKey {
+    /// Whether the stream watches a whole topic, or a topic in one language.
+    fn topic_wide(&self) -> bool {
+        self.service.is_none()
+    }
 }
 
 /// A contact as spike detection sees it.
@@ -83,6 +100,8 @@ pub struct CountedContact<'a> {
     pub channel: &'a str,
     /// The customer's pseudonym, if known.
     pub customer: Option<&'a str>,
+    /// Its language, if known.
+    pub language: Option<&'a str>,
 }
 
 pub use frontline_core::alert::{AlertKind, DetectedAlert as SpikeAlert, Evidence};
@@ -332,22 +351,32 @@ impl SpikeTracker {
         } else {
             for topic in c.topics {
                 let keys = [
-                    StreamKey {
+                    Some(StreamKey {
                         topic: topic.clone(),
                         service: None,
                         channel: None,
-                    },
-                    StreamKey {
+                        language: None,
+                    }),
+                    Some(StreamKey {
                         topic: topic.clone(),
                         service: Some(c.service.unwrap_or("unknown").to_owned()),
                         channel: Some(c.channel.to_owned()),
-                    },
+                        language: None,
+                    }),
+                    c.language
+                        .filter(|_| self.config.by_language.contains(topic))
+                        .map(|language| StreamKey {
+                            topic: topic.clone(),
+                            service: None,
+                            channel: None,
+                            language: Some(language.to_owned()),
+                        }),
                 ];
-                for key in keys {
-                    // Services are whatever senders say: past the cap, new (topic, service,
-                    // channel) streams are not started, and their contacts count in the
+                for key in keys.into_iter().flatten() {
+                    // Services and languages are whatever senders say: past the cap, new
+                    // streams for them are not started, and their contacts count in the
                     // topic's overall stream only, so memory stays bounded.
-                    if key.service.is_some()
+                    if (key.service.is_some() || key.language.is_some())
                         && self.streams.len() >= self.config.max_streams
                         && !self.streams.contains_key(&key)
                     {
@@ -473,7 +502,7 @@ fn step(
     minute: DateTime<Utc>,
     bucket: Bucket,
 ) -> Option<SpikeAlert> {
-    let expected = s.expected(minute, key.service.is_none());
+    let expected = s.expected(minute, key.topic_wide());
     let count = bucket.count;
     s.recent.push_back(Minute {
         start: minute,
@@ -494,54 +523,58 @@ fn step(
     if s.recent.len() > WINDOW {
         s.recent.pop_front();
     }
-    // The most unusual of the windows: its length and tail probability.
-    let mut best = (0usize, 1.0f64);
+    let warm = s
+        .first_minute
+        .is_some_and(|f| minute - f >= Duration::days(1));
+    // A rare security topic watched as a whole is one of a handful of streams, and its few
+    // contacts are the earliest word of a breach: over an hour or three it may speak sooner.
+    // Its minute and ten minutes keep the common threshold, since a few contacts close
+    // together happen by chance more often than Poisson says.
+    let sensitive =
+        warm && key.topic_wide() && key.language.is_none() && config.sensitive.contains(&key.topic);
+    let threshold_of = |w: usize| {
+        if !warm {
+            config.warmup_threshold
+        } else if sensitive && w > WINDOWS[0] {
+            config.sensitive_threshold
+        } else {
+            config.threshold
+        }
+    };
     // A long window stays high for hours after a burst. It may open an alert only while its
     // latest ten minutes are still elevated (for a rare topic, one contact where a twentieth is
-    // usual is), never extends one (the minute and the ten-minute
-    // window do), and stays silent for its own length after an alert closes, so an alert ends
-    // with its wave and the wave's tail does not open another.
+    // usual is), never extends one (the minute and the ten-minute window do), and stays silent
+    // for its own length after an alert closes, so an alert ends with its wave and the wave's
+    // tail does not open another.
     let (last_c, last_e) = s.sums[0];
     let still_rising = last_c >= 1 && poisson_tail(last_c, last_e) < 0.05;
     let long_allowed =
         still_rising && s.alert.is_none() && s.long_quiet_until.is_none_or(|until| minute >= until);
+    // The most unusual of the minute (length 1) and the windows, measured against each one's
+    // threshold: its length, tail probability, and the two's ratio.
+    let minute_tail = if count >= config.min_count {
+        poisson_tail(count, expected)
+    } else {
+        1.0
+    };
+    let mut best = (1usize, minute_tail, minute_tail / threshold_of(1));
     for (&(c, e), w) in s.sums.iter().zip(WINDOWS) {
         if w > WINDOWS[0] && !long_allowed {
             continue;
         }
         if c >= config.min_count && c as f64 >= MIN_RATIO * e {
             let tail = poisson_tail(c, e);
-            if tail < best.1 {
-                best = (w, tail);
+            if tail / threshold_of(w) < best.2 {
+                best = (w, tail, tail / threshold_of(w));
             }
         }
     }
-    let (window_len, window_tail) = best;
-    let warm = s
-        .first_minute
-        .is_some_and(|f| minute - f >= Duration::days(1));
-    let threshold = if warm {
-        // A rare security topic watched as a whole is one of a handful of streams, and its few
-        // contacts are the earliest word of a breach: it may speak sooner.
-        if key.service.is_none() && config.sensitive.contains(&key.topic) {
-            config.sensitive_threshold
-        } else {
-            config.threshold
-        }
-    } else {
-        config.warmup_threshold
-    };
-    let minute_tail = if count >= config.min_count {
-        poisson_tail(count, expected)
-    } else {
-        1.0
-    };
-    let tail = minute_tail.min(window_tail);
+    let (window_len, tail, against_threshold) = best;
     // Nothing is unusual in the first hour of the input: there is no past to compare with.
     let settled = s
         .first_minute
         .is_some_and(|f| minute - f >= Duration::hours(1));
-    let anomalous = settled && tail < threshold && count > 0;
+    let anomalous = settled && against_threshold < 1.0 && count > 0;
     // Learn slowly from anomalous minutes, so an incident does not become the baseline.
     // During the warm-up the baseline is still finding its level, and learns everything.
     let learned = if anomalous && warm {
@@ -557,7 +590,7 @@ fn step(
         // A new alert counts the whole window that made it fire (from its first non-empty
         // minute) and names those contacts; an update adds the minute just closed.
         let opening = s.alert.is_none();
-        let minutes: Vec<_> = if opening && window_tail < minute_tail {
+        let minutes: Vec<_> = if opening && window_len > 1 {
             let skip = s.recent.len().saturating_sub(window_len);
             s.recent
                 .iter()
@@ -584,8 +617,11 @@ fn step(
         let customers = s.alert_customers.len() as u64;
         let alert = s.alert.get_or_insert_with(|| SpikeAlert {
             alert_id: format!(
-                "spike:{}:{}:{}:{}",
+                "spike:{}{}:{}:{}:{}",
                 key.topic,
+                key.language
+                    .as_deref()
+                    .map_or(String::new(), |l| format!("@{l}")),
                 key.service.as_deref().unwrap_or("*"),
                 key.channel.as_deref().unwrap_or("*"),
                 began.format("%Y-%m-%dT%H:%MZ")
@@ -635,6 +671,7 @@ mod tests {
             service: Some("web"),
             channel: "chat",
             customer: Some(id),
+            language: None,
         }
     }
 
@@ -722,6 +759,46 @@ mod tests {
     }
 
     #[test]
+    fn a_wave_in_one_language_stands_out_of_a_busy_topic() {
+        let start = DateTime::parse_from_rfc3339("2026-11-02T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let mut tracker = SpikeTracker::new(SpikeConfig::default());
+        let phishing = vec!["phishing".to_owned()];
+        let mut alerts = Vec::new();
+        let mut n = 0;
+        let mut add = |tracker: &mut SpikeTracker, at: DateTime<Utc>, language: &str| {
+            n += 1;
+            let id = format!("c{n}");
+            let mut c = contact(&id, at, &phishing);
+            c.language = Some(language);
+            tracker.add(&c)
+        };
+        // Eight days of scam reports in English every quarter of an hour, and one in Italian
+        // every six hours.
+        for m in (0..8 * 24 * 60i64).step_by(15) {
+            alerts.extend(add(&mut tracker, start + Duration::minutes(m), "en"));
+            if m % 360 == 0 {
+                alerts.extend(add(&mut tracker, start + Duration::minutes(m + 7), "it"));
+            }
+        }
+        assert!(alerts.is_empty(), "{alerts:?}");
+        // Then a lure in Italian: one report every quarter of an hour, which the topic as a
+        // whole (five an hour where four are usual) does not notice.
+        let wave = start + Duration::days(8) + Duration::hours(9);
+        for m in (0..4 * 60i64).step_by(15) {
+            alerts.extend(add(&mut tracker, wave + Duration::minutes(m), "en"));
+            alerts.extend(add(&mut tracker, wave + Duration::minutes(m + 7), "it"));
+        }
+        let local = alerts
+            .iter()
+            .find(|a| a.alert_id.starts_with("spike:phishing@it:"))
+            .expect("an alert for phishing in Italian");
+        assert!(local.raised_at - wave <= Duration::minutes(8 * 15), "{local:?}");
+        assert!(alerts.iter().all(|a| a.alert_id.contains("@it")), "{alerts:?}");
+    }
+
+    #[test]
     fn streams_are_capped_but_topics_always_count() {
         let mut tracker = SpikeTracker::new(SpikeConfig {
             max_streams: 3,
@@ -741,13 +818,15 @@ mod tests {
                 service: Some(&service),
                 channel: "chat",
                 customer: None,
+                language: None,
             });
         }
         assert_eq!(tracker.streams(), 3);
         assert!(tracker.streams.contains_key(&StreamKey {
             topic: "outage".into(),
             service: None,
-            channel: None
+            channel: None,
+            language: None,
         }));
     }
 

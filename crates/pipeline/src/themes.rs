@@ -453,6 +453,7 @@ mod tests {
             service: None,
             channel: "chat",
             customer: Some(id),
+            language: None,
         }
     }
 

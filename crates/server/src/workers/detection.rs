@@ -123,6 +123,7 @@ impl DetectionWorker {
                 service: c.service.as_deref(),
                 channel: c.channel.as_str(),
                 customer: c.customer.as_deref(),
+                language: c.language.as_deref(),
             };
             for a in self.detector.add(&detected) {
                 latest.insert(a.alert.alert_id.clone(), a.alert);
