@@ -312,7 +312,7 @@ pub struct AlertmanagerSummary {
 pub struct AlertOut {
     /// Stable for one ongoing anomaly.
     pub id: String,
-    /// `spike` or `cluster`.
+    /// `spike`, `theme` or `cluster`.
     pub kind: AlertKind,
     /// The topic (for a cluster, its members' main topic, if any).
     pub topic: Option<String>,
@@ -337,6 +337,11 @@ pub struct AlertOut {
     pub evidence: Vec<Evidence>,
     /// For a cluster, its typical (redacted) text.
     pub text: Option<String>,
+    /// For a spike watched in one language (a local wave), that language.
+    pub language: Option<String>,
+    /// The family (one wave) it belongs to: the id of the wave's first alert, shared by the
+    /// wave's spike, theme and cluster alerts.
+    pub group_id: Option<String>,
     /// `open`, `acknowledged` or `dismissed`.
     pub state: AlertState,
     /// Why it was dismissed.
@@ -366,6 +371,8 @@ impl From<Alert> for AlertOut {
             score: d.score,
             evidence: d.evidence,
             text: d.text,
+            language: d.language,
+            group_id: d.group_id,
             state: a.state,
             reason: a.reason,
             state_by: a.state_by,

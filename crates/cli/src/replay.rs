@@ -13,7 +13,7 @@
 use anyhow::Context as _;
 use frontline_core::security_event::{NewSecurityEvent, SecurityEventInput};
 use frontline_pipeline::Intake;
-use frontline_pipeline::detector::{DetectedContact, Detector, GroupedAlert, Layer};
+use frontline_pipeline::detector::{DetectedContact, Detector, Layer};
 use frontline_pipeline::pseudonym::PseudonymKey;
 use frontline_pipeline::redact::Redactor;
 use frontline_server::bulk::parse_line;
@@ -100,7 +100,9 @@ pub(crate) fn run(args: &ReplayArgs, config: &Config) -> anyhow::Result<ExitCode
     let mut detector = Detector::default().without(&off);
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let emit = |alerts: Vec<GroupedAlert>, out: &mut dyn Write| -> anyhow::Result<u64> {
+    let emit = |alerts: Vec<frontline_core::alert::DetectedAlert>,
+                out: &mut dyn Write|
+     -> anyhow::Result<u64> {
         for a in &alerts {
             serde_json::to_writer(&mut *out, a)?;
             out.write_all(b"\n")?;

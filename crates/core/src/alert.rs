@@ -91,6 +91,13 @@ pub struct DetectedAlert {
     /// For a cluster, its typical (redacted) text.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub text: Option<String>,
+    /// For a spike watched in one language (a local wave), that language.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub language: Option<String>,
+    /// The family (one wave) this alert belongs to: the id of the wave's first alert. Spike,
+    /// theme and cluster alerts of one wave share it, so people read one thing, not six.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub group_id: Option<String>,
 }
 
 /// Where people are with an alert.

@@ -107,6 +107,21 @@ fn slack_text(n: &Notification) -> String {
                 s("alert_id")
             )
         }
+        FeedKind::AlertUpdated if d["member"].is_object() => {
+            let m = &d["member"];
+            format!(
+                "Early warning {} grew: a {} alert on {}{} joined it, {} customers (alert {})",
+                s("alert_id"),
+                m["kind"].as_str().unwrap_or("new"),
+                m["topic"].as_str().unwrap_or("no single topic"),
+                m["language"]
+                    .as_str()
+                    .map(|l| format!(" in language {l}"))
+                    .unwrap_or_default(),
+                m["customers"],
+                m["alert_id"].as_str().unwrap_or_default()
+            )
+        }
         FeedKind::AlertUpdated => format!(
             "Alert {} {}{}",
             s("alert_id"),
@@ -435,5 +450,27 @@ mod tests {
             "Incident #3 opened (SEV2): Phishing &lt;script&gt; &amp; co"
         );
         assert_eq!(slack["blocks"][0]["text"]["type"], "mrkdwn");
+    }
+
+    #[test]
+    fn a_wave_that_grows_says_which_alert_joined() {
+        let n = Notification {
+            idempotency_key: "flt-1-8".into(),
+            kind: FeedKind::AlertUpdated,
+            incident_id: None,
+            seq: 8,
+            at: DateTime::from_timestamp(0, 0).unwrap_or_default(),
+            actor: "system".into(),
+            data: json!({"alert_id": "theme:verify", "state": "grew", "member": {
+                "alert_id": "spike:phishing@it:*:*:t", "kind": "spike", "topic": "phishing",
+                "language": "it", "observed": 6, "customers": 6}}),
+        };
+        let slack: Value =
+            serde_json::from_slice(&body(WebhookFormat::Slack, &n)).unwrap_or_default();
+        assert_eq!(
+            slack["text"],
+            "Early warning theme:verify grew: a spike alert on phishing in language it joined it, \
+             6 customers (alert spike:phishing@it:*:*:t)"
+        );
     }
 }

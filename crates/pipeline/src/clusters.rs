@@ -415,6 +415,8 @@ fn assess(
         score: 0.0,
         evidence: k.first_contacts.clone(),
         text: None,
+        language: None,
+        group_id: None,
     });
     alert.topic = topic;
     alert.raised_at = now;

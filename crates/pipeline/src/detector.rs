@@ -35,16 +35,6 @@ pub struct DetectedContact<'a> {
     pub language: Option<&'a str>,
 }
 
-/// An alert raised or updated, with the family (wave) it belongs to.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct GroupedAlert {
-    /// The alert.
-    #[serde(flatten)]
-    pub alert: SpikeAlert,
-    /// The id of its family: the first alert of the wave.
-    pub group_id: String,
-}
-
 #[derive(Debug, Clone)]
 struct Group {
     id: String,
@@ -111,7 +101,7 @@ impl Detector {
     }
 
     /// Feeds one contact; returns the alerts it raised or updated, in order.
-    pub fn add(&mut self, c: &DetectedContact<'_>) -> Vec<GroupedAlert> {
+    pub fn add(&mut self, c: &DetectedContact<'_>) -> Vec<SpikeAlert> {
         let owned;
         let normalized = match c.normalized {
             Some(n) => n,
@@ -154,7 +144,7 @@ impl Detector {
     }
 
     /// Closes every open minute: the end of the input.
-    pub fn finish(&mut self) -> Vec<GroupedAlert> {
+    pub fn finish(&mut self) -> Vec<SpikeAlert> {
         let mut alerts = self.spikes.finish();
         if self.off.contains(&Layer::Spikes) {
             alerts.clear();
@@ -176,14 +166,12 @@ impl Detector {
         self.spikes.too_late
     }
 
-    fn group(&mut self, alerts: Vec<SpikeAlert>) -> Vec<GroupedAlert> {
+    /// Names each alert's family (`group_id`).
+    fn group(&mut self, mut alerts: Vec<SpikeAlert>) -> Vec<SpikeAlert> {
+        for alert in &mut alerts {
+            alert.group_id = Some(self.family(alert));
+        }
         alerts
-            .into_iter()
-            .map(|alert| {
-                let group_id = self.family(&alert);
-                GroupedAlert { alert, group_id }
-            })
-            .collect()
     }
 
     fn family(&mut self, a: &SpikeAlert) -> String {

@@ -202,10 +202,15 @@ impl Stream {
         let by_hour = by_hour.map(|rate| rate.max(DAY_SHARE * self.daily.0));
         match by_hour {
             Some(rate) if fix && rate < SPARSE_RATE => {
-                // The same hour on other days is more data than this hour of this weekday.
-                let rate = match known(self.by_hour[t.hour() as usize]) {
-                    Some(day) if age >= Duration::days(7) => rate.max(day),
-                    _ => rate,
+                // One hour's average is a few dozen minutes of a rare stream: the hours
+                // around it on every day are more data (a lull at noon is as likely chance
+                // as habit), and still low at night when the hours around are low too.
+                let h = t.hour() as usize;
+                let around = [(h + 23) % 24, h, h, (h + 1) % 24].map(|i| known(self.by_hour[i]));
+                let rate = if around.iter().all(Option::is_some) {
+                    rate.max(around.iter().flatten().sum::<f64>() / 4.0)
+                } else {
+                    rate
                 };
                 let rate = rate.max(0.0005);
                 self.hour_rate = Some((hour, rate));
@@ -638,6 +643,8 @@ fn step(
             score: 0.0,
             evidence: Vec::new(),
             text: None,
+            language: key.language.clone(),
+            group_id: None,
         });
         alert.raised_at = end;
         alert.customers = customers;
@@ -794,8 +801,14 @@ mod tests {
             .iter()
             .find(|a| a.alert_id.starts_with("spike:phishing@it:"))
             .expect("an alert for phishing in Italian");
-        assert!(local.raised_at - wave <= Duration::minutes(8 * 15), "{local:?}");
-        assert!(alerts.iter().all(|a| a.alert_id.contains("@it")), "{alerts:?}");
+        assert!(
+            local.raised_at - wave <= Duration::minutes(8 * 15),
+            "{local:?}"
+        );
+        assert!(
+            alerts.iter().all(|a| a.alert_id.contains("@it")),
+            "{alerts:?}"
+        );
     }
 
     #[test]

@@ -363,6 +363,8 @@ impl ThemeTracker {
             score: 1.0,
             evidence,
             text: Some(label.join(", ")),
+            language: None,
+            group_id: None,
         };
         self.themes
             .retain(|t| now - t.last <= self.config.close_after);

@@ -97,6 +97,8 @@ async fn run(app: &TestApp, label: &str) {
                 })
                 .collect(),
             text: None,
+            language: None,
+            group_id: None,
         }])
         .await
         .unwrap();

@@ -112,6 +112,8 @@ async fn run(app: &TestApp, label: &str) {
             score: 0.99,
             evidence: Vec::new(),
             text: None,
+            language: None,
+            group_id: None,
         })
         .collect();
     app.store.upsert_alerts(&alerts).await.unwrap();

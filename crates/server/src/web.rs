@@ -382,19 +382,47 @@ async fn dashboard(
                 .collect::<Vec<_>>(),
         )
         .await?;
-    let alerts: Vec<_> = alerts
+    // One row per family (one wave's spike, theme and cluster alerts), led by its first
+    // alert, in the order the list gives.
+    let mut families: Vec<(&str, Vec<FamilyMember>)> = Vec::new();
+    for (a, linked) in alerts.iter().zip(&states) {
+        let family = a
+            .detected
+            .group_id
+            .as_deref()
+            .unwrap_or(&a.detected.alert_id);
+        let linked = match linked {
+            frontline_core::incident::SignalState::Linked(i) => Some(*i),
+            _ => None,
+        };
+        match families.iter_mut().find(|(f, _)| *f == family) {
+            Some((_, members)) => members.push((a, linked)),
+            None => families.push((family, vec![(a, linked)])),
+        }
+    }
+    let alerts: Vec<_> = families
         .iter()
-        .zip(&states)
-        .map(|(a, linked)| {
+        .map(|(family, members)| {
+            let (lead, _) = members
+                .iter()
+                .find(|(a, _)| a.detected.alert_id == *family)
+                .unwrap_or(&members[0]);
+            let mut kinds: Vec<&str> = members.iter().map(|(a, _)| a.detected.kind.as_str()).collect();
+            kinds.dedup();
+            let mut topics: Vec<&str> = members
+                .iter()
+                .filter_map(|(a, _)| a.detected.topic.as_deref())
+                .collect();
+            topics.sort_unstable();
+            topics.dedup();
             minijinja::context! {
-                id => a.detected.alert_id, kind => a.detected.kind.as_str(),
-                topic => a.detected.topic, observed => a.detected.observed,
-                expected => format!("{:.1}", a.detected.expected),
-                started_at => minute(a.detected.started_at),
-                incident => match linked {
-                    frontline_core::incident::SignalState::Linked(i) => Some(*i),
-                    _ => None,
-                },
+                id => lead.detected.alert_id, kind => kinds.join(", "),
+                topic => (!topics.is_empty()).then(|| topics.join(", ")),
+                observed => lead.detected.observed,
+                expected => format!("{:.1}", lead.detected.expected),
+                started_at => minute(members.iter().map(|(a, _)| a.detected.started_at).min().unwrap_or(lead.detected.started_at)),
+                more => members.len() - 1,
+                incident => members.iter().find_map(|(_, linked)| *linked),
             }
         })
         .collect();
@@ -421,6 +449,9 @@ async fn dashboard(
         },
     )
 }
+
+/// An open alert on the dashboard, with the incident it is linked to, if any.
+type FamilyMember<'a> = (&'a frontline_core::alert::Alert, Option<i64>);
 
 async fn alert_page(
     State(state): State<AppState>,

@@ -167,6 +167,8 @@ async fn a_person_signs_in_and_reads_the_pages_in_a_real_browser() {
     app.store
         .upsert_alerts(&[frontline_core::alert::DetectedAlert {
             text: Some("Got a text saying my account is suspended".into()),
+            language: None,
+            group_id: None,
             ..frontline_testkit::phishing_spike("wave")
         }])
         .await

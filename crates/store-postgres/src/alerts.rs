@@ -8,7 +8,11 @@ use frontline_store::{AlertQuery, Origin, Page, StoreError, changes};
 use sqlx::postgres::PgRow;
 use sqlx::{Postgres, QueryBuilder, Row};
 
-const COLUMNS: &str = "seq, id, kind, topic, service, channel, started_at, raised_at, observed, customers, expected, score, evidence, text, state, reason, state_by, state_at, created_at";
+const COLUMNS: &str = "seq, id, kind, topic, service, channel, started_at, raised_at, observed, customers, expected, score, evidence, text, language, group_id, state, reason, state_by, state_at, created_at";
+
+/// Whether another alert of this family (its first, or any member) is stored.
+const FAMILY_QUERY: &str =
+    "SELECT 1 FROM alerts WHERE (id = $1 OR group_id = $1) AND id <> $2 LIMIT 1";
 
 pub(crate) async fn upsert(
     store: &PostgresStore,
@@ -29,8 +33,9 @@ pub(crate) async fn upsert(
             .map_err(|e| map(e, "finding an alert"))?;
         sqlx::query(
             "INSERT INTO alerts (id, kind, topic, service, channel, started_at, raised_at, observed,
-                                 customers, expected, score, evidence, text, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                                 customers, expected, score, evidence, text, language, group_id,
+                                 created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
              ON CONFLICT (id) DO UPDATE SET topic = excluded.topic, raised_at = excluded.raised_at,
                  observed = excluded.observed, customers = excluded.customers,
                  expected = excluded.expected,
@@ -49,13 +54,31 @@ pub(crate) async fn upsert(
         .bind(a.score)
         .bind(evidence)
         .bind(&a.text)
+        .bind(&a.language)
+        .bind(&a.group_id)
         .bind(now)
         .execute(&mut *tx)
         .await
         .map_err(|e| map(e, "storing an alert"))?;
         if existed.is_none() {
             new += 1;
-            crate::incidents::append_feed(&mut tx, &changes::alert_raised(a)).await?;
+            // One wave, one `alert.raised`: a later alert of a family already stored tells
+            // the family it grew instead of raising anew.
+            let family = match a.group_id.as_deref() {
+                Some(group) => sqlx::query_scalar::<_, i32>(FAMILY_QUERY)
+                    .bind(group)
+                    .bind(&a.alert_id)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(|e| map(e, "finding an alert's family"))?
+                    .map(|_| group),
+                None => None,
+            };
+            let entry = match family {
+                Some(group) => changes::alert_joined(group, a),
+                None => changes::alert_raised(a),
+            };
+            crate::incidents::append_feed(&mut tx, &entry).await?;
         }
     }
     tx.commit().await.map_err(|e| map(e, "committing alerts"))?;
@@ -183,6 +206,8 @@ fn alert_from_row(row: &PgRow) -> Result<Alert, StoreError> {
                 .get::<sqlx::types::Json<Vec<frontline_core::alert::Evidence>>, _>("evidence")
                 .0,
             text: row.get("text"),
+            language: row.get("language"),
+            group_id: row.get("group_id"),
         },
         state: state
             .parse()

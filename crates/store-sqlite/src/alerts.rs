@@ -8,7 +8,11 @@ use frontline_store::{AlertQuery, Origin, Page, StoreError, changes};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite};
 
-const COLUMNS: &str = "seq, id, kind, topic, service, channel, started_at, raised_at, observed, customers, expected, score, evidence, text, state, reason, state_by, state_at, created_at";
+const COLUMNS: &str = "seq, id, kind, topic, service, channel, started_at, raised_at, observed, customers, expected, score, evidence, text, language, group_id, state, reason, state_by, state_at, created_at";
+
+/// Whether another alert of this family (its first, or any member) is stored.
+const FAMILY_QUERY: &str =
+    "SELECT 1 FROM alerts WHERE (id = ? OR group_id = ?) AND id <> ? LIMIT 1";
 
 pub(crate) async fn upsert(
     store: &SqliteStore,
@@ -30,8 +34,9 @@ pub(crate) async fn upsert(
             .map_err(|e| map(e, "finding an alert"))?;
         sqlx::query(
             "INSERT INTO alerts (id, kind, topic, service, channel, started_at, raised_at, observed,
-                                 customers, expected, score, evidence, text, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                 customers, expected, score, evidence, text, language, group_id,
+                                 created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT (id) DO UPDATE SET topic = excluded.topic, raised_at = excluded.raised_at,
                  observed = excluded.observed, customers = excluded.customers,
                  expected = excluded.expected,
@@ -50,13 +55,32 @@ pub(crate) async fn upsert(
         .bind(a.score)
         .bind(evidence)
         .bind(&a.text)
+        .bind(&a.language)
+        .bind(&a.group_id)
         .bind(now)
         .execute(&mut *tx)
         .await
         .map_err(|e| map(e, "storing an alert"))?;
         if existed.is_none() {
             new += 1;
-            crate::incidents::append_feed(&mut tx, &changes::alert_raised(a)).await?;
+            // One wave, one `alert.raised`: a later alert of a family already stored tells
+            // the family it grew instead of raising anew.
+            let family = match a.group_id.as_deref() {
+                Some(group) => sqlx::query_scalar::<_, i32>(FAMILY_QUERY)
+                    .bind(group)
+                    .bind(group)
+                    .bind(&a.alert_id)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(|e| map(e, "finding an alert's family"))?
+                    .map(|_| group),
+                None => None,
+            };
+            let entry = match family {
+                Some(group) => changes::alert_joined(group, a),
+                None => changes::alert_raised(a),
+            };
+            crate::incidents::append_feed(&mut tx, &entry).await?;
         }
     }
     tx.commit().await.map_err(|e| map(e, "committing alerts"))?;
@@ -181,6 +205,8 @@ fn alert_from_row(row: &SqliteRow) -> Result<Alert, StoreError> {
             evidence: serde_json::from_str(&evidence)
                 .map_err(|e| StoreError::internal("reading alert evidence", e))?,
             text: row.get("text"),
+            language: row.get("language"),
+            group_id: row.get("group_id"),
         },
         state: state
             .parse()

@@ -123,6 +123,33 @@ pub fn alert_raised(
             "expected": a.expected,
             "score": a.score,
             "customers": a.customers,
+            "language": a.language,
+            "group_id": a.group_id,
+        }),
+    }
+}
+
+/// The feed entry of an alert that joined a family already raised: the family (its first
+/// alert's id) grew, so subscribers hear of the wave once and then of its growth.
+pub fn alert_joined(
+    group: &str,
+    a: &frontline_core::alert::DetectedAlert,
+) -> frontline_core::feed::NewFeedEntry {
+    frontline_core::feed::NewFeedEntry {
+        kind: frontline_core::feed::FeedKind::AlertUpdated,
+        incident_id: None,
+        actor: "system".into(),
+        data: serde_json::json!({
+            "alert_id": group,
+            "state": "grew",
+            "member": {
+                "alert_id": a.alert_id,
+                "kind": a.kind,
+                "topic": a.topic,
+                "language": a.language,
+                "observed": a.observed,
+                "customers": a.customers,
+            },
         }),
     }
 }

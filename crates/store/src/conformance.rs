@@ -40,6 +40,7 @@ macro_rules! conformance_tests {
             security_events_round_trip_and_filter,
             resolving_marks_active_events_once,
             alerts_upsert_keep_their_state_and_move_forward_only,
+            one_wave_raises_one_alert_and_then_grows,
             new_contacts_are_followed_in_intake_order,
             a_lease_has_one_holder_until_it_expires,
             every_change_is_chained_in_the_audit_log,
@@ -537,7 +538,55 @@ fn detected(id: &str, minute: i64, observed: u64) -> DetectedAlert {
             id: "1".into(),
         }],
         text: None,
+        language: None,
+        group_id: None,
     }
+}
+
+pub async fn one_wave_raises_one_alert_and_then_grows(store: &dyn Store) {
+    let head = store.feed_head().await.unwrap();
+    let family = |id: &str, group: &str, minute: i64| DetectedAlert {
+        group_id: Some(group.into()),
+        ..detected(id, minute, 4)
+    };
+    let mut local = family("w1-it", "w1", 5);
+    local.language = Some("it".into());
+    store
+        .upsert_alerts(&[family("w1", "w1", 0), local, family("other", "other", 7)])
+        .await
+        .unwrap();
+    // A member stored before its family's first alert still raises nothing new.
+    store
+        .upsert_alerts(&[family("w2-theme", "w2", 9)])
+        .await
+        .unwrap();
+    store.upsert_alerts(&[family("w2", "w2", 8)]).await.unwrap();
+    let feed = store.feed_after(head, None, 100).await.unwrap();
+    let said: Vec<(String, String)> = feed
+        .iter()
+        .map(|e| {
+            (
+                e.kind.as_str().to_owned(),
+                e.data["alert_id"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    let pair = |k: &str, id: &str| (k.to_owned(), id.to_owned());
+    assert_eq!(
+        said,
+        vec![
+            pair("alert.raised", "w1"),
+            pair("alert.updated", "w1"),
+            pair("alert.raised", "other"),
+            pair("alert.raised", "w2-theme"),
+            pair("alert.updated", "w2"),
+        ]
+    );
+    assert_eq!(feed[1].data["member"]["alert_id"], "w1-it");
+    assert_eq!(feed[1].data["state"], "grew");
+    let stored = store.get_alert("w1-it").await.unwrap().unwrap();
+    assert_eq!(stored.detected.group_id.as_deref(), Some("w1"));
+    assert_eq!(stored.detected.language.as_deref(), Some("it"));
 }
 
 pub async fn alerts_upsert_keep_their_state_and_move_forward_only(store: &dyn Store) {

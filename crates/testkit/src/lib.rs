@@ -413,6 +413,8 @@ pub fn phishing_spike(id: &str) -> frontline_core::alert::DetectedAlert {
         score: 0.9,
         evidence: vec![],
         text: None,
+        language: None,
+        group_id: None,
     }
 }
 

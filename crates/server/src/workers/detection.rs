@@ -126,7 +126,7 @@ impl DetectionWorker {
                 language: c.language.as_deref(),
             };
             for a in self.detector.add(&detected) {
-                latest.insert(a.alert.alert_id.clone(), a.alert);
+                latest.insert(a.alert_id.clone(), a);
             }
         }
         if self.pending.is_empty() {

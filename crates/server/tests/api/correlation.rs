@@ -23,6 +23,8 @@ async fn takeover_alert(app: &TestApp, id: &str, minutes_ago: i64) {
             score: 0.99,
             evidence: vec![],
             text: None,
+            language: None,
+            group_id: None,
         }])
         .await
         .unwrap();

@@ -292,6 +292,8 @@ async fn an_alert_counts_as_detection_and_its_topic_as_impact(backend: Backend) 
                 id: "p0".into(),
             }],
             text: None,
+            language: None,
+            group_id: None,
         }])
         .await
         .unwrap();
@@ -544,6 +546,8 @@ async fn trends_count_months_recurring_services_and_dismissals(backend: Backend)
                 score: 0.8,
                 evidence: vec![],
                 text: None,
+                language: None,
+                group_id: None,
             }])
             .await
             .unwrap();

@@ -43,6 +43,8 @@ async fn an_agents_report_reaches_security_at_once_and_the_agent_sees_its_fate(b
             score: 0.99,
             evidence: vec![],
             text: None,
+            language: None,
+            group_id: None,
         }])
         .await
         .unwrap();

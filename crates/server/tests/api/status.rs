@@ -118,6 +118,8 @@ async fn the_page_shows_only_published_public_words(backend: Backend) {
             score: 1.0,
             evidence: vec![],
             text: Some("SENTINEL-ALERT-TEXT".into()),
+            language: None,
+            group_id: None,
         }])
         .await
         .unwrap();

@@ -458,6 +458,15 @@ async fn an_alert_is_triaged_and_turned_into_an_incident_on_its_page(backend: Ba
         }])
         .await
         .unwrap();
+    // A theme of the same wave joins its family: one row on the dashboard, not two.
+    app.store
+        .upsert_alerts(&[DetectedAlert {
+            kind: frontline_core::alert::AlertKind::Theme,
+            group_id: Some("wave".into()),
+            ..frontline_testkit::phishing_spike("wave-words")
+        }])
+        .await
+        .unwrap();
     let carla = cookie(sign_in(&app, "carla", "carlas long password", "/").await);
     let ann = cookie(sign_in(&app, "ann", "anns long password!", "/").await);
     let b = browser();
@@ -471,6 +480,11 @@ async fn an_alert_is_triaged_and_turned_into_an_incident_on_its_page(backend: Ba
         .await
         .unwrap();
     assert!(dashboard.contains("href=\"/alerts/wave\""), "{dashboard}");
+    assert!(
+        dashboard.contains("and 1 more of the same wave")
+            && !dashboard.contains("href=\"/alerts/wave-words\""),
+        "{dashboard}"
+    );
     let page = b
         .get(app.url("/alerts/wave"))
         .header(COOKIE, &carla)
