@@ -54,7 +54,32 @@ pub fn short_text(value: String, field: &str, max: usize) -> Result<String, Inva
             "must not contain control characters",
         ));
     }
+    if let Some(reason) = unwritable_reason(trimmed) {
+        return Err(InvalidField::new(field, reason));
+    }
     Ok(trimmed.to_owned())
+}
+
+/// Whether `c` can never be written safely: not allowed anywhere in XML 1.0 (control
+/// characters other than tab and line breaks, the surrogates, U+FFFE and U+FFFF) or a Unicode
+/// noncharacter (U+FDD0–U+FDEF and the last two code points of every plane), which feed
+/// readers and mail clients refuse. One such character in a published text would break the
+/// Atom feed for as long as the text is listed.
+pub fn unwritable(c: char) -> bool {
+    let u = u32::from(c);
+    (c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+        || (0xFDD0..=0xFDEF).contains(&u)
+        || (u & 0xFFFE) == 0xFFFE
+}
+
+/// The first character of `text` that can never be written safely, as a reason to refuse it.
+pub fn unwritable_reason(text: &str) -> Option<String> {
+    text.chars().find(|c| unwritable(*c)).map(|c| {
+        format!(
+            "must not contain U+{:04X} (a control character or noncharacter that cannot be published)",
+            u32::from(c)
+        )
+    })
 }
 
 /// Like [`short_text`] for an optional field; an empty string counts as absent.

@@ -438,14 +438,8 @@ fn text(value: String, field: &str) -> Result<String, InvalidField> {
             format!("must be at most {MAX_BODY} bytes, got {}", trimmed.len()),
         ));
     }
-    if trimmed
-        .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
-    {
-        return Err(InvalidField::new(
-            field,
-            "must not contain control characters",
-        ));
+    if let Some(reason) = crate::field::unwritable_reason(trimmed) {
+        return Err(InvalidField::new(field, reason));
     }
     Ok(trimmed.to_owned())
 }
@@ -576,6 +570,40 @@ mod tests {
                 .unwrap_err()
                 .field,
             "translations.de.body"
+        );
+        for c in [
+            '\u{FFFE}',
+            '\u{FFFF}',
+            '\u{FDD0}',
+            '\u{1FFFF}',
+            '\u{0}',
+            '\u{1B}',
+        ] {
+            let err = draft(
+                None,
+                Some(format!("All fixed {c} now")),
+                BTreeMap::new(),
+                false,
+            )
+            .unwrap_err();
+            assert_eq!(err.field, "body", "{c:?}");
+            assert!(err.reason.contains("U+"), "{}", err.reason);
+        }
+        let title = draft(
+            Some("Out\u{FFFE}age".into()),
+            Some("x".into()),
+            BTreeMap::new(),
+            false,
+        );
+        assert_eq!(title.unwrap_err().field, "title");
+        assert!(
+            draft(
+                None,
+                Some("Line one\nline two\twith tab ✓ 🚀".into()),
+                BTreeMap::new(),
+                false
+            )
+            .is_ok()
         );
     }
 }
