@@ -90,8 +90,10 @@ impl DetectionWorker {
                 holder,
                 "detection lease taken; rebuilding from stored contacts"
             );
+            // Start over, but keep reporting to the same metrics.
             *self = Self {
                 holding: true,
+                ops: self.ops.clone(),
                 ..Self::new(self.store.clone())
             };
         }
@@ -152,5 +154,28 @@ impl DetectionWorker {
             alerts: alerts.len(),
             new_alerts,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Taking the lease rebuilds the detector from scratch; it used to rebuild the metrics
+    /// handle too, so `frontline_alerts_raised_total` stayed 0 on every server.
+    #[tokio::test]
+    async fn taking_the_lease_keeps_the_metrics_handle() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let store: Arc<dyn Store> = Arc::new(
+            frontline_store_sqlite::SqliteStore::open(&url)
+                .await
+                .unwrap(),
+        );
+        let ops = Arc::new(crate::ops::Ops::default());
+        let mut worker = DetectionWorker::new(store).with_ops(ops.clone());
+        let report = worker.step("node-a", chrono::Utc::now()).await.unwrap();
+        assert!(report.is_some(), "the lease is free");
+        assert!(Arc::ptr_eq(&worker.ops, &ops));
     }
 }
