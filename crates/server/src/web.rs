@@ -481,10 +481,21 @@ async fn show_alert(
     let mut evidence = Vec::new();
     for e in d.evidence.iter().take(20) {
         if let Some(c) = state.store.get_contact(&e.source, &e.id).await? {
+            // Why each contact got its topics: the words that drove them, explained from the
+            // stored (redacted) text, as the contact API does.
+            let norm = frontline_pipeline::classify::normalize(&c.contact.text);
+            let why: Vec<_> = state
+                .intake
+                .taxonomy
+                .explain_normalized(&norm)
+                .into_iter()
+                .filter(|p| c.contact.topics.contains(&p.topic))
+                .map(|p| minijinja::context! { topic => p.topic, words => p.words.join(", ") })
+                .collect();
             evidence.push(minijinja::context! {
                 source => e.source, id => e.id, channel => c.contact.channel.as_str(),
                 received_at => c.contact.received_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
-                text => c.contact.text,
+                text => c.contact.text, why,
             });
         }
     }

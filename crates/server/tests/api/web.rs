@@ -510,6 +510,11 @@ async fn an_alert_is_triaged_and_turned_into_an_incident_on_its_page(backend: Ba
         "the contact's script is text, the page's own is the only one"
     );
     assert!(html.contains("<svg") && html.contains("Acknowledge"));
+    // Each contact says which words drove its topic.
+    assert!(
+        html.contains("<strong>phishing</strong>: ") && html.contains("link"),
+        "{html}"
+    );
     let agent_view = b
         .get(app.url("/alerts/wave"))
         .header(COOKIE, &ann)
