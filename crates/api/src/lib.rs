@@ -391,6 +391,14 @@ pub struct AlertList {
     pub next_cursor: Option<String>,
 }
 
+/// The body of `PUT /api/v1/contacts/{source}/{id}/topics`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TopicsRequest {
+    /// The topics the contact should have, by the taxonomy's names; empty for none of them.
+    pub topics: Option<Vec<String>>,
+}
+
 /// The body of `POST /api/v1/alerts/{id}/dismiss`.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

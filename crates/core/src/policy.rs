@@ -24,6 +24,8 @@ pub enum Action {
     ReadAlerts,
     /// Acknowledge or dismiss alerts.
     TriageAlerts,
+    /// Correct the topics found on a contact (which trains the classifier further).
+    CorrectTopics,
     /// Read incidents and their timelines.
     ReadIncidents,
     /// Open incidents; change their title, services, seats and tasks; link and unlink any
@@ -63,7 +65,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, for exhaustive tests.
-    pub const ALL: [Action; 24] = [
+    pub const ALL: [Action; 25] = [
         Action::IngestContacts,
         Action::IngestSecurityEvents,
         Action::ReadContacts,
@@ -71,6 +73,7 @@ impl Action {
         Action::ReadSelf,
         Action::ReadAlerts,
         Action::TriageAlerts,
+        Action::CorrectTopics,
         Action::ReadIncidents,
         Action::ManageIncidents,
         Action::ChangeIncidentState,
@@ -114,9 +117,11 @@ impl Action {
             Action::PublishStatements => &[Security, CxLead, CxAgent, Comms, Viewer],
             // The two teams the alert is for: security judges it, CX leads know the context.
             // State and severity of an incident are theirs too.
-            Action::TriageAlerts | Action::TriageReports | Action::ChangeIncidentState => {
-                &[Security, CxLead]
-            }
+            // Correcting a topic teaches the classifier: the same two teams.
+            Action::TriageAlerts
+            | Action::CorrectTopics
+            | Action::TriageReports
+            | Action::ChangeIncidentState => &[Security, CxLead],
             Action::ManageIncidents => &[Security, CxLead, Comms],
             // Agents are the front line: they add what customers say, link the contacts they
             // handle and report what looks wrong.

@@ -287,3 +287,99 @@ pub(crate) async fn impact(
     out.customers = customers.len() as u64;
     Ok(out)
 }
+
+/// Replaces a contact's topics, audited, and keeps the correction.
+pub(crate) async fn correct_topics(
+    store: &PostgresStore,
+    source: &str,
+    id: &str,
+    topics: &[String],
+    origin: &frontline_store::Origin,
+) -> Result<Contact, StoreError> {
+    let mut tx = store.begin().await?;
+    let before: Option<sqlx::types::Json<Vec<String>>> = sqlx::query_scalar(
+        "SELECT topics FROM contacts WHERE source = $1 AND ext_id = $2 FOR UPDATE",
+    )
+    .bind(source)
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(|e| map(e, "reading a contact's topics"))?;
+    let before = before
+        .ok_or_else(|| StoreError::NotFound {
+            what: format!("contact {id:?} from source {source:?}"),
+        })?
+        .0;
+    sqlx::query("UPDATE contacts SET topics = $1 WHERE source = $2 AND ext_id = $3")
+        .bind(sqlx::types::Json(topics))
+        .bind(source)
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| map(e, "correcting a contact's topics"))?;
+    sqlx::query(
+        "INSERT INTO topic_corrections (source, ext_id, before, after, actor, at)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(source)
+    .bind(id)
+    .bind(sqlx::types::Json(&before))
+    .bind(sqlx::types::Json(topics))
+    .bind(origin.actor.to_string())
+    .bind(chrono::Utc::now())
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| map(e, "keeping a topic correction"))?;
+    crate::audit::append(
+        &mut tx,
+        &frontline_store::changes::topics_corrected(source, id, &before, topics, origin),
+    )
+    .await?;
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM contacts WHERE source = $1 AND ext_id = $2"
+    ))
+    .bind(source)
+    .bind(id)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(|e| map(e, "reading a contact"))?;
+    let contact = contact_from_row(&row)?;
+    tx.commit()
+        .await
+        .map_err(|e| map(e, "committing a topic correction"))?;
+    Ok(contact)
+}
+
+/// Every corrected contact once, with its latest correction's topics and actor.
+pub(crate) async fn topic_corrections(
+    store: &PostgresStore,
+) -> Result<Vec<frontline_store::TopicCorrection>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT DISTINCT ON (t.source, t.ext_id) t.seq, c.source, c.ext_id, c.language, c.text,
+                t.after, t.actor
+         FROM topic_corrections t
+         JOIN contacts c ON c.source = t.source AND c.ext_id = t.ext_id
+         ORDER BY t.source, t.ext_id, t.seq DESC",
+    )
+    .fetch_all(&store.pool)
+    .await
+    .map_err(|e| map(e, "reading topic corrections"))?;
+    let mut out: Vec<(i64, frontline_store::TopicCorrection)> = rows
+        .iter()
+        .map(|row| {
+            (
+                row.get::<i64, _>("seq"),
+                frontline_store::TopicCorrection {
+                    source: row.get("source"),
+                    id: row.get("ext_id"),
+                    language: row.get("language"),
+                    text: row.get("text"),
+                    topics: row.get::<sqlx::types::Json<Vec<String>>, _>("after").0,
+                    actor: row.get("actor"),
+                },
+            )
+        })
+        .collect();
+    out.sort_by_key(|(seq, _)| *seq);
+    Ok(out.into_iter().map(|(_, c)| c).collect())
+}

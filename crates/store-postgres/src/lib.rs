@@ -128,6 +128,20 @@ impl Store for PostgresStore {
         contacts::get(self, source, id).await
     }
 
+    async fn correct_topics(
+        &self,
+        source: &str,
+        id: &str,
+        topics: &[String],
+        origin: &Origin,
+    ) -> Result<Contact, StoreError> {
+        contacts::correct_topics(self, source, id, topics, origin).await
+    }
+
+    async fn topic_corrections(&self) -> Result<Vec<frontline_store::TopicCorrection>, StoreError> {
+        contacts::topic_corrections(self).await
+    }
+
     async fn insert_security_events(
         &self,
         batch: &[NewSecurityEvent],

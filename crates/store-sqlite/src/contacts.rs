@@ -281,3 +281,97 @@ pub(crate) async fn impact(
     out.customers = customers.len() as u64;
     Ok(out)
 }
+
+/// Replaces a contact's topics, audited, and keeps the correction.
+pub(crate) async fn correct_topics(
+    store: &SqliteStore,
+    source: &str,
+    id: &str,
+    topics: &[String],
+    origin: &frontline_store::Origin,
+) -> Result<Contact, StoreError> {
+    let after =
+        serde_json::to_string(topics).map_err(|e| StoreError::internal("encoding topics", e))?;
+    let mut tx = store.begin_write().await?;
+    let before: Option<String> =
+        sqlx::query_scalar("SELECT topics FROM contacts WHERE source = ? AND ext_id = ?")
+            .bind(source)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(|e| map(e, "reading a contact's topics"))?;
+    let before = before.ok_or_else(|| StoreError::NotFound {
+        what: format!("contact {id:?} from source {source:?}"),
+    })?;
+    let before_topics: Vec<String> = serde_json::from_str(&before)
+        .map_err(|e| StoreError::internal("reading a contact's topics", e))?;
+    sqlx::query("UPDATE contacts SET topics = ? WHERE source = ? AND ext_id = ?")
+        .bind(&after)
+        .bind(source)
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| map(e, "correcting a contact's topics"))?;
+    sqlx::query(
+        "INSERT INTO topic_corrections (source, ext_id, before, after, actor, at)
+         VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(source)
+    .bind(id)
+    .bind(&before)
+    .bind(&after)
+    .bind(origin.actor.to_string())
+    .bind(crate::micros(chrono::Utc::now()))
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| map(e, "keeping a topic correction"))?;
+    crate::audit::append(
+        &mut tx,
+        &frontline_store::changes::topics_corrected(source, id, &before_topics, topics, origin),
+    )
+    .await?;
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM contacts WHERE source = ? AND ext_id = ?"
+    ))
+    .bind(source)
+    .bind(id)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(|e| map(e, "reading a contact"))?;
+    let contact = contact_from_row(&row)?;
+    tx.commit()
+        .await
+        .map_err(|e| map(e, "committing a topic correction"))?;
+    Ok(contact)
+}
+
+/// Every corrected contact once, with its latest correction's topics and actor.
+pub(crate) async fn topic_corrections(
+    store: &SqliteStore,
+) -> Result<Vec<frontline_store::TopicCorrection>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT c.source, c.ext_id, c.language, c.text, t.after, t.actor
+         FROM topic_corrections t
+         JOIN contacts c ON c.source = t.source AND c.ext_id = t.ext_id
+         WHERE t.seq = (SELECT max(seq) FROM topic_corrections u
+                        WHERE u.source = t.source AND u.ext_id = t.ext_id)
+         ORDER BY t.seq",
+    )
+    .fetch_all(&store.reader)
+    .await
+    .map_err(|e| map(e, "reading topic corrections"))?;
+    rows.iter()
+        .map(|row| {
+            let after: String = row.get("after");
+            Ok(frontline_store::TopicCorrection {
+                source: row.get("source"),
+                id: row.get("ext_id"),
+                language: row.get("language"),
+                text: row.get("text"),
+                topics: serde_json::from_str(&after)
+                    .map_err(|e| StoreError::internal("reading a topic correction", e))?,
+                actor: row.get("actor"),
+            })
+        })
+        .collect()
+}

@@ -102,6 +102,25 @@ pub fn alert_state(
         .with_client(origin.client.clone())
 }
 
+/// A person corrected a contact's topics (the text is not repeated: it stays with the
+/// contact, and goes when the contact goes).
+pub fn topics_corrected(
+    source: &str,
+    id: &str,
+    before: &[String],
+    after: &[String],
+    origin: &Origin,
+) -> AuditEntry {
+    AuditEntry::new(
+        origin.actor.clone(),
+        "contact.topics_corrected",
+        format!("contact:{source}/{id}"),
+    )
+    .with_detail(serde_json::json!({ "before": before, "after": after }))
+    .with_request_id(origin.request_id.clone())
+    .with_client(origin.client.clone())
+}
+
 /// The feed entry of a newly raised alert: what the security on-call needs to judge it
 /// without opening a page (no contact texts; the alert's evidence stays behind the API).
 pub fn alert_raised(

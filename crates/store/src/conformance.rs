@@ -35,6 +35,7 @@ macro_rules! conformance_tests {
             revoking_a_token_is_recorded_and_unknown_ids_are_not_found,
             duplicate_token_ids_conflict,
             contacts_are_idempotent_on_source_and_id,
+            corrected_topics_replace_the_contacts_and_are_kept_for_training,
             contacts_page_in_order_without_skips_or_repeats,
             contact_filters_narrow_the_list,
             security_events_round_trip_and_filter,
@@ -232,6 +233,57 @@ pub async fn duplicate_token_ids_conflict(store: &dyn Store) {
         store.audit_records(0, 1000).await.unwrap().len(),
         audit_before
     );
+}
+
+pub async fn corrected_topics_replace_the_contacts_and_are_kept_for_training(store: &dyn Store) {
+    store
+        .insert_contacts(
+            &[contact("zendesk", "t1", 0), contact("zendesk", "t2", 1)],
+            &origin(),
+        )
+        .await
+        .unwrap();
+    let phishing = vec!["phishing".to_owned()];
+    let fixed = store
+        .correct_topics("zendesk", "t1", &phishing, &origin())
+        .await
+        .unwrap();
+    assert_eq!(fixed.contact.topics, phishing);
+    let stored = store.get_contact("zendesk", "t1").await.unwrap().unwrap();
+    assert_eq!(stored.contact.topics, phishing);
+    // Corrected again (to none): training sees the latest word once.
+    store
+        .correct_topics("zendesk", "t1", &[], &origin())
+        .await
+        .unwrap();
+    store
+        .correct_topics("zendesk", "t2", &phishing, &origin())
+        .await
+        .unwrap();
+    let kept = store.topic_corrections().await.unwrap();
+    let seen: Vec<(&str, &[String])> = kept
+        .iter()
+        .map(|c| (c.id.as_str(), c.topics.as_slice()))
+        .collect();
+    assert_eq!(seen, vec![("t1", &[][..]), ("t2", &phishing[..])]);
+    assert_eq!(kept[0].text, "cant login, contact t1");
+    assert_eq!(kept[0].language.as_deref(), Some("en"));
+    assert_eq!(kept[0].actor, "user:tester");
+    match store
+        .correct_topics("zendesk", "nope", &phishing, &origin())
+        .await
+    {
+        Err(StoreError::NotFound { .. }) => {}
+        other => panic!("expected NotFound, got {other:?}"),
+    }
+    let audited = store
+        .audit_records(0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.action == "contact.topics_corrected")
+        .count();
+    assert_eq!(audited, 3);
 }
 
 pub async fn contacts_are_idempotent_on_source_and_id(store: &dyn Store) {

@@ -86,6 +86,23 @@ pub struct Impact {
     pub by_topic: std::collections::BTreeMap<String, u64>,
 }
 
+/// A contact's topics as a person corrected them, with what training needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TopicCorrection {
+    /// The contact's source.
+    pub source: String,
+    /// The source's id.
+    pub id: String,
+    /// The contact's language, if known.
+    pub language: Option<String>,
+    /// Its redacted text.
+    pub text: String,
+    /// The topics it should have (empty: none of them).
+    pub topics: Vec<String>,
+    /// Who corrected it last.
+    pub actor: String,
+}
+
 /// What became of one element of an intake batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Inserted {
@@ -157,6 +174,27 @@ pub trait Store: Send + Sync + 'static {
     /// # Errors
     /// [`StoreError::Unavailable`] when the database cannot be reached.
     async fn get_contact(&self, source: &str, id: &str) -> Result<Option<Contact>, StoreError>;
+
+    /// Replaces a contact's topics with what a person judged them to be (`topics`, already
+    /// checked against the taxonomy, sorted), audited, and keeps the correction for training.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown contact; nothing changes then.
+    async fn correct_topics(
+        &self,
+        source: &str,
+        id: &str,
+        topics: &[String],
+        origin: &Origin,
+    ) -> Result<Contact, StoreError>;
+
+    /// Every topic correction with its contact's (redacted) text and language, oldest first:
+    /// what `frontline taxonomy train --feedback` learns from. A contact corrected twice
+    /// appears once, with its latest topics.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn topic_corrections(&self) -> Result<Vec<TopicCorrection>, StoreError>;
 
     /// Stores a batch of security events, like [`Store::insert_contacts`].
     ///

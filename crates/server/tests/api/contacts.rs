@@ -502,8 +502,72 @@ async fn topics_are_found_at_intake_and_filter_the_list(backend: Backend) {
     );
 }
 
+async fn people_correct_a_contacts_topics_and_bad_corrections_are_named(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let ingest = app.token(Role::Ingest).await;
+    let lead = app.token(Role::CxLead).await;
+    let agent = app.token(Role::CxAgent).await;
+    let mut c = contact_json("zendesk", "c1", "2026-11-25T13:00:00Z");
+    c["text"] = json!("a message says my parcel is waiting, tap here to pay the customs fee");
+    app.post_json("/api/v1/contacts", &ingest, &json!([c]))
+        .await;
+    let put = |token: &str, path: &str, body: serde_json::Value| {
+        let request = app
+            .client
+            .put(app.url(path))
+            .bearer_auth(token.to_owned())
+            .json(&body);
+        async move { json(request.send().await.unwrap()).await }
+    };
+    let path = "/api/v1/contacts/zendesk/c1/topics";
+    let (status, _) = put(&agent, path, json!({"topics": ["phishing"]})).await;
+    assert_eq!(status, 403, "agents do not teach the classifier");
+    let (status, body) = put(&lead, path, json!({"topics": ["phishing", "sandwich"]})).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["field"], "topics[1]", "{body}");
+    let (status, body) = put(&lead, path, json!({})).await;
+    assert_eq!(status, 422, "{body}");
+    let (status, body) = put(
+        &lead,
+        "/api/v1/contacts/zendesk/nope/topics",
+        json!({"topics": []}),
+    )
+    .await;
+    assert_eq!(status, 404, "{body}");
+    let before = json(app.get("/api/v1/contacts/zendesk/c1", &lead).await)
+        .await
+        .1;
+    assert_ne!(
+        before["topics"],
+        json!(["fraud", "phishing"]),
+        "nothing changed yet: {before}"
+    );
+    let (status, body) = put(
+        &lead,
+        path,
+        json!({"topics": ["phishing", "fraud", "phishing"]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["topics"],
+        json!(["fraud", "phishing"]),
+        "sorted, once each"
+    );
+    let after = json(app.get("/api/v1/contacts/zendesk/c1", &lead).await)
+        .await
+        .1;
+    assert_eq!(after["topics"], json!(["fraud", "phishing"]));
+    let kept = app.store.topic_corrections().await.unwrap();
+    assert_eq!(kept.len(), 1);
+    assert!(kept[0].actor.contains("cx_lead"), "{:?}", kept[0]);
+}
+
 frontline_testkit::backend_tests!(
     topics_are_found_at_intake_and_filter_the_list,
+    people_correct_a_contacts_topics_and_bad_corrections_are_named,
     a_contact_is_stored_redacted_and_pseudonymised,
     sending_a_contact_again_is_a_duplicate_and_changes_nothing,
     bad_elements_are_reported_by_index_and_good_ones_kept,

@@ -13,7 +13,7 @@ use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use frontline_api::{
     BulkSummary, ContactList, ContactOut, ContactsRequest, ErrorBody, IntakeSummary,
@@ -28,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/contacts", post(ingest_contacts).get(list_contacts))
         .route("/api/v1/contacts/bulk", post(ingest_contacts_bulk))
         .route("/api/v1/contacts/{source}/{id}", get(get_contact))
+        .route("/api/v1/contacts/{source}/{id}/topics", put(correct_topics))
 }
 
 /// Stores contacts, idempotently on (`source`, `id`). A 200 answer means every accepted contact
@@ -220,4 +221,51 @@ pub async fn get_contact(
         }
     }
     Ok(Json(out))
+}
+
+/// Corrects the topics found on a contact (security and CX leads). Audited, and kept so that
+/// `frontline taxonomy train --feedback` trains the classifier further on it. Detection
+/// already run is not replayed: the correction counts from training on.
+#[utoipa::path(put, path = "/api/v1/contacts/{source}/{id}/topics", tag = "contacts",
+    params(("source" = String, Path, description = "The source"),
+           ("id" = String, Path, description = "The source's id")),
+    request_body(content = frontline_api::TopicsRequest),
+    responses(
+        (status = 200, description = "Corrected", body = ContactOut),
+        (status = 404, description = "No such contact", body = ErrorBody),
+        (status = 422, description = "A topic the taxonomy does not know, or no topics given", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
+pub async fn correct_topics(
+    State(state): State<AppState>,
+    Extension(principal): Extension<crate::auth::Principal>,
+    path: Result<Path<(String, String)>, PathRejection>,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Json<ContactOut>, ApiError> {
+    let Path((source, id)) =
+        path.map_err(|e| ApiError::bad_request("invalid_parameter", e.body_text()))?;
+    let request: frontline_api::TopicsRequest =
+        super::intake::json_body(body, state.config.max_body_bytes)?;
+    let mut topics = request.topics.ok_or_else(|| {
+        ApiError::invalid(frontline_core::field::InvalidField::new(
+            "topics",
+            "is required (an empty list for none)",
+        ))
+    })?;
+    let known: Vec<&str> = state.intake.taxonomy.topic_names().collect();
+    for (i, t) in topics.iter().enumerate() {
+        if !known.contains(&t.as_str()) {
+            return Err(ApiError::invalid(frontline_core::field::InvalidField::new(
+                &format!("topics[{i}]"),
+                format!("{t:?} is not a topic; known: {}", known.join(", ")),
+            )));
+        }
+    }
+    topics.sort();
+    topics.dedup();
+    let contact = state
+        .store
+        .correct_topics(&source, &id, &topics, &principal.origin())
+        .await?;
+    Ok(Json(ContactOut::from(contact)))
 }

@@ -81,6 +81,11 @@ pub const ROUTES: &[RouteRule] = &[
         "/api/v1/integrations/alertmanager",
         Action::IngestSecurityEvents,
     ),
+    rule(
+        Method::PUT,
+        "/api/v1/contacts/{source}/{id}/topics",
+        Action::CorrectTopics,
+    ),
     rule(Method::GET, "/api/v1/alerts", Action::ReadAlerts),
     rule(Method::GET, "/api/v1/alerts/{id}", Action::ReadAlerts),
     rule(

@@ -15,6 +15,7 @@ use utoipa::{Modify, OpenApi};
         super::contacts::ingest_contacts_bulk,
         super::contacts::list_contacts,
         super::contacts::get_contact,
+        super::contacts::correct_topics,
         super::security_events::ingest_security_events,
         super::security_events::list_security_events,
         super::security_events::get_security_event,
