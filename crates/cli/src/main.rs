@@ -217,7 +217,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Taxonomy { command } => {
             let config = load_config(cli.config.as_ref(), Overrides::default())?;
-            taxonomy::run(&command, &config)
+            taxonomy::run(&command, &config).await
         }
         Command::Ingest(args) => {
             let config = load_config(

@@ -5,7 +5,7 @@
 
 use anyhow::Context as _;
 use frontline_pipeline::classify::normalize;
-use frontline_pipeline::learned::{TopicModel, TrainConfig, parse_corpus};
+use frontline_pipeline::learned::{Example, TopicModel, TrainConfig, parse_corpus};
 use frontline_server::bulk::parse_line;
 use frontline_server::config::Config;
 use std::collections::{BTreeMap, HashMap};
@@ -24,6 +24,11 @@ pub(crate) enum TaxonomyCommand {
         /// Where to write the model (the embedded one is `crates/pipeline/classifier/model.bin`).
         #[arg(long, default_value = "crates/pipeline/classifier/model.bin")]
         out: PathBuf,
+        /// Also learn from the topics people corrected on contacts (`PUT
+        /// /api/v1/contacts/{source}/{id}/topics`) in the configured database: their redacted
+        /// texts with the corrected topics. Point `[taxonomy] model` at the result to use it.
+        #[arg(long)]
+        feedback: bool,
     },
     /// Measure topics (taxonomy and model as configured) against labelled contacts: precision
     /// and recall per topic, overall and per language.
@@ -43,9 +48,20 @@ pub(crate) enum TaxonomyCommand {
     },
 }
 
-pub(crate) fn run(command: &TaxonomyCommand, config: &Config) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(command: &TaxonomyCommand, config: &Config) -> anyhow::Result<ExitCode> {
     match command {
-        TaxonomyCommand::Train { corpus, out } => train(corpus, out),
+        TaxonomyCommand::Train {
+            corpus,
+            out,
+            feedback,
+        } => {
+            let corrections = if *feedback {
+                feedback_examples(config).await?
+            } else {
+                Vec::new()
+            };
+            train(corpus, out, corrections)
+        }
         TaxonomyCommand::Eval {
             contacts,
             labels,
@@ -55,7 +71,27 @@ pub(crate) fn run(command: &TaxonomyCommand, config: &Config) -> anyhow::Result<
     }
 }
 
-fn train(corpus: &PathBuf, out: &PathBuf) -> anyhow::Result<ExitCode> {
+/// The topic corrections stored in the configured database, as training examples (a contact
+/// corrected to no topic teaches `other`).
+async fn feedback_examples(config: &Config) -> anyhow::Result<Vec<Example>> {
+    let store = frontline_server::open_store(&config.database).await?;
+    Ok(store
+        .topic_corrections()
+        .await?
+        .into_iter()
+        .map(|c| Example {
+            topics: if c.topics.is_empty() {
+                vec!["other".to_owned()]
+            } else {
+                c.topics
+            },
+            text: c.text,
+            language: c.language.unwrap_or_else(|| "en".to_owned()),
+        })
+        .collect())
+}
+
+fn train(corpus: &PathBuf, out: &PathBuf, feedback: Vec<Example>) -> anyhow::Result<ExitCode> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(corpus)
         .with_context(|| format!("reading {}", corpus.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -70,11 +106,13 @@ fn train(corpus: &PathBuf, out: &PathBuf) -> anyhow::Result<ExitCode> {
         examples.extend(parse_corpus(&name.unwrap_or_default(), &text)?);
     }
     anyhow::ensure!(!examples.is_empty(), "no examples in {}", corpus.display());
+    let corrections = feedback.len();
+    examples.extend(feedback);
     let model = TopicModel::train(&examples, &TrainConfig::default());
     let bytes = model.to_bytes();
     std::fs::write(out, &bytes).with_context(|| format!("writing {}", out.display()))?;
     eprintln!(
-        "taxonomy train: {} examples from {} files, topics {}, {} bytes to {}",
+        "taxonomy train: {} examples from {} files and {corrections} corrections, topics {}, {} bytes to {}",
         examples.len(),
         files.len(),
         model.topics().join(", "),

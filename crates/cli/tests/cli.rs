@@ -355,3 +355,80 @@ async fn user_add_prints_only_a_one_time_password_that_must_be_changed() {
     assert_eq!(ghost.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&ghost.stderr).contains("ghost"));
 }
+
+/// `taxonomy train --feedback` learns from the topics people corrected in the database: the
+/// corrected text scores its new topic higher than a model trained without the correction.
+#[test]
+fn training_with_feedback_learns_what_people_corrected() {
+    use frontline_core::contact::{Channel, ContactKey, RedactedContact};
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("f.db").display());
+    let text = "the blue widget keeps squeaking at the gate";
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let store = frontline_server::open_store(&db).await.unwrap();
+        let origin = frontline_store::Origin::new(frontline_core::audit::Actor::System);
+        store
+            .insert_contacts(
+                &[RedactedContact {
+                    key: ContactKey {
+                        source: "chat".into(),
+                        id: "w1".into(),
+                    },
+                    channel: Channel::Chat,
+                    received_at: chrono::Utc::now(),
+                    text: text.into(),
+                    customer: None,
+                    service: None,
+                    region: None,
+                    language: Some("en".into()),
+                    metadata: None,
+                    topics: Vec::new(),
+                }],
+                &origin,
+            )
+            .await
+            .unwrap();
+        store
+            .correct_topics("chat", "w1", &["outage".to_owned()], &origin)
+            .await
+            .unwrap();
+    });
+    let corpus = concat!(env!("CARGO_MANIFEST_DIR"), "/../pipeline/classifier");
+    let train = |out: &str, feedback: bool| {
+        let out = dir.path().join(out);
+        let mut args = vec![
+            "taxonomy".to_owned(),
+            "train".into(),
+            "--corpus".into(),
+            corpus.into(),
+            "--out".into(),
+            out.display().to_string(),
+        ];
+        if feedback {
+            args.push("--feedback".into());
+        }
+        let run = Command::new(env!("CARGO_BIN_EXE_frontline"))
+            .args(&args)
+            .env("FRONTLINE_DATABASE", &db)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&run.stderr).into_owned();
+        assert!(run.status.success(), "{stderr}");
+        let model = std::fs::read(&out).unwrap();
+        let model = frontline_pipeline::learned::TopicModel::from_bytes(&model, "test").unwrap();
+        (model, stderr)
+    };
+    let (plain, _) = train("plain.bin", false);
+    let (taught, said) = train("taught.bin", true);
+    assert!(said.contains("and 1 corrections"), "{said}");
+    let outage = |m: &frontline_pipeline::learned::TopicModel| {
+        let i = m.topics().iter().position(|t| t == "outage").unwrap();
+        m.probabilities(&frontline_pipeline::classify::normalize(text))[i]
+    };
+    assert!(
+        outage(&taught) > outage(&plain) + 0.2,
+        "{} vs {}",
+        outage(&taught),
+        outage(&plain)
+    );
+}
