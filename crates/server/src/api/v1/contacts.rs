@@ -256,7 +256,7 @@ pub async fn correct_topics(
     for (i, t) in topics.iter().enumerate() {
         if !known.contains(&t.as_str()) {
             return Err(ApiError::invalid(frontline_core::field::InvalidField::new(
-                &format!("topics[{i}]"),
+                format!("topics[{i}]"),
                 format!("{t:?} is not a topic; known: {}", known.join(", ")),
             )));
         }
