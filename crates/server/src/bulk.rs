@@ -138,6 +138,11 @@ impl LineSplitter {
         if line.last() == Some(&b'\r') {
             line.pop();
         }
+        // Editors on some systems start a UTF-8 file with a byte-order mark; it is not part of
+        // the first line's JSON.
+        if self.line == 1 && line.starts_with(crate::api::v1::BOM) {
+            line.drain(..crate::api::v1::BOM.len());
+        }
         if line.iter().any(|b| !b.is_ascii_whitespace()) {
             out.push((self.line, Ok(line)));
         }
@@ -418,6 +423,14 @@ mod tests {
             lines,
             vec![(1, b"{\"a\":1}".to_vec()), (4, b"{\"b\":2}".to_vec())]
         );
+    }
+
+    #[test]
+    fn a_byte_order_mark_does_not_cost_the_first_line() {
+        let out = split(&[b"\xEF\xBB", b"\xBF{\"a\":1}\n\xEF\xBB\xBF{\"b\":2}\n"]);
+        assert_eq!(out[0], (1, Ok(b"{\"a\":1}".to_vec())));
+        // Only at the start of the input: elsewhere it stays, and the line is refused by number.
+        assert_eq!(out[1].1, Ok(b"\xEF\xBB\xBF{\"b\":2}".to_vec()));
     }
 
     #[test]

@@ -565,8 +565,65 @@ async fn people_correct_a_contacts_topics_and_bad_corrections_are_named(backend:
     assert!(kept[0].actor.contains("cx_lead"), "{:?}", kept[0]);
 }
 
+async fn a_body_saved_with_a_byte_order_mark_is_read_whole(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let ingest = app.token(Role::Ingest).await;
+    let viewer = app.token(Role::Viewer).await;
+    let mut body = b"\xEF\xBB\xBF".to_vec();
+    body.extend(
+        serde_json::to_vec(&json!([contact_json(
+            "zendesk",
+            "bom1",
+            "2026-11-25T13:00:00Z"
+        )]))
+        .unwrap(),
+    );
+    let (status, answer) = json(
+        app.client
+            .post(app.url("/api/v1/contacts"))
+            .bearer_auth(&ingest)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    let mut lines = b"\xEF\xBB\xBF".to_vec();
+    for id in ["bom2", "bom3"] {
+        lines.extend(
+            serde_json::to_vec(&contact_json("zendesk", id, "2026-11-25T13:00:00Z")).unwrap(),
+        );
+        lines.push(b'\n');
+    }
+    let (status, answer) = json(
+        app.client
+            .post(app.url("/api/v1/contacts/bulk"))
+            .bearer_auth(&ingest)
+            .header("content-type", "application/x-ndjson")
+            .body(lines)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    for id in ["bom1", "bom2", "bom3"] {
+        let (status, _) = json(
+            app.get(&format!("/api/v1/contacts/zendesk/{id}"), &viewer)
+                .await,
+        )
+        .await;
+        assert_eq!(status, 200, "{id} stored");
+    }
+}
+
 frontline_testkit::backend_tests!(
     topics_are_found_at_intake_and_filter_the_list,
+    a_body_saved_with_a_byte_order_mark_is_read_whole,
     people_correct_a_contacts_topics_and_bad_corrections_are_named,
     a_contact_is_stored_redacted_and_pseudonymised,
     sending_a_contact_again_is_a_duplicate_and_changes_nothing,

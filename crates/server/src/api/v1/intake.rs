@@ -78,9 +78,10 @@ where
     I: DeserializeOwned,
     T: TryFrom<I, Error = InvalidField>,
 {
-    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
-        ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}"))
-    })?;
+    let value: serde_json::Value =
+        serde_json::from_slice(super::without_bom(body)).map_err(|e| {
+            ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}"))
+        })?;
     let (elements, is_array) = match value {
         serde_json::Value::Array(items) => (items, true),
         v @ serde_json::Value::Object(_) => (vec![v], false),
@@ -125,9 +126,10 @@ pub(crate) fn json_body<T: DeserializeOwned>(
     limit: usize,
 ) -> Result<T, ApiError> {
     let body = body.map_err(|e| body_error(e, limit))?;
-    let value: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}"))
-    })?;
+    let value: serde_json::Value =
+        serde_json::from_slice(super::without_bom(&body)).map_err(|e| {
+            ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}"))
+        })?;
     if !value.is_object() {
         return Err(ApiError::bad_request(
             "malformed_json",

@@ -103,9 +103,10 @@ pub(crate) fn parse(
     ),
     ApiError,
 > {
-    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
-        ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}"))
-    })?;
+    let value: serde_json::Value =
+        serde_json::from_slice(super::without_bom(body)).map_err(|e| {
+            ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}"))
+        })?;
     let payload: WebhookPayload = serde_path_to_error::deserialize(value).map_err(|e| {
         ApiError::invalid(super::field_error(
             e.path().to_string(),

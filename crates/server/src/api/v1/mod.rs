@@ -21,6 +21,15 @@ pub mod webhooks;
 
 pub(crate) use intake::{field_error, invalid_detail, path_id};
 
+/// A UTF-8 byte-order mark, which some editors put at the start of a file.
+pub(crate) const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// `body` without a leading byte-order mark: JSON has none, and a file saved with one would
+/// otherwise be refused (or, as NDJSON, lose its first line).
+pub(crate) fn without_bom(body: &[u8]) -> &[u8] {
+    body.strip_prefix(BOM).unwrap_or(body)
+}
+
 use crate::auth;
 use crate::state::AppState;
 use axum::http::Method;
