@@ -21,13 +21,10 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(crate::ops::metrics))
-        .merge(v1::router(state.clone()))
-        .merge(
-            crate::pages::router().route_layer(middleware::from_fn_with_state(
-                state.clone(),
-                crate::auth::authorize,
-            )),
-        )
+        .merge(private(v1::router(state.clone())))
+        .merge(private(crate::pages::router().route_layer(
+            middleware::from_fn_with_state(state.clone(), crate::auth::authorize),
+        )))
         .merge(crate::web::public_router())
         .merge(crate::status::router())
         .merge(crate::subscriptions::router())
@@ -58,6 +55,22 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(middleware::from_fn(telemetry::request_context))
         .with_state(state)
+}
+
+/// Answers behind sign-in carry data for one person or token: no cache may keep them, and no
+/// browser may guess their type. (The public pages set their own caching.)
+fn private(router: Router<AppState>) -> Router<AppState> {
+    use axum::http::{HeaderValue, header};
+    use tower_http::set_header::SetResponseHeaderLayer;
+    router
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
 }
 
 /// Liveness: answers while the server serves. No authentication.

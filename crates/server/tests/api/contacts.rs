@@ -416,6 +416,22 @@ async fn one_contact_by_source_and_id(backend: Backend) {
     let (status, body) = json(app.get("/api/v1/contacts/zendesk/missing", &viewer).await).await;
     assert_eq!(status, 404);
     assert_eq!(body["error"]["code"], "not_found");
+    // What one token may read is for it alone: no cache keeps it, no browser guesses its type.
+    for path in [
+        "/api/v1/contacts/mail%2Feu/a%2Fb%20c",
+        "/api/v1/contacts/zendesk/missing",
+    ] {
+        let answer = app.get(path, &viewer).await;
+        assert_eq!(answer.headers()["cache-control"], "no-store", "{path}");
+        assert_eq!(
+            answer.headers()["x-content-type-options"],
+            "nosniff",
+            "{path}"
+        );
+    }
+    // The public status page keeps its own short caching.
+    let status_page = app.client.get(app.url("/status")).send().await.unwrap();
+    assert_ne!(status_page.headers()["cache-control"], "no-store");
 }
 
 async fn topics_are_found_at_intake_and_filter_the_list(backend: Backend) {
