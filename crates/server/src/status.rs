@@ -535,10 +535,7 @@ fn answer(page: Option<&Rendered>, content_type: &'static str, headers: &HeaderM
     let fresh = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(',')
-                .any(|t| t.trim() == page.etag || t.trim() == "*")
-        });
+        .is_some_and(|v| none_match_hits(v, page.etag.to_str().unwrap_or_default()));
     let mut builder = Response::builder()
         .header(header::ETAG, page.etag.clone())
         .header(header::CACHE_CONTROL, "public, max-age=5")
@@ -553,6 +550,16 @@ fn answer(page: Option<&Rendered>, content_type: &'static str, headers: &HeaderM
     builder
         .body(body)
         .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
+
+/// Whether an `If-None-Match` value names `etag`. The comparison is weak (RFC 9110, 13.1.2):
+/// `W/"x"` matches `"x"`, since caches and proxies mark tags weak when they recompress.
+fn none_match_hits(value: &str, etag: &str) -> bool {
+    let opaque = |t: &str| t.trim().trim_start_matches("W/").to_owned();
+    let etag = opaque(etag);
+    value
+        .split(',')
+        .any(|t| t.trim() == "*" || opaque(t) == etag)
 }
 
 /// Which representation a route serves.
@@ -604,6 +611,17 @@ async fn atom(
 mod tests {
     use super::*;
     use atom_syndication::{Feed, Text};
+
+    #[test]
+    fn if_none_match_compares_weakly() {
+        let etag = "\"abc\"";
+        assert!(none_match_hits("\"abc\"", etag));
+        assert!(none_match_hits("W/\"abc\"", etag));
+        assert!(none_match_hits("\"x\", W/\"abc\"", etag));
+        assert!(none_match_hits("*", etag));
+        assert!(!none_match_hits("\"abcd\"", etag));
+        assert!(!none_match_hits("W/\"x\"", etag));
+    }
 
     #[test]
     fn a_character_xml_forbids_never_reaches_the_feed() {
