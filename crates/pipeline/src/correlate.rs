@@ -210,6 +210,10 @@ pub struct Candidate {
     pub rule: Option<String>,
     /// For events, the title (a good incident title).
     pub title: Option<String>,
+    /// What stays the same when a tool reports one finding again (Alertmanager's fingerprint:
+    /// an alert that fires, resolves and fires again is two events but one finding). Findings
+    /// with the same key count once toward an incident's strength.
+    pub finding: Option<String>,
 }
 
 /// An open incident as the correlator sees it: what its linked signals are about.
@@ -390,12 +394,19 @@ pub fn correlate(candidates: &[Candidate], incidents: &[Profile], s: &Settings) 
             continue;
         }
         let alerts = members.iter().any(|c| c.evidence == Evidence::Alert);
-        let strength: f64 = if alerts { s.alert_weight } else { 0.0 }
-            + members
-                .iter()
-                .filter(|c| c.evidence != Evidence::Alert)
-                .map(|c| s.weight(c.evidence))
-                .sum::<f64>();
+        // One finding reported again (a flapping alert) is still one finding: the strongest
+        // of its reports counts.
+        let mut findings: BTreeMap<String, f64> = BTreeMap::new();
+        for c in members.iter().filter(|c| c.evidence != Evidence::Alert) {
+            let key = c
+                .finding
+                .clone()
+                .unwrap_or_else(|| format!("{:?}", c.signal));
+            let w = findings.entry(key).or_default();
+            *w = w.max(s.weight(c.evidence));
+        }
+        let strength: f64 =
+            if alerts { s.alert_weight } else { 0.0 } + findings.values().sum::<f64>();
         if strength + 1e-9 < s.strength {
             continue;
         }
@@ -502,6 +513,7 @@ mod tests {
             describe: format!("alert {id}"),
             rule: None,
             title: None,
+            finding: None,
         }
     }
 
@@ -522,6 +534,7 @@ mod tests {
             describe: format!("event {id}"),
             rule: Some(rule),
             title: Some(title.into()),
+            finding: None,
         }
     }
 
@@ -535,6 +548,7 @@ mod tests {
             describe: format!("report {id}"),
             rule: None,
             title: None,
+            finding: None,
         }
     }
 
@@ -651,6 +665,26 @@ mod tests {
             "db",
         )];
         assert!(correlate(&critical_alone, &[], &s).is_empty());
+        // One critical finding that fired, resolved and fired again is still one finding.
+        let mut flapping = [
+            event("f:1", 1, "Data exfiltration", EventSeverity::Critical, "db"),
+            event(
+                "f:2",
+                20,
+                "Data exfiltration",
+                EventSeverity::Critical,
+                "db",
+            ),
+        ];
+        assert_eq!(
+            correlate(&flapping, &[], &s).len(),
+            1,
+            "two findings open one"
+        );
+        for e in &mut flapping {
+            e.finding = Some("alertmanager:f".into());
+        }
+        assert!(correlate(&flapping, &[], &s).is_empty());
         // Two agents' reports are strong evidence together.
         let reports = [report(1, 0, "phishing"), report(2, 30, "phishing")];
         assert!(matches!(

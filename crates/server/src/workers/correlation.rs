@@ -230,6 +230,11 @@ impl CorrelationWorker {
     ) -> Option<Candidate> {
         let (rule, topics) = self.rules.topics_of(&e.source, &e.title, &e.indicators)?;
         Some(Candidate {
+            finding: e
+                .indicators
+                .get("fingerprint")
+                .and_then(|f| f.as_str())
+                .map(|f| format!("{}:{f}", e.source)),
             signal: Signal::SecurityEvent {
                 source: e.source.clone(),
                 id: e.id.clone(),
@@ -343,6 +348,7 @@ fn alert_candidate(a: &frontline_core::alert::DetectedAlert) -> Option<Candidate
         service: a.service.clone(),
         rule: None,
         title: None,
+        finding: None,
     })
 }
 
@@ -357,5 +363,6 @@ fn report_candidate(r: &frontline_core::report::Report) -> Option<Candidate> {
         describe: format!("report {} ({} by {})", r.id, r.category, r.filed_by),
         rule: None,
         title: None,
+        finding: None,
     })
 }
