@@ -78,7 +78,11 @@ pub(crate) async fn resolve(
     let mut changed = 0;
     for r in resolutions {
         changed += sqlx::query(
-            "UPDATE security_events SET resolved_at = $1 WHERE source = $2 AND ext_id = $3 AND resolved_at IS NULL",
+            // A tool's own status among the indicators (Alertmanager's `firing`) follows.
+            "UPDATE security_events SET resolved_at = $1,
+                 indicators = CASE WHEN indicators ? 'status'
+                     THEN jsonb_set(indicators, '{status}', '\"resolved\"') ELSE indicators END
+             WHERE source = $2 AND ext_id = $3 AND resolved_at IS NULL",
         )
         .bind(r.resolved_at)
         .bind(&r.source)

@@ -78,7 +78,11 @@ pub(crate) async fn resolve(
     let mut changed = 0;
     for r in resolutions {
         changed += sqlx::query(
-            "UPDATE security_events SET resolved_at = ? WHERE source = ? AND ext_id = ? AND resolved_at IS NULL",
+            // A tool's own status among the indicators (Alertmanager's `firing`) follows.
+            "UPDATE security_events SET resolved_at = ?,
+                 indicators = CASE WHEN json_type(indicators, '$.status') IS NOT NULL
+                     THEN json_set(indicators, '$.status', 'resolved') ELSE indicators END
+             WHERE source = ? AND ext_id = ? AND resolved_at IS NULL",
         )
         .bind(micros(r.resolved_at))
         .bind(&r.source)

@@ -517,8 +517,11 @@ pub async fn security_events_round_trip_and_filter(store: &dyn Store) {
 pub async fn resolving_marks_active_events_once(store: &dyn Store) {
     let mut already = event("old", 0, Severity::Low);
     already.resolved_at = Some(at(1));
+    // A tool's own status among the indicators (Alertmanager's) follows the resolution.
+    let mut e1 = event("e1", 0, Severity::High);
+    e1.indicators = serde_json::json!({"status": "firing", "fingerprint": "f1"});
     store
-        .insert_security_events(&[event("e1", 0, Severity::High), already], &origin())
+        .insert_security_events(&[e1, already], &origin())
         .await
         .unwrap();
     let resolution = |id: &str, minute| Resolution {
@@ -544,6 +547,8 @@ pub async fn resolving_marks_active_events_once(store: &dyn Store) {
         .unwrap()
         .unwrap();
     assert_eq!(e1.event.resolved_at, Some(at(30)));
+    assert_eq!(e1.event.indicators["status"], "resolved");
+    assert_eq!(e1.event.indicators["fingerprint"], "f1");
     let old = store
         .get_security_event("siem", "old")
         .await
