@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 /// A field of some input failed a check. `field` is the name the client used (`received_at`),
 /// so the HTTP error can point at it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{field}: {reason}")]
+#[error("{}{reason}", if field.is_empty() { String::new() } else { format!("{field}: ") })]
 pub struct InvalidField {
     /// The input field at fault, as the client spelled it.
     pub field: String,
@@ -175,6 +175,18 @@ pub fn contains_nul(value: &serde_json::Value) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_error_about_the_whole_input_names_no_empty_field() {
+        assert_eq!(
+            InvalidField::new("", "expected value at line 1 column 1").to_string(),
+            "expected value at line 1 column 1"
+        );
+        assert_eq!(
+            InvalidField::new("text", "is required").to_string(),
+            "text: is required"
+        );
+    }
 
     #[test]
     fn short_text_trims_and_rejects_controls() {
