@@ -20,6 +20,8 @@ pub enum Action {
     ReadSecurityEvents,
     /// See who the caller is and what they may do.
     ReadSelf,
+    /// List and end one's own sign-in sessions (people; a machine's ingest token has none).
+    ManageOwnSessions,
     /// Read early-warning alerts.
     ReadAlerts,
     /// Acknowledge or dismiss alerts.
@@ -65,12 +67,13 @@ pub enum Action {
 
 impl Action {
     /// Every action, for exhaustive tests.
-    pub const ALL: [Action; 25] = [
+    pub const ALL: [Action; 26] = [
         Action::IngestContacts,
         Action::IngestSecurityEvents,
         Action::ReadContacts,
         Action::ReadSecurityEvents,
         Action::ReadSelf,
+        Action::ManageOwnSessions,
         Action::ReadAlerts,
         Action::TriageAlerts,
         Action::CorrectTopics,
@@ -132,6 +135,8 @@ impl Action {
             // admins only.
             Action::ManageWebhooks | Action::ReadAudit | Action::ManagePeople => &[],
             Action::ReadSelf => &[Security, CxLead, CxAgent, Comms, Viewer, Ingest],
+            // Sessions are people's: an ingest token (a machine) has no business with them.
+            Action::ManageOwnSessions => &[Security, CxLead, CxAgent, Comms, Viewer],
         }
     }
 }

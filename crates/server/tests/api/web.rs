@@ -344,6 +344,10 @@ async fn sessions_are_listed_and_ended_by_their_person_or_an_admin(backend: Back
         2,
         "ann's laptop and bob: {all}"
     );
+    // A machine's ingest token has no sessions to see or end.
+    let ingest = app.token(Role::Ingest).await;
+    assert_eq!(app.get("/api/v1/sessions", &ingest).await.status(), 403);
+    assert_eq!(app.get("/api/v1/me", &ingest).await.status(), 200);
 }
 
 async fn the_review_is_written_on_its_page(backend: Backend) {
