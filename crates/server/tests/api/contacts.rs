@@ -637,8 +637,46 @@ async fn a_body_saved_with_a_byte_order_mark_is_read_whole(backend: Backend) {
     }
 }
 
+async fn a_key_given_twice_is_refused_naming_it_in_both_intakes(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let ingest = app.token(Role::Ingest).await;
+    let twice = r#"{"id":"d1","source":"zendesk","channel":"chat","received_at":"2026-11-25T13:00:00Z","text":"first","text":"second"}"#;
+    for (path, kind, body) in [
+        ("/api/v1/contacts", "application/json", format!("[{twice}]")),
+        (
+            "/api/v1/contacts/bulk",
+            "application/x-ndjson",
+            format!("{twice}\n"),
+        ),
+    ] {
+        let (status, answer) = json(
+            app.client
+                .post(app.url(path))
+                .bearer_auth(&ingest)
+                .header("content-type", kind)
+                .body(body)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        let text = answer.to_string();
+        assert!(status == 200 || status == 422, "{path}: {status} {text}");
+        assert!(
+            text.contains("\"field\":\"text\"") && text.contains("twice"),
+            "{path}: {text}"
+        );
+    }
+    let viewer = app.token(Role::Viewer).await;
+    let (status, _) = json(app.get("/api/v1/contacts/zendesk/d1", &viewer).await).await;
+    assert_eq!(status, 404, "nothing stored");
+}
+
 frontline_testkit::backend_tests!(
     topics_are_found_at_intake_and_filter_the_list,
+    a_key_given_twice_is_refused_naming_it_in_both_intakes,
     a_body_saved_with_a_byte_order_mark_is_read_whole,
     people_correct_a_contacts_topics_and_bad_corrections_are_named,
     a_contact_is_stored_redacted_and_pseudonymised,

@@ -78,13 +78,20 @@ where
     I: DeserializeOwned,
     T: TryFrom<I, Error = InvalidField>,
 {
-    let value: serde_json::Value =
-        serde_json::from_slice(super::without_bom(body)).map_err(|e| {
-            ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}"))
-        })?;
-    let (elements, is_array) = match value {
-        serde_json::Value::Array(items) => (items, true),
-        v @ serde_json::Value::Object(_) => (vec![v], false),
+    // Elements are kept as their own text and read straight into `I`, never through a map
+    // that would keep the last of two equal keys: a key given twice is refused, as in bulk.
+    let malformed = |e: serde_json::Error| {
+        ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}"))
+    };
+    let raw: &serde_json::value::RawValue =
+        serde_json::from_slice(super::without_bom(body)).map_err(malformed)?;
+    let (elements, is_array) = match raw.get().as_bytes().first() {
+        Some(b'[') => (
+            serde_json::from_str::<Vec<&serde_json::value::RawValue>>(raw.get())
+                .map_err(malformed)?,
+            true,
+        ),
+        Some(b'{') => (vec![raw], false),
         _ => {
             return Err(ApiError::bad_request(
                 "malformed_json",
@@ -106,15 +113,16 @@ where
     Ok(batch)
 }
 
-fn check<I, T>(element: serde_json::Value) -> Result<T, InvalidField>
+fn check<I, T>(element: &serde_json::value::RawValue) -> Result<T, InvalidField>
 where
     I: DeserializeOwned,
     T: TryFrom<I, Error = InvalidField>,
 {
-    if !element.is_object() {
+    if !element.get().starts_with('{') {
         return Err(InvalidField::new("", "each element must be a JSON object"));
     }
-    let input: I = serde_path_to_error::deserialize(element)
+    let mut de = serde_json::Deserializer::from_str(element.get());
+    let input: I = serde_path_to_error::deserialize(&mut de)
         .map_err(|e| field_error(e.path().to_string(), e.into_inner().to_string()))?;
     T::try_from(input)
 }
@@ -185,13 +193,21 @@ pub(crate) fn invalid_detail(e: InvalidField) -> ErrorDetail {
 /// A serde error at `path` as an error naming the field. serde reports an unknown field at its
 /// parent, so its own name is taken from the message.
 pub(crate) fn field_error(path: String, message: String) -> InvalidField {
-    let field = match message.strip_prefix("unknown field `") {
-        Some(rest) => rest.split('`').next().unwrap_or_default().to_owned(),
+    // serde reports unknown and repeated fields at their parent: take the name from the
+    // message.
+    let named = message
+        .strip_prefix("unknown field `")
+        .or_else(|| message.strip_prefix("duplicate field `"))
+        .map(|rest| rest.split('`').next().unwrap_or_default().to_owned());
+    let field = match named {
+        Some(name) => name,
         None if path == "." || path == "?" => String::new(),
         None => path,
     };
     let reason = if message.starts_with("unknown field") {
         "is not a known field (source-specific data goes under `metadata`)".to_owned()
+    } else if message.starts_with("duplicate field") {
+        "is given twice; give it once".to_owned()
     } else {
         message
     };
