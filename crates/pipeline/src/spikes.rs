@@ -1,15 +1,16 @@
-//! Spikes in contact volume: contacts counted per topic (overall, and per service and channel)
-//! in one-minute event-time buckets, each stream scored against what its own past makes
-//! likely, and alerts raised, updated and closed. Pure: `frontline replay` and (later) the
-//! server's detection worker feed it the same way.
+//! Spikes in contact volume: contacts counted per topic (overall, per service and channel, and
+//! for security topics per language) in one-minute event-time buckets, each stream scored
+//! against what its own past makes likely, and alerts raised, updated and closed. Pure:
+//! `frontline replay` and the server's detection worker feed it the same way.
 //!
 //! Counts are small, so the test is count-aware: the chance of seeing at least this many
 //! contacts if they arrive at the expected Poisson rate (3 where 0.5 is usual is rare; 3 where
 //! 40 is usual is not). The expected rate follows the stream's rhythm: an average per hour of
 //! the week once a week is known, per hour of the day once a day is known, and the recent
-//! level before that (the warm-up, with a stricter threshold). A ten-minute window catches
-//! sustained rises that no single minute shows. While a stream is anomalous it learns slowly,
-//! so an incident does not become its own baseline.
+//! level before that (the warm-up, with a stricter threshold); a rare topic-wide stream's rate
+//! is fixed for the hour, so a slow wave does not raise its own baseline as it goes. Windows
+//! of ten, sixty and 180 minutes catch sustained rises that no single minute shows. While a
+//! stream is anomalous it learns slowly, so an incident does not become its own baseline.
 
 use chrono::{DateTime, Datelike, Duration, DurationRound, Timelike, Utc};
 use std::collections::{BTreeMap, HashMap, HashSet};
