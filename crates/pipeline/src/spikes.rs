@@ -32,9 +32,10 @@ pub struct SpikeConfig {
     pub evidence: usize,
     /// Most streams kept (topic-wide streams are always kept).
     pub max_streams: usize,
-    /// Topics whose overall stream uses `sensitive_threshold` after warm-up.
+    /// Topics whose overall stream uses `sensitive_threshold` on its long windows after warm-up.
     pub sensitive: Vec<String>,
-    /// The tail probability for those streams.
+    /// The tail probability for those streams over an hour or three (their minute and ten
+    /// minutes keep `threshold`).
     pub sensitive_threshold: f64,
     /// Topics also watched per language: the security topics, whose waves are often local
     /// (a lure written in one language). Ordinary topics rise and fall everywhere at once.
