@@ -14,7 +14,9 @@ pub const MAX_INDICATORS_BYTES: usize = 64 * 1024;
 
 /// How serious a finding is, in increasing order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+// Its own name in the OpenAPI document: the incident's `Severity` (SEV1–SEV4) would otherwise
+// take its place, and clients checking against the document would refuse every event.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = EventSeverity))]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     /// Informational.

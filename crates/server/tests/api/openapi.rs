@@ -32,6 +32,12 @@ async fn the_document_lists_every_route_and_no_other(backend: Backend) {
     assert_eq!(documented, expected);
     assert!(doc["components"]["schemas"]["ContactInput"].is_object());
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+    // Two enums named Severity: a finding's and an incident's, each under its own name.
+    let schemas = &doc["components"]["schemas"];
+    let severity = schemas["SecurityEventOut"]["properties"]["severity"].to_string();
+    assert!(severity.contains("EventSeverity"), "{severity}");
+    assert!(schemas["EventSeverity"].to_string().contains("critical"));
+    assert!(schemas["Severity"].to_string().contains("SEV1"));
 }
 
 frontline_testkit::backend_tests!(the_document_lists_every_route_and_no_other);
