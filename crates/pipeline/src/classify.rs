@@ -156,6 +156,14 @@ impl Taxonomy {
             .unwrap_or_default()
     }
 
+    /// Why a stored contact has its `topics`: for each the model explains, the words of its
+    /// (redacted) `text` that drove it. Explained on reading: nothing more is kept per contact.
+    pub fn topic_words(&self, text: &str, topics: &[String]) -> Vec<Prediction> {
+        let mut explained = self.explain_normalized(&normalize(text));
+        explained.retain(|p| topics.contains(&p.topic));
+        explained
+    }
+
     /// Compiles files in order; a topic named again gains the later file's phrases and
     /// patterns (and its flags, when the later file sets them).
     ///

@@ -396,12 +396,12 @@ pub fn correlate(candidates: &[Candidate], incidents: &[Profile], s: &Settings) 
         let alerts = members.iter().any(|c| c.evidence == Evidence::Alert);
         // One finding reported again (a flapping alert) is still one finding: the strongest
         // of its reports counts.
-        let mut findings: BTreeMap<String, f64> = BTreeMap::new();
+        let mut findings: BTreeMap<(Option<&str>, Option<&Signal>), f64> = BTreeMap::new();
         for c in members.iter().filter(|c| c.evidence != Evidence::Alert) {
-            let key = c
-                .finding
-                .clone()
-                .unwrap_or_else(|| format!("{:?}", c.signal));
+            let key = match &c.finding {
+                Some(finding) => (Some(finding.as_str()), None),
+                None => (None, Some(&c.signal)),
+            };
             let w = findings.entry(key).or_default();
             *w = w.max(s.weight(c.evidence));
         }

@@ -214,30 +214,33 @@ impl Stream {
                 } else {
                     rate
                 };
-                let rate = rate.max(0.0005);
+                let rate = rate.max(MIN_RATE);
                 self.hour_rate = Some((hour, rate));
                 rate
             }
-            Some(rate) => rate.max(0.0005),
-            None => self.level.max(0.0005),
+            Some(rate) => rate.max(MIN_RATE),
+            None => self.level.max(MIN_RATE),
         }
     }
 
     fn learn(&mut self, t: DateTime<Utc>, count: f64) {
-        fn update(slot: &mut (f64, u32), x: f64) {
-            slot.1 = (slot.1 + 1).min(180);
+        /// A running mean until `cap` values, then an exponential average of about that many.
+        fn update(slot: &mut (f64, u32), x: f64, cap: u32) {
+            slot.1 = (slot.1 + 1).min(cap);
             slot.0 += (x - slot.0) / f64::from(slot.1);
         }
-        update(&mut self.by_hour[t.hour() as usize], count);
-        update(&mut self.by_hour_of_week[how_of(t)], count);
-        self.daily.1 = (self.daily.1 + 1).min(1440);
-        self.daily.0 += (count - self.daily.0) / f64::from(self.daily.1);
+        update(&mut self.by_hour[t.hour() as usize], count, 180);
+        update(&mut self.by_hour_of_week[how_of(t)], count, 180);
+        update(&mut self.daily, count, 1440);
         // The level follows about the last hour (a plain mean until it has one).
         self.minutes = (self.minutes + 1).min(60);
         self.level += (count - self.level) / f64::from(self.minutes);
     }
 }
 
+/// The least count a minute any stream is expected to see (one contact in about a day and a
+/// half): a topic never seen is still possible, and a first contact is not infinitely rare.
+const MIN_RATE: f64 = 0.0005;
 /// The least share of its whole-day rate a stream is expected to see in any hour.
 const DAY_SHARE: f64 = 0.25;
 /// Below this many contacts a minute (three an hour) a stream is sparse: one contact moves
@@ -576,8 +579,9 @@ fn step(
         }
         if c >= config.min_count && c as f64 >= MIN_RATIO * e {
             let tail = poisson_tail(c, e);
-            if tail / threshold_of(w) < best.2 {
-                best = (w, tail, tail / threshold_of(w));
+            let against = tail / threshold_of(w);
+            if against < best.2 {
+                best = (w, tail, against);
             }
         }
     }

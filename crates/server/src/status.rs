@@ -555,7 +555,11 @@ fn answer(page: Option<&Rendered>, content_type: &'static str, headers: &HeaderM
 /// Whether an `If-None-Match` value names `etag`. The comparison is weak (RFC 9110, 13.1.2):
 /// `W/"x"` matches `"x"`, since caches and proxies mark tags weak when they recompress.
 fn none_match_hits(value: &str, etag: &str) -> bool {
-    let opaque = |t: &str| t.trim().trim_start_matches("W/").to_owned();
+    // On every conditional request to the public pages: no allocation.
+    fn opaque(t: &str) -> &str {
+        let t = t.trim();
+        t.strip_prefix("W/").unwrap_or(t)
+    }
     let etag = opaque(etag);
     value
         .split(',')

@@ -481,15 +481,12 @@ async fn show_alert(
     let mut evidence = Vec::new();
     for e in d.evidence.iter().take(20) {
         if let Some(c) = state.store.get_contact(&e.source, &e.id).await? {
-            // Why each contact got its topics: the words that drove them, explained from the
-            // stored (redacted) text, as the contact API does.
-            let norm = frontline_pipeline::classify::normalize(&c.contact.text);
+            // Why each contact got its topics, as the contact API says.
             let why: Vec<_> = state
                 .intake
                 .taxonomy
-                .explain_normalized(&norm)
+                .topic_words(&c.contact.text, &c.contact.topics)
                 .into_iter()
-                .filter(|p| c.contact.topics.contains(&p.topic))
                 .map(|p| minijinja::context! { topic => p.topic, words => p.words.join(", ") })
                 .collect();
             evidence.push(minijinja::context! {

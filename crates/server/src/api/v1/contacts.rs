@@ -213,12 +213,8 @@ pub async fn get_contact(
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no contact {id:?} from source {source:?}")))?;
     let mut out = ContactOut::from(contact);
-    // Explained on reading, from the stored (redacted) text: nothing more is kept per contact.
-    let norm = frontline_pipeline::classify::normalize(&out.text);
-    for p in state.intake.taxonomy.explain_normalized(&norm) {
-        if out.topics.contains(&p.topic) {
-            out.topic_words.insert(p.topic, p.words);
-        }
+    for p in state.intake.taxonomy.topic_words(&out.text, &out.topics) {
+        out.topic_words.insert(p.topic, p.words);
     }
     Ok(Json(out))
 }
