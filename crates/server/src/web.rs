@@ -408,6 +408,7 @@ async fn dashboard(
                 .find(|(a, _)| a.detected.alert_id == *family)
                 .unwrap_or(&members[0]);
             let mut kinds: Vec<&str> = members.iter().map(|(a, _)| a.detected.kind.as_str()).collect();
+            kinds.sort_unstable();
             kinds.dedup();
             let mut topics: Vec<&str> = members
                 .iter()

@@ -471,6 +471,14 @@ async fn an_alert_is_triaged_and_turned_into_an_incident_on_its_page(backend: Ba
         }])
         .await
         .unwrap();
+    app.store
+        .upsert_alerts(&[DetectedAlert {
+            group_id: Some("wave".into()),
+            language: Some("it".into()),
+            ..frontline_testkit::phishing_spike("wave-it")
+        }])
+        .await
+        .unwrap();
     let carla = cookie(sign_in(&app, "carla", "carlas long password", "/").await);
     let ann = cookie(sign_in(&app, "ann", "anns long password!", "/").await);
     let b = browser();
@@ -485,7 +493,8 @@ async fn an_alert_is_triaged_and_turned_into_an_incident_on_its_page(backend: Ba
         .unwrap();
     assert!(dashboard.contains("href=\"/alerts/wave\""), "{dashboard}");
     assert!(
-        dashboard.contains("and 1 more of the same wave")
+        dashboard.contains("and 2 more of the same wave")
+            && dashboard.contains("<td>spike, theme</td>")
             && !dashboard.contains("href=\"/alerts/wave-words\""),
         "{dashboard}"
     );
