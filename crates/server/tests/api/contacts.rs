@@ -545,6 +545,19 @@ async fn people_correct_a_contacts_topics_and_bad_corrections_are_named(backend:
     assert_eq!(body["error"]["field"], "topics[1]", "{body}");
     let (status, body) = put(&lead, path, json!({})).await;
     assert_eq!(status, 422, "{body}");
+    let (status, body) = json(
+        app.client
+            .put(app.url(path))
+            .bearer_auth(&lead)
+            .header("content-type", "application/json")
+            .body(r#"{"topics": ["fraud"], "topics": []}"#)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 422, "a key given twice: {body}");
+    assert_eq!(body["error"]["field"], "topics", "{body}");
     let (status, body) = put(
         &lead,
         "/api/v1/contacts/zendesk/nope/topics",

@@ -134,17 +134,20 @@ pub(crate) fn json_body<T: DeserializeOwned>(
     limit: usize,
 ) -> Result<T, ApiError> {
     let body = body.map_err(|e| body_error(e, limit))?;
-    let value: serde_json::Value =
-        serde_json::from_slice(super::without_bom(&body)).map_err(|e| {
+    // Checked as JSON first (a syntax error is a 400), then read straight into `T`, never
+    // through a map that would keep the last of two equal keys (a 422 naming the key).
+    let raw: &serde_json::value::RawValue = serde_json::from_slice(super::without_bom(&body))
+        .map_err(|e| {
             ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}"))
         })?;
-    if !value.is_object() {
+    if !raw.get().starts_with('{') {
         return Err(ApiError::bad_request(
             "malformed_json",
             "the body must be a JSON object",
         ));
     }
-    serde_path_to_error::deserialize(value).map_err(|e| {
+    let mut de = serde_json::Deserializer::from_str(raw.get());
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         let message = e.into_inner().to_string();
         ApiError::invalid(match message.strip_prefix("unknown field `") {
