@@ -15,7 +15,8 @@
 use crate::classify::normalize;
 use crate::spikes::{AlertKind, Evidence, SpikeAlert, poisson_tail};
 use chrono::{DateTime, Duration, Utc};
-use std::collections::{HashMap, VecDeque};
+use rustc_hash::FxHashMap as HashMap;
+use std::collections::VecDeque;
 
 const HASHES: usize = 64;
 const BANDS: usize = 16;
@@ -206,8 +207,8 @@ impl ClusterTracker {
     pub fn new(config: ClusterConfig) -> Self {
         Self {
             config,
-            clusters: HashMap::new(),
-            index: HashMap::new(),
+            clusters: HashMap::default(),
+            index: HashMap::default(),
             next_id: 1,
             origin: None,
             last_expiry: None,
@@ -234,14 +235,20 @@ impl ClusterTracker {
             None => signature(c.text)?,
         };
         let keys = band_keys(&sig);
+        // A cluster shares several bands with a text like it: compare it once. Ids grow with
+        // age, so sorted ids keep the oldest first among equally similar clusters.
+        let mut candidates: Vec<u64> = keys
+            .iter()
+            .flat_map(|key| self.index.get(key).into_iter().flatten().copied())
+            .collect();
+        candidates.sort_unstable();
+        candidates.dedup();
         let mut best: Option<(u64, f64)> = None;
-        for key in &keys {
-            for id in self.index.get(key).into_iter().flatten() {
-                if let Some(cluster) = self.clusters.get(id) {
-                    let s = similarity(&sig, &cluster.signature);
-                    if s >= self.config.similarity && best.is_none_or(|(_, b)| s > b) {
-                        best = Some((*id, s));
-                    }
+        for id in candidates {
+            if let Some(cluster) = self.clusters.get(&id) {
+                let s = similarity(&sig, &cluster.signature);
+                if s >= self.config.similarity && best.is_none_or(|(_, b)| s > b) {
+                    best = Some((id, s));
                 }
             }
         }
@@ -314,13 +321,13 @@ impl ClusterTracker {
                 text: c.text.chars().take(500).collect(),
                 created: c.received_at,
                 last: c.received_at,
-                in_window: HashMap::new(),
+                in_window: HashMap::default(),
                 recent: VecDeque::new(),
                 arrivals: 0,
                 may_alert: self
                     .origin
                     .is_some_and(|o| c.received_at - o >= Duration::hours(1)),
-                topics: HashMap::new(),
+                topics: HashMap::default(),
                 first_contacts: Vec::new(),
                 alert: None,
             },

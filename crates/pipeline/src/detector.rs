@@ -8,7 +8,7 @@ use crate::clusters::{ClusterConfig, ClusterTracker, ClusteredContact};
 use crate::spikes::{AlertKind, CountedContact, SpikeAlert, SpikeConfig, SpikeTracker};
 use crate::themes::{ThemeConfig, ThemeTracker};
 use chrono::{DateTime, Duration, Utc};
-use std::collections::HashSet;
+use rustc_hash::FxHashSet as HashSet;
 
 /// A stored (redacted, classified) contact as detection sees it.
 #[derive(Debug, Clone)]
@@ -213,8 +213,8 @@ impl Detector {
                     topic: a.topic.clone(),
                     theme: a.kind == AlertKind::Theme,
                     last: now,
-                    evidence: HashSet::new(),
-                    members: HashSet::new(),
+                    evidence: HashSet::default(),
+                    members: HashSet::default(),
                 });
                 let last = self.groups.len() - 1;
                 &mut self.groups[last]

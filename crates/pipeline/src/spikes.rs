@@ -13,7 +13,8 @@
 //! stream is anomalous it learns slowly, so an incident does not become its own baseline.
 
 use chrono::{DateTime, Datelike, Duration, DurationRound, Timelike, Utc};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use std::collections::BTreeMap;
 
 /// Settings of spike detection.
 #[derive(Debug, Clone, PartialEq)]
@@ -133,7 +134,7 @@ struct Minute {
 struct Stream {
     /// Open buckets by minute start.
     buckets: BTreeMap<DateTime<Utc>, Bucket>,
-    first_minute: Option<DateTime<Utc>>,
+    first_minute: Option<i64>,
     level: f64,
     minutes: u32,
     /// Per-minute averages by hour of day and of week, with how many minutes each holds (a
@@ -168,7 +169,7 @@ impl Stream {
             recent: std::collections::VecDeque::new(),
             sums: [(0, 0.0); WINDOWS.len()],
             alert: None,
-            alert_customers: HashSet::new(),
+            alert_customers: HashSet::default(),
             quiet: 0,
             long_quiet_until: None,
             hour_rate: None,
@@ -183,19 +184,19 @@ impl Stream {
     /// counts from the next hour on. Only topic-wide streams (`fix`) are fixed: the narrow
     /// per service and channel ones are too noisy to do without following the day. The
     /// recent level (the warm-up) is not fixed either: it is meant to follow.
-    fn expected(&mut self, t: DateTime<Utc>, fix: bool) -> f64 {
-        let hour = t.duration_trunc(Duration::hours(1)).unwrap_or(t);
+    fn expected(&mut self, t: &Clock, fix: bool) -> f64 {
+        let hour = t.hour_start;
         if let Some((start, rate)) = self.hour_rate {
             if start == hour {
                 return rate;
             }
         }
-        let age = self.first_minute.map_or(Duration::zero(), |f| t - f);
+        let age = self.age(t);
         let known = |(v, n): (f64, u32)| (n >= 30).then_some(v);
-        let by_hour = if age >= Duration::days(7) {
-            known(self.by_hour_of_week[how_of(t)]).or(known(self.by_hour[t.hour() as usize]))
-        } else if age >= Duration::days(1) {
-            known(self.by_hour[t.hour() as usize])
+        let by_hour = if age >= DAY * 7 {
+            known(self.by_hour_of_week[t.how]).or(known(self.by_hour[t.hour]))
+        } else if age >= DAY {
+            known(self.by_hour[t.hour])
         } else {
             None
         };
@@ -207,7 +208,7 @@ impl Stream {
                 // One hour's average is a few dozen minutes of a rare stream: the hours
                 // around it on every day are more data (a lull at noon is as likely chance
                 // as habit), and still low at night when the hours around are low too.
-                let h = t.hour() as usize;
+                let h = t.hour;
                 let around = [(h + 23) % 24, h, h, (h + 1) % 24].map(|i| known(self.by_hour[i]));
                 let rate = if around.iter().all(Option::is_some) {
                     rate.max(around.iter().flatten().sum::<f64>() / 4.0)
@@ -223,14 +224,19 @@ impl Stream {
         }
     }
 
-    fn learn(&mut self, t: DateTime<Utc>, count: f64) {
+    /// Minutes since the stream's history began (zero before it has one).
+    fn age(&self, t: &Clock) -> i64 {
+        self.first_minute.map_or(0, |f| t.index - f)
+    }
+
+    fn learn(&mut self, t: &Clock, count: f64) {
         /// A running mean until `cap` values, then an exponential average of about that many.
         fn update(slot: &mut (f64, u32), x: f64, cap: u32) {
             slot.1 = (slot.1 + 1).min(cap);
             slot.0 += (x - slot.0) / f64::from(slot.1);
         }
-        update(&mut self.by_hour[t.hour() as usize], count, 180);
-        update(&mut self.by_hour_of_week[how_of(t)], count, 180);
+        update(&mut self.by_hour[t.hour], count, 180);
+        update(&mut self.by_hour_of_week[t.how], count, 180);
         update(&mut self.daily, count, 1440);
         // The level follows about the last hour (a plain mean until it has one).
         self.minutes = (self.minutes + 1).min(60);
@@ -249,8 +255,31 @@ const DAY_SHARE: f64 = 0.25;
 /// below their average and a fixed rate would flag them.
 const SPARSE_RATE: f64 = 0.05;
 
-fn how_of(t: DateTime<Utc>) -> usize {
-    t.weekday().num_days_from_monday() as usize * 24 + t.hour() as usize
+/// Minutes in a day.
+const DAY: i64 = 24 * 60;
+
+/// The calendar facts of the minute being closed, worked out once for every stream: chrono's
+/// date arithmetic per stream and minute was a tenth of a replay.
+struct Clock {
+    at: DateTime<Utc>,
+    /// Minutes since the Unix epoch.
+    index: i64,
+    hour_start: DateTime<Utc>,
+    hour: usize,
+    /// Hour of the week, from Monday 00:00.
+    how: usize,
+}
+
+impl Clock {
+    fn new(at: DateTime<Utc>) -> Self {
+        Self {
+            at,
+            index: at.timestamp().div_euclid(60),
+            hour_start: at.duration_trunc(Duration::hours(1)).unwrap_or(at),
+            hour: at.hour() as usize,
+            how: at.weekday().num_days_from_monday() as usize * 24 + at.hour() as usize,
+        }
+    }
 }
 
 /// P(X >= k) for X ~ Poisson(lambda).
@@ -341,7 +370,7 @@ impl SpikeTracker {
     pub fn new(config: SpikeConfig) -> Self {
         Self {
             config,
-            streams: HashMap::new(),
+            streams: HashMap::default(),
             latest: None,
             closed_until: None,
             too_late: 0,
@@ -457,6 +486,7 @@ impl SpikeTracker {
             if next_busy - minute > Duration::minutes(MAX_GAP_MINUTES) {
                 minute = next_busy - Duration::minutes(MAX_GAP_MINUTES);
             }
+            let clock = Clock::new(minute);
             for (key, stream) in &mut self.streams {
                 let bucket = stream.buckets.remove(&minute);
                 if stream.first_minute.is_none() {
@@ -467,7 +497,7 @@ impl SpikeTracker {
                     // that silence is its history, so a topic that never came up and now
                     // comes up in numbers is as unusual as it looks.
                     let origin = self.origin.unwrap_or(minute);
-                    stream.first_minute = Some(origin);
+                    stream.first_minute = Some(Clock::new(origin).index);
                     if minute - origin >= Duration::hours(1) {
                         stream.minutes = 60;
                     }
@@ -479,7 +509,7 @@ impl SpikeTracker {
                     }
                 }
                 let bucket = bucket.unwrap_or_default();
-                if let Some(alert) = step(&self.config, key, stream, minute, bucket) {
+                if let Some(alert) = step(&self.config, key, stream, &clock, bucket) {
                     alerts.push(alert);
                 }
             }
@@ -514,10 +544,11 @@ fn step(
     config: &SpikeConfig,
     key: &StreamKey,
     s: &mut Stream,
-    minute: DateTime<Utc>,
+    clock: &Clock,
     bucket: Bucket,
 ) -> Option<SpikeAlert> {
-    let expected = s.expected(minute, key.topic_wide());
+    let minute = clock.at;
+    let expected = s.expected(clock, key.topic_wide());
     let count = bucket.count;
     s.recent.push_back(Minute {
         start: minute,
@@ -538,9 +569,7 @@ fn step(
     if s.recent.len() > WINDOW {
         s.recent.pop_front();
     }
-    let warm = s
-        .first_minute
-        .is_some_and(|f| minute - f >= Duration::days(1));
+    let warm = s.first_minute.is_some() && s.age(clock) >= DAY;
     // A rare security topic watched as a whole is one of a handful of streams, and its few
     // contacts are the earliest word of a breach: over an hour or three it may speak sooner.
     // Its minute and ten minutes keep the common threshold, since a few contacts close
@@ -587,9 +616,7 @@ fn step(
     }
     let (window_len, tail, against_threshold) = best;
     // Nothing is unusual in the first hour of the input: there is no past to compare with.
-    let settled = s
-        .first_minute
-        .is_some_and(|f| minute - f >= Duration::hours(1));
+    let settled = s.first_minute.is_some() && s.age(clock) >= 60;
     let anomalous = settled && against_threshold < 1.0 && count > 0;
     // Learn slowly from anomalous minutes, so an incident does not become the baseline.
     // During the warm-up the baseline is still finding its level, and learns everything.
@@ -598,7 +625,7 @@ fn step(
     } else {
         count as f64
     };
-    s.learn(minute, (count as f64).min(learned));
+    s.learn(clock, (count as f64).min(learned));
     let end = minute + Duration::minutes(1);
     if anomalous {
         s.quiet = 0;

@@ -13,7 +13,8 @@
 use crate::detector::DetectedContact;
 use crate::spikes::{AlertKind, Evidence, SpikeAlert, poisson_tail};
 use chrono::{DateTime, Duration, Utc};
-use std::collections::{HashMap, HashSet, VecDeque};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use std::collections::VecDeque;
 
 /// Settings of theme detection.
 #[derive(Debug, Clone, PartialEq)]
@@ -184,7 +185,7 @@ impl ThemeTracker {
     pub fn new(config: ThemeConfig) -> Self {
         Self {
             config,
-            words: HashMap::new(),
+            words: HashMap::default(),
             window: VecDeque::new(),
             total: 0.0,
             total_at: None,
@@ -224,7 +225,7 @@ impl ThemeTracker {
                 usual: 0.0,
                 at: now,
                 recent: 0,
-                customers: HashSet::new(),
+                customers: HashSet::default(),
             });
             word.recent += 1;
             if word.customers.len() < 1000 {
@@ -243,13 +244,20 @@ impl ThemeTracker {
             contact: evidence.clone(),
         });
         let mut out = Vec::new();
+        let scale = self.scale(now);
         // Contacts that carry an open theme's words, while those words are still well above
-        // their usual share, join it (a theme of a common word ends with its burst).
-        let elevated: Vec<u64> = hashes
-            .iter()
-            .copied()
-            .filter(|h| self.ratio(*h, now) >= 2.0)
-            .collect();
+        // their usual share, join it (a theme of a common word ends with its burst). Most of
+        // the time no theme is open, and nothing need be computed.
+        let open = |t: &Theme| now - t.last <= self.config.close_after;
+        let elevated: Vec<u64> = if self.themes.iter().any(open) {
+            hashes
+                .iter()
+                .copied()
+                .filter(|h| self.ratio(*h, now, scale) >= 2.0)
+                .collect()
+        } else {
+            Vec::new()
+        };
         let mut joined = false;
         for theme in &mut self.themes {
             if now - theme.last > self.config.close_after {
@@ -284,7 +292,7 @@ impl ThemeTracker {
         let fired: Vec<u64> = hashes
             .iter()
             .copied()
-            .filter(|h| self.fires(*h, now))
+            .filter(|h| self.fires(*h, now, scale))
             .collect();
         if fired.is_empty() {
             return out;
@@ -295,27 +303,36 @@ impl ThemeTracker {
     }
 
     /// Word `h`'s count in the window and what its usual share makes of the window.
-    fn observed_expected(&self, h: u64, now: DateTime<Utc>) -> Option<(u64, f64)> {
+    fn observed_expected(&self, h: u64, now: DateTime<Utc>, scale: f64) -> Option<(u64, f64)> {
         let word = self.words.get(&h)?;
-        let total = self.total * self.total_at.map_or(1.0, |t| self.decay(t, now));
         let usual = word.usual * self.decay(word.at, now);
-        let share = (usual + 0.5) / (total + 1.0);
-        Some((u64::from(word.recent), share * self.window.len() as f64))
+        Some((u64::from(word.recent), (usual + 0.5) * scale))
+    }
+
+    /// What a word's usual count (plus one half) is multiplied by to give its expected count
+    /// in the window now: the window's size over the decayed count of all contacts. The same
+    /// for every word of a contact, so computed once per contact.
+    fn scale(&self, now: DateTime<Utc>) -> f64 {
+        let total = self.total * self.total_at.map_or(1.0, |t| self.decay(t, now));
+        self.window.len() as f64 / (total + 1.0)
     }
 
     /// How many times its expected count word `h` now has in the window.
-    fn ratio(&self, h: u64, now: DateTime<Utc>) -> f64 {
-        self.observed_expected(h, now)
+    fn ratio(&self, h: u64, now: DateTime<Utc>, scale: f64) -> f64 {
+        self.observed_expected(h, now, scale)
             .map_or(0.0, |(count, expected)| count as f64 / expected.max(1e-9))
     }
 
     /// Whether word `h` is now far above its usual share, from enough customers.
-    fn fires(&self, h: u64, now: DateTime<Utc>) -> bool {
+    fn fires(&self, h: u64, now: DateTime<Utc>, scale: f64) -> bool {
         let enough = self
             .words
             .get(&h)
             .is_some_and(|w| w.customers.len() >= self.config.min_customers);
-        let Some((count, expected)) = self.observed_expected(h, now).filter(|_| enough) else {
+        let Some((count, expected)) = self
+            .observed_expected(h, now, scale)
+            .filter(|_| enough)
+        else {
             return false;
         };
         count as f64 >= self.config.min_ratio * expected
@@ -341,7 +358,7 @@ impl ThemeTracker {
             .take(self.config.evidence)
             .map(|r| r.contact.clone())
             .collect();
-        let mut topic_counts = HashMap::new();
+        let mut topic_counts = HashMap::default();
         for t in topics {
             topic_counts.insert(t.clone(), 1);
         }
