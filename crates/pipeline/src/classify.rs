@@ -341,6 +341,17 @@ pub fn normalize(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut space = true;
     for c in text.chars() {
+        // Most text is ASCII: lower-cased in place, without Unicode tables.
+        if c.is_ascii() {
+            if c.is_ascii_alphanumeric() {
+                out.push(c.to_ascii_lowercase());
+                space = false;
+            } else if !matches!(c, '\'' | '`') && !space {
+                out.push(' ');
+                space = true;
+            }
+            continue;
+        }
         if matches!(c, '\'' | '’' | '`' | '´') {
             continue;
         }
