@@ -246,6 +246,7 @@ async fn to_database(
         }),
         origin: crate::token::cli_origin(),
         max_bytes: u64::MAX,
+        future_margin: config.limits.future_margin(),
         // The CLI is not scraped: its counts go nowhere.
         ops: Arc::default(),
     };

@@ -143,6 +143,12 @@ pub struct NewContact {
     pub metadata: Option<serde_json::Value>,
 }
 
+impl field::Dated for NewContact {
+    fn dated(&self) -> (DateTime<Utc>, &'static str) {
+        (self.received_at, "received_at")
+    }
+}
+
 impl TryFrom<ContactInput> for NewContact {
     type Error = InvalidField;
 
@@ -286,20 +292,37 @@ mod tests {
 
     #[test]
     fn a_contact_from_far_ahead_is_refused_and_an_old_one_kept() {
-        let mut i = input();
-        i.received_at = Some("9999-12-31T23:59:59Z".into());
-        let err = NewContact::try_from(i).unwrap_err();
+        use crate::field::{DEFAULT_FUTURE_MARGIN, Dated};
+        let dated = |at: String| {
+            let mut i = input();
+            i.received_at = Some(at);
+            NewContact::try_from(i).unwrap()
+        };
+        let far = dated("9999-12-31T23:59:59Z".into());
+        let err = far.check_not_ahead(DEFAULT_FUTURE_MARGIN).unwrap_err();
         assert_eq!(err.field, "received_at");
         assert!(err.reason.contains("future"), "{}", err.reason);
-        let mut i = input();
-        i.received_at = Some((chrono::Utc::now() + chrono::Duration::hours(2)).to_rfc3339());
+        let soon = dated((chrono::Utc::now() + chrono::Duration::hours(2)).to_rfc3339());
         assert!(
-            NewContact::try_from(i).is_ok(),
+            soon.check_not_ahead(DEFAULT_FUTURE_MARGIN).is_ok(),
             "a clock a little ahead is fine"
         );
-        let mut i = input();
-        i.received_at = Some("1900-01-01T00:00:00Z".into());
-        assert!(NewContact::try_from(i).is_ok(), "backfills are real");
+        assert!(
+            soon.check_not_ahead(chrono::Duration::minutes(30)).is_err(),
+            "unless the installation allows less"
+        );
+        let week = dated((chrono::Utc::now() + chrono::Duration::days(7)).to_rfc3339());
+        assert!(week.check_not_ahead(DEFAULT_FUTURE_MARGIN).is_err());
+        assert!(week.check_not_ahead(chrono::Duration::days(8)).is_ok());
+        let old = dated("1900-01-01T00:00:00Z".into());
+        assert!(
+            old.check_not_ahead(DEFAULT_FUTURE_MARGIN).is_ok(),
+            "backfills are real"
+        );
+        assert!(
+            far.check_not_ahead(chrono::Duration::MAX).is_ok(),
+            "a margin past the calendar's end is no error"
+        );
     }
 
     #[test]

@@ -113,29 +113,48 @@ pub fn timestamp(value: &str, field: &str) -> Result<DateTime<Utc>, InvalidField
         })
 }
 
-/// How far ahead of this machine's clock an event may be dated: clocks drift and time zones
-/// get mislabelled, but a contact from next year is a mistake or an attack (one such record
-/// would otherwise hold detection's event time hostage).
-pub const MAX_FUTURE: chrono::Duration = chrono::Duration::days(1);
+/// How far ahead of this machine's clock an event may be dated unless configured otherwise
+/// (`[limits] future_margin_minutes`): clocks drift and time zones get mislabelled, but a
+/// contact from next year is a mistake or an attack (one such record would otherwise hold
+/// detection's event time hostage).
+pub const DEFAULT_FUTURE_MARGIN: chrono::Duration = chrono::Duration::days(1);
 
-/// [`timestamp`] for when something happened: also refused when more than [`MAX_FUTURE`]
-/// ahead of now. Old dates stay accepted (backfills are real).
+/// [`timestamp`] for when something happened. Whether it lies too far ahead is a separate
+/// check ([`Dated::check_not_ahead`]), against the margin the installation configures.
 ///
 /// # Errors
-/// [`InvalidField`] naming `field` when it is not RFC 3339 or lies too far ahead.
+/// [`InvalidField`] naming `field` when it is not RFC 3339.
 pub fn event_time(value: &str, field: &str) -> Result<DateTime<Utc>, InvalidField> {
-    let t = timestamp(value, field)?;
-    let latest = Utc::now() + MAX_FUTURE;
-    if t > latest {
-        return Err(InvalidField::new(
-            field,
-            format!(
-                "lies in the future: at most one day after now ({}) is accepted",
-                latest.format("%Y-%m-%dT%H:%M:%SZ")
-            ),
-        ));
+    timestamp(value, field)
+}
+
+/// A checked record dated by its sender.
+pub trait Dated {
+    /// When the sender says it happened, and the field that said so.
+    fn dated(&self) -> (DateTime<Utc>, &'static str);
+
+    /// Refuses a record dated more than `margin` after now, naming the field. Old dates stay
+    /// accepted: backfills are real.
+    ///
+    /// # Errors
+    /// [`InvalidField`] naming the date's field.
+    fn check_not_ahead(&self, margin: chrono::Duration) -> Result<(), InvalidField> {
+        let (t, field) = self.dated();
+        let latest = Utc::now()
+            .checked_add_signed(margin)
+            .unwrap_or(DateTime::<Utc>::MAX_UTC);
+        if t > latest {
+            return Err(InvalidField::new(
+                field,
+                format!(
+                    "lies in the future: at most {} minutes after now ({}) is accepted",
+                    margin.num_minutes(),
+                    latest.format("%Y-%m-%dT%H:%M:%SZ")
+                ),
+            ));
+        }
+        Ok(())
     }
-    Ok(t)
 }
 
 /// Checks that a free JSON value (metadata, indicators) serialises to at most `max` bytes.

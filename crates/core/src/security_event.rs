@@ -137,6 +137,12 @@ pub struct NewSecurityEvent {
     pub resolved_at: Option<DateTime<Utc>>,
 }
 
+impl field::Dated for NewSecurityEvent {
+    fn dated(&self) -> (DateTime<Utc>, &'static str) {
+        (self.observed_at, "observed_at")
+    }
+}
+
 impl TryFrom<SecurityEventInput> for NewSecurityEvent {
     type Error = InvalidField;
 

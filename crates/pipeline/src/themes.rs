@@ -329,9 +329,7 @@ impl ThemeTracker {
             .words
             .get(&h)
             .is_some_and(|w| w.customers.len() >= self.config.min_customers);
-        let Some((count, expected)) = self
-            .observed_expected(h, now, scale)
-            .filter(|_| enough)
+        let Some((count, expected)) = self.observed_expected(h, now, scale).filter(|_| enough)
         else {
             return false;
         };

@@ -12,6 +12,7 @@ use bytes::Bytes;
 use frontline_api::{BulkSummary, RejectedLine};
 use frontline_core::InvalidField;
 use frontline_core::contact::{ContactInput, NewContact, RedactedContact};
+use frontline_core::field::Dated;
 use frontline_pipeline::Intake;
 use frontline_store::{Inserted, Origin, Store, StoreError};
 use futures::{Stream, StreamExt};
@@ -37,6 +38,8 @@ pub struct BulkIntake {
     pub origin: Origin,
     /// The most bytes to read.
     pub max_bytes: u64,
+    /// How far ahead of now a contact may be dated.
+    pub future_margin: chrono::Duration,
     /// Counts what is stored (`/metrics`).
     pub ops: Arc<crate::ops::Ops>,
 }
@@ -163,14 +166,15 @@ struct Parsed {
     last_line: u64,
 }
 
-fn parse_batch(raw: Vec<RawLine>, intake: &Intake) -> Parsed {
+fn parse_batch(raw: Vec<RawLine>, intake: &Intake, margin: chrono::Duration) -> Parsed {
     let last_line = raw.last().map_or(0, |(n, _)| *n);
     let mut contacts = Vec::with_capacity(raw.len());
     let mut rejected = Vec::new();
     for (line, bytes) in raw {
         let checked = bytes
             .map_err(|reason| InvalidField::new("", reason))
-            .and_then(|b| parse_line(&b));
+            .and_then(|b| parse_line(&b))
+            .and_then(|c| c.check_not_ahead(margin).map(|()| c));
         match checked {
             Ok(c) => contacts.push(intake.prepare(c)),
             Err(e) => rejected.push(RejectedLine {
@@ -186,7 +190,8 @@ fn parse_batch(raw: Vec<RawLine>, intake: &Intake) -> Parsed {
     }
 }
 
-/// One NDJSON line into a checked contact, naming the field at fault.
+/// One NDJSON line into a checked contact, naming the field at fault. How far ahead it may be
+/// dated is the caller's to check ([`Dated::check_not_ahead`]).
 pub fn parse_line(line: &[u8]) -> Result<NewContact, InvalidField> {
     // The common case first, without tracking paths; only a failure is parsed again to name
     // the field at fault.
@@ -333,10 +338,11 @@ impl BulkIntake {
             return Ok(());
         }
         let intake = self.intake.clone();
+        let margin = self.future_margin;
         let span = tracing::Span::current();
         let parsed = tokio::task::spawn_blocking(move || {
             let _span = span.enter();
-            parse_batch(raw, &intake)
+            parse_batch(raw, &intake, margin)
         })
         .await
         .map_err(ReadStop::Parser)?;

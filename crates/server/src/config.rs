@@ -35,6 +35,7 @@ pub const CONFIG_ENV: &[&str] = &[
     "LIMITS__MAX_IN_FLIGHT",
     "LIMITS__HEADER_TIMEOUT_MS",
     "LIMITS__BODY_IDLE_TIMEOUT_MS",
+    "LIMITS__FUTURE_MARGIN_MINUTES",
     "WEBHOOKS__DENY_PRIVATE",
     "WEBHOOKS__RETRY_INITIAL_MS",
     "WEBHOOKS__RETRY_MAX_MS",
@@ -160,6 +161,17 @@ pub struct LimitsConfig {
     pub header_timeout_ms: u64,
     /// Milliseconds a request body may stall between two chunks (default 30000).
     pub body_idle_timeout_ms: u64,
+    /// Minutes a contact's `received_at` or a security event's `observed_at` may lie ahead of
+    /// this server's clock (default 1440, one day); later ones are refused with 422. Raise it
+    /// where senders' clocks are known to run ahead; old dates are always accepted.
+    pub future_margin_minutes: u32,
+}
+
+impl LimitsConfig {
+    /// [`LimitsConfig::future_margin_minutes`] as a duration.
+    pub fn future_margin(&self) -> chrono::Duration {
+        chrono::Duration::minutes(i64::from(self.future_margin_minutes))
+    }
 }
 
 impl Default for LimitsConfig {
@@ -172,6 +184,7 @@ impl Default for LimitsConfig {
             max_in_flight: 1024,
             header_timeout_ms: 10_000,
             body_idle_timeout_ms: 30_000,
+            future_margin_minutes: 24 * 60,
         }
     }
 }
@@ -677,6 +690,10 @@ impl Config {
             ("limits.max_in_flight", l.max_in_flight as u64),
             ("limits.header_timeout_ms", l.header_timeout_ms),
             ("limits.body_idle_timeout_ms", l.body_idle_timeout_ms),
+            (
+                "limits.future_margin_minutes",
+                u64::from(l.future_margin_minutes),
+            ),
         ] {
             if value == 0 {
                 return Err(ConfigError::Invalid {

@@ -8,9 +8,12 @@ use frontline_core::security_event::NewSecurityEvent;
 
 /// `POST /api/v1/contacts`'s parsing: the contacts accepted (an error answer gives none).
 pub fn contacts_json(body: &[u8]) -> Vec<NewContact> {
-    intake::parse::<ContactInput, NewContact>(&bytes::Bytes::copy_from_slice(body))
-        .map(|batch| batch.valid)
-        .unwrap_or_default()
+    intake::parse::<ContactInput, NewContact>(
+        &bytes::Bytes::copy_from_slice(body),
+        frontline_core::field::DEFAULT_FUTURE_MARGIN,
+    )
+    .map(|batch| batch.valid)
+    .unwrap_or_default()
 }
 
 /// `POST /api/v1/integrations/alertmanager`'s parsing with the default mapping: the security

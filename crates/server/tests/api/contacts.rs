@@ -687,7 +687,71 @@ async fn a_key_given_twice_is_refused_naming_it_in_both_intakes(backend: Backend
     assert_eq!(status, 404, "nothing stored");
 }
 
+/// A contact dated ahead of now by more than the configured margin is refused in both intakes
+/// and by the security-event intake alike, naming the field; within the margin, and any time
+/// in the past, it is kept.
+async fn the_future_margin_is_configurable_and_names_the_field(backend: Backend) {
+    let Some(app) = frontline_testkit::spawn_app_with(backend, |c| {
+        c.limits.future_margin_minutes = 3 * 24 * 60;
+    })
+    .await
+    else {
+        return;
+    };
+    let ingest = app.token(Role::Ingest).await;
+    let at = |days: i64| (chrono::Utc::now() + chrono::Duration::days(days)).to_rfc3339();
+    let contact = |id: &str, when: String| {
+        format!(
+            r#"{{"id":"{id}","source":"zendesk","channel":"chat","received_at":"{when}","text":"hello"}}"#
+        )
+    };
+    for (path, kind, wrap) in [
+        ("/api/v1/contacts", "application/json", false),
+        ("/api/v1/contacts/bulk", "application/x-ndjson", true),
+    ] {
+        let body = |line: String| if wrap { format!("{line}\n") } else { line };
+        let ok = format!("{path}-two-days");
+        let send = |b: String| {
+            app.client
+                .post(app.url(path))
+                .bearer_auth(&ingest)
+                .header("content-type", kind)
+                .body(b)
+                .send()
+        };
+        let (status, answer) = json(send(body(contact(&ok, at(2)))).await.unwrap()).await;
+        assert_eq!(
+            status, 200,
+            "{path}: two days ahead is within three: {answer}"
+        );
+        assert_eq!(answer["accepted"], 1, "{path}: {answer}");
+        let (status, answer) = json(send(body(contact("late", at(4)))).await.unwrap()).await;
+        let text = answer.to_string();
+        assert!(status == 200 || status == 422, "{path}: {status} {text}");
+        assert!(
+            text.contains("\"field\":\"received_at\"") && text.contains("future"),
+            "{path}: {text}"
+        );
+    }
+    let (status, answer) = json(
+        app.post_json(
+            "/api/v1/security-events",
+            &ingest,
+            &serde_json::json!({"id": "e1", "source": "edr", "observed_at": at(4),
+                "severity": "high", "title": "x"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 422, "{answer}");
+    assert_eq!(answer["error"]["field"], "observed_at", "{answer}");
+    let viewer = app.token(Role::Viewer).await;
+    let (status, _) = json(app.get("/api/v1/contacts/zendesk/late", &viewer).await).await;
+    assert_eq!(status, 404, "nothing stored");
+}
+
 frontline_testkit::backend_tests!(
+    the_future_margin_is_configurable_and_names_the_field,
     topics_are_found_at_intake_and_filter_the_list,
     a_key_given_twice_is_refused_naming_it_in_both_intakes,
     a_body_saved_with_a_byte_order_mark_is_read_whole,

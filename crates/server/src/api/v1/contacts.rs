@@ -51,11 +51,13 @@ pub async fn ingest_contacts(
 ) -> Result<Json<IntakeSummary>, ApiError> {
     let body = body.map_err(|e| intake::body_error(e, state.config.max_body_bytes))?;
     let pipeline = state.intake.clone();
+    let margin = state.config.limits.future_margin();
     // Parsing and redacting a large body is CPU work; keep it off the async workers.
     let span = tracing::Span::current();
     let batch = tokio::task::spawn_blocking(move || {
         let _span = span.enter();
-        intake::parse::<ContactInput, NewContact>(&body).map(|b| b.map(|c| pipeline.prepare(c)))
+        intake::parse::<ContactInput, NewContact>(&body, margin)
+            .map(|b| b.map(|c| pipeline.prepare(c)))
     })
     .await?;
     let (records, rejected) = batch?.or_reject()?;
@@ -128,6 +130,7 @@ pub async fn ingest_contacts_bulk(
         intake: state.intake.clone(),
         origin: principal.origin(),
         max_bytes: limit,
+        future_margin: state.config.limits.future_margin(),
         ops: state.ops.clone(),
     };
     let summary = intake.run(body.into_data_stream(), |_, _| {}).await?;

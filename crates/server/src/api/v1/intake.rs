@@ -7,6 +7,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::http::StatusCode;
 use frontline_api::{ErrorDetail, IntakeSummary, RejectedElement};
 use frontline_core::InvalidField;
+use frontline_core::field::Dated;
 use frontline_store::Inserted;
 use serde::de::DeserializeOwned;
 
@@ -73,10 +74,11 @@ pub(crate) fn body_error(err: BytesRejection, limit: usize) -> ApiError {
 }
 
 /// Parses `body` as an object or array of `I`, each checked into `T`.
-pub(crate) fn parse<I, T>(body: &Bytes) -> Result<Batch<T>, ApiError>
+/// Each is also refused when dated more than `margin` ahead of now.
+pub(crate) fn parse<I, T>(body: &Bytes, margin: chrono::Duration) -> Result<Batch<T>, ApiError>
 where
     I: DeserializeOwned,
-    T: TryFrom<I, Error = InvalidField>,
+    T: TryFrom<I, Error = InvalidField> + Dated,
 {
     // Elements are kept as their own text and read straight into `I`, never through a map
     // that would keep the last of two equal keys: a key given twice is refused, as in bulk.
@@ -105,7 +107,7 @@ where
         is_array,
     };
     for (index, element) in elements.into_iter().enumerate() {
-        match check::<I, T>(element) {
+        match check::<I, T>(element).and_then(|t| t.check_not_ahead(margin).map(|()| t)) {
             Ok(t) => batch.valid.push(t),
             Err(e) => batch.rejected.push((index, e)),
         }
@@ -220,6 +222,8 @@ pub(crate) fn field_error(path: String, message: String) -> InvalidField {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const MARGIN: chrono::Duration = frontline_core::field::DEFAULT_FUTURE_MARGIN;
     use frontline_core::contact::{ContactInput, NewContact};
 
     fn body(s: &str) -> Bytes {
@@ -228,9 +232,10 @@ mod tests {
 
     #[test]
     fn wrong_types_and_unknown_fields_are_named() {
-        let b = parse::<ContactInput, NewContact>(&body(
-            r#"[{"id": 5}, {"id": "1", "sorce": "x"}, 7]"#,
-        ))
+        let b = parse::<ContactInput, NewContact>(
+            &body(r#"[{"id": 5}, {"id": "1", "sorce": "x"}, 7]"#),
+            MARGIN,
+        )
         .unwrap();
         assert!(b.valid.is_empty());
         let fields: Vec<_> = b
@@ -246,14 +251,14 @@ mod tests {
         /// Whatever the bytes, parsing answers (an error or a batch) and never panics.
         #[test]
         fn any_body_parses_or_errors_without_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..512)) {
-            let _ = parse::<ContactInput, NewContact>(&Bytes::from(bytes));
+            let _ = parse::<ContactInput, NewContact>(&Bytes::from(bytes), MARGIN);
         }
 
         /// JSON-shaped bodies with arbitrary values in known fields never panic either.
         #[test]
         fn any_field_values_parse_or_error(id in proptest::option::of("\\PC{0,40}"), when in "\\PC{0,40}", text in "\\PC{0,80}", meta in proptest::option::of(0i64..3)) {
             let v = serde_json::json!({"id": id, "source": "s", "channel": "chat", "received_at": when, "text": text, "metadata": meta});
-            let b = parse::<ContactInput, NewContact>(&Bytes::from(v.to_string())).unwrap();
+            let b = parse::<ContactInput, NewContact>(&Bytes::from(v.to_string()), MARGIN).unwrap();
             proptest::prop_assert_eq!(b.valid.len() + b.rejected.len(), 1);
         }
     }
@@ -261,7 +266,9 @@ mod tests {
     #[test]
     fn non_json_and_scalars_are_malformed() {
         for bad in ["{", "42", "\"x\"", ""] {
-            let err = parse::<ContactInput, NewContact>(&body(bad)).err().unwrap();
+            let err = parse::<ContactInput, NewContact>(&body(bad), MARGIN)
+                .err()
+                .unwrap();
             assert_eq!(err.code(), "malformed_json", "{bad}");
         }
     }

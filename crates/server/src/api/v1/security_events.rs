@@ -49,10 +49,11 @@ pub async fn ingest_security_events(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<IntakeSummary>, ApiError> {
     let body = body.map_err(|e| intake::body_error(e, state.config.max_body_bytes))?;
+    let margin = state.config.limits.future_margin();
     let span = tracing::Span::current();
     let batch = tokio::task::spawn_blocking(move || {
         let _span = span.enter();
-        intake::parse::<SecurityEventInput, NewSecurityEvent>(&body)
+        intake::parse::<SecurityEventInput, NewSecurityEvent>(&body, margin)
     })
     .await??;
     let (records, rejected) = batch.or_reject()?;
