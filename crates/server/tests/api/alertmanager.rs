@@ -256,7 +256,169 @@ async fn bad_payloads_and_alerts_are_named(backend: Backend) {
     assert_eq!(status, 403);
 }
 
+/// The real Alertmanager (Debian's `prometheus-alertmanager`) sending to the real server: an
+/// alert fires, repeats, resolves and fires again. Each notification is answered 2xx (or
+/// Alertmanager would count a failure and retry), repeats add nothing, the resolution closes
+/// the finding, the re-fire is a new one, and the flapping alert alone opens no incident.
+/// Skipped where the binary is missing, except in CI, which installs it.
+async fn the_real_alertmanager_fires_repeats_resolves_and_fires_again(backend: Backend) {
+    let binary = "/usr/bin/prometheus-alertmanager";
+    if !std::path::Path::new(binary).exists() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI installs {binary} (.ci/run)"
+        );
+        eprintln!("skipped: {binary} is not installed");
+        return;
+    }
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let token = app.token_for("alertmanager", Role::Ingest).await;
+    let reader = app.token(Role::Security).await;
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = dir.path().join("alertmanager.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "route:\n  receiver: frontline\n  group_by: ['alertname']\n  group_wait: 1s\n  group_interval: 1s\n  repeat_interval: 2s\nreceivers:\n  - name: frontline\n    webhook_configs:\n      - url: {}/api/v1/integrations/alertmanager\n        send_resolved: true\n        http_config:\n          authorization:\n            credentials: {token}\n",
+            app.base_url
+        ),
+    )
+    .unwrap();
+    /// Alertmanager ends with the test, whatever happens in it.
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _alertmanager = Kill(
+        std::process::Command::new(binary)
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!("--storage.path={}", dir.path().display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg("--cluster.listen-address=")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let am = format!("http://127.0.0.1:{port}");
+    let ready = async {
+        for _ in 0..100 {
+            if let Ok(r) = app.client.get(format!("{am}/-/ready")).send().await {
+                if r.status().is_success() {
+                    return true;
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        false
+    };
+    assert!(ready.await, "Alertmanager starts");
+    let post = |starts: chrono::DateTime<chrono::Utc>, ends: chrono::DateTime<chrono::Utc>| {
+        let body = json!([{
+            "labels": {"alertname": "CredentialStuffing", "service": "login", "severity": "critical"},
+            "annotations": {"summary": "Sign-in failures from many addresses"},
+            "startsAt": starts.to_rfc3339(),
+            "endsAt": ends.to_rfc3339(),
+            "generatorURL": "http://prometheus.example/graph"
+        }]);
+        let client = app.client.clone();
+        let url = format!("{am}/api/v2/alerts");
+        async move {
+            let r = client.post(url).json(&body).send().await.unwrap();
+            assert!(r.status().is_success(), "{}", r.status());
+        }
+    };
+    // Waits until the server holds `n` Alertmanager findings, `resolved` of them resolved.
+    let events = |n: usize, resolved: usize| {
+        let app = &app;
+        let reader = &reader;
+        async move {
+            let mut last = Value::Null;
+            for _ in 0..150 {
+                let (_, list) = json(
+                    app.get("/api/v1/security-events?source=alertmanager", reader)
+                        .await,
+                )
+                .await;
+                let items = list["items"].as_array().cloned().unwrap_or_default();
+                let done = items.iter().filter(|e| !e["resolved_at"].is_null()).count();
+                if items.len() == n && done == resolved {
+                    return items;
+                }
+                last = list;
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            panic!("expected {n} findings, {resolved} resolved; have {last}");
+        }
+    };
+    let now = chrono::Utc::now();
+    post(
+        now - chrono::Duration::minutes(1),
+        now + chrono::Duration::hours(1),
+    )
+    .await;
+    let first = events(1, 0).await;
+    assert_eq!(first[0]["severity"], "critical", "{first:?}");
+    assert_eq!(first[0]["service"], "login", "{first:?}");
+    // Repeats (every two seconds) are answered and add nothing.
+    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    events(1, 0).await;
+    // Resolved: Alertmanager sends the resolution and the finding closes.
+    post(now - chrono::Duration::minutes(1), chrono::Utc::now()).await;
+    let resolved = events(1, 1).await;
+    assert_eq!(
+        resolved[0]["indicators"]["status"], "resolved",
+        "{resolved:?}"
+    );
+    // Fires again: a new finding, the first stays resolved.
+    let again = chrono::Utc::now();
+    post(again, again + chrono::Duration::hours(1)).await;
+    events(2, 1).await;
+    // Alertmanager counted every notification as delivered.
+    let metrics = app
+        .client
+        .get(format!("{am}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let value = |name: &str| -> f64 {
+        metrics
+            .lines()
+            .find(|l| l.starts_with(name) && l.contains("integration=\"webhook\""))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0)
+    };
+    assert!(
+        value("alertmanager_notifications_total") >= 4.0,
+        "{metrics}"
+    );
+    assert_eq!(value("alertmanager_notifications_failed_total"), 0.0);
+    // One flapping alert with no customer signal is no incident.
+    app.correlate().await;
+    let (_, incidents) = json(app.get("/api/v1/incidents", &reader).await).await;
+    assert_eq!(
+        incidents["items"].as_array().map(Vec::len),
+        Some(0),
+        "{incidents}"
+    );
+}
+
 frontline_testkit::backend_tests!(
+    the_real_alertmanager_fires_repeats_resolves_and_fires_again,
     a_grouped_firing_then_repeated_then_resolved_notification,
     truncated_and_first_seen_resolved_notifications,
     bad_payloads_and_alerts_are_named,

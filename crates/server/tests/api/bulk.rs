@@ -214,6 +214,18 @@ async fn json_bodies_and_readers_are_refused(backend: Backend) {
             .unwrap()
             .contains("x-ndjson")
     );
+    // No body and no type, or lines sent as a form, are a client's mistake, not an empty file.
+    for content_type in [None, Some("application/x-www-form-urlencoded")] {
+        let mut req = app
+            .client
+            .post(app.url("/api/v1/contacts/bulk"))
+            .bearer_auth(&token);
+        if let Some(t) = content_type {
+            req = req.header("content-type", t).body(ndjson(&contacts(0, 2)));
+        }
+        let (status, body) = json(req.send().await.unwrap()).await;
+        assert_eq!(status, 415, "{content_type:?}: {body}");
+    }
     let viewer = app.token(Role::Viewer).await;
     let (status, _) = post_ndjson(&app, &viewer, ndjson(&contacts(0, 2))).await;
     assert_eq!(status, 403);

@@ -97,7 +97,7 @@ pub async fn ingest_contacts(
         (status = 401, description = "Missing or bad token", body = ErrorBody),
         (status = 403, description = "Role may not send contacts", body = ErrorBody),
         (status = 413, description = "Over the configured size; lines before the limit are committed", body = ErrorBody),
-        (status = 415, description = "A JSON (not NDJSON) body", body = ErrorBody),
+        (status = 415, description = "Not sent as application/x-ndjson (a JSON array, a form, no body)", body = ErrorBody),
     ),
     security(("bearer" = [])))]
 pub async fn ingest_contacts_bulk(
@@ -114,6 +114,23 @@ pub async fn ingest_contacts_bulk(
         return Err(ApiError::unsupported_media_type(
             "send one JSON object a line as application/x-ndjson; a JSON array goes to POST /api/v1/contacts",
         ));
+    }
+    // A request that does not say what it sends (no body at all, a form) is a client's
+    // mistake, not an empty file: answering 200 with nothing stored would hide it.
+    let media = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    if !matches!(
+        media.as_str(),
+        "application/x-ndjson" | "application/ndjson" | "application/jsonl"
+    ) {
+        return Err(ApiError::unsupported_media_type(format!(
+            "the body must be NDJSON sent as application/x-ndjson, not {:?}",
+            content_type
+        )));
     }
     let limit = state.config.max_bulk_bytes;
     let declared = headers
