@@ -349,6 +349,17 @@ impl ThemeTracker {
             .iter()
             .filter(|r| r.words.iter().any(|w| fired.contains(w)))
             .collect();
+        // A common word is in the window before its burst too: the burst is its newest
+        // contacts beyond the expected count, and only they start the theme and stand as its
+        // evidence (the older ones are ordinary traffic, and would date the theme hours back).
+        let scale = self.scale(now);
+        let excess = fired
+            .iter()
+            .filter_map(|h| self.observed_expected(*h, now, scale))
+            .map(|(count, expected)| (count as f64 - expected).ceil().max(1.0) as usize)
+            .max()
+            .unwrap_or(members.len());
+        let members = &members[members.len().saturating_sub(excess)..];
         let started = members.first().map_or(now, |r| r.at);
         let customers: HashSet<u64> = members.iter().map(|r| r.customer).collect();
         let evidence: Vec<Evidence> = members

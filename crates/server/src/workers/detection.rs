@@ -17,6 +17,8 @@ use std::sync::Arc;
 
 /// Contacts read per step.
 const BATCH: u32 = 5000;
+/// Contacts detected between two yields to the runtime (about ten milliseconds of work).
+const YIELD_EVERY: usize = 250;
 /// The name of the lease that decides which process steps the worker.
 /// The name of the detection lease.
 pub const LEASE: &str = "detection";
@@ -113,7 +115,13 @@ impl DetectionWorker {
         }
         // Keep only the latest version of each alert.
         let latest = &mut self.pending;
-        for (_, c) in &contacts {
+        for (i, (_, c)) in contacts.iter().enumerate() {
+            // A batch is a few hundred milliseconds of work: give the runtime's thread back
+            // now and then, so requests (and `/healthz`) are answered during a backlog even on
+            // one core.
+            if i % YIELD_EVERY == YIELD_EVERY - 1 {
+                tokio::task::yield_now().await;
+            }
             let c = &c.contact;
             let detected = DetectedContact {
                 source: &c.key.source,
