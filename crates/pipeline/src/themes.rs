@@ -25,6 +25,9 @@ pub struct ThemeConfig {
     pub memory: Duration,
     /// Fewest distinct customers using a word in the window before it can fire.
     pub min_customers: usize,
+    /// Fewest for a word never seen before (its usual share is nothing): a lure's domain or
+    /// a new error code is news at fewer customers than a familiar word's rise.
+    pub min_customers_new: usize,
     /// Fewest times its recent count must exceed the expected count.
     pub min_ratio: f64,
     /// Tail probability below which a word fires (strict: thousands of words are watched).
@@ -45,6 +48,7 @@ impl Default for ThemeConfig {
             window: Duration::minutes(90),
             memory: Duration::days(4),
             min_customers: 5,
+            min_customers_new: 4,
             min_ratio: 3.0,
             threshold: 1e-8,
             warmup_contacts: 2_000,
@@ -98,6 +102,10 @@ pub struct ThemeTracker {
     themes: Vec<Theme>,
     last_prune: Option<DateTime<Utc>>,
 }
+
+/// A word whose decayed usual count is below this has not been used out of the window in
+/// the memory's span: it is new.
+const NEW_WORD: f64 = 0.5;
 
 /// Words that say nothing about what happened, in the languages customers write most; and the
 /// placeholders that redaction leaves.
@@ -325,10 +333,14 @@ impl ThemeTracker {
 
     /// Whether word `h` is now far above its usual share, from enough customers.
     fn fires(&self, h: u64, now: DateTime<Utc>, scale: f64) -> bool {
-        let enough = self
-            .words
-            .get(&h)
-            .is_some_and(|w| w.customers.len() >= self.config.min_customers);
+        let enough = self.words.get(&h).is_some_and(|w| {
+            let min = if w.usual < NEW_WORD && !w.text.contains(" ") {
+                self.config.min_customers_new
+            } else {
+                self.config.min_customers
+            };
+            w.customers.len() >= min
+        });
         let Some((count, expected)) = self.observed_expected(h, now, scale).filter(|_| enough)
         else {
             return false;
@@ -510,6 +522,43 @@ mod tests {
             }
         }
         out
+    }
+
+    /// Two days of ordinary traffic, then four customers within the hour using a word never
+    /// seen before; the alerts it raised with `config`.
+    fn four_with_a_new_word(config: ThemeConfig) -> Vec<SpikeAlert> {
+        let mut tracker = ThemeTracker::new(config);
+        let topics: Vec<String> = Vec::new();
+        let mut out = Vec::new();
+        for m in 0..(2 * 24 * 60) {
+            let id = format!("c{m}");
+            out.extend(tracker.add(
+                &contact(&id, at(m), &topics),
+                "where is my parcel it has been a week",
+            ));
+        }
+        for i in 0..4 {
+            let id = format!("w{i}");
+            let norm = format!("what is this zorblatix message number {i}");
+            out.extend(tracker.add(&contact(&id, at(2 * 24 * 60 + i * 10), &topics), &norm));
+        }
+        out
+    }
+
+    #[test]
+    fn a_word_never_seen_before_is_news_at_fewer_customers() {
+        let alerts = four_with_a_new_word(ThemeConfig::default());
+        assert!(
+            alerts
+                .iter()
+                .any(|a| a.text.as_deref().is_some_and(|t| t.contains("zorblatix"))),
+            "{alerts:?}"
+        );
+        let strict = ThemeConfig {
+            min_customers_new: 5,
+            ..ThemeConfig::default()
+        };
+        assert!(four_with_a_new_word(strict).is_empty());
     }
 
     #[test]
