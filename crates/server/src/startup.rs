@@ -93,7 +93,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
             .mailer()
             .map_err(|e| anyhow::anyhow!("configuration key `smtp`: {e}"))?,
     )?);
-    let state = AppState {
+    let state = AppState::new(crate::state::Shared {
         subscriptions,
         ops,
         limits: Arc::new(crate::limits::Limits::new(&config.limits)),
@@ -113,7 +113,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         }),
         config: Arc::new(config),
         volumes: Arc::default(),
-    };
+    });
     Ok(Application { listener, state })
 }
 
