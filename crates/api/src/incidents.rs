@@ -98,6 +98,7 @@ pub struct PatchIncident {
 #[serde(deny_unknown_fields)]
 pub struct MergeRequest {
     /// The incident to merge into this one.
+    #[schema(required = true, value_type = i64)]
     pub from: Option<i64>,
 }
 
@@ -106,6 +107,7 @@ pub struct MergeRequest {
 #[serde(deny_unknown_fields)]
 pub struct NoteRequest {
     /// The note (internal, never public).
+    #[schema(required = true, value_type = String)]
     pub body: Option<String>,
 }
 
@@ -114,8 +116,10 @@ pub struct NoteRequest {
 #[serde(deny_unknown_fields)]
 pub struct TaskRequest {
     /// What to do.
+    #[schema(required = true, value_type = String)]
     pub title: Option<String>,
     /// Who does it (a user name).
+    #[schema(pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$")]
     pub owner: Option<String>,
 }
 
@@ -278,8 +282,10 @@ pub struct Timeline {
 #[serde(deny_unknown_fields)]
 pub struct CreateWebhook {
     /// Where to POST (`http` or `https`).
+    #[schema(required = true, value_type = String, format = "uri", pattern = "^[Hh][Tt][Tt][Pp][Ss]?://[^/?#\\s]+")]
     pub url: Option<String>,
     /// The signing secret (HMAC-SHA256 key).
+    #[schema(required = true, value_type = String)]
     pub secret: Option<String>,
     /// `generic` (default) or `slack`.
     pub format: Option<String>,
@@ -391,6 +397,11 @@ pub struct DeliveryList {
 #[serde(deny_unknown_fields)]
 pub struct FileReport {
     /// `phishing`, `account_takeover`, `fraud`, `data_exposure`, `outage` or `other`.
+    #[schema(
+        required = true,
+        value_type = String,
+        pattern = "^(phishing|account_takeover|fraud|data_exposure|outage|other)$"
+    )]
     pub category: Option<String>,
     /// What customers are telling you (personal data is redacted before it is stored).
     pub summary: Option<String>,
@@ -538,6 +549,7 @@ pub struct StatementList {
 #[serde(deny_unknown_fields)]
 pub struct ComponentRequest {
     /// `operational`, `degraded`, `partial_outage` or `major_outage`.
+    #[schema(required = true, value_type = String, pattern = "^(operational|degraded|partial_outage|major_outage)$")]
     pub status: Option<String>,
 }
 
@@ -610,7 +622,9 @@ pub struct TalkingPointsList {
 #[serde(deny_unknown_fields)]
 pub struct QuestionRequest {
     /// The incident.
+    #[schema(required = true, value_type = i64)]
     pub incident_id: Option<i64>,
     /// What customers ask.
+    #[schema(required = true, value_type = String)]
     pub question: Option<String>,
 }

@@ -396,6 +396,7 @@ pub struct AlertList {
 #[serde(deny_unknown_fields)]
 pub struct TopicsRequest {
     /// The topics the contact should have, by the taxonomy's names; empty for none of them.
+    #[schema(required = true, value_type = Vec<String>)]
     pub topics: Option<Vec<String>>,
 }
 
@@ -404,5 +405,6 @@ pub struct TopicsRequest {
 #[serde(deny_unknown_fields)]
 pub struct DismissRequest {
     /// Why it does not matter (kept, to tune detection).
+    #[schema(required = true, value_type = String)]
     pub reason: Option<String>,
 }

@@ -67,11 +67,16 @@ impl Default for AlertmanagerMapping {
 #[serde(rename_all = "camelCase")]
 pub struct WebhookPayload {
     /// Must be `"4"`.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(required = true, value_type = String, pattern = "^4$")
+    )]
     pub version: Option<String>,
     /// Identifies the alert group.
     pub group_key: Option<String>,
     /// How many alerts Alertmanager left out of this notification (`max_alerts`).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(maximum = 9_223_372_036_854_775_807_u64))]
     pub truncated_alerts: u64,
     /// `firing` or `resolved`, for the group.
     pub status: Option<String>,
@@ -84,7 +89,10 @@ pub struct WebhookPayload {
     #[serde(rename = "externalURL")]
     pub external_url: Option<String>,
     /// The alerts, each checked on its own (see [`Alert`]).
-    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(required = true, value_type = Vec<Object>)
+    )]
     pub alerts: Option<Vec<serde_json::Value>>,
 }
 
@@ -106,6 +114,14 @@ impl WebhookPayload {
         }
         if self.alerts.is_none() {
             return Err(InvalidField::new("alerts", "is required"));
+        }
+        // Alertmanager counts in a uint64, but no group ever drops 2^63 alerts, and the count
+        // is stored and answered as a signed 64-bit number.
+        if i64::try_from(self.truncated_alerts).is_err() {
+            return Err(InvalidField::new(
+                "truncatedAlerts",
+                format!("must be at most {}", i64::MAX),
+            ));
         }
         Ok(())
     }
@@ -310,6 +326,15 @@ mod tests {
             generator_url: Some("http://prometheus/graph".into()),
             fingerprint: Some("c0ffee0123456789".into()),
         }
+    }
+
+    #[test]
+    fn a_truncated_count_past_what_is_stored_is_named() {
+        let mut p = payload();
+        p.truncated_alerts = i64::MAX as u64;
+        assert!(p.check().is_ok());
+        p.truncated_alerts += 1;
+        assert_eq!(p.check().unwrap_err().field, "truncatedAlerts");
     }
 
     #[test]

@@ -81,22 +81,22 @@ impl FromStr for Channel {
 #[serde(deny_unknown_fields)]
 pub struct ContactInput {
     /// The source's own id of this contact; unique per `source`.
-    #[cfg_attr(feature = "openapi", schema(required = true, example = "48213"))]
+    #[cfg_attr(feature = "openapi", schema(required = true, value_type = String, example = "48213"))]
     pub id: Option<String>,
     /// Where it came from, e.g. `zendesk`.
-    #[cfg_attr(feature = "openapi", schema(required = true, example = "zendesk"))]
+    #[cfg_attr(feature = "openapi", schema(required = true, value_type = String, example = "zendesk"))]
     pub source: Option<String>,
     /// One of `ticket`, `chat`, `call`, `email`, `social`, `review`.
-    #[cfg_attr(feature = "openapi", schema(required = true, example = "ticket"))]
+    #[cfg_attr(feature = "openapi", schema(required = true, value_type = String, example = "ticket"))]
     pub channel: Option<String>,
     /// When the customer sent it, RFC 3339.
     #[cfg_attr(
         feature = "openapi",
-        schema(required = true, example = "2026-11-25T13:05:00Z")
+        schema(required = true, value_type = String, example = "2026-11-25T13:05:00Z")
     )]
     pub received_at: Option<String>,
     /// What the customer wrote or said, at most 32 KiB. Personal data is redacted before storage.
-    #[cfg_attr(feature = "openapi", schema(required = true))]
+    #[cfg_attr(feature = "openapi", schema(required = true, value_type = String))]
     pub text: Option<String>,
     /// An opaque customer id; stored only as a keyed pseudonym.
     pub customer: Option<String>,

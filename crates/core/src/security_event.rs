@@ -88,24 +88,24 @@ impl FromStr for Severity {
 #[serde(deny_unknown_fields)]
 pub struct SecurityEventInput {
     /// The source's own id of this finding; unique per `source`.
-    #[cfg_attr(feature = "openapi", schema(required = true, example = "siem-7731"))]
+    #[cfg_attr(feature = "openapi", schema(required = true, value_type = String, example = "siem-7731"))]
     pub id: Option<String>,
     /// The tool that found it, e.g. `siem`.
-    #[cfg_attr(feature = "openapi", schema(required = true, example = "siem"))]
+    #[cfg_attr(feature = "openapi", schema(required = true, value_type = String, example = "siem"))]
     pub source: Option<String>,
     /// When the tool observed it, RFC 3339.
     #[cfg_attr(
         feature = "openapi",
-        schema(required = true, example = "2026-11-25T13:01:00Z")
+        schema(required = true, value_type = String, example = "2026-11-25T13:01:00Z")
     )]
     pub observed_at: Option<String>,
     /// One of `info`, `low`, `medium`, `high`, `critical`.
-    #[cfg_attr(feature = "openapi", schema(required = true, example = "high"))]
+    #[cfg_attr(feature = "openapi", schema(required = true, value_type = String, example = "high"))]
     pub severity: Option<String>,
     /// A one-line summary, at most 1 KiB.
     #[cfg_attr(
         feature = "openapi",
-        schema(required = true, example = "Credential stuffing against /login")
+        schema(required = true, value_type = String, example = "Credential stuffing against /login")
     )]
     pub title: Option<String>,
     /// The affected service, if known.
@@ -167,9 +167,10 @@ impl TryFrom<SecurityEventInput> for NewSecurityEvent {
                 "must not contain NUL characters",
             ));
         }
+        // Blank is not "unresolved" (that is leaving it out or null): a blank timestamp is a
+        // sender's bug, refused like any other malformed one.
         let resolved_at = input
             .resolved_at
-            .filter(|v| !v.trim().is_empty())
             .map(|v| field::timestamp(&v, "resolved_at"))
             .transpose()?;
         Ok(NewSecurityEvent {
@@ -218,6 +219,20 @@ mod tests {
         for s in Severity::ALL {
             assert_eq!(Severity::from_rank(s.rank()), Some(s));
         }
+    }
+
+    #[test]
+    fn a_blank_resolution_time_is_refused_and_none_means_unresolved() {
+        let mut i = input();
+        i.resolved_at = Some("  ".into());
+        assert_eq!(
+            NewSecurityEvent::try_from(i).unwrap_err().field,
+            "resolved_at"
+        );
+        assert_eq!(
+            NewSecurityEvent::try_from(input()).unwrap().resolved_at,
+            None
+        );
     }
 
     #[test]

@@ -78,15 +78,17 @@ impl KindFilter {
         if names.is_empty() {
             return Err("must name at least one event kind, or \"*\" for all".into());
         }
-        if names.iter().any(|n| n == "*") {
-            return Ok(KindFilter::All);
-        }
+        // Every name is checked, even beside "*": a misspelt kind is a mistake to report, not
+        // one to hide behind the wildcard.
         let mut kinds = Vec::new();
-        for n in names {
+        for n in names.iter().filter(|n| *n != "*") {
             let k: FeedKind = n.parse()?;
             if !kinds.contains(&k) {
                 kinds.push(k);
             }
+        }
+        if names.iter().any(|n| n == "*") {
+            return Ok(KindFilter::All);
         }
         Ok(KindFilter::Only(kinds))
     }
@@ -215,5 +217,9 @@ mod tests {
         assert!(!f.accepts(FeedKind::AlertRaised));
         assert!(KindFilter::parse(&[]).is_err());
         assert!(KindFilter::parse(&["incident.exploded".into()]).is_err());
+        assert!(
+            KindFilter::parse(&["*".into(), "incident.exploded".into()]).is_err(),
+            "the wildcard does not hide a misspelt kind"
+        );
     }
 }

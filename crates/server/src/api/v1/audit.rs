@@ -127,7 +127,10 @@ fn parse(pairs: Vec<(String, String)>, headers: &HeaderMap) -> Result<Filter, Ap
         ("format" = Option<String>, Query, description = "json (default) or ndjson"),
     ),
     responses(
-        (status = 200, description = "A page of records, or all of them as NDJSON", body = AuditPage),
+        (status = 200, description = "A page of records, or all of them as NDJSON (one AuditRecord a line) with format=ndjson", content(
+            (AuditPage = "application/json"),
+            (String = "application/x-ndjson"),
+        )),
         (status = 400, description = "A bad parameter, named in `field`", body = ErrorBody),
     ),
     security(("bearer" = [])))]

@@ -3,7 +3,7 @@
 
 use axum::Json;
 use utoipa::openapi::path::{Operation, ParameterIn};
-use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, SchemaType, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder, Schema};
 use utoipa::{Modify, OpenApi};
@@ -70,7 +70,7 @@ use utoipa::{Modify, OpenApi};
         super::insights::review_markdown,
         super::insights::trends,
     ),
-    modifiers(&BearerAuth, &ExactParameters, &ErrorAnswers),
+    modifiers(&BearerAuth, &ExactParameters, &ExactFields, &StreamEvents, &ErrorAnswers),
 )]
 pub struct ApiDoc;
 
@@ -247,6 +247,21 @@ impl ExactParameters {
             // Sequence numbers of the feed and the audit log.
             "after" => integer(0, None),
             "incident" if path == "/api/v1/stream" => integer(0, None),
+            "name" if path == "/api/v1/components/{name}" => ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(SHORT_TEXT))
+                .build(),
+            "kinds" => {
+                let one = frontline_core::feed::FeedKind::ALL
+                    .iter()
+                    .map(|k| k.as_str().replace('.', "\\."))
+                    .collect::<Vec<_>>()
+                    .join("|");
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .pattern(Some(format!("^({one})(,({one}))*$")))
+                    .build()
+            }
             _ => return None,
         }))
     }
@@ -262,6 +277,237 @@ impl Modify for ExactParameters {
                 if let Some(schema) = Self::schema(&path, &p.name) {
                     p.schema = Some(RefOr::T(schema));
                 }
+            }
+        }
+    }
+}
+
+/// Text a person reads: at least one character that is not white space, and no control
+/// characters (the server trims, then refuses blank and control-character values).
+const SHORT_TEXT: &str = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$";
+/// Text that may be absent or empty but never holds control characters.
+const NO_CONTROL: &str = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$";
+
+/// What the handlers check of a body field beyond its type, by schema and property.
+enum Rule {
+    Pattern(&'static str),
+    DateTime,
+    /// A JSON object, or null for none.
+    ObjectOrNull,
+    /// Text of this many characters, at least and at most (the server counts bytes; texts of
+    /// ASCII, which is what secrets are, have as many).
+    Length(usize, usize),
+    /// An array whose every item is text matching this pattern.
+    Items(&'static str),
+    /// An incident's seats: seat names to a person's user name or null.
+    Seats,
+    /// `false` or null: a flag that can only be cleared.
+    OnlyFalse,
+    /// One of these values (a JSON string).
+    OneOf(fn() -> Vec<String>),
+    /// An array of at least one item, each one of these values.
+    SomeOf(fn() -> Vec<String>),
+}
+
+fn channels() -> Vec<String> {
+    frontline_core::contact::Channel::ALL
+        .iter()
+        .map(ToString::to_string)
+        .collect()
+}
+
+fn severities() -> Vec<String> {
+    frontline_core::security_event::Severity::ALL
+        .iter()
+        .map(ToString::to_string)
+        .collect()
+}
+
+fn incident_states() -> Vec<String> {
+    ["investigating", "identified", "monitoring", "resolved"]
+        .map(String::from)
+        .to_vec()
+}
+
+fn incident_severities() -> Vec<String> {
+    ["SEV1", "SEV2", "SEV3", "SEV4"].map(String::from).to_vec()
+}
+
+fn feed_kinds_or_all() -> Vec<String> {
+    frontline_core::feed::FeedKind::ALL
+        .iter()
+        .map(|k| k.as_str().to_owned())
+        .chain(["*".to_owned()])
+        .collect()
+}
+
+const FIELDS: &[(&str, &str, Rule)] = &[
+    ("ContactInput", "id", Rule::Pattern(SHORT_TEXT)),
+    ("ContactInput", "source", Rule::Pattern(SHORT_TEXT)),
+    ("ContactInput", "received_at", Rule::DateTime),
+    ("ContactInput", "channel", Rule::OneOf(channels)),
+    ("SecurityEventInput", "severity", Rule::OneOf(severities)),
+    ("CreateIncident", "title", Rule::Pattern(SHORT_TEXT)),
+    ("PatchIncident", "title", Rule::Pattern(SHORT_TEXT)),
+    ("PatchIncident", "state", Rule::OneOf(incident_states)),
+    (
+        "PatchIncident",
+        "severity",
+        Rule::OneOf(incident_severities),
+    ),
+    (
+        "CreateIncident",
+        "severity",
+        Rule::OneOf(incident_severities),
+    ),
+    ("CreateIncident", "services", Rule::Items(SHORT_TEXT)),
+    ("PatchIncident", "services", Rule::Items(SHORT_TEXT)),
+    ("PatchIncident", "proposed", Rule::OnlyFalse),
+    ("PatchIncident", "roles", Rule::Seats),
+    ("ContactInput", "metadata", Rule::ObjectOrNull),
+    ("SecurityEventInput", "id", Rule::Pattern(SHORT_TEXT)),
+    ("SecurityEventInput", "source", Rule::Pattern(SHORT_TEXT)),
+    ("SecurityEventInput", "title", Rule::Pattern(SHORT_TEXT)),
+    ("SecurityEventInput", "observed_at", Rule::DateTime),
+    ("SecurityEventInput", "resolved_at", Rule::DateTime),
+    ("NoteRequest", "body", Rule::Pattern(SHORT_TEXT)),
+    ("TaskRequest", "title", Rule::Pattern(SHORT_TEXT)),
+    ("TaskRequest", "owner", Rule::Pattern(NO_CONTROL)),
+    ("TaskPatch", "owner", Rule::Pattern(NO_CONTROL)),
+    ("QuestionRequest", "question", Rule::Pattern(SHORT_TEXT)),
+    ("DismissRequest", "reason", Rule::Pattern(SHORT_TEXT)),
+    ("CreateWebhook", "secret", Rule::Length(1, 1024)),
+    ("CreateWebhook", "events", Rule::SomeOf(feed_kinds_or_all)),
+];
+
+/// Body fields' exact types: what the handlers check besides the JSON type (they read most
+/// fields as optional text, to name a missing or wrong one in the error).
+struct ExactFields;
+
+impl Modify for ExactFields {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let Some(components) = openapi.components.as_mut() else {
+            return;
+        };
+        for (schema, property, rule) in FIELDS {
+            let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(*schema) else {
+                continue;
+            };
+            let Some(RefOr::T(field)) = object.properties.get_mut(*property) else {
+                continue;
+            };
+            match (rule, field) {
+                (Rule::Pattern(p), Schema::Object(o)) => o.pattern = Some((*p).to_owned()),
+                (Rule::Length(min, max), Schema::Object(o)) => {
+                    o.min_length = Some(*min);
+                    o.max_length = Some(*max);
+                }
+                (Rule::DateTime, Schema::Object(o)) => {
+                    o.format = Some(SchemaFormat::KnownFormat(KnownFormat::DateTime));
+                }
+                (Rule::ObjectOrNull, field) => {
+                    let description = match field {
+                        Schema::Object(o) => o.description.clone(),
+                        _ => None,
+                    };
+                    *field = Schema::Object(
+                        ObjectBuilder::new()
+                            .schema_type(SchemaType::from_iter([Type::Object, Type::Null]))
+                            .description(description)
+                            .build(),
+                    );
+                }
+                (Rule::OneOf(values), Schema::Object(o)) => {
+                    let mut values: Vec<serde_json::Value> =
+                        values().into_iter().map(serde_json::Value::from).collect();
+                    // An optional field's null means "not given" and stays allowed.
+                    if let SchemaType::Array(types) = &o.schema_type {
+                        if types.contains(&Type::Null) {
+                            values.push(serde_json::Value::Null);
+                        }
+                    }
+                    o.enum_values = Some(values);
+                }
+                (Rule::Seats, field) => {
+                    let seat = ObjectBuilder::new()
+                        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+                        .build();
+                    let names = ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .enum_values(Some([
+                            "commander",
+                            "security_lead",
+                            "cx_lead",
+                            "comms_lead",
+                        ]))
+                        .build();
+                    let mut seats = ObjectBuilder::new()
+                        .schema_type(SchemaType::from_iter([Type::Object, Type::Null]))
+                        .additional_properties(Some(ObjectBuilder::from(seat)))
+                        .description(Some("Seat → a person's user name, or null to free it"))
+                        .build();
+                    seats.property_names = Some(Box::new(Schema::Object(names)));
+                    *field = Schema::Object(seats);
+                }
+                (Rule::OnlyFalse, Schema::Object(o)) => {
+                    o.enum_values = Some(vec![
+                        serde_json::Value::Bool(false),
+                        serde_json::Value::Null,
+                    ]);
+                }
+                (Rule::Items(pattern), Schema::Array(a)) => {
+                    a.items = utoipa::openapi::schema::ArrayItems::RefOrSchema(Box::new(RefOr::T(
+                        Schema::Object(
+                            ObjectBuilder::new()
+                                .schema_type(Type::String)
+                                .pattern(Some(*pattern))
+                                .build(),
+                        ),
+                    )));
+                }
+                (Rule::SomeOf(values), Schema::Array(a)) => {
+                    a.min_items = Some(1);
+                    a.items = utoipa::openapi::schema::ArrayItems::RefOrSchema(Box::new(RefOr::T(
+                        Schema::Object(
+                            ObjectBuilder::new()
+                                .schema_type(Type::String)
+                                .enum_values(Some(values()))
+                                .build(),
+                        ),
+                    )));
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// The live stream's answer as Server-Sent Events: each event has the entry's seq as its `id`,
+/// its kind as its `event`, and the entry (a `FeedEntryOut`) as JSON in its `data`.
+struct StreamEvents;
+
+impl Modify for StreamEvents {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (path, op) in operations(openapi) {
+            if path != "/api/v1/stream" {
+                continue;
+            }
+            let Some(RefOr::T(ok)) = op.responses.responses.get_mut("200") else {
+                continue;
+            };
+            let text = || ObjectBuilder::new().schema_type(Type::String);
+            let event = ObjectBuilder::new()
+                .schema_type(Type::Object)
+                .property("id", text().description(Some("The entry's seq")))
+                .property("event", text().description(Some("The entry's kind")))
+                .property(
+                    "data",
+                    text().description(Some("The entry, a FeedEntryOut, as JSON")),
+                )
+                .required("data")
+                .build();
+            if let Some(content) = ok.content.get_mut("text/event-stream") {
+                content.schema = Some(RefOr::T(Schema::Object(event)));
             }
         }
     }
