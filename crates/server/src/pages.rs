@@ -129,7 +129,7 @@ pub(crate) const CSS: &str = include_str!("../templates/base.css");
 /// The pages' one script (live updates, countdowns, copy buttons).
 pub(crate) const JS: &str = include_str!("../templates/live.js");
 
-fn sha256_source(text: &str) -> String {
+pub(crate) fn sha256_source(text: &str) -> String {
     format!(
         "'sha256-{}'",
         base64::engine::general_purpose::STANDARD.encode(Sha256::digest(text.as_bytes()))

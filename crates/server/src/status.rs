@@ -520,6 +520,47 @@ fn choose(
     DEFAULT_LANG.to_owned()
 }
 
+/// The status page's own stylesheet (the template's one `<style>` element), allowed by its
+/// hash: the page needs nothing else but its subscription form posting to this server.
+static HTML_POLICY: std::sync::LazyLock<HeaderValue> = std::sync::LazyLock::new(|| {
+    let template = include_str!("../templates/status.html");
+    let style = template
+        .split_once("<style>")
+        .and_then(|(_, rest)| rest.split_once("</style>"))
+        .map_or("", |(css, _)| css);
+    HeaderValue::from_str(&format!(
+        "default-src 'none'; style-src {}; img-src data:; form-action 'self'; \
+         base-uri 'none'; frame-ancestors 'none'",
+        crate::pages::sha256_source(style)
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'"))
+});
+
+/// The most exposed answers of the server get the strictest headers: a policy that allows
+/// nothing but the page's own stylesheet and form (and nothing at all for the JSON and the
+/// feed), no type sniffing, no framing, and no referrer leaking to linked sites.
+fn harden(
+    builder: axum::http::response::Builder,
+    content_type: &str,
+) -> axum::http::response::Builder {
+    let policy = if content_type.starts_with("text/html") {
+        HTML_POLICY.clone()
+    } else {
+        HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'")
+    };
+    builder
+        .header(header::CONTENT_SECURITY_POLICY, policy)
+        .header(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        )
+        .header(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        )
+        .header(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"))
+}
+
 fn answer(page: Option<&Rendered>, content_type: &'static str, headers: &HeaderMap) -> Response {
     let Some(page) = page else {
         // The first build has not finished (a second after start at most).
@@ -536,7 +577,7 @@ fn answer(page: Option<&Rendered>, content_type: &'static str, headers: &HeaderM
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| none_match_hits(v, page.etag.to_str().unwrap_or_default()));
-    let mut builder = Response::builder()
+    let mut builder = harden(Response::builder(), content_type)
         .header(header::ETAG, page.etag.clone())
         .header(header::CACHE_CONTROL, "public, max-age=5")
         .header(header::VARY, "Accept-Language");

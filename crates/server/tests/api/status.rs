@@ -311,7 +311,48 @@ async fn the_page_answers_conditional_gets_and_changes_within_a_second_of_publis
     assert_ne!(changed.headers()["etag"].to_str().unwrap(), etag);
 }
 
+/// The most exposed answers carry the strictest headers: a policy allowing only the page's own
+/// stylesheet (by its hash, which matches the stylesheet served) and its form, nothing at all
+/// for the JSON and the feed; no sniffing, no framing, no referrer.
+async fn the_public_answers_are_hardened(backend: Backend) {
+    use base64::Engine;
+    use sha2::{Digest, Sha256};
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let html = page_with(&app, "/status", "</html>").await;
+    for path in ["/status", "/status.json", "/status/feed.atom"] {
+        let res = get(&app, path, &[]).await;
+        assert_eq!(res.status(), 200, "{path}");
+        let h = res.headers();
+        let policy = h["content-security-policy"].to_str().unwrap().to_owned();
+        assert!(policy.starts_with("default-src 'none'"), "{path}: {policy}");
+        assert!(
+            policy.contains("frame-ancestors 'none'"),
+            "{path}: {policy}"
+        );
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["referrer-policy"], "no-referrer", "{path}");
+        assert_eq!(h["x-frame-options"], "DENY", "{path}");
+        if path == "/status" {
+            let style = html
+                .split_once("<style>")
+                .and_then(|(_, rest)| rest.split_once("</style>"))
+                .map(|(css, _)| css)
+                .expect("the page has its stylesheet");
+            let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(style));
+            assert!(
+                policy.contains(&format!("style-src 'sha256-{hash}'")),
+                "the served stylesheet is the one allowed: {policy}"
+            );
+        } else {
+            assert!(!policy.contains("style-src"), "{path}: {policy}");
+        }
+    }
+}
+
 frontline_testkit::backend_tests!(
+    the_public_answers_are_hardened,
     the_page_shows_only_published_public_words,
     the_page_answers_conditional_gets_and_changes_within_a_second_of_publishing,
 );
