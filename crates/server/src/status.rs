@@ -442,6 +442,25 @@ pub async fn rebuild(state: &AppState, env: &minijinja::Environment<'_>) -> anyh
     Ok(pages)
 }
 
+/// Rebuilds the pages now and serves them, unless newer ones are served already: a change to
+/// what the public sees (a publication, a component's state) is on the page when the request
+/// that made it is answered, so the person who publishes and looks sees it. A failure is
+/// logged and left to the refresher, which rebuilds on the same change.
+pub async fn rebuild_now(state: &AppState) {
+    static ENV: std::sync::LazyLock<minijinja::Environment<'static>> =
+        std::sync::LazyLock::new(environment);
+    match rebuild(state, &ENV).await {
+        Ok(pages) => {
+            if let Ok(mut current) = state.status.write() {
+                if current.json.is_none() || pages.built_at_seq >= current.built_at_seq {
+                    *current = pages;
+                }
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "status page: rebuilding after a change failed"),
+    }
+}
+
 /// Keeps the pages current: rebuilds at once when this process changes the feed, and when
 /// the feed moved in another process (checked every second). Runs until `shutdown`.
 pub async fn refresh(state: AppState, shutdown: tokio_util::sync::CancellationToken) {
@@ -454,8 +473,11 @@ pub async fn refresh(state: AppState, shutdown: tokio_util::sync::CancellationTo
             Ok(head) if head != built => match rebuild(&state, &env).await {
                 Ok(pages) => {
                     built = pages.built_at_seq;
+                    // A request may have installed newer pages meanwhile (`rebuild_now`).
                     if let Ok(mut current) = state.status.write() {
-                        *current = pages;
+                        if current.json.is_none() || pages.built_at_seq >= current.built_at_seq {
+                            *current = pages;
+                        }
                     }
                 }
                 Err(e) => tracing::warn!(error = %e, "status page: rebuilding failed"),

@@ -222,6 +222,9 @@ async fn act(
         }
     };
     state.feed_changed();
+    if matches!(act, Act::Publish) {
+        crate::status::rebuild_now(state).await;
+    }
     Ok(Json(s.into()))
 }
 
@@ -325,6 +328,7 @@ pub async fn set_component(
         .set_component(&name, status, &principal.origin())
         .await?;
     state.feed_changed();
+    crate::status::rebuild_now(&state).await;
     Ok(Json(ComponentOut {
         name: c.name,
         status: c.status,
