@@ -67,7 +67,7 @@ struct Word {
     at: DateTime<Utc>,
     /// Contacts in the window that use it.
     recent: u32,
-    /// Distinct customers among them (hashes).
+    /// Distinct customers among them (hashes), counted up to the most any test needs.
     customers: HashSet<u64>,
 }
 
@@ -101,6 +101,8 @@ pub struct ThemeTracker {
     seen: u64,
     themes: Vec<Theme>,
     last_prune: Option<DateTime<Utc>>,
+    /// The latest event time seen.
+    latest: Option<DateTime<Utc>>,
 }
 
 /// A word whose decayed usual count is below this has not been used out of the window in
@@ -200,6 +202,7 @@ impl ThemeTracker {
             seen: 0,
             themes: Vec::new(),
             last_prune: None,
+            latest: None,
         }
     }
 
@@ -218,7 +221,17 @@ impl ThemeTracker {
     pub fn add(&mut self, c: &DetectedContact<'_>, normalized: &str) -> Vec<SpikeAlert> {
         let now = c.received_at;
         self.seen += 1;
-        self.leave_window(now);
+        // The window ends at the latest time seen, not this contact's: a backfill of older
+        // contacts must not stop contacts from leaving it (the window grew by a day's worth
+        // of contacts each time input went back in time).
+        let latest = self.latest.map_or(now, |l| l.max(now));
+        self.latest = Some(latest);
+        self.leave_window(latest);
+        // A contact already older than the window when it arrives (a backfill) is no burst,
+        // and kept in the window it would stay there behind newer ones: it is left out.
+        if latest - now > self.config.window {
+            return Vec::new();
+        }
         // Without a customer, the contact counts as its own customer.
         let who = crate::clusters::word_hash(c.customer.unwrap_or(c.id));
         let terms = terms(normalized);
@@ -236,7 +249,9 @@ impl ThemeTracker {
                 customers: HashSet::default(),
             });
             word.recent += 1;
-            if word.customers.len() < 1000 {
+            // Only whether enough distinct customers used the word matters, so the set stops
+            // growing there: a common word no longer holds a thousand hashes.
+            if word.customers.len() < self.config.min_customers.max(self.config.min_customers_new) {
                 word.customers.insert(who);
             }
             hashes.push(h);
@@ -559,6 +574,24 @@ mod tests {
             ..ThemeConfig::default()
         };
         assert!(four_with_a_new_word(strict).is_empty());
+    }
+
+    #[test]
+    fn contacts_from_the_past_do_not_hold_the_window_open() {
+        let mut tracker = ThemeTracker::new(ThemeConfig::default());
+        let topics: Vec<String> = Vec::new();
+        let norm = "where is my parcel it has been a week";
+        for m in 0..600 {
+            let id = format!("c{m}");
+            tracker.add(&contact(&id, at(24 * 60 + m), &topics), norm);
+        }
+        // A backfill from the day before, then the present again.
+        for m in 0..600 {
+            let id = format!("b{m}");
+            tracker.add(&contact(&id, at(m), &topics), norm);
+        }
+        let window = tracker.window.len();
+        assert!(window <= 91 + 2, "the window holds {window} contacts");
     }
 
     #[test]
