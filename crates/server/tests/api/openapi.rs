@@ -1,21 +1,26 @@
 //! The OpenAPI document describes exactly the routes the policy table knows.
 
 use frontline_server::api::v1::ROUTES;
-use frontline_testkit::{Backend, json, spawn_app};
+use frontline_testkit::{Backend, TestApp, json, spawn_app};
 use std::collections::BTreeSet;
 
-async fn the_document_lists_every_route_and_no_other(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
-    let (status, doc) = json(
+/// `GET /api/v1/openapi.json`, public.
+async fn document(app: &TestApp) -> (u16, serde_json::Value) {
+    json(
         app.client
             .get(app.url("/api/v1/openapi.json"))
             .send()
             .await
             .unwrap(),
     )
-    .await;
+    .await
+}
+
+async fn the_document_lists_every_route_and_no_other(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (status, doc) = document(&app).await;
     assert_eq!(status, 200);
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     let mut documented = BTreeSet::new();
@@ -49,14 +54,7 @@ async fn documented_values_are_accepted_and_error_answers_documented(backend: Ba
         return;
     };
     let admin = app.token(frontline_core::Role::Admin).await;
-    let (_, doc) = json(
-        app.client
-            .get(app.url("/api/v1/openapi.json"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, doc) = document(&app).await;
     let mut checked = 0;
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
