@@ -119,7 +119,7 @@ pub(crate) fn run(args: &ReplayArgs, config: &Config) -> anyhow::Result<ExitCode
             continue;
         }
         // Refused as the server refuses it: one contact from far ahead would hold event time.
-        let checked = parse_line(&line).and_then(|c| c.check_not_ahead(margin).map(|()| c));
+        let checked = parse_line(&line).and_then(|c| c.not_ahead(margin));
         let (contact, normalized) = match checked {
             Ok(c) => intake.prepare_normalized(c),
             Err(e) => {

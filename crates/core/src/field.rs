@@ -155,6 +155,18 @@ pub trait Dated {
         }
         Ok(())
     }
+
+    /// The record itself when [`Dated::check_not_ahead`] passes, for chaining after parsing.
+    ///
+    /// # Errors
+    /// As [`Dated::check_not_ahead`].
+    fn not_ahead(self, margin: chrono::Duration) -> Result<Self, InvalidField>
+    where
+        Self: Sized,
+    {
+        self.check_not_ahead(margin)?;
+        Ok(self)
+    }
 }
 
 /// Checks that a free JSON value (metadata, indicators) serialises to at most `max` bytes.

@@ -270,11 +270,16 @@ struct Clock {
     how: usize,
 }
 
+/// Minutes since the Unix epoch.
+fn minute_index(at: DateTime<Utc>) -> i64 {
+    at.timestamp().div_euclid(60)
+}
+
 impl Clock {
     fn new(at: DateTime<Utc>) -> Self {
         Self {
             at,
-            index: at.timestamp().div_euclid(60),
+            index: minute_index(at),
             hour_start: at.duration_trunc(Duration::hours(1)).unwrap_or(at),
             hour: at.hour() as usize,
             how: at.weekday().num_days_from_monday() as usize * 24 + at.hour() as usize,
@@ -497,7 +502,7 @@ impl SpikeTracker {
                     // that silence is its history, so a topic that never came up and now
                     // comes up in numbers is as unusual as it looks.
                     let origin = self.origin.unwrap_or(minute);
-                    stream.first_minute = Some(Clock::new(origin).index);
+                    stream.first_minute = Some(minute_index(origin));
                     if minute - origin >= Duration::hours(1) {
                         stream.minutes = 60;
                     }

@@ -585,7 +585,7 @@ mod tests {
             let id = format!("c{m}");
             tracker.add(&contact(&id, at(24 * 60 + m), &topics), norm);
         }
-        // A backfill from the day before, then the present again.
+        // A backfill from the day before: none of it may stay in the window.
         for m in 0..600 {
             let id = format!("b{m}");
             tracker.add(&contact(&id, at(m), &topics), norm);

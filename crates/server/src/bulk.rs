@@ -174,7 +174,7 @@ fn parse_batch(raw: Vec<RawLine>, intake: &Intake, margin: chrono::Duration) -> 
         let checked = bytes
             .map_err(|reason| InvalidField::new("", reason))
             .and_then(|b| parse_line(&b))
-            .and_then(|c| c.check_not_ahead(margin).map(|()| c));
+            .and_then(|c| c.not_ahead(margin));
         match checked {
             Ok(c) => contacts.push(intake.prepare(c)),
             Err(e) => rejected.push(RejectedLine {

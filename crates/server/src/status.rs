@@ -442,13 +442,21 @@ pub async fn rebuild(state: &AppState, env: &minijinja::Environment<'_>) -> anyh
     Ok(pages)
 }
 
+/// The templates, parsed once for the refresher and the requests that rebuild.
+static ENV: std::sync::LazyLock<minijinja::Environment<'static>> =
+    std::sync::LazyLock::new(environment);
+
+/// The feed position the served pages were built at (none before the first build).
+fn served_at(state: &AppState) -> Option<i64> {
+    let current = state.status.read().ok()?;
+    current.json.is_some().then_some(current.built_at_seq)
+}
+
 /// Rebuilds the pages now and serves them, unless newer ones are served already: a change to
 /// what the public sees (a publication, a component's state) is on the page when the request
-/// that made it is answered, so the person who publishes and looks sees it. A failure is
-/// logged and left to the refresher, which rebuilds on the same change.
+/// that made it is answered, so the person who publishes and looks sees it. The refresher uses
+/// it too. A failure is logged; the refresher tries again on its next wake or poll.
 pub async fn rebuild_now(state: &AppState) {
-    static ENV: std::sync::LazyLock<minijinja::Environment<'static>> =
-        std::sync::LazyLock::new(environment);
     match rebuild(state, &ENV).await {
         Ok(pages) => {
             if let Ok(mut current) = state.status.write() {
@@ -457,31 +465,21 @@ pub async fn rebuild_now(state: &AppState) {
                 }
             }
         }
-        Err(e) => tracing::warn!(error = %e, "status page: rebuilding after a change failed"),
+        Err(e) => tracing::warn!(error = %e, "status page: rebuilding failed"),
     }
 }
 
 /// Keeps the pages current: rebuilds at once when this process changes the feed, and when
-/// the feed moved in another process (checked every second). Runs until `shutdown`.
+/// the feed moved in another process (checked every second), unless a request rebuilt them
+/// at that position already. Runs until `shutdown`.
 pub async fn refresh(state: AppState, shutdown: tokio_util::sync::CancellationToken) {
-    let env = environment();
     let mut wake = state.feed.subscribe();
-    let mut built = -1;
     loop {
         wake.borrow_and_update();
         match state.store.feed_head().await {
-            Ok(head) if head != built => match rebuild(&state, &env).await {
-                Ok(pages) => {
-                    built = pages.built_at_seq;
-                    // A request may have installed newer pages meanwhile (`rebuild_now`).
-                    if let Ok(mut current) = state.status.write() {
-                        if current.json.is_none() || pages.built_at_seq >= current.built_at_seq {
-                            *current = pages;
-                        }
-                    }
-                }
-                Err(e) => tracing::warn!(error = %e, "status page: rebuilding failed"),
-            },
+            Ok(head) if served_at(&state).is_none_or(|built| built < head) => {
+                rebuild_now(&state).await;
+            }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "status page: reading the feed failed"),
         }

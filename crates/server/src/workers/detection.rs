@@ -20,7 +20,6 @@ const BATCH: u32 = 5000;
 /// Contacts detected between two yields to the runtime (about ten milliseconds of work).
 const YIELD_EVERY: usize = 250;
 /// The name of the lease that decides which process steps the worker.
-/// The name of the detection lease.
 pub const LEASE: &str = "detection";
 /// How long a renewal lasts: long enough for slow steps, short enough for a quick takeover.
 pub const LEASE_TTL: chrono::Duration = chrono::Duration::seconds(30);

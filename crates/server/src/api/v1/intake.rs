@@ -107,7 +107,7 @@ where
         is_array,
     };
     for (index, element) in elements.into_iter().enumerate() {
-        match check::<I, T>(element).and_then(|t| t.check_not_ahead(margin).map(|()| t)) {
+        match check::<I, T>(element).and_then(|t| t.not_ahead(margin)) {
             Ok(t) => batch.valid.push(t),
             Err(e) => batch.rejected.push((index, e)),
         }

@@ -1,7 +1,6 @@
 //! The OpenAPI document, generated from the handlers' annotations and the wire types, so it
 //! cannot drift from the code.
 
-use axum::Json;
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, SchemaType, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -172,51 +171,19 @@ impl Modify for ErrorAnswers {
 struct ExactParameters;
 
 /// The values each enumerated query parameter takes, by operation path and name.
-const ENUMS: &[(&str, &str, &[&str])] = &[
-    (
-        "/api/v1/alerts",
-        "state",
-        &["open", "acknowledged", "dismissed"],
-    ),
-    ("/api/v1/alerts", "kind", &["spike", "cluster", "theme"]),
-    ("/api/v1/audit", "format", &["json", "ndjson"]),
-    (
-        "/api/v1/contacts",
-        "channel",
-        &["ticket", "chat", "call", "email", "social", "review"],
-    ),
-    (
-        "/api/v1/incidents",
-        "state",
-        &["investigating", "identified", "monitoring", "resolved"],
-    ),
-    (
-        "/api/v1/reports",
-        "state",
-        &["filed", "acknowledged", "dismissed"],
-    ),
-    (
-        "/api/v1/reports",
-        "category",
-        &[
-            "phishing",
-            "account_takeover",
-            "fraud",
-            "data_exposure",
-            "outage",
-            "other",
-        ],
-    ),
-    (
-        "/api/v1/security-events",
-        "min_severity",
-        &["info", "low", "medium", "high", "critical"],
-    ),
-    (
-        "/api/v1/deliveries",
-        "status",
-        &["pending", "delivered", "failed"],
-    ),
+/// The values of an enumeration, as the document lists them.
+type Values = fn() -> Vec<String>;
+
+const ENUMS: &[(&str, &str, Values)] = &[
+    ("/api/v1/alerts", "state", alert_states),
+    ("/api/v1/alerts", "kind", alert_kinds),
+    ("/api/v1/audit", "format", audit_formats),
+    ("/api/v1/contacts", "channel", channels),
+    ("/api/v1/incidents", "state", incident_states),
+    ("/api/v1/reports", "state", report_states),
+    ("/api/v1/reports", "category", report_categories),
+    ("/api/v1/security-events", "min_severity", severities),
+    ("/api/v1/deliveries", "status", delivery_statuses),
 ];
 
 impl ExactParameters {
@@ -233,7 +200,7 @@ impl ExactParameters {
             return Some(Schema::Object(
                 ObjectBuilder::new()
                     .schema_type(Type::String)
-                    .enum_values(Some(values.iter().copied()))
+                    .enum_values(Some(values()))
                     .build(),
             ));
         }
@@ -304,9 +271,9 @@ enum Rule {
     /// `false` or null: a flag that can only be cleared.
     OnlyFalse,
     /// One of these values (a JSON string).
-    OneOf(fn() -> Vec<String>),
+    OneOf(Values),
     /// An array of at least one item, each one of these values.
-    SomeOf(fn() -> Vec<String>),
+    SomeOf(Values),
 }
 
 fn channels() -> Vec<String> {
@@ -323,14 +290,44 @@ fn severities() -> Vec<String> {
         .collect()
 }
 
+fn report_categories() -> Vec<String> {
+    frontline_core::report::ReportCategory::ALL
+        .iter()
+        .map(ToString::to_string)
+        .collect()
+}
+
+/// Values of the enumerations the core has no list of (each written here once).
+fn words(values: &[&str]) -> Vec<String> {
+    values.iter().map(|v| (*v).to_owned()).collect()
+}
+
 fn incident_states() -> Vec<String> {
-    ["investigating", "identified", "monitoring", "resolved"]
-        .map(String::from)
-        .to_vec()
+    words(&["investigating", "identified", "monitoring", "resolved"])
+}
+
+fn alert_states() -> Vec<String> {
+    words(&["open", "acknowledged", "dismissed"])
+}
+
+fn alert_kinds() -> Vec<String> {
+    words(&["spike", "cluster", "theme"])
+}
+
+fn report_states() -> Vec<String> {
+    words(&["filed", "acknowledged", "dismissed"])
+}
+
+fn delivery_statuses() -> Vec<String> {
+    words(&["pending", "delivered", "failed"])
+}
+
+fn audit_formats() -> Vec<String> {
+    words(&["json", "ndjson"])
 }
 
 fn incident_severities() -> Vec<String> {
-    ["SEV1", "SEV2", "SEV3", "SEV4"].map(String::from).to_vec()
+    words(&["SEV1", "SEV2", "SEV3", "SEV4"])
 }
 
 fn feed_kinds_or_all() -> Vec<String> {
@@ -513,7 +510,18 @@ impl Modify for StreamEvents {
     }
 }
 
-/// `GET /api/v1/openapi.json`: public, since it describes the API and holds no data.
-pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+/// `GET /api/v1/openapi.json`: public, since it describes the API and holds no data. The
+/// document never changes while the server runs: built and serialised once, on first request.
+pub async fn openapi_json() -> axum::response::Response {
+    use axum::response::IntoResponse;
+    static DOCUMENT: std::sync::LazyLock<bytes::Bytes> = std::sync::LazyLock::new(|| {
+        serde_json::to_vec(&ApiDoc::openapi())
+            .unwrap_or_default()
+            .into()
+    });
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        DOCUMENT.clone(),
+    )
+        .into_response()
 }

@@ -221,10 +221,11 @@ async fn act(
                 .await?
         }
     };
-    state.feed_changed();
+    // The public pages first, so the refresher woken next finds them current.
     if matches!(act, Act::Publish) {
         crate::status::rebuild_now(state).await;
     }
+    state.feed_changed();
     Ok(Json(s.into()))
 }
 
@@ -327,8 +328,8 @@ pub async fn set_component(
         .store
         .set_component(&name, status, &principal.origin())
         .await?;
-    state.feed_changed();
     crate::status::rebuild_now(&state).await;
+    state.feed_changed();
     Ok(Json(ComponentOut {
         name: c.name,
         status: c.status,
