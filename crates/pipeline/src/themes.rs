@@ -28,6 +28,13 @@ pub struct ThemeConfig {
     /// Fewest for a word never seen before (its usual share is nothing): a lure's domain or
     /// a new error code is news at fewer customers than a familiar word's rise.
     pub min_customers_new: usize,
+    /// Fewest for a host name never seen before (a lure's domain as customers quote it): a
+    /// new domain that several customers quote within the hour is the clearest sign of a
+    /// campaign there is, and each contact that quotes it is one more recipient.
+    pub min_customers_new_host: usize,
+    /// Tail probability below which a new host name fires: far fewer host names than words
+    /// are watched, so it can be less strict.
+    pub host_threshold: f64,
     /// Fewest times its recent count must exceed the expected count.
     pub min_ratio: f64,
     /// Tail probability below which a word fires (strict: thousands of words are watched).
@@ -49,6 +56,8 @@ impl Default for ThemeConfig {
             memory: Duration::days(4),
             min_customers: 5,
             min_customers_new: 4,
+            min_customers_new_host: 3,
+            host_threshold: 1e-6,
             min_ratio: 3.0,
             threshold: 1e-8,
             warmup_contacts: 2_000,
@@ -109,6 +118,9 @@ pub struct ThemeTracker {
 /// the memory's span: it is new.
 const NEW_WORD: f64 = 0.5;
 
+/// Keeps a host name's hash apart from a word's with the same letters.
+const HOST_SALT: u64 = 0x9e37_79b9_7f4a_7c15;
+
 /// Words that say nothing about what happened, in the languages customers write most; and the
 /// placeholders that redaction leaves.
 const STOP_WORDS: &[&str] = &[
@@ -158,6 +170,50 @@ impl Term<'_> {
         }
     }
 }
+
+/// The host names a (redacted, not normalised) text quotes, lower-cased and without a
+/// leading `www.`: `secure-example.app` in "link is secure-example.app" or
+/// "https://www.secure-example.app/x". Normalising would split one into its labels, and a
+/// campaign's domain is only telling whole.
+fn hosts(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let is_host_char = |c: char| c.is_ascii_alphanumeric() || c == '.' || c == '-';
+    for token in text.split(|c: char| !is_host_char(c)) {
+        let token = token.trim_matches(|c| c == '.' || c == '-');
+        if token.len() < 4 || token.len() > 80 || !token.contains('.') {
+            continue;
+        }
+        let lower = token.to_ascii_lowercase();
+        let host = lower.strip_prefix("www.").unwrap_or(&lower);
+        let labels: Vec<&str> = host.split('.').collect();
+        let Some(tld) = labels.last() else { continue };
+        // A name, not a number (1.50), an abbreviation (z.b) or a file (scan.pdf).
+        let named = labels.iter().all(|l| !l.is_empty())
+            && (2..=12).contains(&tld.len())
+            && tld.bytes().all(|b| b.is_ascii_alphabetic())
+            && !FILE_TYPES.contains(tld)
+            && labels[..labels.len() - 1]
+                .iter()
+                .any(|l| l.len() >= 2 && l.bytes().any(|b| b.is_ascii_alphabetic()));
+        if named && !out.iter().any(|h| h == host) {
+            out.push(host.to_owned());
+        }
+    }
+    out
+}
+
+/// Whether a text has a letter or digit, a dot and a letter in a row: most have none, and
+/// need no closer look.
+fn may_quote_a_host(text: &str) -> bool {
+    text.as_bytes()
+        .windows(3)
+        .any(|w| w[1] == b'.' && w[2].is_ascii_alphabetic() && w[0].is_ascii_alphanumeric())
+}
+
+/// Endings that name a file, not a host.
+const FILE_TYPES: &[&str] = &[
+    "pdf", "png", "jpg", "jpeg", "gif", "doc", "docx", "txt", "csv", "xls", "xlsx", "zip", "heic",
+];
 
 /// The distinct terms of a normalised text.
 fn terms(norm: &str) -> Vec<Term<'_>> {
@@ -234,7 +290,17 @@ impl ThemeTracker {
         }
         // Without a customer, the contact counts as its own customer.
         let who = crate::clusters::word_hash(c.customer.unwrap_or(c.id));
-        let terms = terms(normalized);
+        let mut terms = terms(normalized);
+        let hosts = if may_quote_a_host(c.text) {
+            hosts(c.text)
+        } else {
+            Vec::new()
+        };
+        terms.extend(hosts.iter().map(|h| Term {
+            hash: crate::clusters::word_hash(h) ^ HOST_SALT,
+            first: h,
+            second: None,
+        }));
         let mut hashes = Vec::with_capacity(terms.len());
         for term in terms {
             let h = term.hash;
@@ -348,20 +414,30 @@ impl ThemeTracker {
 
     /// Whether word `h` is now far above its usual share, from enough customers.
     fn fires(&self, h: u64, now: DateTime<Utc>, scale: f64) -> bool {
-        let enough = self.words.get(&h).is_some_and(|w| {
-            let min = if w.usual < NEW_WORD && !w.text.contains(" ") {
-                self.config.min_customers_new
-            } else {
-                self.config.min_customers
-            };
-            w.customers.len() >= min
-        });
-        let Some((count, expected)) = self.observed_expected(h, now, scale).filter(|_| enough)
-        else {
+        let Some(w) = self.words.get(&h) else {
+            return false;
+        };
+        let new = w.usual < NEW_WORD;
+        // Only host names hold a dot: normalised words never do.
+        let new_host = new && w.text.contains('.');
+        let (min, threshold) = if new_host {
+            (
+                self.config.min_customers_new_host,
+                self.config.host_threshold,
+            )
+        } else if new && !w.text.contains(' ') {
+            (self.config.min_customers_new, self.config.threshold)
+        } else {
+            (self.config.min_customers, self.config.threshold)
+        };
+        if w.customers.len() < min {
+            return false;
+        }
+        let Some((count, expected)) = self.observed_expected(h, now, scale) else {
             return false;
         };
         count as f64 >= self.config.min_ratio * expected
-            && poisson_tail(count, expected) < self.config.threshold
+            && poisson_tail(count, expected) < threshold
     }
 
     /// Opens a theme named by the fired words, with the contacts of the window that carry
@@ -574,6 +650,42 @@ mod tests {
             ..ThemeConfig::default()
         };
         assert!(four_with_a_new_word(strict).is_empty());
+    }
+
+    #[test]
+    fn host_names_are_read_whole_and_numbers_files_and_sentences_are_not() {
+        let text = "Got a text: verify at https://www.Secure-Example.app/x7Kq now. \
+                    Also pay-here.example.co.uk? Charged 1.50. See scan.pdf. Thanks.Bye z.b";
+        assert!(may_quote_a_host(text));
+        assert_eq!(
+            hosts(text),
+            ["secure-example.app", "pay-here.example.co.uk", "thanks.bye"]
+        );
+        assert!(!may_quote_a_host("Charged 1.50 today. Why?"));
+    }
+
+    #[test]
+    fn a_host_never_seen_before_is_news_at_three_customers() {
+        let mut tracker = ThemeTracker::new(ThemeConfig::default());
+        let topics: Vec<String> = Vec::new();
+        let ordinary = "where is my parcel it has been a week";
+        for m in 0..(2 * 24 * 60) {
+            let id = format!("c{m}");
+            tracker.add(&contact(&id, at(m), &topics), ordinary);
+        }
+        let mut alerts = Vec::new();
+        for i in 0..3 {
+            let id = format!("w{i}");
+            let text =
+                format!("is parcel-fee{i}.example.net yours? and what of parcel-redirect.example");
+            let c = DetectedContact {
+                text: &text,
+                ..contact(&id, at(2 * 24 * 60 + i * 10), &topics)
+            };
+            alerts.extend(tracker.add(&c, &crate::classify::normalize(&text)));
+        }
+        let named: Vec<&str> = alerts.iter().filter_map(|a| a.text.as_deref()).collect();
+        assert_eq!(named, ["parcel-redirect.example"], "{alerts:?}");
     }
 
     #[test]
