@@ -273,8 +273,8 @@ impl From<frontline_core::feed::FeedEntry> for FeedEntryOut {
 pub struct Timeline {
     /// The entries, oldest first.
     pub items: Vec<FeedEntryOut>,
-    /// Pass as `after` for the next page; `null` on the last page.
-    pub next_after: Option<i64>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
 }
 
 /// `POST /api/v1/webhooks`.
@@ -331,6 +331,8 @@ impl From<frontline_core::webhook::Webhook> for WebhookOut {
 pub struct WebhookList {
     /// Every webhook, oldest first.
     pub items: Vec<WebhookOut>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
 }
 
 /// One notification to one webhook, and how its delivery went.
@@ -389,6 +391,8 @@ impl From<frontline_core::webhook::Delivery> for DeliveryOut {
 pub struct DeliveryList {
     /// The deliveries.
     pub items: Vec<DeliveryOut>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
 }
 
 /// `POST /api/v1/reports`: a description of what customers are saying, or the contacts that
@@ -474,6 +478,8 @@ impl From<frontline_core::report::ReportDetail> for ReportOut {
 pub struct ReportList {
     /// The reports.
     pub items: Vec<ReportOut>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
 }
 
 /// `POST /api/v1/incidents/{id}/statements` and `PUT /api/v1/statements/{id}` (where
@@ -542,6 +548,8 @@ impl From<frontline_core::statement::Statement> for StatementOut {
 pub struct StatementList {
     /// Oldest first.
     pub items: Vec<StatementOut>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
 }
 
 /// `PUT /api/v1/components/{name}`.
@@ -571,6 +579,8 @@ pub struct ComponentOut {
 pub struct ComponentList {
     /// By name.
     pub items: Vec<ComponentOut>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
 }
 
 /// What agents say about one open incident.
@@ -615,6 +625,8 @@ pub struct PublishedWords {
 pub struct TalkingPointsList {
     /// One per open incident, newest first.
     pub items: Vec<TalkingPoints>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
 }
 
 /// `POST /api/v1/talking-points/questions`: customers ask something the points do not answer.

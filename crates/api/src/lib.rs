@@ -237,6 +237,8 @@ pub struct SessionOut {
 pub struct SessionList {
     /// Newest first.
     pub items: Vec<SessionOut>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
 }
 
 /// The answer of `GET /healthz`.

@@ -114,6 +114,7 @@ async fn show_settings(
                 webhook: None,
                 status: None,
                 incident: None,
+                before: None,
                 limit: 50,
             })
             .await?

@@ -87,6 +87,9 @@ pub(crate) async fn list(
     if let Some(since) = query.since {
         sql.push(" AND r.filed_at >= ").push_bind(since);
     }
+    if let Some(b) = query.before {
+        sql.push(" AND r.seq < ").push_bind(b);
+    }
     sql.push(" ORDER BY r.seq DESC LIMIT ")
         .push_bind(i64::from(query.limit));
     sql.build()

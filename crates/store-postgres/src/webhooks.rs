@@ -176,7 +176,16 @@ pub(crate) async fn list_deliveries(
     if let Some(i) = query.incident {
         sql.push(" AND incident_id = ").push_bind(i);
     }
-    sql.push(" ORDER BY seq DESC LIMIT ")
+    if let Some((feed_seq, webhook)) = query.before {
+        sql.push(" AND (feed_seq < ")
+            .push_bind(feed_seq)
+            .push(" OR (feed_seq = ")
+            .push_bind(feed_seq)
+            .push(" AND webhook_id < ")
+            .push_bind(webhook)
+            .push("))");
+    }
+    sql.push(" ORDER BY feed_seq DESC, webhook_id DESC LIMIT ")
         .push_bind(i64::from(query.limit));
     sql.build()
         .fetch_all(&store.pool)

@@ -1323,6 +1323,7 @@ pub async fn webhooks_keep_their_cursor_and_deliveries(store: &dyn Store) {
             webhook: Some(hook.id),
             status: Some(DeliveryStatus::Delivered),
             incident: None,
+            before: None,
             limit: 10,
         })
         .await
@@ -1430,6 +1431,7 @@ pub async fn reports_are_filed_linked_and_triaged(store: &dyn Store) {
         category,
         filed_by: filed_by.map(str::to_owned),
         since: None,
+        before: None,
         limit: 100,
     };
     let all = store.list_reports(&query(None, None, None)).await.unwrap();

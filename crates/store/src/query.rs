@@ -153,6 +153,9 @@ pub struct DeliveryQuery {
     pub status: Option<frontline_core::webhook::DeliveryStatus>,
     /// Only this incident's.
     pub incident: Option<i64>,
+    /// Only those after this one in the list's order (its feed seq, then webhook id): the
+    /// next page.
+    pub before: Option<(i64, i64)>,
     /// At most this many.
     pub limit: u32,
 }
@@ -168,6 +171,8 @@ pub struct ReportQuery {
     pub filed_by: Option<String>,
     /// Only filed at or after this time.
     pub since: Option<DateTime<Utc>>,
+    /// Only those before this one (its id): the next page.
+    pub before: Option<i64>,
     /// At most this many.
     pub limit: u32,
 }

@@ -196,6 +196,7 @@ impl CorrelationWorker {
                 category: None,
                 filed_by: None,
                 since: Some(since),
+                before: None,
                 limit: MAX_SIGNALS,
             })
             .await?;

@@ -75,17 +75,17 @@ async fn admins_read_filter_and_export_the_log_and_the_export_verifies(backend: 
             .iter()
             .all(|r| r["action"] == "incident.open" && r["actor"] == "user:sam")
     );
-    let next = page["next_after"].as_i64().unwrap();
+    let next = page["next_cursor"].as_str().unwrap();
     let (_, rest) = json(
         app.get(
-            &format!("/api/v1/audit?action=incident.&after={next}"),
+            &format!("/api/v1/audit?action=incident.&cursor={next}"),
             &admin,
         )
         .await,
     )
     .await;
     assert_eq!(rest["items"].as_array().unwrap().len(), 1);
-    assert_eq!(rest["next_after"], serde_json::Value::Null);
+    assert_eq!(rest["next_cursor"], serde_json::Value::Null);
 
     // The export holds every record, as stored: the chain verifies on the receiving side.
     let export = app.get("/api/v1/audit?format=ndjson", &admin).await;

@@ -150,17 +150,24 @@ async fn an_incident_is_worked_by_both_teams_and_every_step_is_on_its_timeline(b
     );
     let seqs: Vec<i64> = items.iter().map(|e| e["seq"].as_i64().unwrap()).collect();
     assert!(seqs.windows(2).all(|w| w[0] < w[1]));
-    // Paging by `after`.
+    // Paging by `cursor`.
+    let (_, first) = json(
+        app.get(&format!("/api/v1/incidents/{id}/timeline?limit=3"), &viewer)
+            .await,
+    )
+    .await;
+    let cursor = first["next_cursor"].as_str().unwrap();
     let (_, page) = json(
         app.get(
-            &format!("/api/v1/incidents/{id}/timeline?after={}&limit=2", seqs[2]),
+            &format!("/api/v1/incidents/{id}/timeline?cursor={cursor}&limit=2"),
             &viewer,
         )
         .await,
     )
     .await;
     assert_eq!(page["items"][0]["seq"], seqs[3]);
-    assert_eq!(page["next_after"], seqs[4]);
+    assert_eq!(page["items"][1]["seq"], seqs[4]);
+    assert!(page["next_cursor"].is_string(), "{page}");
 
     let (status, list) = json(app.get("/api/v1/incidents?open=true", &viewer).await).await;
     assert_eq!(status, 200, "{list}");

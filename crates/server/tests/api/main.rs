@@ -15,6 +15,7 @@ mod faults;
 mod incidents;
 mod insights;
 mod limits;
+mod lists;
 mod openapi;
 mod pg_restart;
 mod reports;

@@ -45,7 +45,7 @@ pub async fn list_alerts(
 ) -> Result<Json<AlertList>, ApiError> {
     let Query(pairs) =
         query.map_err(|e| ApiError::bad_request("invalid_parameter", e.body_text()))?;
-    let mut p = query::parse(pairs, &["state", "kind", "topic"])?;
+    let mut p = query::parse(pairs, "alerts", &["state", "kind", "topic"])?;
     let parse = |name: &str, v: Option<String>| v.map(|v| (name.to_owned(), v));
     let alert_state = parse("state", p.filters.remove("state"))
         .map(|(n, v)| {
@@ -73,7 +73,7 @@ pub async fn list_alerts(
         .await?;
     Ok(Json(AlertList {
         items: page.items.into_iter().map(AlertOut::from).collect(),
-        next_cursor: page.next_cursor.map(|c| c.encode()),
+        next_cursor: page.next_cursor.map(|c| query::encode_cursor("alerts", &c)),
     }))
 }
 

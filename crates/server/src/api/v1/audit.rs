@@ -19,7 +19,7 @@ use serde::Serialize;
 /// Records read from the store per query.
 const PAGE: u32 = 1000;
 /// Records looked at per JSON page, matching or not (a rare filter pages through with
-/// `next_after` instead of scanning the whole log in one request).
+/// `next_cursor` instead of scanning the whole log in one request).
 const SCAN: usize = 20_000;
 
 /// The route.
@@ -32,8 +32,8 @@ pub fn router() -> Router<AppState> {
 pub struct AuditPage {
     /// Matching records, in chain order.
     pub items: Vec<AuditRecord>,
-    /// Pass as `after` for the next page; `null` at the end of the log.
-    pub next_after: Option<i64>,
+    /// Pass as `cursor` for the next page; `null` at the end of the log.
+    pub next_cursor: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -75,13 +75,7 @@ fn parse(pairs: Vec<(String, String)>, headers: &HeaderMap) -> Result<Filter, Ap
                 .map_err(|e| ApiError::bad_parameter(&name, e.to_string()))
         };
         match name.as_str() {
-            "after" => {
-                f.after = value
-                    .parse()
-                    .ok()
-                    .filter(|n| *n >= 0)
-                    .ok_or_else(|| bad("after must be a seq (a whole number >= 0)"))?;
-            }
+            "cursor" => f.after = super::query::decode_cursor("audit", &value)?.seq,
             "limit" => {
                 f.limit = value
                     .parse()
@@ -103,7 +97,7 @@ fn parse(pairs: Vec<(String, String)>, headers: &HeaderMap) -> Result<Filter, Ap
                 return Err(ApiError::bad_parameter(
                     other,
                     format!(
-                        "unknown parameter `{other}`; known: after, limit, action, actor, target, since, until, format"
+                        "unknown parameter `{other}`; known: cursor, limit, action, actor, target, since, until, format"
                     ),
                 ));
             }
@@ -114,11 +108,11 @@ fn parse(pairs: Vec<(String, String)>, headers: &HeaderMap) -> Result<Filter, Ap
 
 /// The audit log (admins only). `action` matches exactly, or as a prefix when it ends with a
 /// dot (`incident.`). `format=ndjson` (or `Accept: application/x-ndjson`) streams every
-/// matching record after `after`, one JSON object a line, for export.
+/// matching record after `cursor`, one JSON object a line, for export.
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit",
     params(
-        ("after" = Option<i64>, Query, description = "Only records after this seq"),
         ("limit" = Option<u32>, Query, description = "Page size, 1 to 1000 (default 100; JSON only)"),
+        ("cursor" = Option<String>, Query, description = "The next_cursor of the previous page"),
         ("action" = Option<String>, Query, description = "An action, or a prefix ending in a dot"),
         ("actor" = Option<String>, Query, description = "user:NAME, cli:USER or system"),
         ("target" = Option<String>, Query, description = "A target such as incident:3"),
@@ -153,7 +147,7 @@ pub async fn audit(
         let Some(last) = records.last().map(|r| r.seq) else {
             return Ok(Json(AuditPage {
                 items,
-                next_after: None,
+                next_cursor: None,
             })
             .into_response());
         };
@@ -166,7 +160,7 @@ pub async fn audit(
             if items.len() == filter.limit || scanned >= SCAN {
                 return Ok(Json(AuditPage {
                     items,
-                    next_after: Some(after),
+                    next_cursor: Some(super::query::position_cursor("audit", after)),
                 })
                 .into_response());
             }

@@ -185,7 +185,11 @@ pub async fn list_contacts(
 ) -> Result<Json<ContactList>, ApiError> {
     let Query(pairs) =
         query.map_err(|e| ApiError::bad_request("invalid_parameter", e.body_text()))?;
-    let mut p = query::parse(pairs, &["channel", "service", "source", "topic"])?;
+    let mut p = query::parse(
+        pairs,
+        "contacts",
+        &["channel", "service", "source", "topic"],
+    )?;
     let channel = p
         .filters
         .remove("channel")
@@ -209,7 +213,9 @@ pub async fn list_contacts(
         .await?;
     Ok(Json(ContactList {
         items: page.items.into_iter().map(ContactOut::from).collect(),
-        next_cursor: page.next_cursor.map(|c| c.encode()),
+        next_cursor: page
+            .next_cursor
+            .map(|c| query::encode_cursor("contacts", &c)),
     }))
 }
 

@@ -230,7 +230,7 @@ pub async fn list_incidents(
 ) -> Result<Json<IncidentList>, ApiError> {
     let Query(pairs) =
         query.map_err(|e| ApiError::bad_request("invalid_parameter", e.body_text()))?;
-    let mut p = query::parse(pairs, &["state", "open"])?;
+    let mut p = query::parse(pairs, "incidents", &["state", "open"])?;
     let incident_state = p
         .filters
         .remove("state")
@@ -261,7 +261,9 @@ pub async fn list_incidents(
         .await?;
     Ok(Json(IncidentList {
         items: page.items.into_iter().map(IncidentOut::from).collect(),
-        next_cursor: page.next_cursor.map(|c| c.encode()),
+        next_cursor: page
+            .next_cursor
+            .map(|c| query::encode_cursor("incidents", &c)),
     }))
 }
 
@@ -363,8 +365,8 @@ pub async fn patch_incident(
 #[utoipa::path(get, path = "/api/v1/incidents/{id}/timeline", tag = "incidents",
     params(
         ("id" = i64, Path, description = "The incident id"),
-        ("after" = Option<i64>, Query, description = "Only entries after this seq (the previous page's next_after)"),
-        ("limit" = Option<u32>, Query, description = "Page size, 1 to 1000 (default 1000)"),
+        ("limit" = Option<u32>, Query, description = "Page size, 1 to 1000 (default 100)"),
+        ("cursor" = Option<String>, Query, description = "The next_cursor of the previous page"),
     ),
     responses(
         (status = 200, description = "The timeline", body = Timeline),
@@ -379,15 +381,20 @@ pub async fn timeline(
     let id = path_id(path)?;
     let Query(pairs) =
         query.map_err(|e| ApiError::bad_request("invalid_parameter", e.body_text()))?;
-    let (after, limit) = query::after_and_limit(pairs)?;
+    let paging = query::paging(pairs, "timeline", &[])?;
     if state.store.get_incident(id).await?.is_none() {
         return Err(ApiError::not_found(format!("no incident {id}")));
     }
+    let limit = paging.limit;
+    let after = paging.after.unwrap_or(0);
     let mut items = state.store.feed_after(after, Some(id), limit + 1).await?;
     let more = items.len() > limit as usize;
     items.truncate(limit as usize);
     Ok(Json(Timeline {
-        next_after: items.last().filter(|_| more).map(|e| e.seq),
+        next_cursor: items
+            .last()
+            .filter(|_| more)
+            .map(|e| query::position_cursor("timeline", e.seq)),
         items: items.into_iter().map(FeedEntryOut::from).collect(),
     }))
 }

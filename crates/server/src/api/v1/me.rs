@@ -1,6 +1,7 @@
 //! `/api/v1/me`: who the token belongs to and what roles it carries; the first call an
 //! integration makes to check its token.
 
+use super::query;
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -38,17 +39,13 @@ pub async fn get_me(Extension(principal): Extension<Principal>) -> Json<Me> {
     })
 }
 
-/// Who may see `all` sessions: admins; everyone else sees their own.
-#[derive(Debug, serde::Deserialize)]
-pub struct SessionsQuery {
-    /// Every user's sessions (admins only).
-    #[serde(default)]
-    pub all: bool,
-}
-
 /// Your signed-in browser sessions (admins: `?all=true` for everyone's).
 #[utoipa::path(get, path = "/api/v1/sessions", tag = "auth",
-    params(("all" = Option<bool>, Query, description = "Everyone's (admins only)")),
+    params(
+        ("all" = Option<bool>, Query, description = "Everyone's (admins only)"),
+        ("limit" = Option<u32>, Query, description = "Page size, 1 to 1000 (default 100)"),
+        ("cursor" = Option<String>, Query, description = "The next_cursor of the previous page"),
+    ),
     responses(
         (status = 200, description = "Sessions, newest first", body = SessionList),
         (status = 403, description = "`all` without being an admin", body = ErrorBody),
@@ -57,14 +54,19 @@ pub struct SessionsQuery {
 pub async fn list_sessions(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
-    query: Result<Query<SessionsQuery>, axum::extract::rejection::QueryRejection>,
+    query: Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<SessionList>, ApiError> {
-    let Query(q) = query.map_err(|e| ApiError::bad_request("invalid_parameter", e.body_text()))?;
+    let paging = query::paging(query::pairs(query)?, "sessions", &["all"])?;
+    let all = match paging.filters.get("all").map(String::as_str) {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => return Err(ApiError::bad_parameter("all", "must be true or false")),
+    };
     let admin = principal.roles.contains(&Role::Admin);
-    if q.all && !admin {
+    if all && !admin {
         return Err(ApiError::forbidden("only admins list everyone's sessions"));
     }
-    let user = (!q.all).then_some(principal.user.as_str());
+    let user = (!all).then_some(principal.user.as_str());
     let current = principal.session.as_ref().map(|s| s.id.as_str());
     let items = state
         .store
@@ -80,7 +82,9 @@ pub async fn list_sessions(
             client: s.client,
         })
         .collect();
-    Ok(Json(SessionList { items }))
+    // Newest first, by position: sessions are few, and have no number of their own.
+    let (items, next_cursor) = query::page_by_position(items, &paging, "sessions");
+    Ok(Json(SessionList { items, next_cursor }))
 }
 
 /// Ends a session: your own, or anyone's for an admin. The next request with it is refused.

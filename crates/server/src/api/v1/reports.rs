@@ -4,6 +4,7 @@
 //! sees what became of it.
 
 use super::intake::{dismiss_reason, json_body, path_id};
+use super::query;
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -100,7 +101,8 @@ pub async fn file_report(
         ("category" = Option<String>, Query, description = "Only this category"),
         ("mine" = Option<bool>, Query, description = "Only reports the caller filed"),
         ("since" = Option<String>, Query, description = "Filed at or after (RFC 3339)"),
-        ("limit" = Option<u32>, Query, description = "At most this many, 1 to 1000 (default 100)"),
+        ("limit" = Option<u32>, Query, description = "Page size, 1 to 1000 (default 100)"),
+        ("cursor" = Option<String>, Query, description = "The next_cursor of the previous page"),
     ),
     responses(
         (status = 200, description = "Reports", body = ReportList),
@@ -114,49 +116,38 @@ pub async fn list_reports(
 ) -> Result<Json<ReportList>, ApiError> {
     let Query(pairs) =
         query.map_err(|e| ApiError::bad_request("invalid_parameter", e.body_text()))?;
-    let mut q = ReportQuery {
-        state: None,
-        category: None,
-        filed_by: None,
-        since: None,
-        limit: 100,
+    let paging = query::paging(pairs, "reports", &["state", "category", "mine", "since"])?;
+    let get = |name: &str| paging.filters.get(name);
+    let bad = |name: &str, e: String| ApiError::bad_parameter(name, e);
+    let q = ReportQuery {
+        state: get("state")
+            .map(|v| v.parse())
+            .transpose()
+            .map_err(|e| bad("state", e))?,
+        category: get("category")
+            .map(|v| v.parse())
+            .transpose()
+            .map_err(|e| bad("category", e))?,
+        filed_by: match get("mine").map(String::as_str) {
+            None | Some("false") => None,
+            Some("true") => Some(principal.actor().to_string()),
+            Some(_) => return Err(bad("mine", "must be true or false".into())),
+        },
+        since: get("since")
+            .map(|v| frontline_core::field::timestamp(v, "since"))
+            .transpose()
+            .map_err(|e| bad("since", e.to_string()))?,
+        before: paging.after,
+        limit: paging.limit + 1,
     };
-    for (name, value) in pairs {
-        let bad = |e: String| ApiError::bad_parameter(&name, e);
-        match name.as_str() {
-            "state" => q.state = Some(value.parse().map_err(bad)?),
-            "category" => q.category = Some(value.parse().map_err(bad)?),
-            "mine" => match value.as_str() {
-                "true" => q.filed_by = Some(principal.actor().to_string()),
-                "false" => {}
-                _ => return Err(bad("must be true or false".into())),
-            },
-            "since" => {
-                q.since = Some(
-                    frontline_core::field::timestamp(&value, "since")
-                        .map_err(|e| bad(e.to_string()))?,
-                );
-            }
-            "limit" => {
-                q.limit = value
-                    .trim()
-                    .parse::<u32>()
-                    .ok()
-                    .filter(|n| (1..=1000).contains(n))
-                    .ok_or_else(|| bad("limit must be a whole number from 1 to 1000".into()))?;
-            }
-            other => {
-                return Err(ApiError::bad_parameter(
-                    other,
-                    format!(
-                        "unknown parameter `{other}`; known: state, category, mine, since, limit"
-                    ),
-                ));
-            }
-        }
-    }
-    let items = state.store.list_reports(&q).await?;
+    let mut items = state.store.list_reports(&q).await?;
+    let more = items.len() > paging.limit as usize;
+    items.truncate(paging.limit as usize);
     Ok(Json(ReportList {
+        next_cursor: items
+            .last()
+            .filter(|_| more)
+            .map(|r| query::position_cursor("reports", r.report.id)),
         items: items.into_iter().map(ReportOut::from).collect(),
     }))
 }
@@ -187,6 +178,7 @@ pub async fn get_report(
             category: Some(r.category),
             filed_by: None,
             since: Some(r.filed_at - chrono::Duration::hours(24)),
+            before: None,
             limit: 200,
         })
         .await?

@@ -97,7 +97,11 @@ pub async fn list_security_events(
 ) -> Result<Json<SecurityEventList>, ApiError> {
     let Query(pairs) =
         query.map_err(|e| ApiError::bad_request("invalid_parameter", e.body_text()))?;
-    let mut p = query::parse(pairs, &["service", "source", "min_severity"])?;
+    let mut p = query::parse(
+        pairs,
+        "security-events",
+        &["service", "source", "min_severity"],
+    )?;
     let min_severity = p
         .filters
         .remove("min_severity")
@@ -121,7 +125,9 @@ pub async fn list_security_events(
         .await?;
     Ok(Json(SecurityEventList {
         items: page.items.into_iter().map(SecurityEventOut::from).collect(),
-        next_cursor: page.next_cursor.map(|c| c.encode()),
+        next_cursor: page
+            .next_cursor
+            .map(|c| query::encode_cursor("security-events", &c)),
     }))
 }
 

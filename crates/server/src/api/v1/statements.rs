@@ -4,12 +4,13 @@
 //! user), so two tokens of one user are one approval.
 
 use super::intake::{json_body, path_id};
+use super::query;
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, PathRejection};
-use axum::extract::{Path, State};
+use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 use axum::{Extension, Json, Router};
@@ -106,17 +107,26 @@ pub async fn create_statement(
 
 /// An incident's statements.
 #[utoipa::path(get, path = "/api/v1/incidents/{id}/statements", tag = "statements",
-    params(("id" = i64, Path, description = "The incident id")),
-    responses((status = 200, description = "Its statements", body = StatementList)),
+    params(
+        ("id" = i64, Path, description = "The incident id"),
+        ("limit" = Option<u32>, Query, description = "Page size, 1 to 1000 (default 100)"),
+        ("cursor" = Option<String>, Query, description = "The next_cursor of the previous page"),
+    ),
+    responses((status = 200, description = "Its statements, oldest first", body = StatementList)),
     security(("bearer" = [])))]
 pub async fn list_statements(
     State(state): State<AppState>,
     path: Result<Path<i64>, PathRejection>,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Result<Json<StatementList>, ApiError> {
     let incident = path_id(path)?;
-    let items = state.store.list_statements(incident).await?;
+    let paging = query::paging(query::pairs(query)?, "statements", &[])?;
+    let mut items = state.store.list_statements(incident).await?;
+    items.sort_by_key(|s| s.id);
+    let (items, next_cursor) = query::page_of(items, |s| s.id, &paging, "statements");
     Ok(Json(StatementList {
         items: items.into_iter().map(StatementOut::from).collect(),
+        next_cursor,
     }))
 }
 
@@ -262,33 +272,58 @@ pub struct TemplateOut {
 
 /// The statement templates.
 #[utoipa::path(get, path = "/api/v1/statement-templates", tag = "statements",
-    responses((status = 200, description = "The templates", body = [TemplateOut])),
+    params(
+        ("limit" = Option<u32>, Query, description = "Page size, 1 to 1000 (default 100)"),
+        ("cursor" = Option<String>, Query, description = "The next_cursor of the previous page"),
+    ),
+    responses((status = 200, description = "The templates", body = TemplateList)),
     security(("bearer" = [])))]
-pub async fn list_templates(State(state): State<AppState>) -> Json<Vec<TemplateOut>> {
-    Json(
-        state
-            .config
-            .templates()
-            .into_iter()
-            .map(|t| TemplateOut {
-                name: t.name,
-                description: t.description,
-                title: t.title,
-                body: t.body,
-            })
-            .collect(),
-    )
+pub async fn list_templates(
+    State(state): State<AppState>,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Result<Json<TemplateList>, ApiError> {
+    let paging = query::paging(query::pairs(query)?, "statement-templates", &[])?;
+    let items = state
+        .config
+        .templates()
+        .into_iter()
+        .map(|t| TemplateOut {
+            name: t.name,
+            description: t.description,
+            title: t.title,
+            body: t.body,
+        })
+        .collect();
+    let (items, next_cursor) = query::page_by_position(items, &paging, "statement-templates");
+    Ok(Json(TemplateList { items, next_cursor }))
+}
+
+/// The statement templates, a page.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TemplateList {
+    /// The templates.
+    pub items: Vec<TemplateOut>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
 }
 
 /// The status page components as set by people.
 #[utoipa::path(get, path = "/api/v1/components", tag = "status",
+    params(
+        ("limit" = Option<u32>, Query, description = "Page size, 1 to 1000 (default 100)"),
+        ("cursor" = Option<String>, Query, description = "The next_cursor of the previous page"),
+    ),
     responses((status = 200, description = "The components", body = ComponentList)),
     security(("bearer" = [])))]
 pub async fn list_components(
     State(state): State<AppState>,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Result<Json<ComponentList>, ApiError> {
+    let paging = query::paging(query::pairs(query)?, "components", &[])?;
     let items = state.store.list_components().await?;
+    let (items, next_cursor) = query::page_by_position(items, &paging, "components");
     Ok(Json(ComponentList {
+        next_cursor,
         items: items
             .into_iter()
             .map(|c| ComponentOut {
@@ -354,14 +389,21 @@ fn words(s: &Statement) -> Option<PublishedWords> {
 /// For each open incident, the published `agents` and `customers` statements: every agent
 /// says the same thing.
 #[utoipa::path(get, path = "/api/v1/talking-points", tag = "statements",
+    params(
+        ("limit" = Option<u32>, Query, description = "Page size, 1 to 1000 (default 100)"),
+        ("cursor" = Option<String>, Query, description = "The next_cursor of the previous page"),
+    ),
     responses((status = 200, description = "Talking points", body = TalkingPointsList)),
     security(("bearer" = [])))]
 pub async fn talking_points(
     State(state): State<AppState>,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Result<Json<TalkingPointsList>, ApiError> {
-    Ok(Json(TalkingPointsList {
-        items: current_talking_points(&state).await?,
-    }))
+    let paging = query::paging(query::pairs(query)?, "talking-points", &[])?;
+    let mut items = current_talking_points(&state).await?;
+    items.sort_by_key(|t| t.incident_id);
+    let (items, next_cursor) = query::page_of(items, |t| t.incident_id, &paging, "talking-points");
+    Ok(Json(TalkingPointsList { items, next_cursor }))
 }
 
 /// The latest published talking points and customer statement of each open incident, oldest

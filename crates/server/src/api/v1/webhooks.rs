@@ -2,6 +2,7 @@
 //! became of each notification.
 
 use super::intake::{json_body, path_id};
+use super::query;
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -86,14 +87,27 @@ pub(crate) fn new_webhook(
     })
 }
 
-/// Every webhook (secrets are never shown).
+/// Every webhook, oldest first (secrets are never shown).
 #[utoipa::path(get, path = "/api/v1/webhooks", tag = "webhooks",
+    params(
+        ("limit" = Option<u32>, Query, description = "Page size, 1 to 1000 (default 100)"),
+        ("cursor" = Option<String>, Query, description = "The next_cursor of the previous page"),
+    ),
     responses((status = 200, description = "The webhooks", body = WebhookList)),
     security(("bearer" = [])))]
-pub async fn list_webhooks(State(state): State<AppState>) -> Result<Json<WebhookList>, ApiError> {
-    let items = state.store.list_webhooks().await?;
+pub async fn list_webhooks(
+    State(state): State<AppState>,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Result<Json<WebhookList>, ApiError> {
+    let Query(pairs) =
+        query.map_err(|e| ApiError::bad_request("invalid_parameter", e.body_text()))?;
+    let paging = query::paging(pairs, "webhooks", &[])?;
+    let mut items = state.store.list_webhooks().await?;
+    items.sort_by_key(|w| w.id);
+    let (items, next_cursor) = query::page_of(items, |w| w.id, &paging, "webhooks");
     Ok(Json(WebhookList {
         items: items.into_iter().map(WebhookOut::from).collect(),
+        next_cursor,
     }))
 }
 
@@ -122,7 +136,8 @@ pub async fn delete_webhook(
         ("webhook" = Option<i64>, Query, description = "Only this webhook's"),
         ("status" = Option<String>, Query, description = "pending, delivered or failed"),
         ("incident" = Option<i64>, Query, description = "Only this incident's"),
-        ("limit" = Option<u32>, Query, description = "At most this many, 1 to 1000 (default 100)"),
+        ("limit" = Option<u32>, Query, description = "Page size, 1 to 1000 (default 100)"),
+        ("cursor" = Option<String>, Query, description = "The next_cursor of the previous page"),
     ),
     responses(
         (status = 200, description = "Deliveries", body = DeliveryList),
@@ -135,51 +150,48 @@ pub async fn list_deliveries(
 ) -> Result<Json<DeliveryList>, ApiError> {
     let Query(pairs) =
         query.map_err(|e| ApiError::bad_request("invalid_parameter", e.body_text()))?;
-    let mut q = DeliveryQuery {
-        webhook: None,
-        status: None,
-        incident: None,
-        limit: 100,
+    // Deliveries run newest feed entry first, then by webhook: the cursor holds both.
+    let p = query::parse_untimed(pairs, "deliveries", &["webhook", "status", "incident"])?;
+    let after = p.after.map(|c| (c.at_micros, c.seq));
+    let paging = query::Paging {
+        limit: p.limit,
+        after: None,
+        filters: p.filters,
     };
-    let number = |name: &str, v: &str| {
-        v.trim()
-            .parse::<i64>()
-            .map_err(|_| ApiError::bad_parameter(name, format!("{name} must be a number")))
+    let number = |name: &str| {
+        paging
+            .filters
+            .get(name)
+            .map(|v| {
+                v.trim()
+                    .parse::<i64>()
+                    .map_err(|_| ApiError::bad_parameter(name, format!("{name} must be a number")))
+            })
+            .transpose()
     };
-    for (name, value) in pairs {
-        match name.as_str() {
-            "webhook" => q.webhook = Some(number("webhook", &value)?),
-            "incident" => q.incident = Some(number("incident", &value)?),
-            "status" => {
-                q.status = Some(
-                    value
-                        .parse()
-                        .map_err(|e: String| ApiError::bad_parameter("status", e))?,
-                );
-            }
-            "limit" => {
-                q.limit = value
-                    .trim()
-                    .parse::<u32>()
-                    .ok()
-                    .filter(|n| (1..=1000).contains(n))
-                    .ok_or_else(|| {
-                        ApiError::bad_parameter(
-                            "limit",
-                            "limit must be a whole number from 1 to 1000",
-                        )
-                    })?;
-            }
-            other => {
-                return Err(ApiError::bad_parameter(
-                    other,
-                    format!("unknown parameter `{other}`; known: webhook, status, incident, limit"),
-                ));
-            }
-        }
-    }
-    let items = state.store.list_deliveries(&q).await?;
+    let q = DeliveryQuery {
+        webhook: number("webhook")?,
+        incident: number("incident")?,
+        status: paging
+            .filters
+            .get("status")
+            .map(|v| v.parse())
+            .transpose()
+            .map_err(|e: String| ApiError::bad_parameter("status", e))?,
+        before: after,
+        limit: paging.limit + 1,
+    };
+    let mut items = state.store.list_deliveries(&q).await?;
+    let more = items.len() > paging.limit as usize;
+    items.truncate(paging.limit as usize);
     Ok(Json(DeliveryList {
+        next_cursor: items.last().filter(|_| more).map(|d| {
+            let c = frontline_store::Cursor {
+                at_micros: d.feed_seq,
+                seq: d.webhook_id,
+            };
+            query::encode_cursor("deliveries", &c)
+        }),
         items: items.into_iter().map(DeliveryOut::from).collect(),
     }))
 }
