@@ -18,7 +18,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 /// The whole application router.
 pub fn router(state: AppState) -> Router {
     let body_limit = state.config.max_body_bytes;
-    Router::new()
+    let routes = Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(crate::ops::metrics))
         .merge(private(v1::router(state.clone())))
@@ -29,7 +29,8 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::status::router())
         .merge(crate::subscriptions::router())
         .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
+        .method_not_allowed_fallback(method_not_allowed);
+    hardened(routes)
         .layer(middleware::from_fn_with_state(
             state.clone(),
             crate::limits::bound_in_flight,
@@ -55,6 +56,32 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(middleware::from_fn(telemetry::request_context))
         .with_state(state)
+}
+
+/// What every answer carries unless its route set its own (the status page's policy allows
+/// its stylesheet, the people's pages their script and stylesheet): no browser may guess a
+/// type, frame an answer, or tell another site which page a link was followed from, and an
+/// answer that is not a page may load nothing at all.
+fn hardened(router: Router<AppState>) -> Router<AppState> {
+    use axum::http::{HeaderValue, header};
+    use tower_http::set_header::SetResponseHeaderLayer;
+    router
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; base-uri 'none'; frame-ancestors 'none'"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
 }
 
 /// Answers behind sign-in carry data for one person or token: no cache may keep them, and no

@@ -12,6 +12,7 @@ mod contacts;
 mod correlation;
 mod demo;
 mod faults;
+mod headers;
 mod incidents;
 mod insights;
 mod limits;
