@@ -112,6 +112,12 @@ enum AuditCommand {
     },
 }
 
+/// mimalloc: the server allocates and frees small buffers on every request and the pipeline
+/// on every contact, from several threads; glibc's malloc spent a fifth of the server's time
+/// under load (measured: benches/status.sh, docs/performance.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     telemetry::init(match cli.log_format {

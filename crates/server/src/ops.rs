@@ -124,6 +124,35 @@ impl Default for Ops {
 }
 
 impl Ops {
+    /// Counts a request answered, and how long it took.
+    pub fn observe_request(
+        &self,
+        method: &str,
+        route: &str,
+        status: axum::http::StatusCode,
+        took: std::time::Duration,
+    ) {
+        self.request_histogram(method, route, status)
+            .observe(took.as_secs_f64());
+    }
+
+    /// The histogram of requests to `route` answered `status`, to keep where one route is
+    /// asked for so often that finding it each time would show.
+    pub fn request_histogram(
+        &self,
+        method: &str,
+        route: &str,
+        status: axum::http::StatusCode,
+    ) -> Histogram {
+        self.requests
+            .get_or_create(&RequestLabels {
+                method: method.to_owned(),
+                route: route.to_owned(),
+                status: status.as_u16().to_string(),
+            })
+            .clone()
+    }
+
     /// Counts the contacts of a batch that were stored (not duplicates).
     pub fn contacts_stored(&self, contacts: &[RedactedContact], outcome: &[Inserted]) {
         for (c, o) in contacts.iter().zip(outcome) {
@@ -209,21 +238,15 @@ impl Ops {
 /// Middleware on every route: observes the request's latency under its route.
 pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = req.method().as_str().to_owned();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = req.method().clone();
+    let route = req.extensions().get::<MatchedPath>().cloned();
     let response = next.run(req).await;
-    state
-        .ops
-        .requests
-        .get_or_create(&RequestLabels {
-            method,
-            route,
-            status: response.status().as_u16().to_string(),
-        })
-        .observe(started.elapsed().as_secs_f64());
+    state.ops.observe_request(
+        method.as_str(),
+        route.as_ref().map_or("unmatched", MatchedPath::as_str),
+        response.status(),
+        started.elapsed(),
+    );
     response
 }
 

@@ -2,16 +2,22 @@
 //! for request headers (a client that trickles its headers, or connects and says nothing, is
 //! dropped instead of holding a connection forever) and `TCP_NODELAY`. Shutting down stops
 //! accepting, lets requests in flight finish, and gives up on connections after 30 seconds.
+//! A [`FastPath`] answers what needs no middleware (the public status page, from memory)
+//! before the router sees the request.
 
 use axum::Router;
 use axum::extract::ConnectInfo;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, Method, Uri};
+use axum::response::Response;
+use futures::future::{Either, Ready, ready};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
+use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -53,16 +59,53 @@ pub fn forwarded(trusted: &[IpAddr], peer: SocketAddr, headers: &HeaderMap) -> (
     (client, https)
 }
 
+/// Answers a request from memory, or `None` to hand it to the router: for the answers a crowd
+/// asks for (the public status page), which carry their own headers and need no session,
+/// limit or body.
+pub type FastPath = Arc<dyn Fn(&Method, &Uri, &HeaderMap) -> Option<Response> + Send + Sync>;
+
+/// The router behind the fast path.
+#[derive(Clone)]
+struct Front<S> {
+    fast: Option<FastPath>,
+    inner: S,
+}
+
+impl<S, B> tower::Service<axum::http::Request<B>> for Front<S>
+where
+    S: tower::Service<axum::http::Request<B>, Response = Response, Error = Infallible>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Either<Ready<Result<Response, Infallible>>, S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: axum::http::Request<B>) -> Self::Future {
+        if let Some(answer) = self
+            .fast
+            .as_ref()
+            .and_then(|fast| fast(req.method(), req.uri(), req.headers()))
+        {
+            return Either::Left(ready(Ok(answer)));
+        }
+        Either::Right(self.inner.call(req))
+    }
+}
+
 /// How long shutting down waits for open connections.
 const DRAIN: Duration = Duration::from_secs(30);
 
-/// Serves `router` on `listener` until `shutdown` is cancelled.
+/// Serves `router` on `listener` until `shutdown` is cancelled, `fast` answering first.
 ///
 /// # Errors
 /// Never at present: accept errors (out of file descriptors) are logged and retried.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
+    fast: Option<FastPath>,
     header_timeout: Duration,
     trusted_proxies: Arc<[IpAddr]>,
     shutdown: CancellationToken,
@@ -70,6 +113,7 @@ pub async fn serve(
     let mut builder = Builder::new(TokioExecutor::new());
     builder
         .http1()
+        .writev(false)
         .timer(TokioTimer::new())
         .header_read_timeout(header_timeout);
     let graceful = GracefulShutdown::new();
@@ -88,7 +132,7 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let proxies = trusted_proxies.clone();
-        let service = router.clone().map_request(
+        let routed = router.clone().map_request(
             move |mut req: axum::extract::Request<hyper::body::Incoming>| {
                 let (client, https) = forwarded(&proxies, peer, req.headers());
                 req.extensions_mut()
@@ -97,6 +141,10 @@ pub async fn serve(
                 req.map(axum::body::Body::new)
             },
         );
+        let service = Front {
+            fast: fast.clone(),
+            inner: routed,
+        };
         let conn = builder
             .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service))
             .into_owned();

@@ -208,10 +208,12 @@ impl Application {
             std::time::Duration::from_millis(self.state.config.limits.header_timeout_ms);
         let proxies: std::sync::Arc<[std::net::IpAddr]> =
             self.state.config.trusted_proxies.clone().into();
+        let fast = crate::status::fast_path(self.state.clone());
         let router = api::router(self.state);
         let result = crate::serve::serve(
             self.listener,
             router,
+            Some(fast),
             header_timeout,
             proxies,
             shutdown.clone(),

@@ -31,12 +31,21 @@ const POLL: std::time::Duration = std::time::Duration::from_secs(1);
 /// The default language (statements are written in it; translations add others).
 const DEFAULT_LANG: &str = "en";
 
-/// One rendered representation.
+/// One rendered representation, with the headers of its answers made once: a crowd reading
+/// the page costs a copy of them, not their building.
 #[derive(Debug, Clone)]
 struct Rendered {
     body: Bytes,
     etag: HeaderValue,
+    /// The headers of a `200`.
+    full: HeaderMap,
+    /// The headers of a `304` (no content type).
+    not_modified: HeaderMap,
 }
+
+const HTML: &str = "text/html; charset=utf-8";
+const JSON: &str = "application/json";
+const ATOM: &str = "application/atom+xml";
 
 /// Every representation of the current state, per language.
 #[derive(Debug, Clone, Default)]
@@ -278,13 +287,24 @@ fn overall(snap: &Snapshot, incidents: &[PublicIncident]) -> PublicComponent {
 // ---------------------------------------------------------------------------------------------
 // Rendering.
 
-fn rendered(body: Vec<u8>) -> Rendered {
+fn rendered(body: Vec<u8>, content_type: &'static str) -> Rendered {
     let digest = Sha256::digest(&body);
     let etag = HeaderValue::from_str(&format!("\"{}\"", hex::encode(&digest[..12])))
         .unwrap_or_else(|_| HeaderValue::from_static("\"0\""));
+    let mut not_modified = harden(content_type);
+    not_modified.insert(header::ETAG, etag.clone());
+    not_modified.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=5"),
+    );
+    not_modified.insert(header::VARY, HeaderValue::from_static("Accept-Language"));
+    let mut full = not_modified.clone();
+    full.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     Rendered {
         body: Bytes::from(body),
         etag,
+        full,
+        not_modified,
     }
 }
 
@@ -423,7 +443,7 @@ pub async fn rebuild(state: &AppState, env: &minijinja::Environment<'_>) -> anyh
     let snap = snapshot(state).await?;
     let url = state.config.public_url.trim_end_matches('/');
     let mut pages = Pages {
-        json: Some(rendered(render_json(&snap))),
+        json: Some(rendered(render_json(&snap), JSON)),
         built_at_seq: seq,
         ..Pages::default()
     };
@@ -433,11 +453,11 @@ pub async fn rebuild(state: &AppState, env: &minijinja::Environment<'_>) -> anyh
     for lang in langs {
         pages.html.insert(
             lang.clone(),
-            rendered(render_html(env, &snap, &lang, url, email)?),
+            rendered(render_html(env, &snap, &lang, url, email)?, HTML),
         );
         pages
             .atom
-            .insert(lang.clone(), rendered(render_atom(&snap, &lang, url)));
+            .insert(lang.clone(), rendered(render_atom(&snap, &lang, url), ATOM));
     }
     Ok(pages)
 }
@@ -559,29 +579,27 @@ static HTML_POLICY: std::sync::LazyLock<HeaderValue> = std::sync::LazyLock::new(
 /// The most exposed answers of the server get the strictest headers: a policy that allows
 /// nothing but the page's own stylesheet and form (and nothing at all for the JSON and the
 /// feed), no type sniffing, no framing, and no referrer leaking to linked sites.
-fn harden(
-    builder: axum::http::response::Builder,
-    content_type: &str,
-) -> axum::http::response::Builder {
+fn harden(content_type: &str) -> HeaderMap {
     let policy = if content_type.starts_with("text/html") {
         HTML_POLICY.clone()
     } else {
         HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'")
     };
-    builder
-        .header(header::CONTENT_SECURITY_POLICY, policy)
-        .header(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        )
-        .header(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
-        )
-        .header(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"))
+    let mut headers = HeaderMap::with_capacity(8);
+    headers.insert(header::CONTENT_SECURITY_POLICY, policy);
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers
 }
 
-fn answer(page: Option<&Rendered>, content_type: &'static str, headers: &HeaderMap) -> Response {
+fn answer(page: Option<&Rendered>, headers: &HeaderMap) -> Response {
     let Some(page) = page else {
         // The first build has not finished (a second after start at most).
         let mut r = (
@@ -589,6 +607,7 @@ fn answer(page: Option<&Rendered>, content_type: &'static str, headers: &HeaderM
             "the status page is starting",
         )
             .into_response();
+        r.headers_mut().extend(harden("text/plain"));
         r.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         return r;
@@ -597,20 +616,16 @@ fn answer(page: Option<&Rendered>, content_type: &'static str, headers: &HeaderM
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| none_match_hits(v, page.etag.to_str().unwrap_or_default()));
-    let mut builder = harden(Response::builder(), content_type)
-        .header(header::ETAG, page.etag.clone())
-        .header(header::CACHE_CONTROL, "public, max-age=5")
-        .header(header::VARY, "Accept-Language");
-    let body = if fresh {
-        builder = builder.status(StatusCode::NOT_MODIFIED);
-        Body::empty()
+    if fresh {
+        let mut r = Response::new(Body::empty());
+        *r.status_mut() = StatusCode::NOT_MODIFIED;
+        *r.headers_mut() = page.not_modified.clone();
+        r
     } else {
-        builder = builder.header(header::CONTENT_TYPE, content_type);
-        Body::from(page.body.clone())
-    };
-    builder
-        .body(body)
-        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+        let mut r = Response::new(Body::from(page.body.clone()));
+        *r.headers_mut() = page.full.clone();
+        r
+    }
 }
 
 /// Whether an `If-None-Match` value names `etag`. The comparison is weak (RFC 9110, 13.1.2):
@@ -642,14 +657,48 @@ fn serve(state: &AppState, kind: Kind, lang: Option<&str>, headers: &HeaderMap) 
     match kind {
         Kind::Html => {
             let lang = choose(&pages.html, lang, headers);
-            answer(pages.html.get(&lang), "text/html; charset=utf-8", headers)
+            answer(pages.html.get(&lang), headers)
         }
         Kind::Atom => {
             let lang = choose(&pages.atom, lang, headers);
-            answer(pages.atom.get(&lang), "application/atom+xml", headers)
+            answer(pages.atom.get(&lang), headers)
         }
-        Kind::Json => answer(pages.json.as_ref(), "application/json", headers),
+        Kind::Json => answer(pages.json.as_ref(), headers),
     }
+}
+
+/// The status page's shortest path, ahead of the router and its middleware: a plain `GET` of
+/// a page (no query) is answered from memory, with the headers it always carries, and counted
+/// in the request metrics. A request id, a log line and the in-flight bound would cost more
+/// than the answer; anything else (`?lang=`, `HEAD`) takes the routed path.
+pub fn fast_path(state: AppState) -> crate::serve::FastPath {
+    const ROUTES: [(&str, Kind); 3] = [
+        ("/status", Kind::Html),
+        ("/status.json", Kind::Json),
+        ("/status/feed.atom", Kind::Atom),
+    ];
+    // Each route's histograms of its usual answers, found once.
+    let usual = ROUTES.map(|(route, _)| {
+        [StatusCode::OK, StatusCode::NOT_MODIFIED]
+            .map(|status| state.ops.request_histogram("GET", route, status))
+    });
+    std::sync::Arc::new(move |method, uri, headers| {
+        if method != axum::http::Method::GET || uri.query().is_some() {
+            return None;
+        }
+        let n = ROUTES.iter().position(|(route, _)| *route == uri.path())?;
+        let started = std::time::Instant::now();
+        let response = serve(&state, ROUTES[n].1, None, headers);
+        let took = started.elapsed().as_secs_f64();
+        match response.status() {
+            StatusCode::OK => usual[n][0].observe(took),
+            StatusCode::NOT_MODIFIED => usual[n][1].observe(took),
+            other => state
+                .ops
+                .observe_request("GET", ROUTES[n].0, other, started.elapsed()),
+        }
+        Some(response)
+    })
 }
 
 async fn html(

@@ -341,7 +341,15 @@ async fn the_public_answers_are_hardened(backend: Backend) {
         return;
     };
     let html = page_with(&app, "/status", "</html>").await;
-    for path in ["/status", "/status.json", "/status/feed.atom"] {
+    // A plain GET is answered ahead of the router, one with a query through it: the same
+    // headers either way.
+    for path in [
+        "/status",
+        "/status.json",
+        "/status/feed.atom",
+        "/status?lang=en",
+        "/status/feed.atom?lang=en",
+    ] {
         let res = get(&app, path, &[]).await;
         assert_eq!(res.status(), 200, "{path}");
         let h = res.headers();
@@ -354,7 +362,7 @@ async fn the_public_answers_are_hardened(backend: Backend) {
         assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
         assert_eq!(h["referrer-policy"], "no-referrer", "{path}");
         assert_eq!(h["x-frame-options"], "DENY", "{path}");
-        if path == "/status" {
+        if path.starts_with("/status?") || path == "/status" {
             let style = html
                 .split_once("<style>")
                 .and_then(|(_, rest)| rest.split_once("</style>"))
@@ -369,6 +377,27 @@ async fn the_public_answers_are_hardened(backend: Backend) {
             assert!(!policy.contains("style-src"), "{path}: {policy}");
         }
     }
+    // Answers on the short path are counted like any other.
+    let etag = get(&app, "/status.json", &[]).await.headers()["etag"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let not_modified = get(&app, "/status.json", &[("if-none-match", &etag)]).await;
+    assert_eq!(not_modified.status(), 304);
+    assert_eq!(not_modified.headers()["x-frame-options"], "DENY");
+    let metrics = get(&app, "/metrics", &[]).await.text().await.unwrap();
+    let count = |status: &str| {
+        let key = format!(
+            "frontline_http_request_duration_seconds_count{{method=\"GET\",route=\"/status.json\",status=\"{status}\"}} "
+        );
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(key.as_str()))
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("no {key} in {metrics}"))
+    };
+    assert!(count("200") >= 2, "{metrics}");
+    assert_eq!(count("304"), 1, "{metrics}");
 }
 
 frontline_testkit::backend_tests!(
