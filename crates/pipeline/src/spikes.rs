@@ -574,6 +574,13 @@ fn step(
     if s.recent.len() > WINDOW {
         s.recent.pop_front();
     }
+    // A minute without contacts is never anomalous (most minutes of most streams): it is
+    // learned as it is and counts towards closing an open alert, without a tail computed.
+    if count == 0 {
+        s.learn(clock, 0.0);
+        close_when_quiet(config, s, minute);
+        return None;
+    }
     let warm = s.first_minute.is_some() && s.age(clock) >= DAY;
     // A rare security topic watched as a whole is one of a handful of streams, and its few
     // contacts are the earliest word of a breach: over an hour or three it may speak sooner.
@@ -698,6 +705,12 @@ fn step(
         alert.evidence.extend(evidence.into_iter().take(room));
         return Some(alert.clone());
     }
+    close_when_quiet(config, s, minute);
+    None
+}
+
+/// Counts a minute that added nothing to the stream's open alert, closing it after enough.
+fn close_when_quiet(config: &SpikeConfig, s: &mut Stream, minute: DateTime<Utc>) {
     if s.alert.is_some() {
         s.quiet += 1;
         if s.quiet >= config.close_after {
@@ -705,7 +718,6 @@ fn step(
             s.long_quiet_until = Some(minute + Duration::minutes(WINDOW as i64));
         }
     }
-    None
 }
 
 #[cfg(test)]
