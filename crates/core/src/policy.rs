@@ -63,11 +63,13 @@ pub enum Action {
     ReadAudit,
     /// Manage people, their roles, API tokens and sessions (the admin pages).
     ManagePeople,
+    /// See the server nodes sharing the database and the leases each holds.
+    ReadNodes,
 }
 
 impl Action {
     /// Every action, for exhaustive tests.
-    pub const ALL: [Action; 26] = [
+    pub const ALL: [Action; 27] = [
         Action::IngestContacts,
         Action::IngestSecurityEvents,
         Action::ReadContacts,
@@ -94,6 +96,7 @@ impl Action {
         Action::ManageComponents,
         Action::ReadAudit,
         Action::ManagePeople,
+        Action::ReadNodes,
     ];
 
     /// The roles (besides `admin`) allowed this action.
@@ -134,6 +137,8 @@ impl Action {
             // Webhooks carry secrets and send data out; the audit log says who did what:
             // admins only.
             Action::ManageWebhooks | Action::ReadAudit | Action::ManagePeople => &[],
+            // Addresses and the shape of the deployment: admins only.
+            Action::ReadNodes => &[],
             Action::ReadSelf => &[Security, CxLead, CxAgent, Comms, Viewer, Ingest],
             // Sessions are people's: an ingest token (a machine) has no business with them.
             Action::ManageOwnSessions => &[Security, CxLead, CxAgent, Comms, Viewer],

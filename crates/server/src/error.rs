@@ -184,6 +184,13 @@ impl From<StoreError> for ApiError {
                 e.source = Some(source);
                 e
             }
+            // Only leader-only work writes under a lease; a request that met one lost it
+            // to another node meanwhile and may be retried there.
+            err @ StoreError::Fenced { .. } => {
+                let mut e = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "");
+                e.source = Some(Box::new(err));
+                e
+            }
             err @ StoreError::Internal { .. } => ApiError::internal(err),
         }
     }

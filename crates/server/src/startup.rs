@@ -177,6 +177,15 @@ impl Application {
                 ))
             });
         let status = tokio::spawn(crate::status::refresh(self.state.clone(), shutdown.clone()));
+        let listen = self
+            .listener
+            .local_addr()
+            .map_or_else(|_| "unknown".to_owned(), |a| a.to_string());
+        tokio::spawn(crate::workers::nodes::run(
+            self.state.clone(),
+            listen,
+            shutdown.clone(),
+        ));
         let subscribers = tokio::spawn(crate::subscriptions::run(
             self.state.clone(),
             shutdown.clone(),
@@ -248,12 +257,7 @@ async fn run_detection(
 ) {
     let holder = crate::workers::holder();
     loop {
-        let step = state
-            .detection
-            .lock()
-            .await
-            .step(&holder, chrono::Utc::now())
-            .await;
+        let step = state.detection.lock().await.step(&holder).await;
         let busy = match step {
             Ok(Some(report)) => {
                 if report.new_alerts > 0 {

@@ -505,14 +505,14 @@ pub async fn run(state: AppState, shutdown: tokio_util::sync::CancellationToken)
         let mut again = false;
         match state
             .store
-            .acquire_lease(LEASE, &holder, Utc::now(), chrono::Duration::seconds(30))
+            .acquire_lease(LEASE, &holder, chrono::Duration::seconds(30))
             .await
         {
-            Ok(true) => match round(&state, &policy).await {
+            Ok(Some(_)) => match round(&state, &policy).await {
                 Ok(busy) => again = busy,
                 Err(e) => tracing::warn!(error = %e, "subscriptions: round failed"),
             },
-            Ok(false) => {}
+            Ok(None) => {}
             Err(e) => tracing::warn!(error = %e, "subscriptions: the lease could not be read"),
         }
         if again {

@@ -8,6 +8,7 @@ mod audit;
 mod contacts;
 mod errors;
 mod incidents;
+mod leases;
 mod people;
 mod reports;
 mod reviews;
@@ -34,8 +35,9 @@ use frontline_core::security_event::{NewSecurityEvent, SecurityEvent};
 use frontline_core::statement::{Audience, Draft, Statement};
 use frontline_core::webhook::{Delivery, NewWebhook, Webhook};
 use frontline_store::{
-    AlertQuery, ContactQuery, DeliveryQuery, IncidentQuery, Inserted, NewToken, Origin, Page,
-    ReportQuery, Resolution, SecurityEventQuery, Store, StoreError, TokenCredentials, TokenInfo,
+    AlertQuery, ContactQuery, DeliveryQuery, IncidentQuery, Inserted, Leadership, Lease, NewToken,
+    Node, Origin, Page, ReportQuery, Resolution, SecurityEventQuery, Store, StoreError,
+    TokenCredentials, TokenInfo,
 };
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgPool, Postgres, Transaction};
@@ -182,7 +184,7 @@ impl Store for PostgresStore {
     }
 
     async fn upsert_alerts(&self, alerts: &[DetectedAlert]) -> Result<usize, StoreError> {
-        alerts::upsert(self, alerts).await
+        alerts::upsert(self, alerts, None).await
     }
 
     async fn list_alerts(&self, query: &AlertQuery) -> Result<Page<Alert>, StoreError> {
@@ -207,33 +209,37 @@ impl Store for PostgresStore {
         &self,
         name: &str,
         holder: &str,
-        now: chrono::DateTime<chrono::Utc>,
         ttl: chrono::Duration,
-    ) -> Result<bool, StoreError> {
-        let affected = sqlx::query(
-            "INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $3)
-             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
-             WHERE leases.holder = excluded.holder OR leases.expires_at <= $4",
-        )
-        .bind(name)
-        .bind(holder)
-        .bind(now + ttl)
-        .bind(now)
-        .execute(&self.pool)
-        .await
-        .map_err(|e| errors::map(e, "taking a lease"))?
-        .rows_affected();
-        Ok(affected == 1)
+    ) -> Result<Option<Lease>, StoreError> {
+        leases::acquire(self, name, holder, ttl).await
     }
 
     async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM leases WHERE name = $1 AND holder = $2")
-            .bind(name)
-            .bind(holder)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| errors::map(e, "releasing a lease"))?;
-        Ok(())
+        leases::release(self, name, holder).await
+    }
+
+    async fn leases(&self) -> Result<Vec<Lease>, StoreError> {
+        leases::all(self).await
+    }
+
+    async fn leadership_log(&self, name: &str) -> Result<Vec<Leadership>, StoreError> {
+        leases::log(self, name).await
+    }
+
+    async fn heartbeat_node(&self, node: &Node) -> Result<(), StoreError> {
+        leases::heartbeat(self, node).await
+    }
+
+    async fn live_nodes(&self, within: chrono::Duration) -> Result<Vec<Node>, StoreError> {
+        leases::live(self, within).await
+    }
+
+    async fn upsert_alerts_fenced(
+        &self,
+        lease: &Lease,
+        alerts: &[DetectedAlert],
+    ) -> Result<usize, StoreError> {
+        alerts::upsert(self, alerts, Some(lease)).await
     }
 
     async fn audit_records(&self, after: i64, limit: u32) -> Result<Vec<AuditRecord>, StoreError> {

@@ -17,12 +17,16 @@ const FAMILY_QUERY: &str =
 pub(crate) async fn upsert(
     store: &SqliteStore,
     alerts: &[DetectedAlert],
+    fence: Option<&frontline_store::Lease>,
 ) -> Result<usize, StoreError> {
     if alerts.is_empty() {
         return Ok(0);
     }
     let now = micros(Utc::now());
     let mut tx = store.begin_write().await?;
+    if let Some(lease) = fence {
+        crate::leases::check_fence(&mut tx, lease).await?;
+    }
     let mut new = 0;
     for a in alerts {
         let evidence = serde_json::to_string(&a.evidence)

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use crate::{
-    AlertQuery, ContactQuery, DeliveryQuery, IncidentQuery, Inserted, NewToken, Origin,
+    AlertQuery, ContactQuery, DeliveryQuery, IncidentQuery, Inserted, NewToken, Node, Origin,
     ReportQuery, Resolution, SecurityEventQuery, Settled, Store, StoreError,
 };
 use chrono::{DateTime, Duration, TimeZone, Utc};
@@ -44,6 +44,7 @@ macro_rules! conformance_tests {
             one_wave_raises_one_alert_and_then_grows,
             new_contacts_are_followed_in_intake_order,
             a_lease_has_one_holder_until_it_expires,
+            nodes_report_themselves_and_the_silent_ones_drop_out,
             every_change_is_chained_in_the_audit_log,
             concurrent_batches_keep_every_row_and_the_chain,
             incidents_open_change_and_keep_a_timeline,
@@ -760,63 +761,151 @@ pub async fn new_contacts_are_followed_in_intake_order(store: &dyn Store) {
 
 pub async fn a_lease_has_one_holder_until_it_expires(store: &dyn Store) {
     let ttl = Duration::seconds(30);
+    let a = store.acquire_lease("detection", "a", ttl).await.unwrap();
+    let a = a.expect("a free lease is taken");
+    assert_eq!((a.holder.as_str(), a.epoch), ("a", 1));
     assert!(
         store
-            .acquire_lease("detection", "a", at(0), ttl)
+            .acquire_lease("detection", "b", ttl)
             .await
             .unwrap()
+            .is_none()
     );
     assert!(
-        !store
-            .acquire_lease("detection", "b", at(0), ttl)
+        store
+            .acquire_lease("other", "b", ttl)
             .await
             .unwrap()
-    );
-    assert!(
-        store.acquire_lease("other", "b", at(0), ttl).await.unwrap(),
+            .is_some(),
         "leases are per name"
     );
-    // Renewing moves the expiry: b still cannot take it 20 seconds after the first expiry.
-    assert!(
+    // Renewing keeps the epoch and moves the expiry (the database's clock).
+    let renewed = store
+        .acquire_lease("detection", "a", ttl)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(renewed.epoch, 1);
+    assert!(renewed.expires_at >= a.expires_at);
+    // The holder writes under its lease.
+    let alert = |id: &str| detected(id, 0, 5);
+    assert_eq!(
         store
-            .acquire_lease("detection", "a", at(0) + Duration::seconds(25), ttl)
-            .await
-            .unwrap()
-    );
-    assert!(
-        !store
-            .acquire_lease("detection", "b", at(0) + Duration::seconds(50), ttl)
-            .await
-            .unwrap()
-    );
-    assert!(
-        store
-            .acquire_lease("detection", "b", at(0) + Duration::seconds(56), ttl)
-            .await
-            .unwrap()
-    );
-    assert!(
-        !store
-            .acquire_lease("detection", "a", at(0) + Duration::seconds(57), ttl)
-            .await
-            .unwrap()
-    );
-    // Releasing: only the holder's release counts, and then anyone may take it at once.
-    store.release_lease("detection", "a").await.unwrap();
-    assert!(
-        !store
-            .acquire_lease("detection", "a", at(0) + Duration::seconds(58), ttl)
+            .upsert_alerts_fenced(&a, &[alert("fenced-1")])
             .await
             .unwrap(),
-        "a is not the holder; its release changed nothing"
+        1
     );
+    // Releasing: only the holder's release counts, and then anyone may take it at once, at
+    // a higher epoch.
     store.release_lease("detection", "b").await.unwrap();
     assert!(
         store
-            .acquire_lease("detection", "a", at(0) + Duration::seconds(58), ttl)
+            .acquire_lease("detection", "b", ttl)
             .await
             .unwrap()
+            .is_none()
     );
+    store.release_lease("detection", "a").await.unwrap();
+    let b = store
+        .acquire_lease("detection", "b", ttl)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(b.epoch, 2);
+    // The old holder, waking up, can no longer write: fenced, and nothing written.
+    let err = store
+        .upsert_alerts_fenced(&a, &[alert("fenced-2")])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Fenced { epoch: 1, .. }),
+        "{err:?}"
+    );
+    assert!(store.get_alert("fenced-2").await.unwrap().is_none());
+    assert_eq!(
+        store
+            .upsert_alerts_fenced(&b, &[alert("fenced-3")])
+            .await
+            .unwrap(),
+        1
+    );
+    // An expired lease is taken over by the database's clock.
+    store.release_lease("detection", "b").await.unwrap();
+    let short = Duration::milliseconds(300);
+    let c = store
+        .acquire_lease("detection", "c", short)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        store
+            .acquire_lease("detection", "d", short)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(450)).await;
+    let d = store
+        .acquire_lease("detection", "d", short)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((c.epoch, d.epoch), (3, 4));
+    assert!(matches!(
+        store.upsert_alerts_fenced(&c, &[alert("fenced-4")]).await,
+        Err(StoreError::Fenced { .. })
+    ));
+    // Every holder's time is logged; the intervals follow one another and never overlap.
+    let log = store.leadership_log("detection").await.unwrap();
+    let holders: Vec<(i64, &str)> = log.iter().map(|l| (l.epoch, l.holder.as_str())).collect();
+    assert_eq!(holders, [(1, "a"), (2, "b"), (3, "c"), (4, "d")]);
+    for pair in log.windows(2) {
+        let ended = pair[0]
+            .to
+            .expect("a holder's time ends when the next begins");
+        assert!(ended <= pair[1].from, "{pair:?}");
+        assert!(pair[0].from <= ended, "{pair:?}");
+    }
+    assert!(log[3].to.is_none());
+    let held: Vec<(String, String, i64)> = store
+        .leases()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|l| (l.name, l.holder, l.epoch))
+        .collect();
+    assert_eq!(
+        held,
+        [
+            ("detection".to_owned(), "d".to_owned(), 4),
+            ("other".to_owned(), "b".to_owned(), 1)
+        ]
+    );
+}
+
+pub async fn nodes_report_themselves_and_the_silent_ones_drop_out(store: &dyn Store) {
+    let node = |id: &str| Node {
+        id: id.into(),
+        version: "0.1.0".into(),
+        listen: "127.0.0.1:8080".into(),
+        started_at: at(0),
+        last_seen: at(0),
+    };
+    store.heartbeat_node(&node("n1")).await.unwrap();
+    store.heartbeat_node(&node("n2")).await.unwrap();
+    let live = store.live_nodes(Duration::seconds(10)).await.unwrap();
+    let ids: Vec<&str> = live.iter().map(|n| n.id.as_str()).collect();
+    assert_eq!(ids, ["n1", "n2"]);
+    assert!(
+        live.iter().all(|n| n.last_seen > at(0)),
+        "the database's clock, not the caller's"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    store.heartbeat_node(&node("n2")).await.unwrap();
+    let live = store.live_nodes(Duration::milliseconds(300)).await.unwrap();
+    let ids: Vec<&str> = live.iter().map(|n| n.id.as_str()).collect();
+    assert_eq!(ids, ["n2"]);
 }
 
 pub async fn every_change_is_chained_in_the_audit_log(store: &dyn Store) {

@@ -41,6 +41,15 @@ pub enum StoreError {
     /// change was not made. It can succeed once space is freed.
     #[error("the database is full")]
     Full(#[source] BoxError),
+    /// A leader-only write under a lease its writer no longer holds (its epoch moved on, or
+    /// it expired): nothing was written. The writer must stop acting as leader.
+    #[error("lease {name} is no longer held at epoch {epoch}")]
+    Fenced {
+        /// The lease.
+        name: String,
+        /// The epoch the write was made under.
+        epoch: i64,
+    },
     /// The store found something it cannot explain (corrupt data, a failed invariant).
     #[error("storage failure: {context}")]
     Internal {

@@ -13,6 +13,7 @@ pub mod changes;
 pub mod conformance;
 mod error;
 pub mod incidents;
+pub mod leases;
 pub mod metrics;
 pub mod page;
 pub mod people;
@@ -22,6 +23,7 @@ pub mod statements;
 pub mod tokens;
 
 pub use error::{BoxError, StoreError};
+pub use leases::{Leadership, Lease, Node};
 pub use page::{Cursor, Page};
 pub use query::{
     AlertQuery, ContactQuery, DeliveryQuery, IncidentQuery, ReportQuery, SecurityEventQuery,
@@ -280,8 +282,10 @@ pub trait Store: Send + Sync + 'static {
         origin: &Origin,
     ) -> Result<Alert, StoreError>;
 
-    /// Takes or renews the lease `name` for `holder` until `now + ttl`, if it is free, expired
-    /// or already `holder`'s. Answers whether `holder` holds it now.
+    /// Takes or renews the lease `name` for `holder` for `ttl` from now by the database's
+    /// clock (never the caller's: nodes' clocks differ), if it is free, expired or already
+    /// `holder`'s. A change of holder raises the epoch and is recorded in the leadership log.
+    /// Answers the lease when `holder` holds it now.
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] when the database cannot be reached.
@@ -289,16 +293,51 @@ pub trait Store: Send + Sync + 'static {
         &self,
         name: &str,
         holder: &str,
-        now: chrono::DateTime<chrono::Utc>,
         ttl: chrono::Duration,
-    ) -> Result<bool, StoreError>;
+    ) -> Result<Option<Lease>, StoreError>;
 
     /// Gives up the lease `name` if `holder` holds it (on shutdown, so a successor need not
-    /// wait for it to expire).
+    /// wait for it to expire). The epoch stays: the next holder's is higher.
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] when the database cannot be reached.
     async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError>;
+
+    /// Every lease as it stands (expired ones too).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn leases(&self) -> Result<Vec<Lease>, StoreError>;
+
+    /// The leadership log of lease `name`, oldest first.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn leadership_log(&self, name: &str) -> Result<Vec<Leadership>, StoreError>;
+
+    /// Records that node `node` is alive (its `last_seen` set by the database's clock).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn heartbeat_node(&self, node: &Node) -> Result<(), StoreError>;
+
+    /// Nodes seen within `within`, by the database's clock, oldest start first.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn live_nodes(&self, within: chrono::Duration) -> Result<Vec<Node>, StoreError>;
+
+    /// [`Store::upsert_alerts`], as the holder of `lease`: refused with [`StoreError::Fenced`]
+    /// and nothing written when that holder and epoch no longer hold it, checked in the same
+    /// transaction as the write.
+    ///
+    /// # Errors
+    /// As [`Store::upsert_alerts`], and [`StoreError::Fenced`].
+    async fn upsert_alerts_fenced(
+        &self,
+        lease: &Lease,
+        alerts: &[DetectedAlert],
+    ) -> Result<usize, StoreError>;
 
     /// Audit records with `seq > after`, in order, at most `limit`.
     ///

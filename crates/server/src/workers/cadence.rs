@@ -87,17 +87,17 @@ pub async fn run(state: crate::state::AppState, shutdown: tokio_util::sync::Canc
     loop {
         match state
             .store
-            .acquire_lease(LEASE, &holder, Utc::now(), chrono::Duration::seconds(60))
+            .acquire_lease(LEASE, &holder, chrono::Duration::seconds(60))
             .await
         {
-            Ok(true) => {
+            Ok(Some(_)) => {
                 match round(state.store.as_ref(), &state.config.cadence, Utc::now()).await {
                     Ok(n) if n > 0 => state.feed_changed(),
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "cadence check failed; retrying"),
                 }
             }
-            Ok(false) => {}
+            Ok(None) => {}
             Err(e) => tracing::warn!(error = %e, "cadence: the lease could not be read"),
         }
         tokio::select! {

@@ -80,10 +80,11 @@ impl CorrelationWorker {
         holder: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<Round>, StoreError> {
-        if !self
+        if self
             .store
-            .acquire_lease(LEASE, holder, now, LEASE_TTL)
+            .acquire_lease(LEASE, holder, LEASE_TTL)
             .await?
+            .is_none()
         {
             return Ok(None);
         }

@@ -212,19 +212,15 @@ pub async fn run(state: AppState, worker: DeliveryWorker, shutdown: Cancellation
     loop {
         wake.borrow_and_update();
         let mut sleep = IDLE;
-        match state
-            .store
-            .acquire_lease(LEASE, &holder, Utc::now(), LEASE_TTL)
-            .await
-        {
-            Ok(true) => match worker.round(tokio::time::Instant::now() + ROUND).await {
+        match state.store.acquire_lease(LEASE, &holder, LEASE_TTL).await {
+            Ok(Some(_)) => match worker.round(tokio::time::Instant::now() + ROUND).await {
                 Ok(Some(due)) => {
                     sleep = (due - Utc::now()).to_std().unwrap_or_default().min(IDLE);
                 }
                 Ok(None) => {}
                 Err(e) => tracing::warn!(error = %e, "delivery round failed; retrying"),
             },
-            Ok(false) => {}
+            Ok(None) => {}
             Err(e) => tracing::warn!(error = %e, "delivery: the lease could not be read"),
         }
         tokio::select! {

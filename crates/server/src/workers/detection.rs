@@ -11,7 +11,7 @@
 
 use frontline_core::alert::DetectedAlert;
 use frontline_pipeline::detector::{DetectedContact, Detector};
-use frontline_store::{Store, StoreError};
+use frontline_store::{Lease, Store, StoreError};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -21,8 +21,9 @@ const BATCH: u32 = 5000;
 const YIELD_EVERY: usize = 250;
 /// The name of the lease that decides which process steps the worker.
 pub const LEASE: &str = "detection";
-/// How long a renewal lasts: long enough for slow steps, short enough for a quick takeover.
-pub const LEASE_TTL: chrono::Duration = chrono::Duration::seconds(30);
+/// How long a renewal lasts (by the database's clock): steps renew it every second or so, so
+/// a successor takes over about ten seconds after a holder stops.
+pub const LEASE_TTL: chrono::Duration = chrono::Duration::seconds(10);
 
 /// What one step did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -42,8 +43,10 @@ pub struct DetectionWorker {
     cursor: i64,
     /// Alerts detected but not yet stored (the store failed); stored on the next step.
     pending: HashMap<String, DetectedAlert>,
-    /// Whether this process held the lease at its last step.
-    holding: bool,
+    /// The lease this process held at its last step: alerts are written under it, and
+    /// refused once another holder took over.
+    lease: Option<Lease>,
+    lease_ttl: chrono::Duration,
     ops: Arc<crate::ops::Ops>,
 }
 
@@ -55,7 +58,8 @@ impl DetectionWorker {
             detector: Detector::default(),
             cursor: 0,
             pending: HashMap::new(),
-            holding: false,
+            lease: None,
+            lease_ttl: LEASE_TTL,
             ops: Arc::default(),
         }
     }
@@ -67,38 +71,56 @@ impl DetectionWorker {
         self
     }
 
+    /// Holds the lease for `ttl` at each step instead of [`LEASE_TTL`] (tests of takeover).
+    #[must_use]
+    pub fn with_lease_ttl(mut self, ttl: chrono::Duration) -> Self {
+        self.lease_ttl = ttl;
+        self
+    }
+
     /// One step if this process (`holder`) holds the detection lease, taking or renewing it;
-    /// `None` when another process holds it. Taking it over starts from scratch, since the
-    /// other holder may have seen contacts this process's state has not.
+    /// `None` when another process holds it, or took it over while this step wrote (the
+    /// write was fenced off and nothing stored). Taking it, or finding its epoch moved on,
+    /// starts from scratch, since another holder may have seen contacts this process's state
+    /// has not.
     ///
     /// # Errors
     /// When the store fails.
-    pub async fn step(
-        &mut self,
-        holder: &str,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> Result<Option<TickReport>, StoreError> {
-        let held = self
+    pub async fn step(&mut self, holder: &str) -> Result<Option<TickReport>, StoreError> {
+        let Some(lease) = self
             .store
-            .acquire_lease(LEASE, holder, now, LEASE_TTL)
-            .await?;
-        if !held {
-            self.holding = false;
+            .acquire_lease(LEASE, holder, self.lease_ttl)
+            .await?
+        else {
+            self.lease = None;
             return Ok(None);
-        }
-        if !self.holding {
+        };
+        if self.lease.as_ref().is_none_or(|l| l.epoch != lease.epoch) {
             tracing::info!(
                 holder,
+                epoch = lease.epoch,
                 "detection lease taken; rebuilding from stored contacts"
             );
             // Start over, but keep reporting to the same metrics.
             *self = Self {
-                holding: true,
                 ops: self.ops.clone(),
+                lease_ttl: self.lease_ttl,
                 ..Self::new(self.store.clone())
             };
         }
-        self.tick().await.map(Some)
+        self.lease = Some(lease);
+        match self.tick().await {
+            Err(StoreError::Fenced { name, epoch }) => {
+                tracing::warn!(
+                    lease = name,
+                    epoch,
+                    "detection lease lost while writing; stepping down"
+                );
+                self.lease = None;
+                Ok(None)
+            }
+            other => other.map(Some),
+        }
     }
 
     /// Reads the next contacts, detects, stores alerts.
@@ -146,7 +168,12 @@ impl DetectionWorker {
         }
         let mut alerts: Vec<DetectedAlert> = self.pending.values().cloned().collect();
         alerts.sort_by(|a, b| (a.started_at, &a.alert_id).cmp(&(b.started_at, &b.alert_id)));
-        let new_alerts = self.store.upsert_alerts(&alerts).await?;
+        // Under the lease when stepping (a holder that lost it writes nothing); plain when
+        // driven directly (tests, the CLI).
+        let new_alerts = match &self.lease {
+            Some(lease) => self.store.upsert_alerts_fenced(lease, &alerts).await?,
+            None => self.store.upsert_alerts(&alerts).await?,
+        };
         self.pending.clear();
         if new_alerts > 0 {
             self.ops.alerts_raised(new_alerts as u64);
@@ -181,7 +208,7 @@ mod tests {
         );
         let ops = Arc::new(crate::ops::Ops::default());
         let mut worker = DetectionWorker::new(store).with_ops(ops.clone());
-        let report = worker.step("node-a", chrono::Utc::now()).await.unwrap();
+        let report = worker.step("node-a").await.unwrap();
         assert!(report.is_some(), "the lease is free");
         assert!(Arc::ptr_eq(&worker.ops, &ops));
     }

@@ -180,30 +180,31 @@ async fn a_burst_raises_an_alert_with_evidence_that_people_triage(backend: Backe
 }
 
 async fn only_the_lease_holder_detects_and_a_successor_rebuilds(backend: Backend) {
-    use frontline_server::workers::detection::{DetectionWorker, LEASE_TTL};
+    use frontline_server::workers::detection::DetectionWorker;
     let Some(app) = spawn_app(backend).await else {
         return;
     };
     let ingest = app.token(Role::Ingest).await;
     phishing_burst(&app, &ingest).await;
-    let now = chrono::Utc::now();
-    let mut a = DetectionWorker::new(app.store.clone());
-    let mut b = DetectionWorker::new(app.store.clone());
+    // A short lease, so expiry (by the database's clock) comes within the test.
+    let ttl = chrono::Duration::milliseconds(600);
+    let mut a = DetectionWorker::new(app.store.clone()).with_lease_ttl(ttl);
+    let mut b = DetectionWorker::new(app.store.clone()).with_lease_ttl(ttl);
     let first = a
-        .step("server-a", now)
+        .step("server-a/w")
         .await
         .unwrap()
         .expect("a takes the lease");
     assert!(first.contacts > 0 && first.new_alerts > 0);
     assert!(
-        b.step("server-b", now).await.unwrap().is_none(),
+        b.step("server-b/w").await.unwrap().is_none(),
         "b waits while a holds it"
     );
-    // a stops renewing; once the lease expires, b takes over and rebuilds from the start,
-    // reaching the same alerts (none new).
-    let later = now + LEASE_TTL + chrono::Duration::seconds(1);
+    // a stops renewing; once the lease expires, b takes over at the next epoch and rebuilds
+    // from the start, reaching the same alerts (none new).
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
     let mut rebuilt = 0;
-    while let Some(report) = b.step("server-b", later).await.unwrap() {
+    while let Some(report) = b.step("server-b/w").await.unwrap() {
         if report.contacts == 0 {
             break;
         }
@@ -211,10 +212,59 @@ async fn only_the_lease_holder_detects_and_a_successor_rebuilds(backend: Backend
         assert_eq!(report.new_alerts, 0, "re-detection finds the same alerts");
     }
     assert_eq!(rebuilt, first.contacts);
-    assert!(a.step("server-a", later).await.unwrap().is_none());
+    assert!(a.step("server-a/w").await.unwrap().is_none());
+    let log = app.store.leadership_log("detection").await.unwrap();
+    let holders: Vec<(&str, i64)> = log.iter().map(|l| (l.holder.as_str(), l.epoch)).collect();
+    assert_eq!(holders, [("server-a/w", 1), ("server-b/w", 2)]);
+}
+
+/// Every node reports itself; an admin sees the live nodes and the leases each holds.
+async fn admins_see_the_nodes_and_their_leases(backend: Backend) {
+    use frontline_server::workers::detection::DetectionWorker;
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let admin = app.token(Role::Admin).await;
+    let security = app.token(Role::Security).await;
+    let (status, _) = json(app.get("/api/v1/nodes", &security).await).await;
+    assert_eq!(status, 403);
+    // The heartbeat runs at start; a lease held under this node's name is listed with it.
+    let node = frontline_server::workers::node_id();
+    let mut worker = DetectionWorker::new(app.store.clone());
+    worker.step(&format!("{node}/detect")).await.unwrap();
+    let mut nodes = serde_json::Value::Null;
+    for _ in 0..50 {
+        let (status, body) = json(app.get("/api/v1/nodes", &admin).await).await;
+        assert_eq!(status, 200, "{body}");
+        if body["items"].as_array().is_some_and(|i| !i.is_empty()) {
+            nodes = body;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let items = nodes["items"].as_array().expect("this node is listed");
+    assert_eq!(items.len(), 1, "{nodes}");
+    let me = &items[0];
+    assert_eq!(me["id"], node);
+    assert_eq!(me["this_node"], true);
+    assert_eq!(
+        me["listen"],
+        app.url("")
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+    );
+    // Its own workers (delivery, subscriptions) hold theirs too.
+    let leases = me["leases"].as_array().unwrap();
+    let detection = leases
+        .iter()
+        .find(|l| l["name"] == "detection")
+        .unwrap_or_else(|| panic!("{nodes}"));
+    assert_eq!(detection["epoch"], 1);
+    assert!(leases.iter().any(|l| l["name"] == "delivery"), "{nodes}");
 }
 
 frontline_testkit::backend_tests!(
     a_burst_raises_an_alert_with_evidence_that_people_triage,
     only_the_lease_holder_detects_and_a_successor_rebuilds,
+    admins_see_the_nodes_and_their_leases,
 );

@@ -11,6 +11,7 @@ pub mod insights;
 pub(crate) mod intake;
 pub mod integrations;
 pub mod me;
+pub mod nodes;
 pub mod openapi;
 mod query;
 pub mod reports;
@@ -259,6 +260,7 @@ pub const ROUTES: &[RouteRule] = &[
         Action::ReadIncidents,
     ),
     rule(Method::GET, "/api/v1/trends", Action::ReadIncidents),
+    rule(Method::GET, "/api/v1/nodes", Action::ReadNodes),
 ];
 
 /// The action a routed request needs, if the route is in [`ROUTES`] or
@@ -287,6 +289,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(security_events::router())
         .merge(integrations::router())
         .merge(me::router())
+        .merge(nodes::router())
         .route_layer(middleware::from_fn_with_state(state, auth::authorize))
         .route("/api/v1/openapi.json", get(openapi::openapi_json))
 }

@@ -30,6 +30,7 @@ use utoipa::{Modify, OpenApi};
         super::me::list_sessions,
         super::me::revoke_session,
         super::audit::audit,
+        super::nodes::list_nodes,
         super::incidents::create_incident,
         super::incidents::list_incidents,
         super::incidents::get_incident,

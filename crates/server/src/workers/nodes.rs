@@ -1,0 +1,32 @@
+//! The node registry: each server process says every few seconds that it is alive, so an
+//! admin sees which nodes share the database and which leases each holds.
+
+use crate::state::AppState;
+use frontline_store::Node;
+use tokio_util::sync::CancellationToken;
+
+/// How often a node reports itself.
+pub const HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(3);
+/// A node not heard from for this long is no longer listed as live.
+pub const LIVE_WITHIN: chrono::Duration = chrono::Duration::seconds(15);
+
+/// Reports this node every [`HEARTBEAT`] until `shutdown`.
+pub async fn run(state: AppState, listen: String, shutdown: CancellationToken) {
+    let now = chrono::Utc::now();
+    let node = Node {
+        id: super::node_id().to_owned(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        listen,
+        started_at: now,
+        last_seen: now,
+    };
+    loop {
+        if let Err(e) = state.store.heartbeat_node(&node).await {
+            tracing::warn!(error = %e, "the node could not report itself");
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => break,
+            () = tokio::time::sleep(HEARTBEAT) => {}
+        }
+    }
+}

@@ -1,0 +1,208 @@
+//! Leases with fencing and the nodes sharing the database. Every time is the database's clock
+//! (`now()`), never a node's: nodes' clocks differ, and a lease decided by two clocks could
+//! have two holders.
+
+use crate::{PostgresStore, errors::map};
+use frontline_store::{Leadership, Lease, Node, StoreError};
+use sqlx::{Postgres, Row, Transaction};
+
+/// A `chrono::Duration` as seconds for `make_interval`.
+fn seconds(d: chrono::Duration) -> f64 {
+    d.num_microseconds().unwrap_or(i64::MAX) as f64 / 1e6
+}
+
+pub(crate) async fn acquire(
+    store: &PostgresStore,
+    name: &str,
+    holder: &str,
+    ttl: chrono::Duration,
+) -> Result<Option<Lease>, StoreError> {
+    let mut tx = store.begin().await?;
+    // A lease never taken is a free one at epoch 0; the row lock below then orders every
+    // contender, so two nodes can never both take it.
+    sqlx::query(
+        "INSERT INTO leases (name, holder, epoch, expires_at) VALUES ($1, '', 0, '-infinity')
+         ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(name)
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| map(e, "taking a lease"))?;
+    let row = sqlx::query(
+        "SELECT holder, epoch, expires_at > now() AS live FROM leases WHERE name = $1 FOR UPDATE",
+    )
+    .bind(name)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(|e| map(e, "taking a lease"))?;
+    let (current, epoch, live): (String, i64, bool) =
+        (row.get("holder"), row.get("epoch"), row.get("live"));
+    let epoch = if current == holder {
+        epoch
+    } else if live {
+        return Ok(None);
+    } else {
+        let next = epoch + 1;
+        sqlx::query("UPDATE leadership_log SET to_at = now() WHERE name = $1 AND to_at IS NULL")
+            .bind(name)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| map(e, "recording a change of leader"))?;
+        sqlx::query(
+            "INSERT INTO leadership_log (name, epoch, holder, from_at) VALUES ($1, $2, $3, now())",
+        )
+        .bind(name)
+        .bind(next)
+        .bind(holder)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| map(e, "recording a change of leader"))?;
+        next
+    };
+    let expires: chrono::DateTime<chrono::Utc> = sqlx::query_scalar(
+        "UPDATE leases SET holder = $2, epoch = $3, expires_at = now() + make_interval(secs => $4)
+         WHERE name = $1 RETURNING expires_at",
+    )
+    .bind(name)
+    .bind(holder)
+    .bind(epoch)
+    .bind(seconds(ttl))
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(|e| map(e, "taking a lease"))?;
+    tx.commit().await.map_err(|e| map(e, "taking a lease"))?;
+    Ok(Some(Lease {
+        name: name.to_owned(),
+        holder: holder.to_owned(),
+        epoch,
+        expires_at: expires,
+    }))
+}
+
+pub(crate) async fn release(
+    store: &PostgresStore,
+    name: &str,
+    holder: &str,
+) -> Result<(), StoreError> {
+    let mut tx = store.begin().await?;
+    // The holder is cleared, not the row: the next holder, whoever it is, starts a new epoch.
+    let released = sqlx::query(
+        "UPDATE leases SET holder = '', expires_at = now() WHERE name = $1 AND holder = $2",
+    )
+    .bind(name)
+    .bind(holder)
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| map(e, "releasing a lease"))?
+    .rows_affected();
+    if released == 1 {
+        sqlx::query("UPDATE leadership_log SET to_at = now() WHERE name = $1 AND to_at IS NULL")
+            .bind(name)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| map(e, "releasing a lease"))?;
+    }
+    tx.commit().await.map_err(|e| map(e, "releasing a lease"))
+}
+
+/// Refuses a leader-only write in `tx` unless `lease` still stands. The row is locked
+/// (shared) until the write commits, so the lease cannot change hands in between.
+pub(crate) async fn check_fence(
+    tx: &mut Transaction<'static, Postgres>,
+    lease: &Lease,
+) -> Result<(), StoreError> {
+    let held: Option<i32> = sqlx::query_scalar(
+        "SELECT 1 FROM leases WHERE name = $1 AND holder = $2 AND epoch = $3
+             AND expires_at > now() FOR SHARE",
+    )
+    .bind(&lease.name)
+    .bind(&lease.holder)
+    .bind(lease.epoch)
+    .fetch_optional(&mut **tx)
+    .await
+    .map_err(|e| map(e, "checking a lease"))?;
+    match held {
+        Some(_) => Ok(()),
+        None => Err(StoreError::Fenced {
+            name: lease.name.clone(),
+            epoch: lease.epoch,
+        }),
+    }
+}
+
+pub(crate) async fn all(store: &PostgresStore) -> Result<Vec<Lease>, StoreError> {
+    Ok(sqlx::query(
+        "SELECT name, holder, epoch, greatest(expires_at, 'epoch') AS expires_at FROM leases
+         ORDER BY name",
+    )
+    .fetch_all(&store.pool)
+    .await
+    .map_err(|e| map(e, "listing leases"))?
+    .iter()
+    .map(|r| Lease {
+        name: r.get("name"),
+        holder: r.get("holder"),
+        epoch: r.get("epoch"),
+        expires_at: r.get("expires_at"),
+    })
+    .collect())
+}
+
+pub(crate) async fn log(store: &PostgresStore, name: &str) -> Result<Vec<Leadership>, StoreError> {
+    Ok(sqlx::query(
+        "SELECT name, epoch, holder, from_at, to_at FROM leadership_log WHERE name = $1
+         ORDER BY epoch",
+    )
+    .bind(name)
+    .fetch_all(&store.pool)
+    .await
+    .map_err(|e| map(e, "reading the leadership log"))?
+    .iter()
+    .map(|r| Leadership {
+        name: r.get("name"),
+        epoch: r.get("epoch"),
+        holder: r.get("holder"),
+        from: r.get("from_at"),
+        to: r.get("to_at"),
+    })
+    .collect())
+}
+
+pub(crate) async fn heartbeat(store: &PostgresStore, node: &Node) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO nodes (id, version, listen, started_at, last_seen) VALUES ($1, $2, $3, $4, now())
+         ON CONFLICT (id) DO UPDATE SET version = excluded.version, listen = excluded.listen,
+             last_seen = now()",
+    )
+    .bind(&node.id)
+    .bind(&node.version)
+    .bind(&node.listen)
+    .bind(node.started_at)
+    .execute(&store.pool)
+    .await
+    .map_err(|e| map(e, "recording a node"))?;
+    Ok(())
+}
+
+pub(crate) async fn live(
+    store: &PostgresStore,
+    within: chrono::Duration,
+) -> Result<Vec<Node>, StoreError> {
+    Ok(sqlx::query(
+        "SELECT id, version, listen, started_at, last_seen FROM nodes
+         WHERE last_seen > now() - make_interval(secs => $1) ORDER BY started_at, id",
+    )
+    .bind(seconds(within))
+    .fetch_all(&store.pool)
+    .await
+    .map_err(|e| map(e, "listing nodes"))?
+    .iter()
+    .map(|r| Node {
+        id: r.get("id"),
+        version: r.get("version"),
+        listen: r.get("listen"),
+        started_at: r.get("started_at"),
+        last_seen: r.get("last_seen"),
+    })
+    .collect())
+}

@@ -1,0 +1,51 @@
+//! Leases with fencing, and the nodes that share one database: what lets several servers run
+//! leader-only work (detection, the correlator, reminders) one holder at a time, and shows an
+//! admin which node does what.
+
+use chrono::{DateTime, Utc};
+
+/// A lease as held: its holder and its epoch, which grows by one whenever the holder changes.
+/// A leader-only write names the lease it was made under, and the store refuses it once that
+/// holder and epoch no longer stand (a paused leader that wakes up after its lease moved).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    /// The lease (`detection`).
+    pub name: String,
+    /// Who holds it (`NODE/worker`).
+    pub holder: String,
+    /// Grows by one with every change of holder; never reused, also after a release.
+    pub epoch: i64,
+    /// Until when, by the database's clock.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// One holder's time with a lease.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Leadership {
+    /// The lease.
+    pub name: String,
+    /// The epoch it held it under.
+    pub epoch: i64,
+    /// The holder.
+    pub holder: String,
+    /// When it took the lease (the database's clock).
+    pub from: DateTime<Utc>,
+    /// When it ended (another holder took over, or it was released); `None` while it lasts
+    /// or until a successor is recorded.
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// A server process sharing the database, as it last reported itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Node {
+    /// Unique per process (`host-pid-random`).
+    pub id: String,
+    /// Its version.
+    pub version: String,
+    /// The address it listens on.
+    pub listen: String,
+    /// When it started.
+    pub started_at: DateTime<Utc>,
+    /// When it last reported (the database's clock).
+    pub last_seen: DateTime<Utc>,
+}
