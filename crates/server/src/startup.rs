@@ -94,6 +94,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
             .map_err(|e| anyhow::anyhow!("configuration key `smtp`: {e}"))?,
     )?);
     let state = AppState::new(crate::state::Shared {
+        node: crate::workers::node_id(),
         subscriptions,
         ops,
         limits: Arc::new(crate::limits::Limits::new(&config.limits)),
@@ -181,6 +182,10 @@ impl Application {
             .listener
             .local_addr()
             .map_or_else(|_| "unknown".to_owned(), |a| a.to_string());
+        tokio::spawn(crate::workers::follow::run(
+            self.state.clone(),
+            shutdown.clone(),
+        ));
         tokio::spawn(crate::workers::nodes::run(
             self.state.clone(),
             listen,
@@ -255,7 +260,7 @@ async fn run_detection(
     interval: std::time::Duration,
     shutdown: CancellationToken,
 ) {
-    let holder = crate::workers::holder();
+    let holder = crate::workers::holder(&state.node);
     loop {
         let step = state.detection.lock().await.step(&holder).await;
         let busy = match step {
@@ -297,7 +302,7 @@ async fn run_correlation(
     interval: std::time::Duration,
     shutdown: CancellationToken,
 ) {
-    let holder = crate::workers::holder();
+    let holder = crate::workers::holder(&state.node);
     loop {
         match state.correlation.step(&holder, chrono::Utc::now()).await {
             Ok(Some(round)) if round.joined + round.opened > 0 => state.feed_changed(),

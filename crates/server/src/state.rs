@@ -62,6 +62,8 @@ pub struct Shared {
     pub ops: Arc<crate::ops::Ops>,
     /// The dashboard's contact volumes, reused for a few seconds.
     pub volumes: Arc<crate::volume::Cache>,
+    /// This server's name among the nodes sharing the database ([`crate::workers::node_id`]).
+    pub node: String,
 }
 
 impl AppState {

@@ -497,7 +497,7 @@ async fn send(state: &AppState, m: &Message, base: &str) -> Result<(), String> {
 /// Runs [`round`] while this process holds the lease: at once when the feed moves, else every
 /// second, until `shutdown`.
 pub async fn run(state: AppState, shutdown: tokio_util::sync::CancellationToken) {
-    let holder = crate::workers::holder();
+    let holder = crate::workers::holder(&state.node);
     let policy = state.config.webhooks.retry();
     let mut wake = state.feed.subscribe();
     loop {

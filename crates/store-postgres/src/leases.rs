@@ -3,7 +3,7 @@
 //! have two holders.
 
 use crate::{PostgresStore, errors::map};
-use frontline_store::{Leadership, Lease, Node, StoreError};
+use frontline_store::{FeedListener, FeedNews, Leadership, Lease, Node, StoreError};
 use sqlx::{Postgres, Row, Transaction};
 
 /// A `chrono::Duration` as seconds for `make_interval`.
@@ -205,4 +205,36 @@ pub(crate) async fn live(
         last_seen: r.get("last_seen"),
     })
     .collect())
+}
+
+/// The channel the feed's trigger announces its new head on (`0012_feed_notify.sql`).
+const FEED_CHANNEL: &str = "frontline_feed";
+
+struct Listener(sqlx::postgres::PgListener);
+
+#[async_trait::async_trait]
+impl FeedListener for Listener {
+    async fn next(&mut self) -> Result<FeedNews, StoreError> {
+        // `try_recv` reconnects by itself and says so with `None`: what was announced while
+        // the connection was down is lost, and the caller must read the feed again.
+        match self.0.try_recv().await {
+            Ok(Some(n)) => Ok(n
+                .payload()
+                .parse()
+                .map_or(FeedNews::Resumed, FeedNews::Head)),
+            Ok(None) => Ok(FeedNews::Resumed),
+            Err(e) => Err(map(e, "following the feed")),
+        }
+    }
+}
+
+pub(crate) async fn listen(store: &PostgresStore) -> Result<Box<dyn FeedListener>, StoreError> {
+    let mut listener = sqlx::postgres::PgListener::connect_with(&store.pool)
+        .await
+        .map_err(|e| map(e, "listening to the feed"))?;
+    listener
+        .listen(FEED_CHANNEL)
+        .await
+        .map_err(|e| map(e, "listening to the feed"))?;
+    Ok(Box::new(Listener(listener)))
 }

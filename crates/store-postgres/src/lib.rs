@@ -35,9 +35,9 @@ use frontline_core::security_event::{NewSecurityEvent, SecurityEvent};
 use frontline_core::statement::{Audience, Draft, Statement};
 use frontline_core::webhook::{Delivery, NewWebhook, Webhook};
 use frontline_store::{
-    AlertQuery, ContactQuery, DeliveryQuery, IncidentQuery, Inserted, Leadership, Lease, NewToken,
-    Node, Origin, Page, ReportQuery, Resolution, SecurityEventQuery, Store, StoreError,
-    TokenCredentials, TokenInfo,
+    AlertQuery, ContactQuery, DeliveryQuery, FeedListener, IncidentQuery, Inserted, Leadership,
+    Lease, NewToken, Node, Origin, Page, ReportQuery, Resolution, SecurityEventQuery, Store,
+    StoreError, TokenCredentials, TokenInfo,
 };
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgPool, Postgres, Transaction};
@@ -232,6 +232,10 @@ impl Store for PostgresStore {
 
     async fn live_nodes(&self, within: chrono::Duration) -> Result<Vec<Node>, StoreError> {
         leases::live(self, within).await
+    }
+
+    async fn listen_feed(&self) -> Result<Option<Box<dyn FeedListener>>, StoreError> {
+        leases::listen(self).await.map(Some)
     }
 
     async fn upsert_alerts_fenced(

@@ -39,9 +39,9 @@ use frontline_core::security_event::{NewSecurityEvent, SecurityEvent};
 use frontline_core::statement::{Audience, Draft, Statement};
 use frontline_core::webhook::{Delivery, NewWebhook, Webhook};
 use frontline_store::{
-    AlertQuery, ContactQuery, DeliveryQuery, IncidentQuery, Inserted, Leadership, Lease, NewToken,
-    Node, Origin, Page, ReportQuery, Resolution, SecurityEventQuery, Store, StoreError,
-    TokenCredentials, TokenInfo,
+    AlertQuery, ContactQuery, DeliveryQuery, FeedListener, IncidentQuery, Inserted, Leadership,
+    Lease, NewToken, Node, Origin, Page, ReportQuery, Resolution, SecurityEventQuery, Store,
+    StoreError, TokenCredentials, TokenInfo,
 };
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
@@ -327,6 +327,10 @@ impl Store for SqliteStore {
 
     async fn live_nodes(&self, within: chrono::Duration) -> Result<Vec<Node>, StoreError> {
         leases::live(self, within).await
+    }
+
+    async fn listen_feed(&self) -> Result<Option<Box<dyn FeedListener>>, StoreError> {
+        Ok(None)
     }
 
     async fn upsert_alerts_fenced(

@@ -49,3 +49,24 @@ pub struct Node {
     /// When it last reported (the database's clock).
     pub last_seen: DateTime<Utc>,
 }
+
+/// What the database announces of the feed: a position another node committed, or that the
+/// connection was lost and made again (anything may have been missed: read again).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeedNews {
+    /// The feed reached this sequence number (in a committed transaction).
+    Head(i64),
+    /// The listener reconnected; announcements may have been lost meanwhile.
+    Resumed,
+}
+
+/// Follows the feed's announcements (PostgreSQL's `LISTEN`).
+#[async_trait::async_trait]
+pub trait FeedListener: Send {
+    /// The next announcement.
+    ///
+    /// # Errors
+    /// [`crate::StoreError::Unavailable`] when the connection is lost and cannot be made
+    /// again: listen anew later, and read the feed first.
+    async fn next(&mut self) -> Result<FeedNews, crate::StoreError>;
+}

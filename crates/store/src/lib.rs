@@ -23,7 +23,7 @@ pub mod statements;
 pub mod tokens;
 
 pub use error::{BoxError, StoreError};
-pub use leases::{Leadership, Lease, Node};
+pub use leases::{FeedListener, FeedNews, Leadership, Lease, Node};
 pub use page::{Cursor, Page};
 pub use query::{
     AlertQuery, ContactQuery, DeliveryQuery, IncidentQuery, ReportQuery, SecurityEventQuery,
@@ -326,6 +326,14 @@ pub trait Store: Send + Sync + 'static {
     /// # Errors
     /// [`StoreError::Unavailable`] when the database cannot be reached.
     async fn live_nodes(&self, within: chrono::Duration) -> Result<Vec<Node>, StoreError>;
+
+    /// A listener for the feed's announcements, so a node learns of another node's commits
+    /// at once; `None` where the database announces nothing (SQLite: one process owns the
+    /// file, and the slow safety polls suffice).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn listen_feed(&self) -> Result<Option<Box<dyn FeedListener>>, StoreError>;
 
     /// [`Store::upsert_alerts`], as the holder of `lease`: refused with [`StoreError::Fenced`]
     /// and nothing written when that holder and epoch no longer hold it, checked in the same

@@ -119,7 +119,45 @@ pub async fn spawn_app_with(
     })
 }
 
+/// Another server on a [`TestApp`]'s database: a second node. Stops when dropped.
+pub struct OtherNode {
+    /// `http://127.0.0.1:PORT`.
+    pub base_url: String,
+    shutdown: CancellationToken,
+}
+
+impl Drop for OtherNode {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+impl OtherNode {
+    /// The URL of `path` on this node.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+}
+
 impl TestApp {
+    /// Starts another server on this one's database and configuration (a second node, on
+    /// its own port).
+    ///
+    /// # Panics
+    /// When it cannot start.
+    pub async fn another_node(&self) -> OtherNode {
+        let app = frontline_server::build(self.config.clone())
+            .await
+            .expect("a second node builds");
+        let addr = app.local_addr().expect("bound address");
+        let shutdown = CancellationToken::new();
+        tokio::spawn(app.run_until(shutdown.clone()));
+        OtherNode {
+            base_url: format!("http://{addr}"),
+            shutdown,
+        }
+    }
+
     /// Stops the server (gracefully, as on SIGTERM) and starts a new one on the same
     /// database and configuration; it listens on a new port.
     ///

@@ -83,7 +83,7 @@ pub async fn round(
 /// Checks every `interval_ms` while this process holds the lease, until `shutdown`.
 pub async fn run(state: crate::state::AppState, shutdown: tokio_util::sync::CancellationToken) {
     let every = std::time::Duration::from_millis(state.config.cadence.interval_ms);
-    let holder = super::holder();
+    let holder = super::holder(&state.node);
     loop {
         match state
             .store

@@ -207,7 +207,7 @@ impl DeliveryWorker {
 /// Runs the worker while this process holds the `delivery` lease: a round at once when the
 /// feed changes, when a retry is due, and at least every second, until `shutdown`.
 pub async fn run(state: AppState, worker: DeliveryWorker, shutdown: CancellationToken) {
-    let holder = super::holder();
+    let holder = super::holder(&state.node);
     let mut wake = state.feed.subscribe();
     loop {
         wake.borrow_and_update();

@@ -5,30 +5,29 @@ pub mod cadence;
 pub mod correlation;
 pub mod delivery;
 pub mod detection;
+pub mod follow;
 pub mod nodes;
 
-/// This process's name among the nodes sharing a database: the host's name, the process id
-/// and 32 random bits (a restarted process is a new node).
-pub fn node_id() -> &'static str {
-    static ID: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-            .ok()
-            .map(|h| h.trim().to_owned())
-            .filter(|h| !h.is_empty())
-            .unwrap_or_else(|| "node".to_owned());
-        let mut id = [0u8; 4];
-        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut id);
-        format!("{host}-{}-{}", std::process::id(), hex::encode(id))
-    });
-    &ID
-}
-
-/// A lease holder name unique to this process and worker: the node's id, a slash, and 32
-/// random bits (so the nodes list can say which node holds which lease).
-pub(crate) fn holder() -> String {
+/// A new server's name among the nodes sharing a database: the host's name, the process id
+/// and 32 random bits (a restarted server is a new node, and so is each of several servers
+/// in one process, as in tests).
+pub fn node_id() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "node".to_owned());
     let mut id = [0u8; 4];
     rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut id);
-    format!("{}/{}", node_id(), hex::encode(id))
+    format!("{host}-{}-{}", std::process::id(), hex::encode(id))
+}
+
+/// A lease holder name unique to this server and worker: its node's id, a slash, and 32
+/// random bits (so the nodes list can say which node holds which lease).
+pub(crate) fn holder(node: &str) -> String {
+    let mut id = [0u8; 4];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut id);
+    format!("{node}/{}", hex::encode(id))
 }
 
 /// Gives a lease up at shutdown, so a successor (a restarted server) takes over at once

@@ -14,7 +14,7 @@ pub const LIVE_WITHIN: chrono::Duration = chrono::Duration::seconds(15);
 pub async fn run(state: AppState, listen: String, shutdown: CancellationToken) {
     let now = chrono::Utc::now();
     let node = Node {
-        id: super::node_id().to_owned(),
+        id: state.node.clone(),
         version: env!("CARGO_PKG_VERSION").to_owned(),
         listen,
         started_at: now,

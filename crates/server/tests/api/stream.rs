@@ -26,6 +26,61 @@ async fn connect(app: &TestApp, token: &str, query: &str, last: Option<&str>) ->
     SseReader::new(response)
 }
 
+/// Two nodes on one PostgreSQL: a change made on one reaches a live stream on the other at
+/// once (the feed's NOTIFY), not at the other's next poll. Twenty changes, the slowest within
+/// 250 ms.
+#[tokio::test]
+async fn a_change_on_one_node_reaches_a_stream_on_another_within_a_quarter_second() {
+    let Some(app) = spawn_app(Backend::Postgres).await else {
+        return;
+    };
+    let other = app.another_node().await;
+    let security = app.token_for("sam", Role::Security).await;
+    let viewer = app.token(Role::Viewer).await;
+    let response = app
+        .client
+        .get(other.url("/api/v1/stream"))
+        .bearer_auth(&viewer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let mut stream = SseReader::new(response);
+    // The other node's listener starts with its server: give it a moment to be listening.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut took = Vec::new();
+    for n in 0..20 {
+        let sent = std::time::Instant::now();
+        let (status, incident) = json(
+            app.post_json(
+                "/api/v1/incidents",
+                &security,
+                &json!({"title": format!("Wave {n}"), "severity": "SEV3"}),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(status, 201, "{incident}");
+        let event = stream
+            .next(WAIT)
+            .await
+            .expect("the event reaches the other node");
+        assert_eq!(
+            event.json()["incident_id"],
+            incident["id"],
+            "{}",
+            event.data
+        );
+        took.push(sent.elapsed());
+    }
+    took.sort();
+    let slowest = took[took.len() - 1];
+    assert!(
+        slowest <= Duration::from_millis(250),
+        "slowest {slowest:?}, all {took:?}"
+    );
+}
+
 async fn changes_arrive_live_and_a_reconnect_resumes_without_gaps(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;

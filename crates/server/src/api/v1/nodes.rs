@@ -75,7 +75,6 @@ pub async fn list_nodes(
         .await?;
     let leases = state.store.leases().await?;
     let now = Utc::now();
-    let this = crate::workers::node_id();
     let items = nodes
         .into_iter()
         .map(|n| {
@@ -90,7 +89,7 @@ pub async fn list_nodes(
                 })
                 .collect();
             NodeOut {
-                this_node: n.id == this,
+                this_node: n.id == state.node,
                 id: n.id,
                 version: n.version,
                 listen: n.listen,
