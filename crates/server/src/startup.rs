@@ -98,7 +98,6 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         subscriptions,
         ops,
         limits: Arc::new(crate::limits::Limits::new(&config.limits)),
-        lockout: Arc::default(),
         detection,
         correlation,
         feed: Arc::new(tokio::sync::watch::channel(0).0),

@@ -54,8 +54,6 @@ pub struct Shared {
     pub subscriptions: Arc<crate::subscriptions::Subscriptions>,
     /// The address this server listens on (webhooks may not point at it).
     pub listen: std::net::SocketAddr,
-    /// Failed sign-ins, per account and client.
-    pub lockout: Arc<crate::auth::session::Lockout>,
     /// Rate limits and requests in flight.
     pub limits: Arc<crate::limits::Limits>,
     /// Operational metrics (`/metrics`).

@@ -109,8 +109,16 @@ async fn login(
     let next = safe_next(form.next.as_deref());
     let user = form.user.trim().to_owned();
     let (account, client) = (format!("user:{user}"), format!("ip:{}", peer.ip()));
-    let lockout: &Lockout = &state.lockout;
-    if let Some(wait) = lockout.locked(&account).or_else(|| lockout.locked(&client)) {
+    let store = state.store.as_ref();
+    let locked = match Lockout::locked(store, &account).await {
+        Ok(None) => Lockout::locked(store, &client).await,
+        other => other,
+    };
+    let locked = match locked {
+        Ok(l) => l,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    if let Some(wait) = locked {
         let mut r = login_page(
             StatusCode::TOO_MANY_REQUESTS,
             &next,
@@ -143,8 +151,11 @@ async fn login(
         client: Some(peer.ip().to_string()),
     };
     if !ok {
-        lockout.fail(&account);
-        lockout.fail(&client);
+        for key in [&account, &client] {
+            if let Err(e) = Lockout::fail(store, key).await {
+                return ApiError::from(e).into_response();
+            }
+        }
         let entry = AuditEntry::new(Actor::System, "session.sign_in_failed", account.clone())
             .with_request_id(origin.request_id.clone())
             .with_client(origin.client.clone());
@@ -160,7 +171,9 @@ async fn login(
             Some("Wrong name or password."),
         );
     }
-    lockout.clear(&account);
+    if let Err(e) = Lockout::clear(store, &account).await {
+        return ApiError::from(e).into_response();
+    }
     let value = match session::start(&state, &user, origin.client.clone(), &origin).await {
         Ok(v) => v,
         Err(e) => return ApiError::from(e).into_response(),

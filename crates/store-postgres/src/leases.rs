@@ -1,4 +1,5 @@
-//! Leases with fencing and the nodes sharing the database. Every time is the database's clock
+//! What nodes sharing the database coordinate through it: leases with fencing, the node
+//! registry, the feed's announcements and failed sign-ins. Every time is the database's clock
 //! (`now()`), never a node's: nodes' clocks differ, and a lease decided by two clocks could
 //! have two holders.
 
@@ -237,4 +238,66 @@ pub(crate) async fn listen(store: &PostgresStore) -> Result<Box<dyn FeedListener
         .await
         .map_err(|e| map(e, "listening to the feed"))?;
     Ok(Box::new(Listener(listener)))
+}
+
+pub(crate) async fn sign_in_locked(
+    store: &PostgresStore,
+    key: &str,
+) -> Result<Option<chrono::Duration>, StoreError> {
+    let wait: Option<f64> = sqlx::query_scalar(
+        "SELECT extract(epoch FROM locked_until - now())::float8 FROM sign_in_failures
+         WHERE key = $1 AND locked_until > now()",
+    )
+    .bind(key)
+    .fetch_optional(&store.pool)
+    .await
+    .map_err(|e| map(e, "reading sign-in failures"))?;
+    Ok(wait.map(|s| chrono::Duration::microseconds((s * 1e6) as i64)))
+}
+
+pub(crate) async fn sign_in_failed(
+    store: &PostgresStore,
+    key: &str,
+    lock: fn(u32) -> Option<chrono::Duration>,
+) -> Result<u32, StoreError> {
+    let mut tx = store.begin().await?;
+    let failures: i32 = sqlx::query_scalar(
+        "INSERT INTO sign_in_failures (key, failures, locked_until, updated_at)
+         VALUES ($1, 1, '-infinity', now())
+         ON CONFLICT (key) DO UPDATE SET failures = sign_in_failures.failures + 1,
+             updated_at = now()
+         RETURNING failures",
+    )
+    .bind(key)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(|e| map(e, "counting a failed sign-in"))?;
+    let failures = u32::try_from(failures).unwrap_or(u32::MAX);
+    if let Some(wait) = lock(failures) {
+        sqlx::query(
+            "UPDATE sign_in_failures SET locked_until = now() + make_interval(secs => $2)
+             WHERE key = $1",
+        )
+        .bind(key)
+        .bind(seconds(wait))
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| map(e, "locking a sign-in"))?;
+    }
+    tx.commit()
+        .await
+        .map_err(|e| map(e, "counting a failed sign-in"))?;
+    Ok(failures)
+}
+
+pub(crate) async fn sign_in_cleared(store: &PostgresStore, key: &str) -> Result<(), StoreError> {
+    sqlx::query(
+        "DELETE FROM sign_in_failures WHERE key = $1
+             OR (updated_at < now() - interval '1 day' AND locked_until < now() - interval '1 day')",
+    )
+    .bind(key)
+    .execute(&store.pool)
+    .await
+    .map_err(|e| map(e, "clearing sign-in failures"))?;
+    Ok(())
 }

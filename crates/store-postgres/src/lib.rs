@@ -234,6 +234,22 @@ impl Store for PostgresStore {
         leases::live(self, within).await
     }
 
+    async fn sign_in_locked(&self, key: &str) -> Result<Option<chrono::Duration>, StoreError> {
+        leases::sign_in_locked(self, key).await
+    }
+
+    async fn sign_in_failed(
+        &self,
+        key: &str,
+        lock: fn(u32) -> Option<chrono::Duration>,
+    ) -> Result<u32, StoreError> {
+        leases::sign_in_failed(self, key, lock).await
+    }
+
+    async fn sign_in_cleared(&self, key: &str) -> Result<(), StoreError> {
+        leases::sign_in_cleared(self, key).await
+    }
+
     async fn listen_feed(&self) -> Result<Option<Box<dyn FeedListener>>, StoreError> {
         leases::listen(self).await.map(Some)
     }

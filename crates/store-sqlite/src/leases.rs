@@ -1,4 +1,5 @@
-//! Leases with fencing and the nodes sharing the database. SQLite is embedded: the
+//! What nodes sharing the database coordinate through it: leases with fencing, the node
+//! registry, and failed sign-ins. SQLite is embedded: the
 //! database's clock is this machine's, read inside the write transaction (`BEGIN IMMEDIATE`
 //! serialises every writer, so two processes on one file cannot both take a lease).
 
@@ -207,4 +208,66 @@ pub(crate) async fn live(
         })
     })
     .collect()
+}
+
+pub(crate) async fn sign_in_locked(
+    store: &SqliteStore,
+    key: &str,
+) -> Result<Option<chrono::Duration>, StoreError> {
+    let until: Option<i64> =
+        sqlx::query_scalar("SELECT locked_until FROM sign_in_failures WHERE key = ?")
+            .bind(key)
+            .fetch_optional(&store.reader)
+            .await
+            .map_err(|e| map(e, "reading sign-in failures"))?;
+    let now = micros(Utc::now());
+    Ok(until
+        .filter(|u| *u > now)
+        .map(|u| chrono::Duration::microseconds(u - now)))
+}
+
+pub(crate) async fn sign_in_failed(
+    store: &SqliteStore,
+    key: &str,
+    lock: fn(u32) -> Option<chrono::Duration>,
+) -> Result<u32, StoreError> {
+    let mut tx = store.begin_write().await?;
+    let now = Utc::now();
+    let failures: i64 = sqlx::query_scalar(
+        "INSERT INTO sign_in_failures (key, failures, locked_until, updated_at) VALUES (?, 1, 0, ?)
+         ON CONFLICT (key) DO UPDATE SET failures = failures + 1, updated_at = excluded.updated_at
+         RETURNING failures",
+    )
+    .bind(key)
+    .bind(micros(now))
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(|e| map(e, "counting a failed sign-in"))?;
+    let failures = u32::try_from(failures).unwrap_or(u32::MAX);
+    if let Some(wait) = lock(failures) {
+        sqlx::query("UPDATE sign_in_failures SET locked_until = ? WHERE key = ?")
+            .bind(micros(now + wait))
+            .bind(key)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| map(e, "locking a sign-in"))?;
+    }
+    tx.commit()
+        .await
+        .map_err(|e| map(e, "counting a failed sign-in"))?;
+    Ok(failures)
+}
+
+pub(crate) async fn sign_in_cleared(store: &SqliteStore, key: &str) -> Result<(), StoreError> {
+    let day_ago = micros(Utc::now() - chrono::Duration::days(1));
+    sqlx::query(
+        "DELETE FROM sign_in_failures WHERE key = ? OR (updated_at < ? AND locked_until < ?)",
+    )
+    .bind(key)
+    .bind(day_ago)
+    .bind(day_ago)
+    .execute(&store.writer)
+    .await
+    .map_err(|e| map(e, "clearing sign-in failures"))?;
+    Ok(())
 }

@@ -327,6 +327,30 @@ pub trait Store: Send + Sync + 'static {
     /// [`StoreError::Unavailable`] when the database cannot be reached.
     async fn live_nodes(&self, within: chrono::Duration) -> Result<Vec<Node>, StoreError>;
 
+    /// How long sign-in key `key` (`user:NAME`, `ip:ADDRESS`) is still locked out, by the
+    /// database's clock, if it is. Shared by every node on the database.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn sign_in_locked(&self, key: &str) -> Result<Option<chrono::Duration>, StoreError>;
+
+    /// Counts a failed sign-in for `key`; answers the failures in a row, this one included.
+    /// When `lock` gives a time for that count, the key is locked out that long from now.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn sign_in_failed(
+        &self,
+        key: &str,
+        lock: fn(u32) -> Option<chrono::Duration>,
+    ) -> Result<u32, StoreError>;
+
+    /// Forgets `key`'s failures (a successful sign-in), and any key not failed for a day.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn sign_in_cleared(&self, key: &str) -> Result<(), StoreError>;
+
     /// A listener for the feed's announcements, so a node learns of another node's commits
     /// at once; `None` where the database announces nothing (SQLite: one process owns the
     /// file, and the slow safety polls suffice).

@@ -17,9 +17,7 @@ use frontline_core::ids::TokenId;
 use frontline_store::people::NewSession;
 use frontline_store::{Origin, StoreError};
 use rand::RngCore;
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use subtle::ConstantTimeEq;
 
 /// The cookie's name.
@@ -218,65 +216,69 @@ pub fn csrf_ok(method: &Method, headers: &HeaderMap, session: &SessionAuth) -> b
     }
 }
 
-/// Failed sign-ins, per account and per client: after `THRESHOLD` failures in a row a key is
-/// locked out, for a time that doubles with each further failure (up to 15 minutes). A
-/// success clears the account. Bounded: entries are pruned past `MAX_KEYS`.
-#[derive(Debug, Default)]
-pub struct Lockout {
-    keys: Mutex<HashMap<String, (u32, Instant)>>,
-}
+/// Failed sign-ins, per account and per client, kept in the database so every node counts
+/// the same failures (ten wrong passwords spread over three nodes lock an account as on
+/// one): after `THRESHOLD` failures in a row a key is locked out, for a time that doubles
+/// with each further failure (up to 15 minutes). A success clears the account.
+pub struct Lockout;
 
 const THRESHOLD: u32 = 5;
 const CLIENT_THRESHOLD: u32 = 20;
-const MAX_KEYS: usize = 100_000;
+
+/// How long `failures` in a row lock a key out, given its threshold.
+fn lock_after(failures: u32, threshold: u32) -> Option<chrono::Duration> {
+    let over = failures.checked_sub(threshold)?;
+    Some(chrono::Duration::seconds((30i64 << over.min(5)).min(900)))
+}
+
+fn account_lock(failures: u32) -> Option<chrono::Duration> {
+    lock_after(failures, THRESHOLD)
+}
+
+fn client_lock(failures: u32) -> Option<chrono::Duration> {
+    lock_after(failures, CLIENT_THRESHOLD)
+}
 
 impl Lockout {
-    fn threshold(key: &str) -> u32 {
-        if key.starts_with("ip:") {
-            CLIENT_THRESHOLD
-        } else {
-            THRESHOLD
-        }
-    }
-
     /// How long `key` is still locked out, if it is.
-    pub fn locked(&self, key: &str) -> Option<Duration> {
-        let keys = self
-            .keys
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let (failures, until) = keys.get(key)?;
-        (*failures >= Self::threshold(key))
-            .then(|| until.saturating_duration_since(Instant::now()))
-            .filter(|d| !d.is_zero())
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub async fn locked(
+        store: &dyn frontline_store::Store,
+        key: &str,
+    ) -> Result<Option<Duration>, frontline_store::StoreError> {
+        Ok(store
+            .sign_in_locked(key)
+            .await?
+            .and_then(|d| d.to_std().ok()))
     }
 
-    /// Records a failure for `key`.
-    pub fn fail(&self, key: &str) {
-        let mut keys = self
-            .keys
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if keys.len() >= MAX_KEYS {
-            let now = Instant::now();
-            keys.retain(|_, (_, until)| *until > now);
-        }
-        let entry = keys.entry(key.to_owned()).or_insert((0, Instant::now()));
-        entry.0 += 1;
-        let over = entry.0.saturating_sub(Self::threshold(key));
-        if entry.0 >= Self::threshold(key) {
-            let secs = (30u64 << over.min(5)).min(900);
-            entry.1 = Instant::now() + Duration::from_secs(secs);
-        }
+    /// Records a failure for `key` (`user:NAME` or `ip:ADDRESS`).
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub async fn fail(
+        store: &dyn frontline_store::Store,
+        key: &str,
+    ) -> Result<(), frontline_store::StoreError> {
+        let lock = if key.starts_with("ip:") {
+            client_lock
+        } else {
+            account_lock
+        };
+        store.sign_in_failed(key, lock).await.map(|_| ())
     }
 
     /// Clears `key` (a successful sign-in).
-    pub fn clear(&self, key: &str) {
-        let mut keys = self
-            .keys
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        keys.remove(key);
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub async fn clear(
+        store: &dyn frontline_store::Store,
+        key: &str,
+    ) -> Result<(), frontline_store::StoreError> {
+        store.sign_in_cleared(key).await
     }
 }
 
@@ -336,26 +338,15 @@ mod tests {
     }
 
     #[test]
-    fn five_failures_lock_an_account_and_a_success_clears_it() {
-        let l = Lockout::default();
-        for _ in 0..4 {
-            l.fail("user:ann");
-        }
-        assert_eq!(l.locked("user:ann"), None);
-        l.fail("user:ann");
-        assert!(l.locked("user:ann").unwrap() > Duration::from_secs(25));
-        l.fail("user:ann");
-        assert!(
-            l.locked("user:ann").unwrap() > Duration::from_secs(55),
-            "doubles"
-        );
-        l.clear("user:ann");
-        assert_eq!(l.locked("user:ann"), None);
-        for _ in 0..19 {
-            l.fail("ip:192.0.2.1");
-        }
-        assert_eq!(l.locked("ip:192.0.2.1"), None, "clients get more tries");
-        l.fail("ip:192.0.2.1");
-        assert!(l.locked("ip:192.0.2.1").is_some());
+    fn lockouts_start_at_the_threshold_and_double_up_to_fifteen_minutes() {
+        let secs = |f| account_lock(f).map(|d| d.num_seconds());
+        assert_eq!(secs(4), None);
+        assert_eq!(secs(5), Some(30));
+        assert_eq!(secs(6), Some(60), "doubles");
+        assert_eq!(secs(9), Some(480));
+        assert_eq!(secs(10), Some(900));
+        assert_eq!(secs(40), Some(900), "at most fifteen minutes");
+        assert_eq!(client_lock(19), None, "clients get more tries");
+        assert!(client_lock(20).is_some());
     }
 }

@@ -238,6 +238,41 @@ async fn a_person_signs_in_changes_the_one_time_password_and_signs_out(backend: 
     }
 }
 
+/// Failures are counted in the database: wrong passwords spread over two nodes lock the
+/// account on both, as on one.
+async fn failures_on_two_nodes_lock_the_account_on_both(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let other = app.another_node().await;
+    app.person("sam", Role::Security, "a long good password", false)
+        .await;
+    let attempt = |url: String, password: &'static str| async move {
+        browser()
+            .post(url)
+            .form(&[("user", "sam"), ("password", password), ("next", "/")])
+            .send()
+            .await
+            .unwrap()
+            .status()
+    };
+    for n in 0..5 {
+        let url = if n % 2 == 0 {
+            app.url("/login")
+        } else {
+            other.url("/login")
+        };
+        assert_eq!(attempt(url, "wrong").await, 401, "attempt {n}");
+    }
+    for url in [app.url("/login"), other.url("/login")] {
+        assert_eq!(
+            attempt(url, "a long good password").await,
+            429,
+            "locked on every node, even with the right password"
+        );
+    }
+}
+
 async fn repeated_failures_lock_the_account_and_next_stays_home(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
@@ -1486,6 +1521,7 @@ async fn an_admin_takes_a_role_or_all_access_away_at_once(backend: Backend) {
 }
 
 frontline_testkit::backend_tests!(
+    failures_on_two_nodes_lock_the_account_on_both,
     an_admin_takes_a_role_or_all_access_away_at_once,
     an_alert_is_added_to_an_open_incident_from_its_page,
     behind_a_trusted_proxy_the_client_and_https_come_from_its_headers,
