@@ -2,7 +2,9 @@
 //! `429` with `Retry-After`), requests in flight (`503` at once beyond it), and the slow-client
 //! timeouts (headers, stalled bodies) applied where the server accepts connections. Every map
 //! keyed by a client is pruned of idle keys every minute, so a flood of addresses or tokens
-//! cannot grow memory without bound.
+//! cannot grow memory without bound. Where several nodes share a database, each takes its
+//! share of a token's quota (the configured rate over the live nodes), so a token spread
+//! over the nodes gets about the rate configured, not that many times it.
 
 use crate::config::LimitsConfig;
 use crate::error::ApiError;
@@ -23,7 +25,9 @@ use tokio::sync::Semaphore;
 /// The live limits of one server.
 #[derive(Debug)]
 pub struct Limits {
-    per_token: Option<DefaultKeyedRateLimiter<String>>,
+    /// The per-token buckets at this node's share, and how many nodes it was cut for.
+    per_token: std::sync::RwLock<(u32, Option<Arc<DefaultKeyedRateLimiter<String>>>)>,
+    token_quota: (u32, u32),
     per_client: Option<DefaultKeyedRateLimiter<IpAddr>>,
     in_flight: Arc<Semaphore>,
 }
@@ -55,10 +59,39 @@ impl Limits {
     /// Limits as configured.
     pub fn new(config: &LimitsConfig) -> Self {
         Self {
-            per_token: limiter(config.token_per_second, config.token_burst),
+            per_token: std::sync::RwLock::new((
+                1,
+                limiter(config.token_per_second, config.token_burst).map(Arc::new),
+            )),
+            token_quota: (config.token_per_second, config.token_burst),
             per_client: limiter(config.client_per_second, config.client_burst),
             in_flight: Arc::new(Semaphore::new(config.max_in_flight)),
         }
+    }
+
+    /// Takes this node's share of each token's quota when `nodes` share the database: the
+    /// rate and burst over the nodes, at least one a second. The buckets start full again
+    /// when the count changes (rare: a node joining or leaving).
+    pub fn set_live_nodes(&self, nodes: usize) {
+        let nodes = u32::try_from(nodes.max(1)).unwrap_or(u32::MAX);
+        let mut slot = self
+            .per_token
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if slot.0 == nodes {
+            return;
+        }
+        let (rate, burst) = self.token_quota;
+        let share = |n: u32| if n == 0 { 0 } else { (n / nodes).max(1) };
+        *slot = (nodes, limiter(share(rate), share(burst)).map(Arc::new));
+    }
+
+    fn token_limiter(&self) -> Option<Arc<DefaultKeyedRateLimiter<String>>> {
+        self.per_token
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .1
+            .clone()
     }
 
     /// Takes one request from the client address's bucket.
@@ -84,7 +117,7 @@ impl Limits {
     /// The `429` to answer when the bucket is empty.
     #[allow(clippy::result_large_err)]
     pub fn check_token(&self, token_id: &str) -> Result<(), Response> {
-        match &self.per_token {
+        match &self.token_limiter() {
             Some(l) => l.check_key(&token_id.to_owned()).map_err(|not_until| {
                 too_many(
                     not_until.wait_time_from(DefaultClock::default().now()),
@@ -97,7 +130,7 @@ impl Limits {
 
     /// Forgets clients and tokens whose buckets are full again (idle ones).
     pub fn forget_idle(&self) {
-        if let Some(l) = &self.per_token {
+        if let Some(l) = &self.token_limiter() {
             l.retain_recent();
             l.shrink_to_fit();
         }
@@ -109,7 +142,7 @@ impl Limits {
 
     /// Keys held (for tests of the pruning).
     pub fn keys(&self) -> usize {
-        self.per_token.as_ref().map_or(0, |l| l.len())
+        self.token_limiter().map_or(0, |l| l.len())
             + self.per_client.as_ref().map_or(0, |l| l.len())
     }
 }
@@ -164,12 +197,39 @@ mod tests {
     }
 
     #[test]
+    fn each_of_several_nodes_takes_its_share_of_a_tokens_quota() {
+        let limits = Limits::new(&LimitsConfig {
+            token_per_second: 10,
+            token_burst: 20,
+            ..LimitsConfig::default()
+        });
+        limits.set_live_nodes(2);
+        for i in 0..10 {
+            assert!(
+                limits.check_token("a").is_ok(),
+                "request {i} of half the burst"
+            );
+        }
+        assert_eq!(limits.check_token("a").unwrap_err().status(), 429);
+        // Alone again: the whole quota.
+        limits.set_live_nodes(1);
+        for i in 0..20 {
+            assert!(limits.check_token("a").is_ok(), "request {i} of the burst");
+        }
+        assert!(limits.check_token("a").is_err());
+        // However many nodes, a token may still make a request a second.
+        limits.set_live_nodes(1000);
+        assert!(limits.check_token("b").is_ok());
+    }
+
+    #[test]
     fn zero_means_no_limit() {
         let limits = Limits::new(&LimitsConfig {
             token_per_second: 0,
             client_per_second: 0,
             ..LimitsConfig::default()
         });
+        limits.set_live_nodes(3);
         for _ in 0..10_000 {
             assert!(limits.check_token("a").is_ok());
             assert!(limits.check_client([127, 0, 0, 1].into()).is_ok());

@@ -1,5 +1,6 @@
 //! The node registry: each server process says every few seconds that it is alive, so an
-//! admin sees which nodes share the database and which leases each holds.
+//! admin sees which nodes share the database and which leases each holds, and each node
+//! takes its share of the per-token request quotas.
 
 use crate::state::AppState;
 use frontline_store::Node;
@@ -23,6 +24,11 @@ pub async fn run(state: AppState, listen: String, shutdown: CancellationToken) {
     loop {
         if let Err(e) = state.store.heartbeat_node(&node).await {
             tracing::warn!(error = %e, "the node could not report itself");
+        }
+        // Each node takes its share of every token's request quota.
+        match state.store.live_nodes(LIVE_WITHIN).await {
+            Ok(nodes) => state.limits.set_live_nodes(nodes.len()),
+            Err(e) => tracing::warn!(error = %e, "the live nodes could not be read"),
         }
         tokio::select! {
             () = shutdown.cancelled() => break,
