@@ -149,6 +149,7 @@ async fn login(
         actor: Actor::User { name: user.clone() },
         request_id: crate::telemetry::current_request_id(),
         client: Some(peer.ip().to_string()),
+        fence: None,
     };
     if !ok {
         for key in [&account, &client] {

@@ -491,6 +491,10 @@ pub(crate) async fn write(
     origin: &Origin,
 ) -> Result<IncidentDetail, StoreError> {
     let mut tx = store.begin_write().await?;
+    // A leader-only change (the correlator, reminders) stands only while its lease does.
+    if let Some(lease) = &origin.fence {
+        crate::leases::check_fence(&mut tx, lease).await?;
+    }
     let detail = op.run(&mut Tx(&mut tx), origin).await?;
     tx.commit()
         .await

@@ -935,6 +935,7 @@ pub async fn every_change_is_chained_in_the_audit_log(store: &dyn Store) {
                 },
                 request_id: Some("req-1".into()),
                 client: Some("192.0.2.7".into()),
+                fence: None,
             },
         )
         .await

@@ -53,6 +53,10 @@ pub struct Origin {
     pub request_id: Option<String>,
     /// The client's address, when the change came through the API.
     pub client: Option<String>,
+    /// The lease a leader-only change is made under (the correlator, reminders): the change
+    /// is refused with [`StoreError::Fenced`], and nothing written, once that holder and epoch
+    /// no longer hold it. `None` for everyone else.
+    pub fence: Option<Lease>,
 }
 
 impl Origin {
@@ -62,6 +66,16 @@ impl Origin {
             actor,
             request_id: None,
             client: None,
+            fence: None,
+        }
+    }
+
+    /// The same origin, making its changes under `lease`.
+    #[must_use]
+    pub fn fenced(self, lease: Option<Lease>) -> Self {
+        Self {
+            fence: lease,
+            ..self
         }
     }
 }

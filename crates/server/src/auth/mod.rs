@@ -49,6 +49,7 @@ impl Principal {
             actor: self.actor(),
             request_id: crate::telemetry::current_request_id(),
             client: crate::telemetry::current_client(),
+            fence: None,
         }
     }
 }

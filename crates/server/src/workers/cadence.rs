@@ -23,6 +23,7 @@ pub async fn round(
     store: &dyn Store,
     config: &CadenceConfig,
     now: DateTime<Utc>,
+    lease: Option<&frontline_store::Lease>,
 ) -> Result<usize, StoreError> {
     let open = store
         .list_incidents(&IncidentQuery {
@@ -72,7 +73,7 @@ pub async fn round(
                     last_update_at: last_update,
                     interval_minutes: interval.num_minutes(),
                 }],
-                &Origin::new(Actor::System),
+                &Origin::new(Actor::System).fenced(lease.cloned()),
             )
             .await?;
         reminded += 1;
@@ -90,8 +91,16 @@ pub async fn run(state: crate::state::AppState, shutdown: tokio_util::sync::Canc
             .acquire_lease(LEASE, &holder, chrono::Duration::seconds(60))
             .await
         {
-            Ok(Some(_)) => {
-                match round(state.store.as_ref(), &state.config.cadence, Utc::now()).await {
+            Ok(Some(lease)) => {
+                let now = Utc::now();
+                match round(
+                    state.store.as_ref(),
+                    &state.config.cadence,
+                    now,
+                    Some(&lease),
+                )
+                .await
+                {
                     Ok(n) if n > 0 => state.feed_changed(),
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "cadence check failed; retrying"),

@@ -80,15 +80,15 @@ impl CorrelationWorker {
         holder: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<Round>, StoreError> {
-        if self
-            .store
-            .acquire_lease(LEASE, holder, LEASE_TTL)
-            .await?
-            .is_none()
-        {
+        let Some(lease) = self.store.acquire_lease(LEASE, holder, LEASE_TTL).await? else {
             return Ok(None);
+        };
+        match self.round_under(now, Some(lease)).await {
+            // Another node took the lease while this round ran: it wrote nothing, and the
+            // new holder correlates the same signals.
+            Err(StoreError::Fenced { .. }) => Ok(None),
+            other => other.map(Some),
         }
-        self.round(now).await.map(Some)
     }
 
     /// One round, regardless of the lease (tests and the CLI).
@@ -96,6 +96,15 @@ impl CorrelationWorker {
     /// # Errors
     /// When the store fails.
     pub async fn round(&self, now: DateTime<Utc>) -> Result<Round, StoreError> {
+        self.round_under(now, None).await
+    }
+
+    /// One round, its changes made under `lease` when given (refused once it is lost).
+    async fn round_under(
+        &self,
+        now: DateTime<Utc>,
+        lease: Option<frontline_store::Lease>,
+    ) -> Result<Round, StoreError> {
         if self.mode == CorrelationMode::Off {
             return Ok(Round::default());
         }
@@ -109,7 +118,7 @@ impl CorrelationWorker {
             return Ok(Round::default());
         }
         let profiles = self.profiles().await?;
-        let system = Origin::new(Actor::System);
+        let system = Origin::new(Actor::System).fenced(lease);
         let mut round = Round::default();
         for decision in correlate(&candidates, &profiles, &self.settings) {
             match decision {

@@ -278,26 +278,51 @@ async fn an_overdue_public_update_reminds_the_commander_and_comms_lead(backend: 
     let opened: DateTime<Utc> = sev1["opened_at"].as_str().unwrap().parse().unwrap();
     let store = app.store.as_ref();
     assert_eq!(
-        round(store, &config, opened + Duration::minutes(29))
+        round(store, &config, opened + Duration::minutes(29), None)
             .await
             .unwrap(),
         0
     );
     assert_eq!(
-        round(store, &config, opened + Duration::minutes(31))
+        round(store, &config, opened + Duration::minutes(31), None)
             .await
             .unwrap(),
         1
     );
     assert_eq!(
-        round(store, &config, opened + Duration::minutes(45))
+        round(store, &config, opened + Duration::minutes(45), None)
             .await
             .unwrap(),
         0,
         "one per deadline"
     );
+    // Under a lease another node has since taken: refused, and no reminder written.
+    let stale = store
+        .acquire_lease("cadence-test", "node-a/w", Duration::seconds(30))
+        .await
+        .unwrap();
+    store
+        .release_lease("cadence-test", "node-a/w")
+        .await
+        .unwrap();
+    store
+        .acquire_lease("cadence-test", "node-b/w", Duration::seconds(30))
+        .await
+        .unwrap()
+        .expect("b takes it");
+    let fenced = round(
+        store,
+        &config,
+        opened + Duration::minutes(61),
+        stale.as_ref(),
+    )
+    .await;
+    assert!(
+        matches!(fenced, Err(frontline_store::StoreError::Fenced { .. })),
+        "{fenced:?}"
+    );
     assert_eq!(
-        round(store, &config, opened + Duration::minutes(61))
+        round(store, &config, opened + Duration::minutes(61), None)
             .await
             .unwrap(),
         1
@@ -364,13 +389,13 @@ async fn an_overdue_public_update_reminds_the_commander_and_comms_lead(backend: 
     )
     .await;
     assert_eq!(
-        round(store, &config, Utc::now() + Duration::minutes(20))
+        round(store, &config, Utc::now() + Duration::minutes(20), None)
             .await
             .unwrap(),
         0
     );
     assert_eq!(
-        round(store, &config, Utc::now() + Duration::minutes(31))
+        round(store, &config, Utc::now() + Duration::minutes(31), None)
             .await
             .unwrap(),
         1
