@@ -38,6 +38,12 @@ struct SeverityLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LeaseLabels {
+    lease: String,
+    node: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct DeliveryLabels {
     /// `webhook` or `mail`.
     transport: String,
@@ -70,6 +76,8 @@ pub struct Ops {
     open_incidents: Family<SeverityLabels, Gauge>,
     deliveries: Family<DeliveryLabels, Counter>,
     requests: HistogramFamily,
+    live_nodes: Gauge,
+    leases: Family<LeaseLabels, Gauge>,
 }
 
 impl std::fmt::Debug for Ops {
@@ -86,6 +94,18 @@ impl Default for Ops {
         let open_incidents = Family::default();
         let deliveries = Family::default();
         let requests: HistogramFamily = Family::new_with_constructor(latency_histogram);
+        let live_nodes = Gauge::default();
+        let leases = Family::default();
+        registry.register(
+            "live_nodes",
+            "Server nodes sharing the database heard from in the last 15 s (read at scrape time)",
+            live_nodes.clone(),
+        );
+        registry.register(
+            "lease_epoch",
+            "The epoch of each lease held now, by lease and holding node (read at scrape time)",
+            leases.clone(),
+        );
         registry.register(
             "contacts_stored",
             "Contacts stored (duplicates not counted), by channel and topic (`none` when the \
@@ -119,6 +139,8 @@ impl Default for Ops {
             open_incidents,
             deliveries,
             requests,
+            live_nodes,
+            leases,
         }
     }
 }
@@ -227,6 +249,28 @@ impl Ops {
                     severity: s.as_str().into(),
                 })
                 .set(n);
+        }
+        let nodes = state
+            .store
+            .live_nodes(crate::workers::nodes::LIVE_WITHIN)
+            .await?;
+        self.live_nodes
+            .set(i64::try_from(nodes.len()).unwrap_or(i64::MAX));
+        // Only leases held now, by whom: a holder that moved on must not linger.
+        self.leases.clear();
+        let now = chrono::Utc::now();
+        for lease in state.store.leases().await? {
+            let Some((node, _)) = lease.holder.split_once('/') else {
+                continue;
+            };
+            if lease.expires_at > now {
+                self.leases
+                    .get_or_create(&LeaseLabels {
+                        lease: lease.name,
+                        node: node.to_owned(),
+                    })
+                    .set(lease.epoch);
+            }
         }
         let mut out = String::new();
         prometheus_client::encoding::text::encode(&mut out, &self.registry)

@@ -304,11 +304,31 @@ async fn show_admin(
             }
         })
         .collect();
+    // The nodes sharing the database and what each runs, as `GET /api/v1/nodes` says.
+    let leases = state.store.leases().await?;
+    let nodes: Vec<_> = state
+        .store
+        .live_nodes(crate::workers::nodes::LIVE_WITHIN)
+        .await?
+        .into_iter()
+        .map(|n| {
+            let prefix = format!("{}/", n.id);
+            let held: Vec<String> = leases
+                .iter()
+                .filter(|l| l.holder.starts_with(&prefix) && l.expires_at > now)
+                .map(|l| format!("{} (epoch {})", l.name, l.epoch))
+                .collect();
+            minijinja::context! {
+                this => n.id == state.node, id => n.id, listen => n.listen, version => n.version,
+                started_at => time(n.started_at), last_seen => time(n.last_seen), leases => held,
+            }
+        })
+        .collect();
     let r = page(
         "admin.html",
         minijinja::context! {
             me => me(principal), here => "/admin",
-            people, tokens, sessions,
+            people, tokens, sessions, nodes,
             roles => Role::ALL.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
             error => said.error.as_ref().map(|(_, m)| m.clone()),
             notice => said.notice.clone(),

@@ -262,6 +262,23 @@ async fn admins_see_the_nodes_and_their_leases(backend: Backend) {
         .unwrap_or_else(|| panic!("{nodes}"));
     assert_eq!(detection["epoch"], 1);
     assert!(leases.iter().any(|l| l["name"] == "delivery"), "{nodes}");
+    // And /metrics says the same.
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("frontline_live_nodes 1\n"), "{metrics}");
+    assert!(
+        metrics.contains(&format!(
+            "frontline_lease_epoch{{lease=\"detection\",node=\"{node}\"}} 1\n"
+        )),
+        "{metrics}"
+    );
 }
 
 frontline_testkit::backend_tests!(
