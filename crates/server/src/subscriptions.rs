@@ -17,11 +17,9 @@ use frontline_core::feed::FeedKind;
 use frontline_core::subscriber::{self, Channel, Message, Subscriber};
 use frontline_delivery::retry::RetryPolicy;
 use frontline_store::{Settled, Store};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use std::net::{IpAddr, SocketAddr};
-use std::num::NonZeroU32;
+use std::net::SocketAddr;
 
 /// The feed cursor of publications already turned into messages.
 const CURSOR: &str = "subscribers";
@@ -31,7 +29,9 @@ pub const LEASE: &str = "subscriptions";
 /// What the subscription routes and worker share.
 pub struct Subscriptions {
     key: Vec<u8>,
-    limiter: DefaultKeyedRateLimiter<IpAddr>,
+    /// Subscribe requests a client may make a minute, counted in the database so that every
+    /// node counts the same requests.
+    per_minute: u32,
     mailer: Option<frontline_delivery::mail::Mailer>,
     http: reqwest::Client,
 }
@@ -54,10 +54,9 @@ impl Subscriptions {
         per_minute: u32,
         mailer: Option<frontline_delivery::mail::Mailer>,
     ) -> anyhow::Result<Self> {
-        let per_minute = NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN);
         Ok(Self {
             key,
-            limiter: RateLimiter::keyed(Quota::per_minute(per_minute)),
+            per_minute: per_minute.max(1),
             mailer,
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
@@ -149,13 +148,16 @@ async fn subscribe(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let subs = state.subscriptions.clone();
-    if let Err(not_until) = subs.limiter.check_key(&client.ip()) {
-        let wait = not_until
-            .wait_time_from(governor::clock::Clock::now(
-                &governor::clock::DefaultClock::default(),
-            ))
-            .as_secs()
-            .max(1);
+    let limited = state
+        .store
+        .take_from_window(
+            &format!("subscribe:{}", client.ip()),
+            chrono::Duration::minutes(1),
+            subs.per_minute,
+        )
+        .await?;
+    if let Some(wait) = limited {
+        let wait = wait.num_seconds().max(1);
         let mut r = ApiError::too_many(
             "rate_limited",
             format!("too many subscription requests from your address; try again in {wait} s"),

@@ -1,5 +1,5 @@
 //! What nodes sharing the database coordinate through it: leases with fencing, the node
-//! registry, the feed's announcements and failed sign-ins. Every time is the database's clock
+//! registry, the feed's announcements, failed sign-ins and request windows. Every time is the database's clock
 //! (`now()`), never a node's: nodes' clocks differ, and a lease decided by two clocks could
 //! have two holders.
 
@@ -300,4 +300,38 @@ pub(crate) async fn sign_in_cleared(store: &PostgresStore, key: &str) -> Result<
     .await
     .map_err(|e| map(e, "clearing sign-in failures"))?;
     Ok(())
+}
+
+pub(crate) async fn take_from_window(
+    store: &PostgresStore,
+    key: &str,
+    window: chrono::Duration,
+    limit: u32,
+) -> Result<Option<chrono::Duration>, StoreError> {
+    let mut tx = store.begin().await?;
+    let (count, left): (i32, f64) = sqlx::query_as(
+        "INSERT INTO request_windows AS w (key, window_start, count) VALUES ($1, now(), 1)
+         ON CONFLICT (key) DO UPDATE SET
+             window_start = CASE WHEN w.window_start <= now() - make_interval(secs => $2)
+                 THEN now() ELSE w.window_start END,
+             count = CASE WHEN w.window_start <= now() - make_interval(secs => $2)
+                 THEN 1 ELSE w.count + 1 END
+         RETURNING count,
+             extract(epoch FROM window_start + make_interval(secs => $2) - now())::float8",
+    )
+    .bind(key)
+    .bind(seconds(window))
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(|e| map(e, "counting a request"))?;
+    // Forget keys idle for a day, so a flood of addresses does not grow the table for good.
+    sqlx::query("DELETE FROM request_windows WHERE window_start < now() - interval '1 day'")
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| map(e, "forgetting idle request windows"))?;
+    tx.commit()
+        .await
+        .map_err(|e| map(e, "counting a request"))?;
+    Ok((i64::from(count) > i64::from(limit))
+        .then(|| chrono::Duration::microseconds((left * 1e6) as i64)))
 }

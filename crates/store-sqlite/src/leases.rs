@@ -1,5 +1,5 @@
 //! What nodes sharing the database coordinate through it: leases with fencing, the node
-//! registry, and failed sign-ins. SQLite is embedded: the
+//! registry, failed sign-ins and request windows. SQLite is embedded: the
 //! database's clock is this machine's, read inside the write transaction (`BEGIN IMMEDIATE`
 //! serialises every writer, so two processes on one file cannot both take a lease).
 
@@ -270,4 +270,42 @@ pub(crate) async fn sign_in_cleared(store: &SqliteStore, key: &str) -> Result<()
     .await
     .map_err(|e| map(e, "clearing sign-in failures"))?;
     Ok(())
+}
+
+pub(crate) async fn take_from_window(
+    store: &SqliteStore,
+    key: &str,
+    window: chrono::Duration,
+    limit: u32,
+) -> Result<Option<chrono::Duration>, StoreError> {
+    let mut tx = store.begin_write().await?;
+    let now = micros(Utc::now());
+    let span = window.num_microseconds().unwrap_or(i64::MAX);
+    let (start, count): (i64, i64) = sqlx::query_as(
+        "INSERT INTO request_windows (key, window_start, count) VALUES (?1, ?2, 1)
+         ON CONFLICT (key) DO UPDATE SET
+             window_start = CASE WHEN window_start <= ?2 - ?3 THEN ?2 ELSE window_start END,
+             count = CASE WHEN window_start <= ?2 - ?3 THEN 1 ELSE count + 1 END
+         RETURNING window_start, count",
+    )
+    .bind(key)
+    .bind(now)
+    .bind(span)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(|e| map(e, "counting a request"))?;
+    // Forget keys idle for a day, so a flood of addresses does not grow the table for good.
+    sqlx::query("DELETE FROM request_windows WHERE window_start < ?")
+        .bind(
+            now - chrono::Duration::days(1)
+                .num_microseconds()
+                .unwrap_or(i64::MAX),
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| map(e, "forgetting idle request windows"))?;
+    tx.commit()
+        .await
+        .map_err(|e| map(e, "counting a request"))?;
+    Ok((count > i64::from(limit)).then(|| chrono::Duration::microseconds(start + span - now)))
 }

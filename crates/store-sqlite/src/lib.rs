@@ -345,6 +345,15 @@ impl Store for SqliteStore {
         leases::sign_in_cleared(self, key).await
     }
 
+    async fn take_from_window(
+        &self,
+        key: &str,
+        window: chrono::Duration,
+        limit: u32,
+    ) -> Result<Option<chrono::Duration>, StoreError> {
+        leases::take_from_window(self, key, window, limit).await
+    }
+
     async fn listen_feed(&self) -> Result<Option<Box<dyn FeedListener>>, StoreError> {
         Ok(None)
     }

@@ -45,6 +45,7 @@ macro_rules! conformance_tests {
             new_contacts_are_followed_in_intake_order,
             a_lease_has_one_holder_until_it_expires,
             nodes_report_themselves_and_the_silent_ones_drop_out,
+            requests_are_counted_in_shared_windows,
             every_change_is_chained_in_the_audit_log,
             concurrent_batches_keep_every_row_and_the_chain,
             incidents_open_change_and_keep_a_timeline,
@@ -881,6 +882,43 @@ pub async fn a_lease_has_one_holder_until_it_expires(store: &dyn Store) {
             ("detection".to_owned(), "d".to_owned(), 4),
             ("other".to_owned(), "b".to_owned(), 1)
         ]
+    );
+}
+
+pub async fn requests_are_counted_in_shared_windows(store: &dyn Store) {
+    let window = Duration::milliseconds(400);
+    for n in 0..2 {
+        assert_eq!(
+            store
+                .take_from_window("ip:192.0.2.1", window, 2)
+                .await
+                .unwrap(),
+            None,
+            "request {n}"
+        );
+    }
+    let wait = store
+        .take_from_window("ip:192.0.2.1", window, 2)
+        .await
+        .unwrap()
+        .expect("the third in the window is refused");
+    assert!(wait > Duration::zero() && wait <= window, "{wait:?}");
+    assert_eq!(
+        store
+            .take_from_window("ip:192.0.2.2", window, 2)
+            .await
+            .unwrap(),
+        None,
+        "another key has its own window"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(450)).await;
+    assert_eq!(
+        store
+            .take_from_window("ip:192.0.2.1", window, 2)
+            .await
+            .unwrap(),
+        None,
+        "a new window"
     );
 }
 

@@ -365,6 +365,19 @@ pub trait Store: Send + Sync + 'static {
     /// [`StoreError::Unavailable`] when the database cannot be reached.
     async fn sign_in_cleared(&self, key: &str) -> Result<(), StoreError>;
 
+    /// Counts a request under `key` in the current window of length `window` (by the
+    /// database's clock, shared by every node): `None` when it is within `limit`, else how
+    /// long until the window ends. Keys idle for a day are forgotten.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn take_from_window(
+        &self,
+        key: &str,
+        window: chrono::Duration,
+        limit: u32,
+    ) -> Result<Option<chrono::Duration>, StoreError>;
+
     /// A listener for the feed's announcements, so a node learns of another node's commits
     /// at once; `None` where the database announces nothing (SQLite: one process owns the
     /// file, and the slow safety polls suffice).

@@ -214,6 +214,16 @@ async fn bad_and_too_many_requests_are_refused(backend: Backend) {
         .unwrap();
     assert_eq!(limited.status(), 429);
     assert!(limited.headers().contains_key("retry-after"));
+    // The count is the database's: another node on it refuses the same client too.
+    let other = app.another_node().await;
+    let elsewhere = app
+        .client
+        .post(other.url("/status/subscribe"))
+        .json(&json!({"email": "ann@example.com"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(elsewhere.status(), 429, "limited on every node");
     // The page itself is not limited.
     for _ in 0..20 {
         assert_ne!(
