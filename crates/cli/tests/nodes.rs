@@ -11,6 +11,14 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// A row of the leadership log: epoch, holder, from, to.
+type Term = (
+    i64,
+    String,
+    chrono::DateTime<chrono::Utc>,
+    Option<chrono::DateTime<chrono::Utc>>,
+);
+
 /// A serving process, killed when dropped.
 struct Node {
     child: Child,
@@ -178,12 +186,7 @@ async fn a_paused_or_killed_leader_is_replaced_within_fifteen_seconds_and_terms_
     assert!(third_epoch > second_epoch);
     // The leadership log: one holder at a time, epochs rising.
     let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
-    let log: Vec<(
-        i64,
-        String,
-        chrono::DateTime<chrono::Utc>,
-        Option<chrono::DateTime<chrono::Utc>>,
-    )> = sqlx::query_as(
+    let log: Vec<Term> = sqlx::query_as(
         "SELECT epoch, holder, from_at, to_at FROM leadership_log WHERE name = 'detection'
              ORDER BY epoch",
     )
