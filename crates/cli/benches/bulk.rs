@@ -23,7 +23,7 @@ use frontline_store_postgres::testing::TestDatabase;
 use frontline_testkit::realistic_contacts_iter;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 const BIN: &str = env!("CARGO_BIN_EXE_frontline");
 
@@ -114,27 +114,7 @@ async fn run(
     drop(redacted);
 
     // End to end: the release server in its own process, the CLI as the client.
-    let mut server = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--database", e2e_url])
-        .env("FRONTLINE_LOG_FORMAT", "json")
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = server.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
-            if v["fields"]["message"] == "frontline serving" {
-                let _ = tx.send(v["fields"]["addr"].as_str().unwrap_or_default().to_owned());
-            }
-        }
-    });
-    let addr = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("server starts");
+    let (mut server, addr) = frontline_testkit::process::start_serve(BIN, e2e_url);
     let token = Command::new(BIN)
         .args(["token", "create", "--role", "ingest", "--database", e2e_url])
         .output()

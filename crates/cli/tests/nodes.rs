@@ -7,8 +7,7 @@
 use frontline_store_postgres::testing::TestDatabase;
 use serde_json::Value;
 use sqlx::Connection;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 /// A row of the leadership log: epoch, holder, from, to.
@@ -33,31 +32,8 @@ impl Drop for Node {
 }
 
 fn start(db: &str) -> Node {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_frontline"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--database", db])
-        .env("FRONTLINE_LOG_FORMAT", "json")
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut sent = false;
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if !sent {
-                let v: Value = serde_json::from_str(&line).unwrap_or_default();
-                if v["fields"]["message"] == "frontline serving" {
-                    let _ = tx.send(v["fields"]["addr"].as_str().unwrap_or("").to_owned());
-                    sent = true;
-                }
-            }
-        }
-    });
-    let addr = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("the server logs its address");
+    let (child, addr) =
+        frontline_testkit::process::start_serve(env!("CARGO_BIN_EXE_frontline"), db);
     Node {
         child,
         url: format!("http://{addr}"),

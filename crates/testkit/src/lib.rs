@@ -5,6 +5,7 @@
 
 pub mod scenario;
 
+pub mod process;
 pub mod receiver;
 pub mod smtp;
 pub mod sse;
