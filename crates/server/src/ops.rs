@@ -260,7 +260,7 @@ impl Ops {
         self.leases.clear();
         let now = chrono::Utc::now();
         for lease in state.store.leases().await? {
-            let Some((node, _)) = lease.holder.split_once('/') else {
+            let Some(node) = crate::workers::node_of(&lease.holder) else {
                 continue;
             };
             if lease.expires_at > now {

@@ -305,17 +305,12 @@ async fn show_admin(
         })
         .collect();
     // The nodes sharing the database and what each runs, as `GET /api/v1/nodes` says.
-    let leases = state.store.leases().await?;
-    let nodes: Vec<_> = state
-        .store
-        .live_nodes(crate::workers::nodes::LIVE_WITHIN)
+    let nodes: Vec<_> = crate::workers::nodes::live_with_leases(state.store.as_ref())
         .await?
         .into_iter()
-        .map(|n| {
-            let prefix = format!("{}/", n.id);
-            let held: Vec<String> = leases
+        .map(|(n, held)| {
+            let held: Vec<String> = held
                 .iter()
-                .filter(|l| l.holder.starts_with(&prefix) && l.expires_at > now)
                 .map(|l| format!("{} (epoch {})", l.name, l.epoch))
                 .collect();
             minijinja::context! {

@@ -689,13 +689,11 @@ pub fn fast_path(state: AppState) -> crate::serve::FastPath {
         let n = ROUTES.iter().position(|(route, _)| *route == uri.path())?;
         let started = std::time::Instant::now();
         let response = serve(&state, ROUTES[n].1, None, headers);
-        let took = started.elapsed().as_secs_f64();
+        let took = started.elapsed();
         match response.status() {
-            StatusCode::OK => usual[n][0].observe(took),
-            StatusCode::NOT_MODIFIED => usual[n][1].observe(took),
-            other => state
-                .ops
-                .observe_request("GET", ROUTES[n].0, other, started.elapsed()),
+            StatusCode::OK => usual[n][0].observe(took.as_secs_f64()),
+            StatusCode::NOT_MODIFIED => usual[n][1].observe(took.as_secs_f64()),
+            other => state.ops.observe_request("GET", ROUTES[n].0, other, took),
         }
         Some(response)
     })

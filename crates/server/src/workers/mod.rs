@@ -22,6 +22,11 @@ pub fn node_id() -> String {
     format!("{host}-{}-{}", std::process::id(), hex::encode(id))
 }
 
+/// The node a lease holder belongs to: holders are named `NODE/worker` ([`holder`]).
+pub fn node_of(holder: &str) -> Option<&str> {
+    holder.split_once('/').map(|(node, _)| node)
+}
+
 /// A lease holder name unique to this server and worker: its node's id, a slash, and 32
 /// random bits (so the nodes list can say which node holds which lease).
 pub(crate) fn holder(node: &str) -> String {

@@ -3,7 +3,7 @@
 //! takes its share of the per-token request quotas.
 
 use crate::state::AppState;
-use frontline_store::Node;
+use frontline_store::{Lease, Node, Store, StoreError};
 use tokio_util::sync::CancellationToken;
 
 /// How often a node reports itself.
@@ -35,4 +35,26 @@ pub async fn run(state: AppState, listen: String, shutdown: CancellationToken) {
             () = tokio::time::sleep(HEARTBEAT) => {}
         }
     }
+}
+
+/// The nodes heard from within [`LIVE_WITHIN`], each with the leases it holds now (what the
+/// nodes API and the admin page show).
+///
+/// # Errors
+/// When the store fails.
+pub async fn live_with_leases(store: &dyn Store) -> Result<Vec<(Node, Vec<Lease>)>, StoreError> {
+    let nodes = store.live_nodes(LIVE_WITHIN).await?;
+    let leases = store.leases().await?;
+    let now = chrono::Utc::now();
+    Ok(nodes
+        .into_iter()
+        .map(|n| {
+            let held = leases
+                .iter()
+                .filter(|l| l.expires_at > now && super::node_of(&l.holder) == Some(n.id.as_str()))
+                .cloned()
+                .collect();
+            (n, held)
+        })
+        .collect())
 }

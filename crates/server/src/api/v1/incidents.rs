@@ -379,9 +379,7 @@ pub async fn timeline(
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Result<Json<Timeline>, ApiError> {
     let id = path_id(path)?;
-    let Query(pairs) =
-        query.map_err(|e| ApiError::bad_request("invalid_parameter", e.body_text()))?;
-    let paging = query::paging(pairs, "timeline", &[])?;
+    let paging = query::paging(query::pairs(query)?, "timeline", &[])?;
     if state.store.get_incident(id).await?.is_none() {
         return Err(ApiError::not_found(format!("no incident {id}")));
     }

@@ -69,34 +69,24 @@ pub async fn list_nodes(
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Result<Json<NodeList>, ApiError> {
     let paging = query::paging(query::pairs(query)?, "nodes", &[])?;
-    let nodes = state
-        .store
-        .live_nodes(crate::workers::nodes::LIVE_WITHIN)
-        .await?;
-    let leases = state.store.leases().await?;
-    let now = Utc::now();
-    let items = nodes
+    let items = crate::workers::nodes::live_with_leases(state.store.as_ref())
+        .await?
         .into_iter()
-        .map(|n| {
-            let prefix = format!("{}/", n.id);
-            let held = leases
-                .iter()
-                .filter(|l| l.holder.starts_with(&prefix) && l.expires_at > now)
+        .map(|(n, held)| NodeOut {
+            this_node: n.id == state.node,
+            id: n.id,
+            version: n.version,
+            listen: n.listen,
+            started_at: n.started_at,
+            last_seen: n.last_seen,
+            leases: held
+                .into_iter()
                 .map(|l| HeldLease {
-                    name: l.name.clone(),
+                    name: l.name,
                     epoch: l.epoch,
                     expires_at: l.expires_at,
                 })
-                .collect();
-            NodeOut {
-                this_node: n.id == state.node,
-                id: n.id,
-                version: n.version,
-                listen: n.listen,
-                started_at: n.started_at,
-                last_seen: n.last_seen,
-                leases: held,
-            }
+                .collect(),
         })
         .collect();
     let (items, next_cursor) = query::page_by_position(items, &paging, "nodes");

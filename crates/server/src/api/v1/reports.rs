@@ -114,9 +114,11 @@ pub async fn list_reports(
     Extension(principal): Extension<Principal>,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Result<Json<ReportList>, ApiError> {
-    let Query(pairs) =
-        query.map_err(|e| ApiError::bad_request("invalid_parameter", e.body_text()))?;
-    let paging = query::paging(pairs, "reports", &["state", "category", "mine", "since"])?;
+    let paging = query::paging(
+        query::pairs(query)?,
+        "reports",
+        &["state", "category", "mine", "since"],
+    )?;
     let get = |name: &str| paging.filters.get(name);
     let bad = |name: &str, e: String| ApiError::bad_parameter(name, e);
     let q = ReportQuery {

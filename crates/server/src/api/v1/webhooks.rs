@@ -99,9 +99,7 @@ pub async fn list_webhooks(
     State(state): State<AppState>,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Result<Json<WebhookList>, ApiError> {
-    let Query(pairs) =
-        query.map_err(|e| ApiError::bad_request("invalid_parameter", e.body_text()))?;
-    let paging = query::paging(pairs, "webhooks", &[])?;
+    let paging = query::paging(query::pairs(query)?, "webhooks", &[])?;
     let mut items = state.store.list_webhooks().await?;
     items.sort_by_key(|w| w.id);
     let (items, next_cursor) = query::page_of(items, |w| w.id, &paging, "webhooks");
@@ -148,19 +146,14 @@ pub async fn list_deliveries(
     State(state): State<AppState>,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Result<Json<DeliveryList>, ApiError> {
-    let Query(pairs) =
-        query.map_err(|e| ApiError::bad_request("invalid_parameter", e.body_text()))?;
     // Deliveries run newest feed entry first, then by webhook: the cursor holds both.
-    let p = query::parse_untimed(pairs, "deliveries", &["webhook", "status", "incident"])?;
-    let after = p.after.map(|c| (c.at_micros, c.seq));
-    let paging = query::Paging {
-        limit: p.limit,
-        after: None,
-        filters: p.filters,
-    };
+    let p = query::parse_untimed(
+        query::pairs(query)?,
+        "deliveries",
+        &["webhook", "status", "incident"],
+    )?;
     let number = |name: &str| {
-        paging
-            .filters
+        p.filters
             .get(name)
             .map(|v| {
                 v.trim()
@@ -172,18 +165,18 @@ pub async fn list_deliveries(
     let q = DeliveryQuery {
         webhook: number("webhook")?,
         incident: number("incident")?,
-        status: paging
+        status: p
             .filters
             .get("status")
             .map(|v| v.parse())
             .transpose()
             .map_err(|e: String| ApiError::bad_parameter("status", e))?,
-        before: after,
-        limit: paging.limit + 1,
+        before: p.after.map(|c| (c.at_micros, c.seq)),
+        limit: p.limit + 1,
     };
     let mut items = state.store.list_deliveries(&q).await?;
-    let more = items.len() > paging.limit as usize;
-    items.truncate(paging.limit as usize);
+    let more = items.len() > p.limit as usize;
+    items.truncate(p.limit as usize);
     Ok(Json(DeliveryList {
         next_cursor: items.last().filter(|_| more).map(|d| {
             let c = frontline_store::Cursor {
