@@ -22,7 +22,7 @@ pub fn node_id() -> String {
     format!("{host}-{}-{}", std::process::id(), hex::encode(id))
 }
 
-/// The node a lease holder belongs to: holders are named `NODE/worker` ([`holder`]).
+/// The node a lease holder belongs to: holders are named `NODE/worker` (see `holder`).
 pub fn node_of(holder: &str) -> Option<&str> {
     holder.split_once('/').map(|(node, _)| node)
 }
