@@ -2,7 +2,7 @@
 //! chain, naming the first record that is missing, altered or no longer linked.
 
 use frontline_core::audit::ChainCheck;
-use frontline_server::config::Config;
+use frontline_server::plumbing::config::Config;
 use std::process::ExitCode;
 
 /// Records read per page.

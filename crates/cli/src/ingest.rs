@@ -12,8 +12,8 @@ use bytes::Bytes;
 use frontline_api::{BulkSummary, ErrorBody, RejectedLine};
 use frontline_pipeline::Intake;
 use frontline_pipeline::redact::Redactor;
-use frontline_server::bulk::{BulkIntake, MAX_LISTED_REJECTIONS, csv_record_to_json};
-use frontline_server::config::Config;
+use frontline_server::api::bulk::{BulkIntake, MAX_LISTED_REJECTIONS, csv_record_to_json};
+use frontline_server::plumbing::config::Config;
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::{IsTerminal, Read};
@@ -235,7 +235,8 @@ async fn to_database(
     progress: &Progress,
 ) -> anyhow::Result<BulkSummary> {
     let store = frontline_server::open_store(&config.database).await?;
-    let pseudonyms = frontline_server::startup::pseudonym_key(config, store.as_ref()).await?;
+    let pseudonyms =
+        frontline_server::plumbing::startup::pseudonym_key(config, store.as_ref()).await?;
     let taxonomy = config.load_taxonomy().context("loading the taxonomy")?;
     let intake = BulkIntake {
         store,

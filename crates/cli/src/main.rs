@@ -14,8 +14,8 @@ mod user;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
-use frontline_server::config::{Config, Overrides, unknown_env_names};
-use frontline_server::telemetry::{self, LogFormat};
+use frontline_server::plumbing::config::{Config, Overrides, unknown_env_names};
+use frontline_server::plumbing::telemetry::{self, LogFormat};
 use signals::shutdown_signal;
 use std::net::SocketAddr;
 use std::path::PathBuf;

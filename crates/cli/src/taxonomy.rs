@@ -6,8 +6,8 @@
 use anyhow::Context as _;
 use frontline_pipeline::classify::normalize;
 use frontline_pipeline::learned::{Example, TopicModel, TrainConfig, parse_corpus};
-use frontline_server::bulk::parse_line;
-use frontline_server::config::Config;
+use frontline_server::api::bulk::parse_line;
+use frontline_server::plumbing::config::Config;
 use std::collections::{BTreeMap, HashMap};
 use std::io::BufRead;
 use std::path::PathBuf;

@@ -8,7 +8,7 @@ use frontline_core::Role;
 use frontline_core::audit::Actor;
 use frontline_core::ids::TokenId;
 use frontline_server::auth::token::issue;
-use frontline_server::config::Config;
+use frontline_server::plumbing::config::Config;
 use frontline_store::Origin;
 use std::process::ExitCode;
 

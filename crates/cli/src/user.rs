@@ -6,7 +6,7 @@ use anyhow::Context as _;
 use clap::Subcommand;
 use frontline_core::Role;
 use frontline_server::auth::session::{hash_password, one_time_password};
-use frontline_server::config::Config;
+use frontline_server::plumbing::config::Config;
 use std::process::ExitCode;
 
 #[derive(Debug, Subcommand)]

@@ -216,7 +216,7 @@ pub fn run(target: Target, data: &[u8]) {
         Target::ContactsNdjson => {
             let contacts = data
                 .split(|b| *b == b'\n')
-                .filter_map(|line| frontline_server::bulk::parse_line(line).ok())
+                .filter_map(|line| frontline_server::api::bulk::parse_line(line).ok())
                 .collect();
             check_contacts(contacts);
         }
@@ -228,8 +228,9 @@ pub fn run(target: Target, data: &[u8]) {
             let headers: Vec<String> = headers.iter().map(|h| h.trim().to_owned()).collect();
             let mut contacts = Vec::new();
             for record in reader.records().map_while(Result::ok) {
-                let json = frontline_server::bulk::csv_record_to_json(&headers, &record);
-                if let Ok(c) = frontline_server::bulk::parse_line(json.to_string().as_bytes()) {
+                let json = frontline_server::api::bulk::csv_record_to_json(&headers, &record);
+                if let Ok(c) = frontline_server::api::bulk::parse_line(json.to_string().as_bytes())
+                {
                     contacts.push(c);
                 }
             }

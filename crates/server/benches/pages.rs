@@ -175,7 +175,7 @@ async fn run(app: &TestApp, label: &str) {
     let mut gather = Vec::new();
     for _ in 0..ROUNDS {
         let t = Instant::now();
-        let v = frontline_server::volume::gather(
+        let v = frontline_server::web::volume::gather(
             app.store.as_ref(),
             Utc::now(),
             6,

@@ -7,7 +7,7 @@
 //! classification, detection and correlation are the real ones); the demo only plays the
 //! customers and the security tool. The people it creates sign in with [`PASSWORD`].
 
-use crate::error::ApiError;
+use crate::plumbing::error::ApiError;
 use chrono::{DateTime, Duration, Timelike, Utc};
 use frontline_core::Role;
 use frontline_store::Store;

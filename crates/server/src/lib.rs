@@ -1,34 +1,23 @@
-//! Frontline's server: the `/api/v1` JSON API ([`api`]), who may call it ([`auth`]),
-//! configuration ([`config`]), logging and request ids ([`telemetry`]), and how it all starts and
-//! stops ([`startup`]).
+//! Frontline's server, one folder per audience: the `/api/v1` JSON API for tools and scripts
+//! ([`api`]), the pages people work in ([`web`]), the public status page and its subscriptions
+//! ([`public`]), what both teams learn afterwards ([`insights`]), who may call what ([`auth`]),
+//! the leader-only and background jobs ([`workers`]), and the plumbing every one of them stands
+//! on: state, errors, limits, telemetry, configuration and the accept loop ([`plumbing`]).
 //!
-//! The binary (`frontline`) calls [`startup::build`] and then [`startup::Application::run_until`];
-//! tests do the same in-process, through `frontline-testkit`.
+//! The binary (`frontline`) calls [`build`] and then [`Application::run_until`]; tests do the
+//! same in-process, through `frontline-testkit`.
 #![warn(missing_docs)]
 
 pub mod api;
 pub mod auth;
-pub mod bulk;
-pub mod charts;
-pub mod config;
 pub mod demo;
-pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod insights;
-pub mod limits;
-pub mod ops;
-pub mod pages;
-pub mod serve;
-pub mod settings;
-pub mod startup;
-pub mod state;
-pub mod status;
-pub mod subscriptions;
-pub mod telemetry;
-pub mod volume;
+pub mod plumbing;
+pub mod public;
 pub mod web;
 pub mod workers;
 
-pub use config::Config;
-pub use startup::{Application, build, open_store};
+pub use plumbing::config::Config;
+pub use plumbing::startup::{Application, build, open_store};

@@ -1,12 +1,15 @@
-//! The HTTP surface: `/healthz`, the versioned JSON API ([`v1`]), and the answers for paths and
-//! methods that do not exist. Layers shared by everything (request ids, body limit, panic
-//! guard) are applied here.
+//! For tools, scripts and integrations: the versioned JSON API ([`v1`]), streamed bulk intake
+//! ([`bulk`]) and `/healthz`; it may touch the store, the pipeline, `auth` and the plumbing.
+//! This file also builds the one router that mounts every audience's routes (the pages, the
+//! public status page) with the layers they share: request ids, body limit, hardened headers,
+//! panic guard, and the answers for paths and methods that do not exist.
 
+pub mod bulk;
 pub mod v1;
 
-use crate::error::ApiError;
-use crate::state::AppState;
-use crate::telemetry;
+use crate::plumbing::error::ApiError;
+use crate::plumbing::state::AppState;
+use crate::plumbing::telemetry;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::response::{IntoResponse, Response};
@@ -20,24 +23,24 @@ pub fn router(state: AppState) -> Router {
     let body_limit = state.config.max_body_bytes;
     let routes = Router::new()
         .route("/healthz", get(healthz))
-        .route("/metrics", get(crate::ops::metrics))
+        .route("/metrics", get(crate::plumbing::ops::metrics))
         .merge(private(v1::router(state.clone())))
-        .merge(private(crate::pages::router().route_layer(
+        .merge(private(crate::web::router().route_layer(
             middleware::from_fn_with_state(state.clone(), crate::auth::authorize),
         )))
         .merge(crate::web::public_router())
-        .merge(crate::status::router())
-        .merge(crate::subscriptions::router())
+        .merge(crate::public::status::router())
+        .merge(crate::public::subscriptions::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed);
     hardened(routes)
         .layer(middleware::from_fn_with_state(
             state.clone(),
-            crate::limits::bound_in_flight,
+            crate::plumbing::limits::bound_in_flight,
         ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
-            crate::ops::track,
+            crate::plumbing::ops::track,
         ))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(tower_http::map_request_body::MapRequestBodyLayer::new(

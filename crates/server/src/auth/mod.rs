@@ -1,4 +1,5 @@
-//! Who is calling and whether they may: bearer tokens ([`token`]) checked on every `/api/v1`
+//! For every other folder: who is calling and whether they may (it touches only the store and
+//! the plumbing's state): bearer tokens ([`token`]) checked on every `/api/v1`
 //! route by [`authorize`], which runs after routing and before any extractor reads the body, so
 //! an unauthorised caller learns nothing about what the body would have done.
 
@@ -6,8 +7,8 @@ pub mod session;
 pub mod token;
 
 use crate::api::v1::action_for;
-use crate::error::ApiError;
-use crate::state::AppState;
+use crate::plumbing::error::ApiError;
+use crate::plumbing::state::AppState;
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
@@ -47,8 +48,8 @@ impl Principal {
     pub fn origin(&self) -> Origin {
         Origin {
             actor: self.actor(),
-            request_id: crate::telemetry::current_request_id(),
-            client: crate::telemetry::current_client(),
+            request_id: crate::plumbing::telemetry::current_request_id(),
+            client: crate::plumbing::telemetry::current_client(),
             fence: None,
         }
     }
@@ -72,7 +73,7 @@ pub async fn authorize(State(state): State<AppState>, mut req: Request, next: Ne
     {
         return refused;
     }
-    let page = crate::pages::PAGES
+    let page = crate::web::PAGES
         .iter()
         .any(|r| r.method == req.method() && r.path == path);
     // A bearer token when one is presented; otherwise the session cookie. Only a browser (no

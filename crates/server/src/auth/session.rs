@@ -4,8 +4,8 @@
 //! time, as for API tokens.
 
 use super::Principal;
-use crate::error::ApiError;
-use crate::state::AppState;
+use crate::plumbing::error::ApiError;
+use crate::plumbing::state::AppState;
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::http::header::{COOKIE, HOST, ORIGIN};
@@ -129,7 +129,7 @@ pub async fn start(
 }
 
 /// The `Set-Cookie` value for a session: `Secure` when the public address is HTTPS, or a
-/// trusted proxy says the request came over HTTPS (see [`crate::serve::forwarded`]).
+/// trusted proxy says the request came over HTTPS (see [`crate::plumbing::serve::forwarded`]).
 pub fn cookie(state: &AppState, https: bool, value: &str) -> String {
     let secure = if https || state.config.public_url.starts_with("https://") {
         "; Secure"

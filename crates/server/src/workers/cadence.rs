@@ -4,7 +4,7 @@
 //! reminded: an `incident.reminder` on its timeline, which the live feed and webhooks carry.
 //! One reminder per missed deadline: the deadlines are opening (or last update) + k × interval.
 
-use crate::config::CadenceConfig;
+use crate::plumbing::config::CadenceConfig;
 use chrono::{DateTime, Utc};
 use frontline_core::audit::Actor;
 use frontline_core::feed::FeedKind;
@@ -82,7 +82,10 @@ pub async fn round(
 }
 
 /// Checks every `interval_ms` while this process holds the lease, until `shutdown`.
-pub async fn run(state: crate::state::AppState, shutdown: tokio_util::sync::CancellationToken) {
+pub async fn run(
+    state: crate::plumbing::state::AppState,
+    shutdown: tokio_util::sync::CancellationToken,
+) {
     let every = std::time::Duration::from_millis(state.config.cadence.interval_ms);
     let holder = super::holder(&state.node);
     loop {

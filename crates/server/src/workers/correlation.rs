@@ -4,7 +4,7 @@
 //! incident (with a note saying why), or a group strong enough opens a new one (or proposes
 //! it). Everything it does is done as `system` and is on the incident's timeline.
 
-use crate::config::{CorrelationConfig, CorrelationMode};
+use crate::plumbing::config::{CorrelationConfig, CorrelationMode};
 use chrono::{DateTime, Duration, Utc};
 use frontline_core::alert::AlertState;
 use frontline_core::audit::Actor;

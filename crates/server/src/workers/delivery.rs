@@ -11,7 +11,7 @@
 //! Only the holder of the `delivery` lease sends, so several servers on one database do not
 //! all deliver.
 
-use crate::state::AppState;
+use crate::plumbing::state::AppState;
 use chrono::{DateTime, Utc};
 use frontline_core::webhook::{Delivery, DeliveryStatus, Webhook};
 use frontline_delivery::retry::RetryPolicy;
@@ -38,7 +38,7 @@ pub struct DeliveryWorker {
     store: Arc<dyn Store>,
     sender: Sender,
     policy: RetryPolicy,
-    ops: Arc<crate::ops::Ops>,
+    ops: Arc<crate::plumbing::ops::Ops>,
 }
 
 impl DeliveryWorker {
@@ -54,7 +54,7 @@ impl DeliveryWorker {
 
     /// Counts delivery outcomes in `ops` (the server's `/metrics`).
     #[must_use]
-    pub fn with_ops(mut self, ops: Arc<crate::ops::Ops>) -> Self {
+    pub fn with_ops(mut self, ops: Arc<crate::plumbing::ops::Ops>) -> Self {
         self.ops = ops;
         self
     }

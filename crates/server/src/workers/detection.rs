@@ -47,7 +47,7 @@ pub struct DetectionWorker {
     /// refused once another holder took over.
     lease: Option<Lease>,
     lease_ttl: chrono::Duration,
-    ops: Arc<crate::ops::Ops>,
+    ops: Arc<crate::plumbing::ops::Ops>,
 }
 
 impl DetectionWorker {
@@ -66,7 +66,7 @@ impl DetectionWorker {
 
     /// Counts raised alerts in `ops` (the server's `/metrics`).
     #[must_use]
-    pub fn with_ops(mut self, ops: Arc<crate::ops::Ops>) -> Self {
+    pub fn with_ops(mut self, ops: Arc<crate::plumbing::ops::Ops>) -> Self {
         self.ops = ops;
         self
     }
@@ -206,7 +206,7 @@ mod tests {
                 .await
                 .unwrap(),
         );
-        let ops = Arc::new(crate::ops::Ops::default());
+        let ops = Arc::new(crate::plumbing::ops::Ops::default());
         let mut worker = DetectionWorker::new(store).with_ops(ops.clone());
         let report = worker.step("node-a").await.unwrap();
         assert!(report.is_some(), "the lease is free");

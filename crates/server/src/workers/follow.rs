@@ -3,7 +3,7 @@
 //! another node commits, instead of at their next one-second poll (which stays, as the
 //! fallback). A lost listener is made again, and its owners read the feed first.
 
-use crate::state::AppState;
+use crate::plumbing::state::AppState;
 use frontline_store::FeedNews;
 use tokio_util::sync::CancellationToken;
 

@@ -1,5 +1,8 @@
-//! Background work. Each worker exposes one step (`tick`, returning what it did) that tests
-//! call directly; `startup` runs the steps on an interval until shutdown.
+//! For the installation as a whole, not for a request: background work (detection, correlation,
+//! deliveries, cadence reminders, node heartbeats); it may touch the store, the pipeline and the
+//! plumbing's state, and leader-only work writes only under its fenced lease. Each worker
+//! exposes one step (`tick`, returning what it did) that tests call directly; `startup` runs the
+//! steps on an interval until shutdown.
 
 pub mod cadence;
 pub mod correlation;

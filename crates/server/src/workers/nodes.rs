@@ -2,7 +2,7 @@
 //! admin sees which nodes share the database and which leases each holds, and each node
 //! takes its share of the per-token request quotas.
 
-use crate::state::AppState;
+use crate::plumbing::state::AppState;
 use frontline_store::{Lease, Node, Store, StoreError};
 use tokio_util::sync::CancellationToken;
 

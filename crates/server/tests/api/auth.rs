@@ -5,7 +5,7 @@ use frontline_core::audit::Actor;
 use frontline_core::policy;
 use frontline_server::api::v1::ROUTES;
 use frontline_server::auth::token::issue;
-use frontline_server::pages::PAGES;
+use frontline_server::web::PAGES;
 use frontline_store::Origin;
 use frontline_testkit::{Backend, TestApp, json, spawn_app, spawn_app_with};
 

@@ -150,7 +150,7 @@ async fn an_alert_and_a_finding_open_one_incident_and_related_signals_join_it(ba
 
 async fn in_propose_mode_a_person_accepts_the_incident(backend: Backend) {
     let Some(app) = spawn_app_with(backend, |c| {
-        c.correlation.mode = frontline_server::config::CorrelationMode::Propose;
+        c.correlation.mode = frontline_server::plumbing::config::CorrelationMode::Propose;
     })
     .await
     else {

@@ -5,7 +5,7 @@
 
 use frontline_core::Role;
 use frontline_server::api::v1::ROUTES;
-use frontline_server::pages::PAGES;
+use frontline_server::web::PAGES;
 use frontline_testkit::{Backend, TestApp, spawn_app};
 
 fn check(path: &str, answer: &reqwest::Response) {

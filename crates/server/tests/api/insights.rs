@@ -656,7 +656,7 @@ async fn prometheus_metrics_count_what_happens(backend: Backend) {
 
     // With a metrics token: that token or an admin's, nothing else.
     let Some(guarded) = spawn_app_with(backend, |c| {
-        c.metrics_token = Some(frontline_server::config::Secret::new(
+        c.metrics_token = Some(frontline_server::plumbing::config::Secret::new(
             "scrape-me-please-0123",
         ));
     })

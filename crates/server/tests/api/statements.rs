@@ -250,7 +250,7 @@ async fn an_overdue_public_update_reminds_the_commander_and_comms_lead(backend: 
     let security = app.token_for("sam", Role::Security).await;
     let comms = app.token_for("cora", Role::Comms).await;
     let cx_lead = app.token_for("carla", Role::CxLead).await;
-    let config = frontline_server::config::CadenceConfig::default();
+    let config = frontline_server::plumbing::config::CadenceConfig::default();
     let (_, sev1) = post(
         &app,
         "/api/v1/incidents",

@@ -1036,10 +1036,10 @@ async fn the_dashboard_charts_topics_against_their_usual_band_and_says_what_is_d
 
     // The volumes are gathered once for every render within a few seconds; a cache that may
     // be zero seconds old reads again.
-    let cache = frontline_server::volume::Cache::default();
+    let cache = frontline_server::web::volume::Cache::default();
     let none = std::collections::BTreeSet::new();
-    let fresh = frontline_server::volume::FRESH;
-    let count = |v: &[frontline_server::volume::TopicVolume]| {
+    let fresh = frontline_server::web::volume::FRESH;
+    let count = |v: &[frontline_server::web::volume::TopicVolume]| {
         v.iter().find(|t| t.topic == topic).map(|t| t.last_day)
     };
     let (_, first) = cache

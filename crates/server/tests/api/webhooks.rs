@@ -11,7 +11,7 @@ use std::time::Duration;
 
 const SECRET: &str = "whsec_test_0123456789";
 
-fn fast_retries(c: &mut frontline_server::config::Config) {
+fn fast_retries(c: &mut frontline_server::plumbing::config::Config) {
     c.webhooks.retry_initial_ms = 50;
     c.webhooks.retry_max_ms = 200;
 }

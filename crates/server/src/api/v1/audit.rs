@@ -2,8 +2,8 @@
 //! for export. Records come out exactly as stored, hashes included, so an export can be
 //! verified elsewhere.
 
-use crate::error::ApiError;
-use crate::state::AppState;
+use crate::plumbing::error::ApiError;
+use crate::plumbing::state::AppState;
 use axum::body::Body;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};

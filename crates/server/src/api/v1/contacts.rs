@@ -3,10 +3,10 @@
 
 use super::intake;
 use super::query;
+use crate::api::bulk::BulkIntake;
 use crate::auth::Principal;
-use crate::bulk::BulkIntake;
-use crate::error::ApiError;
-use crate::state::AppState;
+use crate::plumbing::error::ApiError;
+use crate::plumbing::state::AppState;
 use axum::Extension;
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};

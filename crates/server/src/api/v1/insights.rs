@@ -1,12 +1,12 @@
 //! Insights: an incident's metrics (`/api/v1/incidents/{id}/metrics`), its post-incident review
 //! (the written part as JSON, the whole as Markdown) and the trends across incidents
-//! (`/api/v1/trends`). The pages showing the same are in [`crate::pages`].
+//! (`/api/v1/trends`). The pages showing the same are in [`crate::web`].
 
 use super::intake::{json_body, path_id};
 use crate::auth::Principal;
-use crate::error::ApiError;
 use crate::insights::{self, Trends};
-use crate::state::AppState;
+use crate::plumbing::error::ApiError;
+use crate::plumbing::state::AppState;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};

@@ -1,7 +1,7 @@
 //! Reading intake bodies: one JSON object or an array of them. Each element is checked on its
 //! own; a bad one is reported by index and the good ones go on.
 
-use crate::error::ApiError;
+use crate::plumbing::error::ApiError;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::http::StatusCode;

@@ -32,7 +32,7 @@ pub(crate) fn without_bom(body: &[u8]) -> &[u8] {
 }
 
 use crate::auth;
-use crate::state::AppState;
+use crate::plumbing::state::AppState;
 use axum::http::Method;
 use axum::routing::get;
 use axum::{Router, middleware};
@@ -264,11 +264,11 @@ pub const ROUTES: &[RouteRule] = &[
 ];
 
 /// The action a routed request needs, if the route is in [`ROUTES`] or
-/// [`crate::pages::PAGES`].
+/// [`crate::web::PAGES`].
 pub fn action_for(method: &Method, path: &str) -> Option<Action> {
     ROUTES
         .iter()
-        .chain(crate::pages::PAGES)
+        .chain(crate::web::PAGES)
         .find(|r| r.method == method && r.path == path)
         .map(|r| r.action)
 }

@@ -3,7 +3,7 @@
 //! list everything), and every list pages with `limit` and an opaque `cursor` that names its
 //! list, so one list's cursor is refused by another.
 
-use crate::error::ApiError;
+use crate::plumbing::error::ApiError;
 use axum::extract::Query;
 use axum::extract::rejection::QueryRejection;
 use base64::Engine as _;

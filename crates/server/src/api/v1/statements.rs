@@ -6,8 +6,8 @@
 use super::intake::{json_body, path_id};
 use super::query;
 use crate::auth::Principal;
-use crate::error::ApiError;
-use crate::state::AppState;
+use crate::plumbing::error::ApiError;
+use crate::plumbing::state::AppState;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -233,7 +233,7 @@ async fn act(
     };
     // The public pages first, so the refresher woken next finds them current.
     if matches!(act, Act::Publish) {
-        crate::status::rebuild_now(state).await;
+        crate::public::status::rebuild_now(state).await;
     }
     state.feed_changed();
     Ok(Json(s.into()))
@@ -363,7 +363,7 @@ pub async fn set_component(
         .store
         .set_component(&name, status, &principal.origin())
         .await?;
-    crate::status::rebuild_now(&state).await;
+    crate::public::status::rebuild_now(&state).await;
     state.feed_changed();
     Ok(Json(ComponentOut {
         name: c.name,

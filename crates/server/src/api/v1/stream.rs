@@ -3,8 +3,8 @@
 //! `seq`; a client that reconnects with `Last-Event-ID` (browsers do this by themselves) gets
 //! everything after it, with no gap, because the feed is gapless and in commit order.
 
-use crate::error::ApiError;
-use crate::state::AppState;
+use crate::plumbing::error::ApiError;
+use crate::plumbing::state::AppState;
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};

@@ -3,8 +3,8 @@
 //! each published public statement into one message per subscriber (queued in the outbox in
 //! the same transaction as its cursor, so each is owed exactly once) and sends what is due.
 
-use crate::error::ApiError;
-use crate::state::AppState;
+use crate::plumbing::error::ApiError;
+use crate::plumbing::state::AppState;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Query, State};

@@ -6,8 +6,8 @@
 //! With `metrics_token` configured, `/metrics` needs that bearer token (or an admin API token);
 //! without it, `/metrics` is open, as scrape endpoints usually are on a private network.
 
-use crate::error::ApiError;
-use crate::state::AppState;
+use crate::plumbing::error::ApiError;
+use crate::plumbing::state::AppState;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderValue};

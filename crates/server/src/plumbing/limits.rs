@@ -6,9 +6,9 @@
 //! share of a token's quota (the configured rate over the live nodes), so a token spread
 //! over the nodes gets about the rate configured, not that many times it.
 
-use crate::config::LimitsConfig;
-use crate::error::ApiError;
-use crate::state::AppState;
+use crate::plumbing::config::LimitsConfig;
+use crate::plumbing::error::ApiError;
+use crate::plumbing::state::AppState;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::HeaderValue;
 use axum::http::header::RETRY_AFTER;

@@ -4,7 +4,7 @@
 //! A 5xx answer says only that the request failed and gives the request id; its cause chain is
 //! logged once, here, where the error becomes a response.
 
-use crate::telemetry;
+use crate::plumbing::telemetry;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use frontline_api::{ErrorBody, ErrorDetail, RejectedElement};

@@ -237,7 +237,7 @@ impl Cache {
 
 /// A chart of one topic's points with its band.
 pub fn chart(title: &str, points: &[Point], season: Season, now: DateTime<Utc>) -> String {
-    use crate::charts::{Band, Line, lines_with_band};
+    use crate::web::charts::{Band, Line, lines_with_band};
     let start = points.first().map_or(now, |p| p.start);
     let half = Duration::seconds(season.bucket / 2);
     // Points sit in the middle of their bucket; the current one at its middle or now.

@@ -7,7 +7,7 @@
 //! one transaction each. Channels between them are bounded, so a slow database slows the
 //! reader (and the client) instead of filling memory.
 
-use crate::error::ApiError;
+use crate::plumbing::error::ApiError;
 use bytes::Bytes;
 use frontline_api::{BulkSummary, RejectedLine};
 use frontline_core::InvalidField;
@@ -41,7 +41,7 @@ pub struct BulkIntake {
     /// How far ahead of now a contact may be dated.
     pub future_margin: chrono::Duration,
     /// Counts what is stored (`/metrics`).
-    pub ops: Arc<crate::ops::Ops>,
+    pub ops: Arc<crate::plumbing::ops::Ops>,
 }
 
 /// Why a bulk intake stopped before the end of its input. Everything counted in `summary` is

@@ -1,6 +1,6 @@
 //! What every handler shares.
 
-use crate::config::Config;
+use crate::plumbing::config::Config;
 use crate::workers::detection::DetectionWorker;
 use frontline_pipeline::Intake;
 use frontline_store::Store;
@@ -49,17 +49,17 @@ pub struct Shared {
     /// end, so the graceful shutdown does not wait for clients that never hang up.
     pub shutdown: tokio_util::sync::CancellationToken,
     /// The public status page, rendered when something public changes.
-    pub status: crate::status::SharedPages,
+    pub status: crate::public::status::SharedPages,
     /// Status page subscriptions: link signing, rate limits, the mailer.
-    pub subscriptions: Arc<crate::subscriptions::Subscriptions>,
+    pub subscriptions: Arc<crate::public::subscriptions::Subscriptions>,
     /// The address this server listens on (webhooks may not point at it).
     pub listen: std::net::SocketAddr,
     /// Rate limits and requests in flight.
-    pub limits: Arc<crate::limits::Limits>,
+    pub limits: Arc<crate::plumbing::limits::Limits>,
     /// Operational metrics (`/metrics`).
-    pub ops: Arc<crate::ops::Ops>,
+    pub ops: Arc<crate::plumbing::ops::Ops>,
     /// The dashboard's contact volumes, reused for a few seconds.
-    pub volumes: Arc<crate::volume::Cache>,
+    pub volumes: Arc<crate::web::volume::Cache>,
     /// This server's name among the nodes sharing the database ([`crate::workers::node_id`]).
     pub node: String,
 }

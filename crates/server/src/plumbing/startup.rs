@@ -3,8 +3,8 @@
 //! serves until the cancellation token fires, then drains in-flight requests.
 
 use crate::api;
-use crate::config::Config;
-use crate::state::AppState;
+use crate::plumbing::config::Config;
+use crate::plumbing::state::AppState;
 use crate::workers::detection::DetectionWorker;
 use anyhow::Context as _;
 use frontline_pipeline::Intake;
@@ -77,7 +77,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("binding {}", config.listen))?;
-    let ops = Arc::new(crate::ops::Ops::default());
+    let ops = Arc::new(crate::plumbing::ops::Ops::default());
     let detection = Arc::new(tokio::sync::Mutex::new(
         DetectionWorker::new(store.clone()).with_ops(ops.clone()),
     ));
@@ -85,19 +85,19 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         crate::workers::correlation::CorrelationWorker::new(store.clone(), &config.correlation)
             .map_err(|e| anyhow::anyhow!("configuration key `correlation.rules`: {e}"))?,
     );
-    let subscriptions = Arc::new(crate::subscriptions::Subscriptions::new(
-        crate::subscriptions::link_key(store.as_ref()).await?,
+    let subscriptions = Arc::new(crate::public::subscriptions::Subscriptions::new(
+        crate::public::subscriptions::link_key(store.as_ref()).await?,
         config.subscribe_per_minute,
         config
             .smtp
             .mailer()
             .map_err(|e| anyhow::anyhow!("configuration key `smtp`: {e}"))?,
     )?);
-    let state = AppState::new(crate::state::Shared {
+    let state = AppState::new(crate::plumbing::state::Shared {
         node: crate::workers::node_id(),
         subscriptions,
         ops,
-        limits: Arc::new(crate::limits::Limits::new(&config.limits)),
+        limits: Arc::new(crate::plumbing::limits::Limits::new(&config.limits)),
         detection,
         correlation,
         feed: Arc::new(tokio::sync::watch::channel(0).0),
@@ -168,7 +168,7 @@ impl Application {
             shutdown.clone(),
         ));
         let correlator = (self.state.config.correlation.interval_ms > 0
-            && self.state.config.correlation.mode != crate::config::CorrelationMode::Off)
+            && self.state.config.correlation.mode != crate::plumbing::config::CorrelationMode::Off)
             .then(|| {
                 tokio::spawn(run_correlation(
                     self.state.clone(),
@@ -176,7 +176,10 @@ impl Application {
                     shutdown.clone(),
                 ))
             });
-        let status = tokio::spawn(crate::status::refresh(self.state.clone(), shutdown.clone()));
+        let status = tokio::spawn(crate::public::status::refresh(
+            self.state.clone(),
+            shutdown.clone(),
+        ));
         let listen = self
             .listener
             .local_addr()
@@ -190,7 +193,7 @@ impl Application {
             listen,
             shutdown.clone(),
         ));
-        let subscribers = tokio::spawn(crate::subscriptions::run(
+        let subscribers = tokio::spawn(crate::public::subscriptions::run(
             self.state.clone(),
             shutdown.clone(),
         ));
@@ -221,9 +224,9 @@ impl Application {
             std::time::Duration::from_millis(self.state.config.limits.header_timeout_ms);
         let proxies: std::sync::Arc<[std::net::IpAddr]> =
             self.state.config.trusted_proxies.clone().into();
-        let fast = crate::status::fast_path(self.state.clone());
+        let fast = crate::public::status::fast_path(self.state.clone());
         let router = api::router(self.state);
-        let result = crate::serve::serve(
+        let result = crate::plumbing::serve::serve(
             self.listener,
             router,
             Some(fast),
