@@ -370,12 +370,33 @@ impl Store for PostgresStore {
         webhooks::get_delivery(self, webhook, seq).await
     }
 
-    async fn record_delivery(&self, delivery: &Delivery) -> Result<(), StoreError> {
-        webhooks::record(self, delivery).await
+    async fn claim_webhooks(
+        &self,
+        claim: &frontline_store::Claim,
+        limit: u32,
+    ) -> Result<Vec<Webhook>, StoreError> {
+        webhooks::claim(self, claim, limit).await
     }
 
-    async fn advance_webhook(&self, id: i64, cursor: i64) -> Result<(), StoreError> {
-        webhooks::advance(self, id, cursor).await
+    async fn release_webhooks(&self, claim: &frontline_store::Claim) -> Result<(), StoreError> {
+        webhooks::release(self, claim).await
+    }
+
+    async fn record_delivery(
+        &self,
+        delivery: &Delivery,
+        claim: &frontline_store::Claim,
+    ) -> Result<(), StoreError> {
+        webhooks::record(self, delivery, claim).await
+    }
+
+    async fn advance_webhook(
+        &self,
+        id: i64,
+        cursor: i64,
+        claim: &frontline_store::Claim,
+    ) -> Result<(), StoreError> {
+        webhooks::advance(self, id, cursor, claim).await
     }
 
     async fn list_deliveries(&self, query: &DeliveryQuery) -> Result<Vec<Delivery>, StoreError> {
@@ -538,20 +559,22 @@ impl Store for PostgresStore {
         subscribers::cursor(self, name).await
     }
 
-    async fn due_messages(
+    async fn claim_messages(
         &self,
+        claim: &frontline_store::Claim,
         now: chrono::DateTime<chrono::Utc>,
         limit: u32,
     ) -> Result<Vec<frontline_core::subscriber::Queued>, StoreError> {
-        subscribers::due(self, now, limit).await
+        subscribers::claim(self, claim, now, limit).await
     }
 
     async fn settle_message(
         &self,
         id: i64,
         outcome: &frontline_store::Settled,
+        claim: &frontline_store::Claim,
     ) -> Result<(), StoreError> {
-        subscribers::settle(self, id, outcome).await
+        subscribers::settle(self, id, outcome, claim).await
     }
 
     async fn list_users(&self) -> Result<Vec<frontline_store::UserInfo>, StoreError> {

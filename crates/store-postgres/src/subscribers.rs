@@ -4,7 +4,7 @@ use crate::{PostgresStore, audit, errors::map};
 use chrono::{DateTime, Utc};
 use frontline_core::audit::{Actor, AuditEntry};
 use frontline_core::subscriber::{Channel, Message, Queued, Subscriber};
-use frontline_store::{Settled, StoreError};
+use frontline_store::{Claim, Settled, StoreError};
 use sqlx::Row;
 use sqlx::postgres::PgRow as Row_;
 
@@ -209,72 +209,95 @@ pub(crate) async fn cursor(store: &PostgresStore, name: &str) -> Result<Option<i
         .map_err(|e| map(e, "reading a cursor"))
 }
 
-pub(crate) async fn due(
+pub(crate) async fn claim(
     store: &PostgresStore,
-    now: DateTime<Utc>,
+    claim: &Claim,
+    due_at: DateTime<Utc>,
     limit: u32,
 ) -> Result<Vec<Queued>, StoreError> {
-    sqlx::query(
-        "SELECT seq, channel, recipient, subject, body, subscriber_id, created_at, attempts,
-                next_attempt_at
-         FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $1
-         ORDER BY seq LIMIT $2",
+    let seconds = claim.ttl.num_microseconds().unwrap_or(i64::MAX) as f64 / 1e6;
+    // SKIP LOCKED: messages another node is claiming right now are left to it.
+    let rows = sqlx::query(
+        "UPDATE outbox SET claim_token = $1, claimed_until = now() + make_interval(secs => $2)
+         WHERE seq IN (SELECT seq FROM outbox
+                       WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $3
+                         AND (claim_token IS NULL OR claimed_until < now())
+                       ORDER BY seq LIMIT $4 FOR UPDATE SKIP LOCKED)
+         RETURNING seq, channel, recipient, subject, body, subscriber_id, created_at, attempts,
+                   next_attempt_at",
     )
-    .bind(ts(now))
+    .bind(&claim.token)
+    .bind(seconds)
+    .bind(ts(due_at))
     .bind(i64::from(limit))
     .fetch_all(&store.pool)
     .await
-    .map_err(|e| map(e, "reading the outbox"))?
-    .iter()
-    .map(|row| {
-        Ok(Queued {
-            id: row.get("seq"),
-            message: Message {
-                channel: Channel::parse(row.get::<&str, _>("channel"))
-                    .map_err(|e| StoreError::internal("reading the outbox", e))?,
-                to: row.get("recipient"),
-                subject: row.get("subject"),
-                body: row.get("body"),
-                subscriber: row.get("subscriber_id"),
-            },
-            attempts: u32::try_from(row.get::<i32, _>("attempts")).unwrap_or(0),
-            created_at: from_ts(row.get("created_at"))?,
-            next_attempt_at: from_ts(row.get("next_attempt_at"))?,
+    .map_err(|e| map(e, "claiming messages"))?;
+    let mut queued = rows
+        .iter()
+        .map(|row| {
+            Ok(Queued {
+                id: row.get("seq"),
+                message: Message {
+                    channel: Channel::parse(row.get::<&str, _>("channel"))
+                        .map_err(|e| StoreError::internal("reading the outbox", e))?,
+                    to: row.get("recipient"),
+                    subject: row.get("subject"),
+                    body: row.get("body"),
+                    subscriber: row.get("subscriber_id"),
+                },
+                attempts: u32::try_from(row.get::<i32, _>("attempts")).unwrap_or(0),
+                created_at: from_ts(row.get("created_at"))?,
+                next_attempt_at: from_ts(row.get("next_attempt_at"))?,
+            })
         })
-    })
-    .collect()
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    queued.sort_by_key(|q| q.id);
+    Ok(queued)
 }
 
 pub(crate) async fn settle(
     store: &PostgresStore,
     id: i64,
     outcome: &Settled,
+    claim: &Claim,
 ) -> Result<(), StoreError> {
     let now = ts(Utc::now());
     let q = match outcome {
         Settled::Sent => sqlx::query(
-            "UPDATE outbox SET attempts = attempts + 1, sent_at = $1, last_error = NULL WHERE seq = $2",
+            "UPDATE outbox SET attempts = attempts + 1, sent_at = $1, last_error = NULL,
+             claim_token = NULL, claimed_until = NULL WHERE seq = $2 AND claim_token = $3",
         )
         .bind(now)
-        .bind(id),
+        .bind(id)
+        .bind(&claim.token),
         Settled::Retry { at, error } => sqlx::query(
-            "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $1, last_error = $2
-             WHERE seq = $3",
+            "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $1, last_error = $2,
+             claim_token = NULL, claimed_until = NULL WHERE seq = $3 AND claim_token = $4",
         )
         .bind(ts(*at))
         .bind(error.clone())
-        .bind(id),
+        .bind(id)
+        .bind(&claim.token),
         Settled::Failed { error } => sqlx::query(
-            "UPDATE outbox SET attempts = attempts + 1, failed_at = $1, last_error = $2 WHERE seq = $3",
+            "UPDATE outbox SET attempts = attempts + 1, failed_at = $1, last_error = $2,
+             claim_token = NULL, claimed_until = NULL WHERE seq = $3 AND claim_token = $4",
         )
         .bind(now)
         .bind(error.clone())
-        .bind(id),
+        .bind(id)
+        .bind(&claim.token),
     };
     let mut tx = store.begin().await?;
-    q.execute(&mut *tx)
+    let done = q
+        .execute(&mut *tx)
         .await
         .map_err(|e| map(e, "settling a message"))?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::ClaimLost {
+            what: format!("message {id}"),
+        });
+    }
     tx.commit()
         .await
         .map_err(|e| map(e, "committing a message"))

@@ -4,7 +4,7 @@ use crate::{PostgresStore, audit, errors::map};
 use chrono::DateTime;
 use chrono::Utc;
 use frontline_core::webhook::{Delivery, KindFilter, NewWebhook, Webhook};
-use frontline_store::{DeliveryQuery, Origin, StoreError, changes};
+use frontline_store::{Claim, DeliveryQuery, Origin, StoreError, changes};
 use sqlx::postgres::PgRow as Row_;
 use sqlx::{Postgres as Db, QueryBuilder, Row};
 
@@ -64,6 +64,69 @@ pub(crate) async fn list(store: &PostgresStore) -> Result<Vec<Webhook>, StoreErr
     .collect()
 }
 
+pub(crate) async fn claim(
+    store: &PostgresStore,
+    claim: &Claim,
+    limit: u32,
+) -> Result<Vec<Webhook>, StoreError> {
+    let seconds = claim.ttl.num_microseconds().unwrap_or(i64::MAX) as f64 / 1e6;
+    // SKIP LOCKED: a webhook another node is claiming right now is left to it, never waited on.
+    let rows = sqlx::query(&format!(
+        "UPDATE webhooks SET claim_token = $1, claimed_until = now() + make_interval(secs => $2)
+         WHERE seq IN (SELECT seq FROM webhooks WHERE deleted_at IS NULL
+                         AND (claim_token IS NULL OR claimed_until < now() OR claim_token = $1)
+                       ORDER BY claimed_until NULLS FIRST, seq LIMIT $3 FOR UPDATE SKIP LOCKED)
+         RETURNING {WEBHOOK_COLUMNS}"
+    ))
+    .bind(&claim.token)
+    .bind(seconds)
+    .bind(i64::from(limit))
+    .fetch_all(&store.pool)
+    .await
+    .map_err(|e| map(e, "claiming webhooks"))?;
+    let mut hooks = rows
+        .iter()
+        .map(webhook_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    hooks.sort_by_key(|h| h.id);
+    Ok(hooks)
+}
+
+pub(crate) async fn release(store: &PostgresStore, claim: &Claim) -> Result<(), StoreError> {
+    // The release time stays: the least recently followed webhooks are claimed first.
+    sqlx::query(
+        "UPDATE webhooks SET claim_token = NULL, claimed_until = now() WHERE claim_token = $1",
+    )
+    .bind(&claim.token)
+    .execute(&store.pool)
+    .await
+    .map_err(|e| map(e, "releasing webhooks"))?;
+    Ok(())
+}
+
+/// Refuses, inside `conn`'s transaction, a write about webhook `id` once `claim` no longer
+/// holds it. The row lock orders the write after any claim being taken at the same moment.
+async fn check_claim(
+    conn: &mut sqlx::PgConnection,
+    id: i64,
+    claim: &Claim,
+) -> Result<(), StoreError> {
+    let held: Option<i64> = sqlx::query_scalar(
+        "SELECT seq FROM webhooks WHERE seq = $1 AND claim_token = $2 FOR UPDATE",
+    )
+    .bind(id)
+    .bind(&claim.token)
+    .fetch_optional(conn)
+    .await
+    .map_err(|e| map(e, "checking a claim on a webhook"))?;
+    match held {
+        Some(_) => Ok(()),
+        None => Err(StoreError::ClaimLost {
+            what: format!("webhook {id}"),
+        }),
+    }
+}
+
 pub(crate) async fn delete(
     store: &PostgresStore,
     id: i64,
@@ -105,8 +168,13 @@ pub(crate) async fn get_delivery(
     .transpose()
 }
 
-pub(crate) async fn record(store: &PostgresStore, d: &Delivery) -> Result<(), StoreError> {
+pub(crate) async fn record(
+    store: &PostgresStore,
+    d: &Delivery,
+    claim: &Claim,
+) -> Result<(), StoreError> {
     let mut tx = store.begin().await?;
+    check_claim(&mut tx, d.webhook_id, claim).await?;
     sqlx::query(
         "INSERT INTO deliveries (webhook_id, feed_seq, kind, incident_id, idempotency_key, status,
                                  attempts, last_status, last_error, first_attempt_at,
@@ -152,8 +220,14 @@ async fn advance_in(conn: &mut sqlx::PgConnection, id: i64, cursor: i64) -> Resu
     Ok(())
 }
 
-pub(crate) async fn advance(store: &PostgresStore, id: i64, cursor: i64) -> Result<(), StoreError> {
+pub(crate) async fn advance(
+    store: &PostgresStore,
+    id: i64,
+    cursor: i64,
+    claim: &Claim,
+) -> Result<(), StoreError> {
     let mut tx = store.begin().await?;
+    check_claim(&mut tx, id, claim).await?;
     advance_in(&mut tx, id, cursor).await?;
     tx.commit()
         .await

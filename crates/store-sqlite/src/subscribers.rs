@@ -4,7 +4,7 @@ use crate::{SqliteStore, audit, errors::map, from_micros as from_ts, micros as t
 use chrono::{DateTime, Utc};
 use frontline_core::audit::{Actor, AuditEntry};
 use frontline_core::subscriber::{Channel, Message, Queued, Subscriber};
-use frontline_store::{Settled, StoreError};
+use frontline_store::{Claim, Settled, StoreError};
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow as Row_;
 
@@ -209,72 +209,100 @@ pub(crate) async fn cursor(store: &SqliteStore, name: &str) -> Result<Option<i64
         .map_err(|e| map(e, "reading a cursor"))
 }
 
-pub(crate) async fn due(
+pub(crate) async fn claim(
     store: &SqliteStore,
-    now: DateTime<Utc>,
+    claim: &Claim,
+    due_at: DateTime<Utc>,
     limit: u32,
 ) -> Result<Vec<Queued>, StoreError> {
-    sqlx::query(
-        "SELECT seq, channel, recipient, subject, body, subscriber_id, created_at, attempts,
-                next_attempt_at
-         FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ?
-         ORDER BY seq LIMIT ?",
+    let now = ts(Utc::now());
+    let until = now.saturating_add(claim.ttl.num_microseconds().unwrap_or(i64::MAX));
+    let mut tx = store.begin_write().await?;
+    let rows = sqlx::query(
+        "UPDATE outbox SET claim_token = ?, claimed_until = ?
+         WHERE seq IN (SELECT seq FROM outbox
+                       WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ?
+                         AND (claim_token IS NULL OR claimed_until < ?)
+                       ORDER BY seq LIMIT ?)
+         RETURNING seq, channel, recipient, subject, body, subscriber_id, created_at, attempts,
+                   next_attempt_at",
     )
-    .bind(ts(now))
+    .bind(&claim.token)
+    .bind(until)
+    .bind(ts(due_at))
+    .bind(now)
     .bind(i64::from(limit))
-    .fetch_all(&store.reader)
+    .fetch_all(&mut *tx)
     .await
-    .map_err(|e| map(e, "reading the outbox"))?
-    .iter()
-    .map(|row| {
-        Ok(Queued {
-            id: row.get("seq"),
-            message: Message {
-                channel: Channel::parse(row.get::<&str, _>("channel"))
-                    .map_err(|e| StoreError::internal("reading the outbox", e))?,
-                to: row.get("recipient"),
-                subject: row.get("subject"),
-                body: row.get("body"),
-                subscriber: row.get("subscriber_id"),
-            },
-            attempts: u32::try_from(row.get::<i32, _>("attempts")).unwrap_or(0),
-            created_at: from_ts(row.get("created_at"))?,
-            next_attempt_at: from_ts(row.get("next_attempt_at"))?,
+    .map_err(|e| map(e, "claiming messages"))?;
+    tx.commit()
+        .await
+        .map_err(|e| map(e, "committing a claim on messages"))?;
+    let mut queued = rows
+        .iter()
+        .map(|row| {
+            Ok(Queued {
+                id: row.get("seq"),
+                message: Message {
+                    channel: Channel::parse(row.get::<&str, _>("channel"))
+                        .map_err(|e| StoreError::internal("reading the outbox", e))?,
+                    to: row.get("recipient"),
+                    subject: row.get("subject"),
+                    body: row.get("body"),
+                    subscriber: row.get("subscriber_id"),
+                },
+                attempts: u32::try_from(row.get::<i32, _>("attempts")).unwrap_or(0),
+                created_at: from_ts(row.get("created_at"))?,
+                next_attempt_at: from_ts(row.get("next_attempt_at"))?,
+            })
         })
-    })
-    .collect()
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    queued.sort_by_key(|q| q.id);
+    Ok(queued)
 }
 
 pub(crate) async fn settle(
     store: &SqliteStore,
     id: i64,
     outcome: &Settled,
+    claim: &Claim,
 ) -> Result<(), StoreError> {
     let now = ts(Utc::now());
     let q = match outcome {
         Settled::Sent => sqlx::query(
-            "UPDATE outbox SET attempts = attempts + 1, sent_at = ?, last_error = NULL WHERE seq = ?",
+            "UPDATE outbox SET attempts = attempts + 1, sent_at = ?, last_error = NULL,
+             claim_token = NULL, claimed_until = NULL WHERE seq = ? AND claim_token = ?",
         )
         .bind(now)
-        .bind(id),
+        .bind(id)
+        .bind(&claim.token),
         Settled::Retry { at, error } => sqlx::query(
-            "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?
-             WHERE seq = ?",
+            "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?,
+             claim_token = NULL, claimed_until = NULL WHERE seq = ? AND claim_token = ?",
         )
         .bind(ts(*at))
         .bind(error.clone())
-        .bind(id),
+        .bind(id)
+        .bind(&claim.token),
         Settled::Failed { error } => sqlx::query(
-            "UPDATE outbox SET attempts = attempts + 1, failed_at = ?, last_error = ? WHERE seq = ?",
+            "UPDATE outbox SET attempts = attempts + 1, failed_at = ?, last_error = ?,
+             claim_token = NULL, claimed_until = NULL WHERE seq = ? AND claim_token = ?",
         )
         .bind(now)
         .bind(error.clone())
-        .bind(id),
+        .bind(id)
+        .bind(&claim.token),
     };
     let mut tx = store.begin_write().await?;
-    q.execute(&mut *tx)
+    let done = q
+        .execute(&mut *tx)
         .await
         .map_err(|e| map(e, "settling a message"))?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::ClaimLost {
+            what: format!("message {id}"),
+        });
+    }
     tx.commit()
         .await
         .map_err(|e| map(e, "committing a message"))

@@ -3,7 +3,7 @@
 use crate::{SqliteStore, audit, errors::map, from_micros as from_ts, micros as ts};
 use chrono::Utc;
 use frontline_core::webhook::{Delivery, KindFilter, NewWebhook, Webhook};
-use frontline_store::{DeliveryQuery, Origin, StoreError, changes};
+use frontline_store::{Claim, DeliveryQuery, Origin, StoreError, changes};
 use sqlx::sqlite::SqliteRow as Row_;
 use sqlx::{QueryBuilder, Row, Sqlite as Db};
 
@@ -63,6 +63,78 @@ pub(crate) async fn list(store: &SqliteStore) -> Result<Vec<Webhook>, StoreError
     .collect()
 }
 
+pub(crate) async fn claim(
+    store: &SqliteStore,
+    claim: &Claim,
+    limit: u32,
+) -> Result<Vec<Webhook>, StoreError> {
+    let now = ts(Utc::now());
+    let until = now.saturating_add(claim.ttl.num_microseconds().unwrap_or(i64::MAX));
+    let mut tx = store.begin_write().await?;
+    // One writer at a time in SQLite: the write transaction orders claimers as PostgreSQL's
+    // row locks do.
+    let rows = sqlx::query(&format!(
+        "UPDATE webhooks SET claim_token = ?, claimed_until = ?
+         WHERE seq IN (SELECT seq FROM webhooks WHERE deleted_at IS NULL
+                         AND (claim_token IS NULL OR claimed_until < ? OR claim_token = ?)
+                       ORDER BY claimed_until IS NOT NULL, claimed_until, seq LIMIT ?)
+         RETURNING {WEBHOOK_COLUMNS}"
+    ))
+    .bind(&claim.token)
+    .bind(until)
+    .bind(now)
+    .bind(&claim.token)
+    .bind(i64::from(limit))
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(|e| map(e, "claiming webhooks"))?;
+    tx.commit()
+        .await
+        .map_err(|e| map(e, "committing a claim on webhooks"))?;
+    let mut hooks = rows
+        .iter()
+        .map(webhook_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    hooks.sort_by_key(|h| h.id);
+    Ok(hooks)
+}
+
+pub(crate) async fn release(store: &SqliteStore, claim: &Claim) -> Result<(), StoreError> {
+    let mut tx = store.begin_write().await?;
+    // The release time stays: the least recently followed webhooks are claimed first.
+    sqlx::query("UPDATE webhooks SET claim_token = NULL, claimed_until = ? WHERE claim_token = ?")
+        .bind(ts(Utc::now()))
+        .bind(&claim.token)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| map(e, "releasing webhooks"))?;
+    tx.commit()
+        .await
+        .map_err(|e| map(e, "committing a release of webhooks"))
+}
+
+/// Refuses, inside `conn`'s transaction, a write about webhook `id` once `claim` no longer
+/// holds it.
+async fn check_claim(
+    conn: &mut sqlx::SqliteConnection,
+    id: i64,
+    claim: &Claim,
+) -> Result<(), StoreError> {
+    let held: Option<i64> =
+        sqlx::query_scalar("SELECT seq FROM webhooks WHERE seq = ? AND claim_token = ?")
+            .bind(id)
+            .bind(&claim.token)
+            .fetch_optional(conn)
+            .await
+            .map_err(|e| map(e, "checking a claim on a webhook"))?;
+    match held {
+        Some(_) => Ok(()),
+        None => Err(StoreError::ClaimLost {
+            what: format!("webhook {id}"),
+        }),
+    }
+}
+
 pub(crate) async fn delete(
     store: &SqliteStore,
     id: i64,
@@ -104,8 +176,13 @@ pub(crate) async fn get_delivery(
     .transpose()
 }
 
-pub(crate) async fn record(store: &SqliteStore, d: &Delivery) -> Result<(), StoreError> {
+pub(crate) async fn record(
+    store: &SqliteStore,
+    d: &Delivery,
+    claim: &Claim,
+) -> Result<(), StoreError> {
     let mut tx = store.begin_write().await?;
+    check_claim(&mut tx, d.webhook_id, claim).await?;
     sqlx::query(
         "INSERT INTO deliveries (webhook_id, feed_seq, kind, incident_id, idempotency_key, status,
                                  attempts, last_status, last_error, first_attempt_at,
@@ -155,8 +232,14 @@ async fn advance_in(
     Ok(())
 }
 
-pub(crate) async fn advance(store: &SqliteStore, id: i64, cursor: i64) -> Result<(), StoreError> {
+pub(crate) async fn advance(
+    store: &SqliteStore,
+    id: i64,
+    cursor: i64,
+    claim: &Claim,
+) -> Result<(), StoreError> {
     let mut tx = store.begin_write().await?;
+    check_claim(&mut tx, id, claim).await?;
     advance_in(&mut tx, id, cursor).await?;
     tx.commit()
         .await

@@ -4,8 +4,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use crate::{
-    AlertQuery, ContactQuery, DeliveryQuery, IncidentQuery, Inserted, NewToken, Node, Origin,
-    ReportQuery, Resolution, SecurityEventQuery, Settled, Store, StoreError,
+    AlertQuery, Claim, ContactQuery, DeliveryQuery, IncidentQuery, Inserted, NewToken, Node,
+    Origin, ReportQuery, Resolution, SecurityEventQuery, Settled, Store, StoreError,
 };
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use frontline_core::Role;
@@ -52,6 +52,7 @@ macro_rules! conformance_tests {
             signals_link_to_one_incident_and_bad_changes_change_nothing,
             the_feed_is_gapless_across_concurrent_writers,
             webhooks_keep_their_cursor_and_deliveries,
+            outbox_work_is_claimed_by_one_node_at_a_time,
             reports_are_filed_linked_and_triaged,
             incidents_merge_and_split_moving_their_signals,
             contact_impact_counts_contacts_customers_and_topics,
@@ -1406,6 +1407,11 @@ pub async fn webhooks_keep_their_cursor_and_deliveries(store: &dyn Store) {
         .await
         .unwrap();
     let entry = store.feed_after(hook.cursor, None, 10).await.unwrap()[0].clone();
+    let claim = Claim::new("node-a/1", Duration::seconds(30));
+    assert_eq!(
+        store.claim_webhooks(&claim, 10).await.unwrap(),
+        vec![hook.clone()]
+    );
     let mut d = Delivery {
         webhook_id: hook.id,
         feed_seq: entry.seq,
@@ -1421,7 +1427,7 @@ pub async fn webhooks_keep_their_cursor_and_deliveries(store: &dyn Store) {
         next_attempt_at: Some(at(1)),
         delivered_at: None,
     };
-    store.record_delivery(&d).await.unwrap();
+    store.record_delivery(&d, &claim).await.unwrap();
     assert_eq!(
         store.get_delivery(hook.id, entry.seq).await.unwrap(),
         Some(d.clone())
@@ -1438,9 +1444,9 @@ pub async fn webhooks_keep_their_cursor_and_deliveries(store: &dyn Store) {
     d.last_attempt_at = at(1);
     d.next_attempt_at = None;
     d.delivered_at = Some(at(1));
-    store.record_delivery(&d).await.unwrap();
+    store.record_delivery(&d, &claim).await.unwrap();
     assert_eq!(store.list_webhooks().await.unwrap()[0].cursor, entry.seq);
-    store.advance_webhook(hook.id, 0).await.unwrap();
+    store.advance_webhook(hook.id, 0, &claim).await.unwrap();
     assert_eq!(
         store.list_webhooks().await.unwrap()[0].cursor,
         entry.seq,
@@ -1905,6 +1911,116 @@ pub async fn statements_need_both_teams_and_the_last_word_before_resolving(store
     );
 }
 
+/// Webhooks are followed by one node at a time: a second node's claim gets none of them while
+/// the first holds them, takes them once the first releases them or its claim lapses, and the
+/// first can then record nothing.
+pub async fn outbox_work_is_claimed_by_one_node_at_a_time(store: &dyn Store) {
+    let mut hooks = Vec::new();
+    for n in 0..3 {
+        hooks.push(
+            store
+                .create_webhook(
+                    &NewWebhook {
+                        url: format!("https://example.com/hook/{n}"),
+                        secret: "whsec-1".into(),
+                        format: WebhookFormat::Generic,
+                        events: KindFilter::parse(&["*".into()]).unwrap(),
+                    },
+                    &origin(),
+                )
+                .await
+                .unwrap(),
+        );
+    }
+    let a = Claim::new("node-a/1", Duration::seconds(30));
+    let b = Claim::new("node-b/1", Duration::seconds(30));
+    let got = store.claim_webhooks(&a, 2).await.unwrap();
+    assert_eq!(got, hooks[..2].to_vec(), "oldest first, at most the limit");
+    assert_eq!(
+        store.claim_webhooks(&b, 10).await.unwrap(),
+        hooks[2..].to_vec(),
+        "only what nobody holds"
+    );
+    assert_eq!(
+        store.claim_webhooks(&a, 10).await.unwrap(),
+        hooks[..2].to_vec(),
+        "a holder renews its own"
+    );
+    let opened = store
+        .open_incident(&new_incident("claimed", vec![]), &origin())
+        .await
+        .unwrap();
+    let entry = store
+        .feed_after(hooks[0].cursor, None, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|e| e.incident_id == Some(opened.incident.id))
+        .unwrap();
+    let delivered = |webhook_id: i64| Delivery {
+        webhook_id,
+        feed_seq: entry.seq,
+        kind: entry.kind,
+        incident_id: Some(opened.incident.id),
+        idempotency_key: idempotency_key(webhook_id, entry.seq),
+        status: DeliveryStatus::Delivered,
+        attempts: 1,
+        last_status: Some(200),
+        last_error: None,
+        first_attempt_at: at(0),
+        last_attempt_at: at(0),
+        next_attempt_at: None,
+        delivered_at: Some(at(0)),
+    };
+    match store.record_delivery(&delivered(hooks[0].id), &b).await {
+        Err(StoreError::ClaimLost { what }) => assert!(what.contains("webhook"), "{what}"),
+        other => panic!("expected ClaimLost, got {other:?}"),
+    }
+    assert_eq!(
+        store.get_delivery(hooks[0].id, entry.seq).await.unwrap(),
+        None
+    );
+    match store.advance_webhook(hooks[0].id, entry.seq, &b).await {
+        Err(StoreError::ClaimLost { .. }) => {}
+        other => panic!("expected ClaimLost, got {other:?}"),
+    }
+    store
+        .record_delivery(&delivered(hooks[0].id), &a)
+        .await
+        .unwrap();
+
+    // Released: anyone may take them, and the old holder can write nothing more.
+    store.release_webhooks(&a).await.unwrap();
+    assert_eq!(
+        store.claim_webhooks(&b, 10).await.unwrap(),
+        hooks
+            .clone()
+            .into_iter()
+            .map(|mut h| {
+                if h.id == hooks[0].id {
+                    h.cursor = entry.seq;
+                }
+                h
+            })
+            .collect::<Vec<_>>()
+    );
+    match store.record_delivery(&delivered(hooks[1].id), &a).await {
+        Err(StoreError::ClaimLost { .. }) => {}
+        other => panic!("expected ClaimLost, got {other:?}"),
+    }
+
+    // A claim that lapsed is taken over.
+    let short = Claim::new("node-c/1", Duration::milliseconds(1));
+    store.release_webhooks(&b).await.unwrap();
+    assert_eq!(store.claim_webhooks(&short, 10).await.unwrap().len(), 3);
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    assert_eq!(store.claim_webhooks(&a, 10).await.unwrap().len(), 3);
+    match store.advance_webhook(hooks[2].id, entry.seq, &short).await {
+        Err(StoreError::ClaimLost { .. }) => {}
+        other => panic!("expected ClaimLost, got {other:?}"),
+    }
+}
+
 pub async fn subscribers_confirm_unsubscribe_and_their_messages_are_queued_once(store: &dyn Store) {
     use frontline_core::subscriber::{Channel, Message};
     let welcome = |s: &frontline_core::subscriber::Subscriber| {
@@ -1928,9 +2044,14 @@ pub async fn subscribers_confirm_unsubscribe_and_their_messages_are_queued_once(
         .unwrap();
     assert!(!ann.active());
     assert_eq!(ann.lang.as_deref(), Some("de"));
-    let due = store.due_messages(Utc::now(), 10).await.unwrap();
+    let first = Claim::new("node-a/1", Duration::seconds(30));
+    let due = store.claim_messages(&first, Utc::now(), 10).await.unwrap();
     assert_eq!(due.len(), 1);
     assert_eq!(due[0].message.body, format!("confirm {}", ann.id));
+    store
+        .settle_message(due[0].id, &Settled::Sent, &first)
+        .await
+        .unwrap();
     assert!(store.active_subscribers().await.unwrap().is_empty());
     let confirmed = store.confirm_subscriber(ann.id).await.unwrap().unwrap();
     assert!(confirmed.active());
@@ -1985,34 +2106,55 @@ pub async fn subscribers_confirm_unsubscribe_and_their_messages_are_queued_once(
         .await
         .unwrap();
     assert_eq!(store.cursor("subscribers").await.unwrap(), Some(7));
-    let due = store.due_messages(Utc::now(), 10).await.unwrap();
-    assert_eq!(due.len(), 3);
+    let claim = Claim::new("node-a/2", Duration::seconds(30));
+    let due = store.claim_messages(&claim, Utc::now(), 10).await.unwrap();
+    assert_eq!(due.len(), 2);
+    let other = Claim::new("node-b/1", Duration::seconds(30));
+    assert!(
+        store
+            .claim_messages(&other, Utc::now(), 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "claimed messages are not handed out twice"
+    );
+    match store
+        .settle_message(due[0].id, &Settled::Sent, &other)
+        .await
+    {
+        Err(StoreError::ClaimLost { .. }) => {}
+        other => panic!("expected ClaimLost, got {other:?}"),
+    }
     store
-        .settle_message(due[0].id, &Settled::Sent)
+        .settle_message(
+            due[0].id,
+            &Settled::Retry {
+                at: Utc::now() + Duration::minutes(5),
+                error: "451".into(),
+            },
+            &claim,
+        )
         .await
         .unwrap();
     store
         .settle_message(
             due[1].id,
-            &Settled::Retry {
-                at: Utc::now() + Duration::minutes(5),
-                error: "451".into(),
-            },
-        )
-        .await
-        .unwrap();
-    store
-        .settle_message(
-            due[2].id,
             &Settled::Failed {
                 error: "550".into(),
             },
+            &claim,
         )
         .await
         .unwrap();
-    assert!(store.due_messages(Utc::now(), 10).await.unwrap().is_empty());
+    assert!(
+        store
+            .claim_messages(&other, Utc::now(), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let later = store
-        .due_messages(Utc::now() + Duration::minutes(6), 10)
+        .claim_messages(&other, Utc::now() + Duration::minutes(6), 10)
         .await
         .unwrap();
     assert_eq!(later.len(), 1);

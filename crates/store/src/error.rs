@@ -50,6 +50,13 @@ pub enum StoreError {
         /// The epoch the write was made under.
         epoch: i64,
     },
+    /// Outbox work (a webhook to follow, a message to send) settled under a claim another
+    /// node has since taken over: nothing was written. The writer must drop the work.
+    #[error("the claim on {what} was taken over")]
+    ClaimLost {
+        /// What was claimed (`webhook 3`, `message 17`).
+        what: String,
+    },
     /// The store found something it cannot explain (corrupt data, a failed invariant).
     #[error("storage failure: {context}")]
     Internal {

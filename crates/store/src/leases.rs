@@ -19,6 +19,30 @@ pub struct Lease {
     pub expires_at: DateTime<Utc>,
 }
 
+/// A claim on outbox work (webhooks to follow, messages to send) by one node's round: a token
+/// nobody else has, held for `ttl` by the database's clock. Any node may claim work nobody
+/// holds (PostgreSQL skips rows another node has locked, so claimers never wait on each other);
+/// what was claimed is settled only under the same token, so a node that paused past its claim
+/// and woke up after another took the work over cannot record anything
+/// ([`crate::StoreError::ClaimLost`]). Unlike a lease there is no leader: every node sends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    /// Unique per claim (a node's id and a random part).
+    pub token: String,
+    /// How long the claim holds without being settled or renewed.
+    pub ttl: chrono::Duration,
+}
+
+impl Claim {
+    /// A claim under `token` for `ttl`.
+    pub fn new(token: impl Into<String>, ttl: chrono::Duration) -> Self {
+        Self {
+            token: token.into(),
+            ttl,
+        }
+    }
+}
+
 /// One holder's time with a lease.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Leadership {

@@ -23,7 +23,7 @@ pub mod statements;
 pub mod tokens;
 
 pub use error::{BoxError, StoreError};
-pub use leases::{FeedListener, FeedNews, Leadership, Lease, Node};
+pub use leases::{Claim, FeedListener, FeedNews, Leadership, Lease, Node};
 pub use page::{Cursor, Page};
 pub use query::{
     AlertQuery, ContactQuery, DeliveryQuery, IncidentQuery, ReportQuery, SecurityEventQuery,
@@ -521,19 +521,36 @@ pub trait Store: Send + Sync + 'static {
     /// [`StoreError::Unavailable`] when the database cannot be reached.
     async fn get_delivery(&self, webhook: i64, seq: i64) -> Result<Option<Delivery>, StoreError>;
 
-    /// Records an attempt (inserting or updating the delivery); when it is final (delivered
-    /// or failed), moves the webhook's cursor to it in the same transaction, so a restart
-    /// resumes after it and never before.
+    /// Claims up to `limit` webhooks for `claim`: those nobody holds, whose claim lapsed, or
+    /// that `claim` holds already (renewed), oldest first. One node follows a webhook at a time,
+    /// which keeps its deliveries in feed order; different webhooks go to different nodes.
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] when the database cannot be reached.
-    async fn record_delivery(&self, delivery: &Delivery) -> Result<(), StoreError>;
+    async fn claim_webhooks(&self, claim: &Claim, limit: u32) -> Result<Vec<Webhook>, StoreError>;
 
-    /// Moves a webhook's cursor past feed entries it does not want (never backwards).
+    /// Gives back every webhook `claim` holds, so any node may take them at once.
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] when the database cannot be reached.
-    async fn advance_webhook(&self, id: i64, cursor: i64) -> Result<(), StoreError>;
+    async fn release_webhooks(&self, claim: &Claim) -> Result<(), StoreError>;
+
+    /// Records an attempt (inserting or updating the delivery) under the claim on its
+    /// webhook; when it is final (delivered or failed), moves the webhook's cursor to it in
+    /// the same transaction, so a restart resumes after it and never before.
+    ///
+    /// # Errors
+    /// [`StoreError::ClaimLost`] and nothing written when `claim` no longer holds the webhook;
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn record_delivery(&self, delivery: &Delivery, claim: &Claim) -> Result<(), StoreError>;
+
+    /// Moves a webhook's cursor past feed entries it does not want (never backwards), under
+    /// the claim on it.
+    ///
+    /// # Errors
+    /// [`StoreError::ClaimLost`] and nothing written when `claim` no longer holds the webhook;
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn advance_webhook(&self, id: i64, cursor: i64, claim: &Claim) -> Result<(), StoreError>;
 
     /// A page of deliveries, newest attempt order (storage order, newest first).
     ///
@@ -739,21 +756,31 @@ pub trait Store: Send + Sync + 'static {
     /// [`StoreError::Unavailable`] when the database cannot be reached.
     async fn cursor(&self, name: &str) -> Result<Option<i64>, StoreError>;
 
-    /// Queued messages due at `now`, oldest first.
+    /// Claims up to `limit` queued messages due at `now` that nobody holds (or whose claim
+    /// lapsed), oldest first, for `claim`: several nodes send the outbox side by side, never the
+    /// same message at once.
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] when the database cannot be reached.
-    async fn due_messages(
+    async fn claim_messages(
         &self,
+        claim: &Claim,
         now: chrono::DateTime<chrono::Utc>,
         limit: u32,
     ) -> Result<Vec<frontline_core::subscriber::Queued>, StoreError>;
 
-    /// Records an attempt at a queued message: sent, to retry at a time, or failed for good.
+    /// Records an attempt at a claimed message: sent, to retry at a time, or failed for good;
+    /// the claim ends with it.
     ///
     /// # Errors
+    /// [`StoreError::ClaimLost`] and nothing written when `claim` no longer holds the message;
     /// [`StoreError::Unavailable`] when the database cannot be reached.
-    async fn settle_message(&self, id: i64, outcome: &Settled) -> Result<(), StoreError>;
+    async fn settle_message(
+        &self,
+        id: i64,
+        outcome: &Settled,
+        claim: &Claim,
+    ) -> Result<(), StoreError>;
 
     /// Every user with their roles, by name.
     ///

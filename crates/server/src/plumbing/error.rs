@@ -184,9 +184,9 @@ impl From<StoreError> for ApiError {
                 e.source = Some(source);
                 e
             }
-            // Only leader-only work writes under a lease; a request that met one lost it
+            // Only leader-only and outbox work write under a lease or claim; a request that met one lost it
             // to another node meanwhile and may be retried there.
-            err @ StoreError::Fenced { .. } => {
+            err @ (StoreError::Fenced { .. } | StoreError::ClaimLost { .. }) => {
                 let mut e = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "");
                 e.source = Some(Box::new(err));
                 e

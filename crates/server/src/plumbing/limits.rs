@@ -86,6 +86,14 @@ impl Limits {
         *slot = (nodes, limiter(share(rate), share(burst)).map(Arc::new));
     }
 
+    /// The nodes sharing the database, as last counted (1 until the first heartbeat).
+    pub fn live_nodes(&self) -> u32 {
+        self.per_token
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .0
+    }
+
     fn token_limiter(&self) -> Option<Arc<DefaultKeyedRateLimiter<String>>> {
         self.per_token
             .read()

@@ -16,15 +16,18 @@ use frontline_core::InvalidField;
 use frontline_core::feed::FeedKind;
 use frontline_core::subscriber::{self, Channel, Message, Subscriber};
 use frontline_delivery::retry::RetryPolicy;
-use frontline_store::{Settled, Store};
+use frontline_store::{Claim, Settled, Store};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use std::net::SocketAddr;
 
 /// The feed cursor of publications already turned into messages.
 const CURSOR: &str = "subscribers";
-/// The lease that makes one process expand and send.
+/// The lease that makes one process turn publications into messages (sending is shared).
 pub const LEASE: &str = "subscriptions";
+/// How long a claim on queued messages lasts: beyond any one send's time-out, short enough
+/// that a dead node's messages go out from another within a minute.
+const CLAIM_TTL: chrono::Duration = chrono::Duration::seconds(60);
 
 /// What the subscription routes and worker share.
 pub struct Subscriptions {
@@ -341,15 +344,13 @@ async fn follow(state: &AppState, link: Link, action: &str) -> Response {
 }
 
 /// Turns new public publications into messages for every active subscriber (in the reader's
-/// language where a translation exists), then sends what is due. Returns whether it did
+/// language where a translation exists), queued with the cursor in one transaction. Leader-only
+/// (the `subscriptions` lease): the fan-out follows one cursor. Returns whether it queued
 /// anything.
 ///
 /// # Errors
 /// When the store fails.
-pub async fn round(
-    state: &AppState,
-    policy: &RetryPolicy,
-) -> Result<bool, frontline_store::StoreError> {
+pub async fn queue_publications(state: &AppState) -> Result<bool, frontline_store::StoreError> {
     let store = state.store.as_ref();
     let base = state.config.public_url.trim_end_matches('/').to_owned();
     let mut busy = false;
@@ -382,7 +383,24 @@ pub async fn round(
     if last > start {
         store.queue_messages(&[], Some((CURSOR, last))).await?;
     }
-    for q in store.due_messages(Utc::now(), 100).await? {
+    Ok(busy)
+}
+
+/// Sends the queued messages `claim` can take (on every node: several nodes share the outbox,
+/// never the same message at once) and records each outcome under the claim. Returns whether
+/// it sent anything.
+///
+/// # Errors
+/// When the store fails.
+pub async fn send_due(
+    state: &AppState,
+    policy: &RetryPolicy,
+    claim: &Claim,
+) -> Result<bool, frontline_store::StoreError> {
+    let store = state.store.as_ref();
+    let base = state.config.public_url.trim_end_matches('/').to_owned();
+    let mut busy = false;
+    for q in store.claim_messages(claim, Utc::now(), 100).await? {
         busy = true;
         let result = send(state, &q.message, &base).await;
         let outcome = match result {
@@ -402,7 +420,7 @@ pub async fn round(
                 }
             }
         };
-        store.settle_message(q.id, &outcome).await?;
+        store.settle_message(q.id, &outcome, claim).await?;
         state.ops.delivery(
             "mail",
             match outcome {
@@ -496,8 +514,8 @@ async fn send(state: &AppState, m: &Message, base: &str) -> Result<(), String> {
     }
 }
 
-/// Runs [`round`] while this process holds the lease: at once when the feed moves, else every
-/// second, until `shutdown`.
+/// Queues publications while this process holds the lease and sends what is due on every
+/// node: at once when the feed moves or there was work, else every second, until `shutdown`.
 pub async fn run(state: AppState, shutdown: tokio_util::sync::CancellationToken) {
     let holder = crate::workers::holder(&state.node);
     let policy = state.config.webhooks.retry();
@@ -510,12 +528,17 @@ pub async fn run(state: AppState, shutdown: tokio_util::sync::CancellationToken)
             .acquire_lease(LEASE, &holder, chrono::Duration::seconds(30))
             .await
         {
-            Ok(Some(_)) => match round(&state, &policy).await {
+            Ok(Some(_)) => match queue_publications(&state).await {
                 Ok(busy) => again = busy,
-                Err(e) => tracing::warn!(error = %e, "subscriptions: round failed"),
+                Err(e) => tracing::warn!(error = %e, "subscriptions: queueing failed"),
             },
             Ok(None) => {}
             Err(e) => tracing::warn!(error = %e, "subscriptions: the lease could not be read"),
+        }
+        let claim = Claim::new(crate::workers::holder(&state.node), CLAIM_TTL);
+        match send_due(&state, &policy, &claim).await {
+            Ok(busy) => again |= busy,
+            Err(e) => tracing::warn!(error = %e, "subscriptions: sending failed"),
         }
         if again {
             continue;

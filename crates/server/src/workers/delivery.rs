@@ -8,25 +8,27 @@
 //! unsettled one under the same idempotency key. While one is pending, later ones wait: a
 //! receiver that is down gets everything, in order, once it is back.
 //!
-//! Only the holder of the `delivery` lease sends, so several servers on one database do not
-//! all deliver.
+//! Every node sends, none is leader: each round claims the webhooks nobody follows (a claim
+//! with a token, on the database's clock; PostgreSQL skips webhooks another node is claiming)
+//! and records each attempt only while its claim stands. One node follows a webhook at a time,
+//! so its notifications keep their order; several webhooks are spread over the nodes, and a
+//! node that dies or stalls loses its webhooks to the others once its claim lapses.
 
 use crate::plumbing::state::AppState;
 use chrono::{DateTime, Utc};
 use frontline_core::webhook::{Delivery, DeliveryStatus, Webhook};
 use frontline_delivery::retry::RetryPolicy;
 use frontline_delivery::webhook::{Notification, Sender};
-use frontline_store::{Store, StoreError};
+use frontline_store::{Claim, Store, StoreError};
 use rand::Rng;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
-/// The lease that makes one process deliver at a time.
-pub const LEASE: &str = "delivery";
-/// How long the delivery lease lasts without renewal.
-pub const LEASE_TTL: chrono::Duration = chrono::Duration::seconds(30);
-/// The longest a round works before renewing the lease.
+/// How long a claim on a webhook lasts: well beyond a round, so a live node never loses one
+/// mid-send, and short enough that a dead node's webhooks move on within half a minute.
+pub const CLAIM_TTL: chrono::Duration = chrono::Duration::seconds(30);
+/// The longest a round works before giving its webhooks back.
 const ROUND: Duration = Duration::from_secs(10);
 /// How often an idle worker looks for work written by other processes.
 const IDLE: Duration = Duration::from_secs(1);
@@ -59,23 +61,40 @@ impl DeliveryWorker {
         self
     }
 
-    /// One round over every webhook (concurrently): sends what is due. Returns the earliest
-    /// time a pending delivery is due again, if any.
+    /// One round over the webhooks `claim` can take, at most this node's share of them when
+    /// `nodes` share the database (least recently followed first, so every webhook gets its
+    /// turn): sends what is due, concurrently, then gives them back. Returns the earliest time
+    /// a pending delivery is due again, if any.
     ///
     /// # Errors
     /// When the store fails.
     pub async fn round(
         &self,
+        claim: &Claim,
+        nodes: u32,
         deadline: tokio::time::Instant,
     ) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let hooks = self.store.list_webhooks().await?;
+        let total = u32::try_from(self.store.list_webhooks().await?.len()).unwrap_or(u32::MAX);
+        if total == 0 {
+            return Ok(None);
+        }
+        let share = total.div_ceil(nodes.max(1));
+        let hooks = self.store.claim_webhooks(claim, share).await?;
         let results =
-            futures::future::join_all(hooks.iter().map(|h| self.follow(h, deadline))).await;
+            futures::future::join_all(hooks.iter().map(|h| self.follow(h, claim, deadline))).await;
+        if !hooks.is_empty() {
+            self.store.release_webhooks(claim).await?;
+        }
         let mut next: Option<DateTime<Utc>> = None;
         for r in results {
             match r {
                 Ok(Some(due)) => next = Some(next.map_or(due, |n| n.min(due))),
                 Ok(None) => {}
+                // Another node took the webhook over while this one stalled: it resumes from
+                // the last recorded attempt, and this one stops.
+                Err(e @ StoreError::ClaimLost { .. }) => {
+                    tracing::warn!(error = %e, "delivery: a webhook moved to another node");
+                }
                 Err(e) => tracing::warn!(error = %e, "delivery: a webhook's round failed"),
             }
         }
@@ -87,6 +106,7 @@ impl DeliveryWorker {
     async fn follow(
         &self,
         hook: &Webhook,
+        claim: &Claim,
         deadline: tokio::time::Instant,
     ) -> Result<Option<DateTime<Utc>>, StoreError> {
         // `position`: every entry up to it is settled or unwanted; `stored`: the cursor as
@@ -105,10 +125,10 @@ impl DeliveryWorker {
                     continue;
                 }
                 if position > stored {
-                    self.store.advance_webhook(hook.id, position).await?;
+                    self.store.advance_webhook(hook.id, position, claim).await?;
                 }
                 if let Some(due) = self
-                    .attempt(hook, &Notification::new(hook.id, entry))
+                    .attempt(hook, claim, &Notification::new(hook.id, entry))
                     .await?
                 {
                     return Ok(Some(due));
@@ -121,7 +141,7 @@ impl DeliveryWorker {
             }
         }
         if position > stored {
-            self.store.advance_webhook(hook.id, position).await?;
+            self.store.advance_webhook(hook.id, position, claim).await?;
         }
         Ok(None)
     }
@@ -131,6 +151,7 @@ impl DeliveryWorker {
     async fn attempt(
         &self,
         hook: &Webhook,
+        claim: &Claim,
         n: &Notification,
     ) -> Result<Option<DateTime<Utc>>, StoreError> {
         let previous = self.store.get_delivery(hook.id, n.seq).await?;
@@ -193,7 +214,7 @@ impl DeliveryWorker {
                 }
             }
         };
-        self.store.record_delivery(&d).await?;
+        self.store.record_delivery(&d, claim).await?;
         let outcome = match (d.status, due) {
             (DeliveryStatus::Failed, _) => "failed",
             (_, Some(_)) => "retry",
@@ -204,24 +225,24 @@ impl DeliveryWorker {
     }
 }
 
-/// Runs the worker while this process holds the `delivery` lease: a round at once when the
-/// feed changes, when a retry is due, and at least every second, until `shutdown`.
+/// Runs the worker on every node: a round at once when the feed changes, when a retry is
+/// due, and at least every second, until `shutdown`. Each round claims under a new token.
 pub async fn run(state: AppState, worker: DeliveryWorker, shutdown: CancellationToken) {
-    let holder = super::holder(&state.node);
     let mut wake = state.feed.subscribe();
     loop {
         wake.borrow_and_update();
         let mut sleep = IDLE;
-        match state.store.acquire_lease(LEASE, &holder, LEASE_TTL).await {
-            Ok(Some(_)) => match worker.round(tokio::time::Instant::now() + ROUND).await {
-                Ok(Some(due)) => {
-                    sleep = (due - Utc::now()).to_std().unwrap_or_default().min(IDLE);
-                }
-                Ok(None) => {}
-                Err(e) => tracing::warn!(error = %e, "delivery round failed; retrying"),
-            },
+        let claim = Claim::new(super::holder(&state.node), CLAIM_TTL);
+        let nodes = state.limits.live_nodes();
+        match worker
+            .round(&claim, nodes, tokio::time::Instant::now() + ROUND)
+            .await
+        {
+            Ok(Some(due)) => {
+                sleep = (due - Utc::now()).to_std().unwrap_or_default().min(IDLE);
+            }
             Ok(None) => {}
-            Err(e) => tracing::warn!(error = %e, "delivery: the lease could not be read"),
+            Err(e) => tracing::warn!(error = %e, "delivery round failed; retrying"),
         }
         tokio::select! {
             () = shutdown.cancelled() => break,
@@ -229,5 +250,4 @@ pub async fn run(state: AppState, worker: DeliveryWorker, shutdown: Cancellation
             () = tokio::time::sleep(sleep) => {}
         }
     }
-    super::release(state.store.as_ref(), LEASE, &holder).await;
 }

@@ -495,7 +495,100 @@ async fn receivers_that_hang_reset_or_dawdle_are_retried_and_the_server_stays_re
     );
 }
 
+/// Webhook deliveries held by this node's `/metrics` so far.
+async fn delivered_by(client: &reqwest::Client, metrics_url: &str) -> u64 {
+    let text = client
+        .get(metrics_url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .filter(|l| {
+            l.starts_with("frontline_deliveries_total{")
+                && l.contains("transport=\"webhook\"")
+                && l.contains("outcome=\"delivered\"")
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .map(|v| v as u64)
+        .sum()
+}
+
+/// The outbox is shared, not leader-only: with two nodes on one database, both send, and
+/// each of four webhooks still gets every notification once and in feed order (one node
+/// follows a webhook at a time, under a claim).
+async fn two_nodes_share_the_webhooks_and_each_gets_every_notification_once_in_order(
+    backend: Backend,
+) {
+    let Some(app) = spawn_app_with(backend, fast_retries).await else {
+        return;
+    };
+    let admin = app.token(Role::Admin).await;
+    let security = app.token_for("sam", Role::Security).await;
+    let receiver = Receiver::listening().await;
+    let mut hooks = Vec::new();
+    for n in 0..4 {
+        let created = hook(
+            &app,
+            &admin,
+            json!({"url": format!("{}?hook={n}", receiver.url()), "secret": SECRET,
+                   "events": ["incident.opened"]}),
+        )
+        .await;
+        hooks.push(created["id"].as_i64().unwrap());
+    }
+    let other = app.another_node().await;
+    // Both nodes must count each other before sharing (the heartbeat runs every 3 s).
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let (_, nodes) = json(app.get("/api/v1/nodes", &admin).await).await;
+        if nodes["items"].as_array().is_some_and(|n| n.len() == 2) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the second node never showed: {nodes}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let mut opened = Vec::new();
+    for i in 0..12 {
+        opened.push(open(&app, &security, &format!("wave {i}")).await);
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    let received = receiver.wait_for(48, Duration::from_secs(20)).await;
+    let keys: Vec<String> = received
+        .iter()
+        .map(|r| r.header("x-frontline-idempotency-key").unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        keys.iter().collect::<HashSet<_>>().len(),
+        keys.len(),
+        "no notification twice: {keys:?}"
+    );
+    for id in &hooks {
+        let incidents: Vec<i64> = received
+            .iter()
+            .filter(|r| {
+                r.header("x-frontline-idempotency-key")
+                    .unwrap()
+                    .starts_with(&format!("flt-{id}-"))
+            })
+            .map(|r| r.json()["incident_id"].as_i64().unwrap())
+            .collect();
+        assert_eq!(incidents, opened, "webhook {id}: every incident, in order");
+    }
+    let here = delivered_by(&app.client, &app.url("/metrics")).await;
+    let there = delivered_by(&app.client, &other.url("/metrics")).await;
+    assert_eq!(here + there, 48);
+    assert!(here > 0 && there > 0, "both nodes sent: {here} and {there}");
+}
+
 frontline_testkit::backend_tests!(
+    two_nodes_share_the_webhooks_and_each_gets_every_notification_once_in_order,
     receivers_that_hang_reset_or_dawdle_are_retried_and_the_server_stays_responsive,
     notifications_wait_for_a_receiver_that_is_down_and_arrive_signed_and_in_order,
     a_slack_webhook_gets_only_its_kinds_and_is_retried_after_errors,

@@ -20,7 +20,7 @@ pub fn router() -> Router<AppState> {
 /// A lease a node holds.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct HeldLease {
-    /// The lease (`detection`, `correlation`, `delivery`, ...).
+    /// The lease (`detection`, `correlation`, `cadence`, `subscriptions`).
     pub name: String,
     /// Its epoch: grows by one whenever the holder changes.
     pub epoch: i64,
