@@ -186,18 +186,33 @@ pub(crate) async fn queue(
     cursor: Option<(&str, i64)>,
 ) -> Result<(), StoreError> {
     let mut tx = store.begin().await?;
+    let Some((name, seq)) = cursor else {
+        insert_messages(&mut tx, messages, Utc::now()).await?;
+        return tx.commit().await.map_err(|e| map(e, "committing messages"));
+    };
+    // The row lock orders every writer: the cursor read here is the one moved below. A new
+    // cursor's row starts at -1 (before any feed entry) and is moved in this transaction.
+    sqlx::query("INSERT INTO cursors (name, seq) VALUES ($1, -1) ON CONFLICT (name) DO NOTHING")
+        .bind(name)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| map(e, "reading a cursor"))?;
+    let at: Option<i64> = sqlx::query_scalar("SELECT seq FROM cursors WHERE name = $1 FOR UPDATE")
+        .bind(name)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| map(e, "reading a cursor"))?;
+    // Already there: another node (a leader that paused past its lease) queued these.
+    if at.is_some_and(|at| at >= seq) {
+        return Ok(());
+    }
     insert_messages(&mut tx, messages, Utc::now()).await?;
-    if let Some((name, seq)) = cursor {
-        sqlx::query(
-            "INSERT INTO cursors (name, seq) VALUES ($1, $2)
-             ON CONFLICT (name) DO UPDATE SET seq = excluded.seq",
-        )
+    sqlx::query("UPDATE cursors SET seq = $2 WHERE name = $1")
         .bind(name)
         .bind(seq)
         .execute(&mut *tx)
         .await
         .map_err(|e| map(e, "moving a cursor"))?;
-    }
     tx.commit().await.map_err(|e| map(e, "committing messages"))
 }
 

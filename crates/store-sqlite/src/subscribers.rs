@@ -186,18 +186,30 @@ pub(crate) async fn queue(
     cursor: Option<(&str, i64)>,
 ) -> Result<(), StoreError> {
     let mut tx = store.begin_write().await?;
-    insert_messages(&mut tx, messages, Utc::now()).await?;
-    if let Some((name, seq)) = cursor {
-        sqlx::query(
-            "INSERT INTO cursors (name, seq) VALUES (?, ?)
-             ON CONFLICT (name) DO UPDATE SET seq = excluded.seq",
-        )
+    let Some((name, seq)) = cursor else {
+        insert_messages(&mut tx, messages, Utc::now()).await?;
+        return tx.commit().await.map_err(|e| map(e, "committing messages"));
+    };
+    // The write transaction orders every writer: the cursor read here is the one moved below.
+    let at: Option<i64> = sqlx::query_scalar("SELECT seq FROM cursors WHERE name = ?")
         .bind(name)
-        .bind(seq)
-        .execute(&mut *tx)
+        .fetch_optional(&mut *tx)
         .await
-        .map_err(|e| map(e, "moving a cursor"))?;
+        .map_err(|e| map(e, "reading a cursor"))?;
+    // Already there: another node (a leader that paused past its lease) queued these.
+    if at.is_some_and(|at| at >= seq) {
+        return Ok(());
     }
+    insert_messages(&mut tx, messages, Utc::now()).await?;
+    sqlx::query(
+        "INSERT INTO cursors (name, seq) VALUES (?, ?)
+             ON CONFLICT (name) DO UPDATE SET seq = excluded.seq",
+    )
+    .bind(name)
+    .bind(seq)
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| map(e, "moving a cursor"))?;
     tx.commit().await.map_err(|e| map(e, "committing messages"))
 }
 

@@ -2106,6 +2106,18 @@ pub async fn subscribers_confirm_unsubscribe_and_their_messages_are_queued_once(
         .await
         .unwrap();
     assert_eq!(store.cursor("subscribers").await.unwrap(), Some(7));
+    // The same publication again (a paused leader that woke up) or an older one: nothing.
+    for behind in [7, 5] {
+        store
+            .queue_messages(&[update("a@example.com")], Some(("subscribers", behind)))
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        store.cursor("subscribers").await.unwrap(),
+        Some(7),
+        "never back"
+    );
     let claim = Claim::new("node-a/2", Duration::seconds(30));
     let due = store.claim_messages(&claim, Utc::now(), 10).await.unwrap();
     assert_eq!(due.len(), 2);

@@ -740,7 +740,9 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<frontline_core::subscriber::Subscriber>, StoreError>;
 
     /// Queues messages and, when given, moves the named cursor to `seq`, in one transaction:
-    /// a publication's messages are queued exactly once.
+    /// a publication's messages are queued exactly once. A cursor never moves back: when it is
+    /// at `seq` or past it already, nothing is queued (another node did it, as a leader that
+    /// paused past its lease and woke up would try to).
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] when the database cannot be reached.
