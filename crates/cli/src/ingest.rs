@@ -250,6 +250,7 @@ async fn to_database(
         future_margin: config.limits.future_margin(),
         // The CLI is not scraped: its counts go nowhere.
         ops: Arc::default(),
+        bus: None,
     };
     let report = progress.clone();
     let stream = tokio_stream(lines);

@@ -68,6 +68,10 @@ enum Command {
         listen: Option<SocketAddr>,
         #[command(flatten)]
         db: DatabaseArg,
+        /// The intake bus several nodes share, `nats://HOST:4222` (NATS with JetStream)
+        /// [env FRONTLINE_BUS__URL; default: none, intake writes to the database]
+        #[arg(long)]
+        bus: Option<String>,
         /// Demo mode: creates people who sign in with the password `frontline-demo`, loads a
         /// week of customer contacts into an empty database, then plays a live incident (a
         /// phishing wave, then a security finding). Never on a database you care about.
@@ -199,12 +203,18 @@ fn load_config(cli_config: Option<&PathBuf>, overrides: Overrides) -> anyhow::Re
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Serve { listen, db, demo } => {
+        Command::Serve {
+            listen,
+            db,
+            bus,
+            demo,
+        } => {
             let config = load_config(
                 cli.config.as_ref(),
                 Overrides {
                     listen,
                     database: db.database,
+                    bus,
                 },
             )?;
             let app = frontline_server::build(config).await?;
@@ -231,6 +241,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Overrides {
                     listen: None,
                     database: args.db.database.clone(),
+                    bus: None,
                 },
             )?;
             ingest::run(args, &config).await
@@ -241,6 +252,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Overrides {
                     listen: None,
                     database: command.database().clone(),
+                    bus: None,
                 },
             )?;
             token::run(command, &config).await
@@ -251,6 +263,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Overrides {
                     listen: None,
                     database: command.database().clone(),
+                    bus: None,
                 },
             )?;
             user::run(command, &config).await
@@ -263,6 +276,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Overrides {
                     listen: None,
                     database: db.database,
+                    bus: None,
                 },
             )?;
             audit::verify(&config).await

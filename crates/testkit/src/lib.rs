@@ -5,6 +5,7 @@
 
 pub mod scenario;
 
+pub mod nats;
 pub mod process;
 pub mod receiver;
 pub mod smtp;

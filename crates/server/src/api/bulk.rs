@@ -42,6 +42,9 @@ pub struct BulkIntake {
     pub future_margin: chrono::Duration,
     /// Counts what is stored (`/metrics`).
     pub ops: Arc<crate::plumbing::ops::Ops>,
+    /// With a bus, batches are published to it (and stored by the bus's writer) instead of
+    /// stored here.
+    pub bus: Option<crate::plumbing::bus::Bus>,
 }
 
 /// Why a bulk intake stopped before the end of its input. Everything counted in `summary` is
@@ -68,6 +71,9 @@ pub enum BulkError {
     /// The store failed; batches before the failing one are committed.
     #[error("storing a batch failed")]
     Store(#[from] StoreError),
+    /// The bus did not acknowledge a batch; batches before it are acknowledged.
+    #[error("publishing a batch failed")]
+    Bus(#[from] crate::plumbing::bus::BusUnavailable),
     /// A stage stopped unexpectedly.
     #[error("an intake stage failed")]
     Internal(#[from] tokio::task::JoinError),
@@ -87,6 +93,7 @@ impl From<BulkError> for ApiError {
                 ),
             ),
             BulkError::Store(e) => e.into(),
+            BulkError::Bus(e) => ApiError::unavailable(e),
             BulkError::Internal(e) => ApiError::internal(e),
         }
     }
@@ -239,6 +246,7 @@ impl BulkIntake {
         let store = self.store.clone();
         let origin = self.origin.clone();
         let ops = self.ops.clone();
+        let bus = self.bus.clone();
         // The committer owns the summary: it counts only what is committed.
         let committer = tokio::spawn(async move {
             let mut summary = BulkSummary {
@@ -251,15 +259,19 @@ impl BulkIntake {
             while let Some((parsed, bytes_read)) = batches.recv().await {
                 let outcome = if parsed.contacts.is_empty() {
                     Vec::new()
+                } else if let Some(bus) = &bus {
+                    // Counted as stored by the bus's writer, after its commit.
+                    bus.publish(&parsed.contacts).await?
                 } else {
-                    store.insert_contacts(&parsed.contacts, &origin).await?
+                    let outcome = store.insert_contacts(&parsed.contacts, &origin).await?;
+                    ops.contacts_stored(&parsed.contacts, &outcome);
+                    outcome
                 };
-                ops.contacts_stored(&parsed.contacts, &outcome);
                 record(&mut summary, parsed.rejected, &outcome);
                 summary.lines = summary.lines.max(parsed.last_line);
                 progress(&summary, bytes_read);
             }
-            Ok::<_, StoreError>(summary)
+            Ok::<_, BulkError>(summary)
         });
 
         let read = self.read(input, &to_committer).await;

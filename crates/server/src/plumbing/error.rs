@@ -126,6 +126,14 @@ impl ApiError {
         e
     }
 
+    /// 503 (with `Retry-After`) with a cause that is logged, never shown: a dependency (the
+    /// database, the bus) is down for a moment.
+    pub fn unavailable(source: impl Into<BoxError>) -> Self {
+        let mut e = Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "");
+        e.source = Some(source.into());
+        e
+    }
+
     /// Replaces the machine-readable code.
     #[must_use]
     pub fn with_code(mut self, code: &'static str) -> Self {
@@ -247,6 +255,12 @@ impl IntoResponse for ApiError {
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        // A database or bus that is down for a moment: tell clients when to come back.
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
         }
         response
     }

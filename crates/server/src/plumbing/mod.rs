@@ -4,6 +4,7 @@
 //! server starts and stops ([`startup`]). It may touch the store and the pipeline; it knows the
 //! other folders only to mount their routers and start their workers (in [`startup`]).
 
+pub mod bus;
 pub mod config;
 pub mod error;
 pub mod limits;

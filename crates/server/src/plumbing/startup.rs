@@ -93,7 +93,12 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
             .mailer()
             .map_err(|e| anyhow::anyhow!("configuration key `smtp`: {e}"))?,
     )?);
+    let bus = match &config.bus.url {
+        Some(_) => Some(crate::plumbing::bus::Bus::connect(&config.bus).await?),
+        None => None,
+    };
     let state = AppState::new(crate::plumbing::state::Shared {
+        bus,
         node: crate::workers::node_id(),
         subscriptions,
         ops,
@@ -193,6 +198,13 @@ impl Application {
             listen,
             shutdown.clone(),
         ));
+        if let Some(bus) = self.state.bus.clone() {
+            tokio::spawn(crate::workers::bus::run(
+                self.state.clone(),
+                bus,
+                shutdown.clone(),
+            ));
+        }
         let subscribers = tokio::spawn(crate::public::subscriptions::run(
             self.state.clone(),
             shutdown.clone(),

@@ -60,6 +60,9 @@ pub struct Shared {
     pub ops: Arc<crate::plumbing::ops::Ops>,
     /// The dashboard's contact volumes, reused for a few seconds.
     pub volumes: Arc<crate::web::volume::Cache>,
+    /// The intake bus, when configured: intake publishes to it, and every node's writer
+    /// stores what it carries.
+    pub bus: Option<crate::plumbing::bus::Bus>,
     /// This server's name among the nodes sharing the database ([`crate::workers::node_id`]).
     pub node: String,
 }

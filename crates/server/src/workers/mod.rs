@@ -4,6 +4,7 @@
 //! exposes one step (`tick`, returning what it did) that tests call directly; `startup` runs the
 //! steps on an interval until shutdown.
 
+pub mod bus;
 pub mod cadence;
 pub mod correlation;
 pub mod delivery;

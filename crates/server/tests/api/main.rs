@@ -8,6 +8,7 @@ mod alerts;
 mod audit;
 mod auth;
 mod bulk;
+mod bus;
 mod contacts;
 mod correlation;
 mod demo;

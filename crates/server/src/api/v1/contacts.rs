@@ -11,8 +11,8 @@ use axum::Extension;
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use frontline_api::{
@@ -31,12 +31,24 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/contacts/{source}/{id}/topics", put(correct_topics))
 }
 
+/// 200 when intake stored the contacts itself, 202 when it handed them to the bus (stored by
+/// the bus's writer moments later).
+fn intake_status(state: &AppState) -> StatusCode {
+    if state.bus.is_some() {
+        StatusCode::ACCEPTED
+    } else {
+        StatusCode::OK
+    }
+}
+
 /// Stores contacts, idempotently on (`source`, `id`). A 200 answer means every accepted contact
 /// is committed. In an array, bad elements are reported by index and the good ones kept.
 #[utoipa::path(post, path = "/api/v1/contacts", tag = "contacts",
     request_body(content = ContactsRequest, description = "One contact or an array of contacts"),
     responses(
         (status = 200, description = "Stored (accepted or duplicates); refused elements listed", body = IntakeSummary),
+        (status = 202, description = "With an intake bus: acknowledged by the bus (stored by its writer moments later); refused elements listed", body = IntakeSummary),
+        (status = 503, description = "The database or the bus is unavailable; nothing acknowledged; retry after Retry-After", body = ErrorBody),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 401, description = "Missing or bad token", body = ErrorBody),
         (status = 403, description = "Role may not send contacts", body = ErrorBody),
@@ -48,7 +60,7 @@ pub async fn ingest_contacts(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<IntakeSummary>, ApiError> {
+) -> Result<(StatusCode, Json<IntakeSummary>), ApiError> {
     let body = body.map_err(|e| intake::body_error(e, state.config.max_body_bytes))?;
     let pipeline = state.intake.clone();
     let margin = state.config.limits.future_margin();
@@ -63,6 +75,8 @@ pub async fn ingest_contacts(
     let (records, rejected) = batch?.or_reject()?;
     let outcome = if records.is_empty() {
         Vec::new()
+    } else if let Some(bus) = &state.bus {
+        bus.publish(&records).await.map_err(ApiError::unavailable)?
     } else {
         state
             .store
@@ -73,7 +87,10 @@ pub async fn ingest_contacts(
             ))
             .await?
     };
-    state.ops.contacts_stored(&records, &outcome);
+    if state.bus.is_none() {
+        // With a bus, the writer counts them after its commit.
+        state.ops.contacts_stored(&records, &outcome);
+    }
     let summary = intake::summary(rejected, &outcome);
     tracing::info!(
         accepted = summary.accepted,
@@ -81,7 +98,7 @@ pub async fn ingest_contacts(
         rejected = summary.rejected.len(),
         "contacts received"
     );
-    Ok(Json(summary))
+    Ok((intake_status(&state), Json(summary)))
 }
 
 /// Stores contacts sent as NDJSON (one JSON object a line), read as a stream and committed in
@@ -93,6 +110,8 @@ pub async fn ingest_contacts(
     request_body(content = String, content_type = "application/x-ndjson", description = "One contact object a line"),
     responses(
         (status = 200, description = "Read to the end; accepted lines committed; refused lines listed", body = BulkSummary),
+        (status = 202, description = "With an intake bus: read to the end; accepted lines acknowledged by the bus (stored by its writer moments later)", body = BulkSummary),
+        (status = 503, description = "The database or the bus is unavailable; batches before it stay committed or acknowledged", body = ErrorBody),
         (status = 400, description = "The body broke off", body = ErrorBody),
         (status = 401, description = "Missing or bad token", body = ErrorBody),
         (status = 403, description = "Role may not send contacts", body = ErrorBody),
@@ -105,7 +124,7 @@ pub async fn ingest_contacts_bulk(
     Extension(principal): Extension<Principal>,
     headers: HeaderMap,
     body: Body,
-) -> Result<Json<BulkSummary>, ApiError> {
+) -> Result<(StatusCode, Json<BulkSummary>), ApiError> {
     let content_type = headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -149,6 +168,7 @@ pub async fn ingest_contacts_bulk(
         max_bytes: limit,
         future_margin: state.config.limits.future_margin(),
         ops: state.ops.clone(),
+        bus: state.bus.clone(),
     };
     let summary = intake.run(body.into_data_stream(), |_, _| {}).await?;
     tracing::info!(
@@ -158,7 +178,7 @@ pub async fn ingest_contacts_bulk(
         rejected = summary.rejected_count,
         "bulk contacts received"
     );
-    Ok(Json(summary))
+    Ok((intake_status(&state), Json(summary)))
 }
 
 /// Lists contacts in order of `received_at`, then intake order. Pages never skip or repeat a

@@ -60,6 +60,10 @@ pub const CONFIG_ENV: &[&str] = &[
     "CADENCE__SEV3_MINUTES",
     "CADENCE__SEV4_MINUTES",
     "CADENCE__INTERVAL_MS",
+    "BUS__URL",
+    "BUS__PARTITIONS",
+    "BUS__REPLICAS",
+    "BUS__CONNECT_WAIT_S",
     "SMTP__HOST",
     "SMTP__PORT",
     "SMTP__TLS",
@@ -140,6 +144,9 @@ pub struct Config {
     pub subscribe_per_minute: u32,
     /// How often the public must hear about an open incident, by severity.
     pub cadence: CadenceConfig,
+    /// The intake bus (NATS JetStream) several nodes share; without `url`, intake writes to
+    /// the database directly.
+    pub bus: BusConfig,
 }
 
 /// A taxonomy or model file's name (as errors show it) and bytes.
@@ -177,6 +184,7 @@ impl Default for Config {
             smtp: SmtpConfig::default(),
             subscribe_per_minute: 5,
             cadence: CadenceConfig::default(),
+            bus: BusConfig::default(),
         }
     }
 }
@@ -204,6 +212,8 @@ pub struct Overrides {
     pub listen: Option<SocketAddr>,
     /// `--database`.
     pub database: Option<String>,
+    /// `--bus`.
+    pub bus: Option<String>,
 }
 
 impl Config {
@@ -236,6 +246,9 @@ impl Config {
         if let Some(listen) = overrides.listen {
             config.listen = listen;
         }
+        if let Some(bus) = overrides.bus {
+            config.bus.url = Some(bus);
+        }
         if let Some(database) = overrides.database {
             config.database = database;
         }
@@ -258,6 +271,20 @@ impl Config {
                 reason: format!(
                     "{db:?} is not a database URL; use sqlite://PATH (sqlite:///abs/path for an absolute path) or postgres://USER@HOST/DB"
                 ),
+            });
+        }
+        if let Some(url) = &self.bus.url
+            && !(url.starts_with("nats://") || url.starts_with("tls://"))
+        {
+            return Err(ConfigError::Invalid {
+                key: "bus.url",
+                reason: format!("{url:?} is not a NATS URL; use nats://HOST:4222"),
+            });
+        }
+        if self.bus.partitions == 0 || self.bus.replicas == 0 {
+            return Err(ConfigError::Invalid {
+                key: "bus.partitions",
+                reason: "partitions and replicas must each be at least 1".into(),
             });
         }
         if let Some(t) = &self.metrics_token

@@ -413,3 +413,28 @@ impl Serialize for Secret {
         s.serialize_str("[redacted]")
     }
 }
+
+/// The intake bus: NATS JetStream, for installations that run several nodes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BusConfig {
+    /// `nats://HOST:4222` (`--bus`); unset: no bus.
+    pub url: Option<String>,
+    /// Subjects contacts are spread over (by a hash of their first topic).
+    pub partitions: u32,
+    /// Copies JetStream keeps of the stream (1 for a single server, 3 for a cluster).
+    pub replicas: u32,
+    /// How long startup waits for the bus before giving up, in seconds.
+    pub connect_wait_s: u64,
+}
+
+impl Default for BusConfig {
+    fn default() -> Self {
+        Self {
+            url: None,
+            partitions: 4,
+            replicas: 1,
+            connect_wait_s: 10,
+        }
+    }
+}
