@@ -45,7 +45,7 @@ async fn stored(app: &TestApp, n: usize) -> Instant {
             .unwrap();
         // Pages of 1000 from the start: count by paging only when the first page is full.
         let mut total = count.items.len();
-        let mut cursor = count.next_cursor.clone();
+        let mut cursor = count.next_cursor;
         while let Some(c) = cursor {
             let page = app
                 .store
@@ -57,7 +57,7 @@ async fn stored(app: &TestApp, n: usize) -> Instant {
                 .await
                 .unwrap();
             total += page.items.len();
-            cursor = page.next_cursor.clone();
+            cursor = page.next_cursor;
         }
         if total >= n {
             return Instant::now();
