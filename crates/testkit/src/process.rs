@@ -12,8 +12,17 @@ use std::time::Duration;
 /// # Panics
 /// When it cannot start or never says where it listens.
 pub fn start_serve(bin: &str, db: &str) -> (Child, String) {
+    start_serve_with(bin, db, &[])
+}
+
+/// [`start_serve`] with more arguments (`--bus URL`).
+///
+/// # Panics
+/// As [`start_serve`].
+pub fn start_serve_with(bin: &str, db: &str, more: &[&str]) -> (Child, String) {
     let mut child = Command::new(bin)
         .args(["serve", "--listen", "127.0.0.1:0", "--database", db])
+        .args(more)
         .env("FRONTLINE_LOG_FORMAT", "json")
         .env("RUST_LOG", "info")
         .stdout(Stdio::null())
