@@ -56,7 +56,7 @@ async fn a_node_killed_under_load_loses_no_acknowledged_contact_and_stores_none_
             url: format!("http://{addr}"),
         }
     };
-    let mut nodes = vec![Some(start()), Some(start())];
+    let mut nodes = [Some(start()), Some(start())];
     let token = String::from_utf8(
         Command::new(bin)
             .args(["token", "create", "--role", "ingest", "--name", "load"])
