@@ -67,3 +67,103 @@ impl Nats {
         })
     }
 }
+
+/// One server of a [`NatsCluster`].
+pub struct ClusterNode {
+    /// Its server name (`n1`, …), as JetStream reports a stream's leader.
+    pub name: String,
+    /// `nats://127.0.0.1:PORT`.
+    pub url: String,
+    child: Option<Child>,
+}
+
+impl ClusterNode {
+    /// Kills it (SIGKILL), as a crash would.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// A JetStream cluster of real `nats-server` processes on loopback, killed when dropped.
+pub struct NatsCluster {
+    /// Its servers.
+    pub nodes: Vec<ClusterNode>,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for NatsCluster {
+    fn drop(&mut self) {
+        for n in &mut self.nodes {
+            n.kill();
+        }
+    }
+}
+
+impl NatsCluster {
+    /// Starts `size` servers routed to each other with JetStream, and waits until each accepts
+    /// connections (JetStream's own election follows within seconds). `None` (with a note)
+    /// where `nats-server` is not installed.
+    ///
+    /// # Panics
+    /// When it is installed but a server does not start.
+    pub fn start(size: usize) -> Option<Self> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let ports: Vec<(u16, u16)> = (0..size).map(|_| (free_port(), free_port())).collect();
+        let routes = ports
+            .iter()
+            .map(|(_, c)| format!("nats://127.0.0.1:{c}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let mut nodes = Vec::new();
+        for (i, (port, cluster)) in ports.iter().enumerate() {
+            let name = format!("n{}", i + 1);
+            let store = dir.path().join(&name);
+            let child = match Command::new("nats-server")
+                .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string()])
+                .args(["--server_name", &name, "--cluster_name", "frontline"])
+                .args(["--cluster", &format!("nats://127.0.0.1:{cluster}")])
+                .args(["--routes", &routes, "-sd"])
+                .arg(&store)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+            {
+                Ok(child) => child,
+                Err(e) => {
+                    eprintln!(
+                        "skipped: nats-server is not installed ({e}); `bash .ci/run` installs it"
+                    );
+                    return None;
+                }
+            };
+            nodes.push(ClusterNode {
+                name,
+                url: format!("nats://127.0.0.1:{port}"),
+                child: Some(child),
+            });
+        }
+        let started = Instant::now();
+        for (port, _) in &ports {
+            while std::net::TcpStream::connect(("127.0.0.1", *port)).is_err() {
+                assert!(
+                    started.elapsed() < Duration::from_secs(10),
+                    "a nats-server did not start"
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        Some(Self { nodes, _dir: dir })
+    }
+
+    /// Every server's URL, comma-separated (`bus.url`).
+    pub fn urls(&self) -> String {
+        self.nodes
+            .iter()
+            .map(|n| n.url.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}

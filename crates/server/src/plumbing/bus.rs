@@ -108,10 +108,13 @@ impl Bus {
     pub async fn connect(config: &BusConfig) -> anyhow::Result<Self> {
         let url = config.url.as_deref().context("no bus configured")?;
         let deadline = tokio::time::Instant::now() + Duration::from_secs(config.connect_wait_s);
+        // Every server of a cluster may be named (comma-separated): the client starts with
+        // any that answers and fails over to the others (it also learns them from the cluster).
+        let servers: Vec<&str> = url.split(',').map(str::trim).collect();
         let client = loop {
             let attempt = async_nats::ConnectOptions::new()
                 .connection_timeout(Duration::from_secs(2))
-                .connect(url)
+                .connect(servers.as_slice())
                 .await;
             match attempt {
                 Ok(client) => break client,
@@ -127,10 +130,21 @@ impl Bus {
         };
         let js = jetstream::new(client);
         let wanted = wanted_stream(config);
-        let mut stream = js
-            .get_or_create_stream(wanted.clone())
-            .await
-            .with_context(|| format!("creating the JetStream stream {STREAM}"))?;
+        // A cluster that has just started answers before JetStream has elected its leaders:
+        // creating the stream is retried until the same deadline.
+        let mut stream = loop {
+            match js.get_or_create_stream(wanted.clone()).await {
+                Ok(stream) => break stream,
+                Err(e) if tokio::time::Instant::now() < deadline => {
+                    tracing::warn!(error = %e, "JetStream is not ready yet; waiting");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                Err(e) => {
+                    return Err(e)
+                        .with_context(|| format!("creating the JetStream stream {STREAM}"));
+                }
+            }
+        };
         let found = stream
             .info()
             .await

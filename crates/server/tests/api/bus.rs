@@ -3,7 +3,7 @@
 //! retry; a bus that cannot be reached or a stream set up differently stops startup, named.
 
 use frontline_core::Role;
-use frontline_testkit::nats::{Nats, free_port};
+use frontline_testkit::nats::{Nats, NatsCluster, free_port};
 use frontline_testkit::{Backend, TestApp, contact_json, json, spawn_app_with};
 use std::time::{Duration, Instant};
 
@@ -150,7 +150,83 @@ async fn a_bus_that_cannot_be_reached_or_is_set_up_differently_stops_startup(bac
     assert!(said.contains("retention"), "{said}");
 }
 
+/// On a three-server JetStream cluster with three replicas, killing the server that leads the
+/// stream stalls intake for at most ten seconds, and every contact acknowledged before or
+/// after is stored.
+async fn killing_the_stream_leader_stalls_intake_briefly_and_loses_nothing(backend: Backend) {
+    if backend == Backend::Postgres {
+        return; // What is measured is the bus; one database is enough.
+    }
+    let Some(mut cluster) = NatsCluster::start(3) else {
+        return;
+    };
+    let urls = cluster.urls();
+    let Some(app) = spawn_app_with(backend, move |c| {
+        c.bus.url = Some(urls);
+        c.bus.replicas = 3;
+        c.bus.connect_wait_s = 30;
+    })
+    .await
+    else {
+        return;
+    };
+    let ingest = app.token(Role::Ingest).await;
+    let reader = app.token(Role::Security).await;
+    let (status, first) = bulk(&app.base_url, &app.client, &ingest, ndjson(0, 200)).await;
+    assert_eq!(status, 202, "{first}");
+
+    let leader = {
+        let servers: Vec<String> = cluster.nodes.iter().map(|n| n.url.clone()).collect();
+        let client = async_nats::connect(servers.as_slice()).await.unwrap();
+        let mut stream = async_nats::jetstream::new(client)
+            .get_stream(frontline_server::plumbing::bus::STREAM)
+            .await
+            .unwrap();
+        let info = stream.info().await.unwrap();
+        info.cluster
+            .as_ref()
+            .and_then(|c| c.leader.clone())
+            .expect("a replicated stream has a leader")
+    };
+    cluster
+        .nodes
+        .iter_mut()
+        .find(|n| n.name == leader)
+        .expect("the leader is one of ours")
+        .kill();
+    let killed = Instant::now();
+    // Batches keep coming; each is retried until the bus takes it again. The stall is the
+    // time from the kill to the first batch the bus acknowledged after it.
+    let mut next = 200;
+    let mut stall = None;
+    while next < 400 {
+        let (status, _) = bulk(&app.base_url, &app.client, &ingest, ndjson(next, next + 20)).await;
+        if status == 202 {
+            stall.get_or_insert(killed.elapsed());
+            next += 20;
+        } else {
+            assert_eq!(
+                status, 503,
+                "refused while the bus elects a leader, never worse"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(
+            killed.elapsed() < Duration::from_secs(30),
+            "intake never came back"
+        );
+    }
+    let stall = stall.unwrap();
+    assert!(
+        stall <= Duration::from_secs(10),
+        "publishing stalled {stall:?}"
+    );
+    eprintln!("stream leader {leader} killed: publishing stalled {stall:?}");
+    stored(&app, &reader, 400).await;
+}
+
 frontline_testkit::backend_tests!(
+    killing_the_stream_leader_stalls_intake_briefly_and_loses_nothing,
     contacts_through_the_bus_are_stored_once_by_the_nodes_writers,
     a_bus_that_cannot_be_reached_or_is_set_up_differently_stops_startup,
 );

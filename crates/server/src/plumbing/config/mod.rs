@@ -274,11 +274,16 @@ impl Config {
             });
         }
         if let Some(url) = &self.bus.url
-            && !(url.starts_with("nats://") || url.starts_with("tls://"))
+            && let Some(bad) = url
+                .split(',')
+                .map(str::trim)
+                .find(|u| !(u.starts_with("nats://") || u.starts_with("tls://")))
         {
             return Err(ConfigError::Invalid {
                 key: "bus.url",
-                reason: format!("{url:?} is not a NATS URL; use nats://HOST:4222"),
+                reason: format!(
+                    "{bad:?} is not a NATS URL; use nats://HOST:4222 (several, comma-separated, for a cluster)"
+                ),
             });
         }
         if self.bus.partitions == 0 || self.bus.replicas == 0 {

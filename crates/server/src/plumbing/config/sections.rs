@@ -418,7 +418,7 @@ impl Serialize for Secret {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct BusConfig {
-    /// `nats://HOST:4222` (`--bus`); unset: no bus.
+    /// `nats://HOST:4222` (`--bus`), or a cluster's servers comma-separated; unset: no bus.
     pub url: Option<String>,
     /// Subjects contacts are spread over (by a hash of their first topic).
     pub partitions: u32,
