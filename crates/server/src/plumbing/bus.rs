@@ -238,6 +238,20 @@ impl Bus {
             .map_err(|_| BusUnavailable(format!("no acknowledgement within {PUBLISH_BUDGET:?}")))?
     }
 
+    /// Contacts on the bus not yet stored: waiting for a writer, or fetched and not yet
+    /// acknowledged (`/metrics`: is the writer keeping up?).
+    ///
+    /// # Errors
+    /// When the bus cannot be reached.
+    pub async fn backlog(&self) -> anyhow::Result<u64> {
+        let mut consumer = self.consumer().await?;
+        let info = consumer
+            .info()
+            .await
+            .map_err(|e| anyhow::anyhow!("reading the JetStream consumer {CONSUMER}: {e}"))?;
+        Ok(info.num_pending + u64::try_from(info.num_ack_pending).unwrap_or(u64::MAX))
+    }
+
     /// The shared consumer, for the writer.
     ///
     /// # Errors

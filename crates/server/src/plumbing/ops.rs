@@ -78,6 +78,7 @@ pub struct Ops {
     requests: HistogramFamily,
     live_nodes: Gauge,
     leases: Family<LeaseLabels, Gauge>,
+    bus_backlog: Gauge,
 }
 
 impl std::fmt::Debug for Ops {
@@ -96,6 +97,13 @@ impl Default for Ops {
         let requests: HistogramFamily = Family::new_with_constructor(latency_histogram);
         let live_nodes = Gauge::default();
         let leases = Family::default();
+        let bus_backlog = Gauge::default();
+        registry.register(
+            "bus_backlog",
+            "Contacts on the intake bus not yet stored (waiting, or fetched and unacknowledged; \
+             read at scrape time; 0 without a bus)",
+            bus_backlog.clone(),
+        );
         registry.register(
             "live_nodes",
             "Server nodes sharing the database heard from in the last 15 s (read at scrape time)",
@@ -141,6 +149,7 @@ impl Default for Ops {
             requests,
             live_nodes,
             leases,
+            bus_backlog,
         }
     }
 }
@@ -270,6 +279,17 @@ impl Ops {
                         node: node.to_owned(),
                     })
                     .set(lease.epoch);
+            }
+        }
+        if let Some(bus) = &state.bus {
+            // An unreachable bus must not take the scrape down: the last figure stays.
+            match bus.backlog().await {
+                Ok(n) => {
+                    self.bus_backlog.set(i64::try_from(n).unwrap_or(i64::MAX));
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "metrics: the bus's backlog could not be read")
+                }
             }
         }
         let mut out = String::new();

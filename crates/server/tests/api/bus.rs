@@ -76,6 +76,24 @@ async fn contacts_through_the_bus_are_stored_once_by_the_nodes_writers(backend: 
     assert_eq!(status, 202, "{again}");
     assert_eq!(again["duplicates"], 300, "{again}");
     stored(&app, &reader, 300).await;
+    // Everything stored is acknowledged: nothing waits on the bus.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let metrics = app
+            .client
+            .get(app.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if metrics.lines().any(|l| l == "frontline_bus_backlog 0") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "backlog never 0: {metrics}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 
     // One at a time, through the other node, goes the same way.
     let (status, one) = json(
