@@ -197,13 +197,13 @@ pub(crate) async fn queue(
         .execute(&mut *tx)
         .await
         .map_err(|e| map(e, "reading a cursor"))?;
-    let at: Option<i64> = sqlx::query_scalar("SELECT seq FROM cursors WHERE name = $1 FOR UPDATE")
+    let at: i64 = sqlx::query_scalar("SELECT seq FROM cursors WHERE name = $1 FOR UPDATE")
         .bind(name)
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| map(e, "reading a cursor"))?;
     // Already there: another node (a leader that paused past its lease) queued these.
-    if at.is_some_and(|at| at >= seq) {
+    if at >= seq {
         return Ok(());
     }
     insert_messages(&mut tx, messages, Utc::now()).await?;

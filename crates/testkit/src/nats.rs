@@ -28,6 +28,38 @@ pub fn free_port() -> u16 {
         .expect("a free port")
 }
 
+/// Starts `nats-server` with `args` and its storage folder, silent; `None` (with a note) where
+/// it is not installed.
+fn spawn(args: &[&str], store: &std::path::Path) -> Option<Child> {
+    match Command::new("nats-server")
+        .args(args)
+        .arg(store)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+    {
+        Ok(child) => Some(child),
+        Err(e) => {
+            eprintln!("skipped: nats-server is not installed ({e}); `bash .ci/run` installs it");
+            None
+        }
+    }
+}
+
+/// Waits (up to 10 s in all) until something accepts connections on each of `ports`.
+fn wait_for(ports: &[u16]) {
+    let started = Instant::now();
+    for port in ports {
+        while std::net::TcpStream::connect(("127.0.0.1", *port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "nats-server on port {port} did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
 impl Nats {
     /// Starts one with JetStream, its storage in a temporary folder, and waits (up to 10 s)
     /// until it accepts connections. `None` (with a note) where `nats-server` is not installed.
@@ -37,29 +69,11 @@ impl Nats {
     pub fn start() -> Option<Self> {
         let dir = tempfile::tempdir().expect("temp dir");
         let port = free_port();
-        let child = match Command::new("nats-server")
-            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
-            .arg(dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-        {
-            Ok(child) => child,
-            Err(e) => {
-                eprintln!(
-                    "skipped: nats-server is not installed ({e}); `bash .ci/run` installs it"
-                );
-                return None;
-            }
-        };
-        let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "nats-server did not start"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let child = spawn(
+            &["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"],
+            dir.path(),
+        )?;
+        wait_for(&[port]);
         Some(Self {
             child,
             url: format!("nats://127.0.0.1:{port}"),
@@ -121,40 +135,32 @@ impl NatsCluster {
         for (i, (port, cluster)) in ports.iter().enumerate() {
             let name = format!("n{}", i + 1);
             let store = dir.path().join(&name);
-            let child = match Command::new("nats-server")
-                .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string()])
-                .args(["--server_name", &name, "--cluster_name", "frontline"])
-                .args(["--cluster", &format!("nats://127.0.0.1:{cluster}")])
-                .args(["--routes", &routes, "-sd"])
-                .arg(&store)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-            {
-                Ok(child) => child,
-                Err(e) => {
-                    eprintln!(
-                        "skipped: nats-server is not installed ({e}); `bash .ci/run` installs it"
-                    );
-                    return None;
-                }
-            };
+            let child = spawn(
+                &[
+                    "-js",
+                    "-a",
+                    "127.0.0.1",
+                    "-p",
+                    &port.to_string(),
+                    "--server_name",
+                    &name,
+                    "--cluster_name",
+                    "frontline",
+                    "--cluster",
+                    &format!("nats://127.0.0.1:{cluster}"),
+                    "--routes",
+                    &routes,
+                    "-sd",
+                ],
+                &store,
+            )?;
             nodes.push(ClusterNode {
                 name,
                 url: format!("nats://127.0.0.1:{port}"),
                 child: Some(child),
             });
         }
-        let started = Instant::now();
-        for (port, _) in &ports {
-            while std::net::TcpStream::connect(("127.0.0.1", *port)).is_err() {
-                assert!(
-                    started.elapsed() < Duration::from_secs(10),
-                    "a nats-server did not start"
-                );
-                std::thread::sleep(Duration::from_millis(50));
-            }
-        }
+        wait_for(&ports.iter().map(|(p, _)| *p).collect::<Vec<_>>());
         Some(Self { nodes, _dir: dir })
     }
 
