@@ -267,12 +267,14 @@ impl ClusterTracker {
                 }
             }
         }
-        let evidence = Evidence {
+        // Evidence is built only where it is kept: most contacts join a cluster that has all
+        // the evidence it keeps and never alerts.
+        let evidence = || Evidence {
             source: c.source.to_owned(),
             id: c.id.to_owned(),
         };
         if cluster.first_contacts.len() < config.evidence {
-            cluster.first_contacts.push(evidence.clone());
+            cluster.first_contacts.push(evidence());
         }
         while let Some((t, who)) = cluster.recent.front() {
             if c.received_at - *t <= config.window {
@@ -358,11 +360,12 @@ impl ClusterTracker {
             return;
         }
         self.last_expiry = Some(now);
-        let ttl = self.config.ttl;
+        // One cutoff, compared with each cluster's last time: no date arithmetic per cluster.
+        let cutoff = now - self.config.ttl;
         let stale: Vec<u64> = self
             .clusters
             .values()
-            .filter(|k| now - k.last > ttl)
+            .filter(|k| k.last < cutoff)
             .map(|k| k.id)
             .collect();
         for id in stale {
@@ -376,7 +379,7 @@ fn assess(
     config: &ClusterConfig,
     k: &mut Cluster,
     now: DateTime<Utc>,
-    newest: Evidence,
+    newest: impl Fn() -> Evidence,
 ) -> Option<SpikeAlert> {
     let in_window = k.recent.len() as u64;
     let window_minutes = config.window.num_seconds() as f64 / 60.0;
@@ -432,8 +435,11 @@ fn assess(
     alert.expected = expected;
     alert.score = alert.score.max(score);
     alert.text = Some(k.text.clone());
-    if alert.evidence.len() < config.evidence && !alert.evidence.contains(&newest) {
-        alert.evidence.push(newest);
+    if alert.evidence.len() < config.evidence {
+        let newest = newest();
+        if !alert.evidence.contains(&newest) {
+            alert.evidence.push(newest);
+        }
     }
     Some(alert.clone())
 }

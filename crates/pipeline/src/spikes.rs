@@ -14,6 +14,7 @@
 
 use chrono::{DateTime, Datelike, Duration, DurationRound, Timelike, Utc};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use smallvec::SmallVec;
 use std::collections::BTreeMap;
 
 /// Settings of spike detection.
@@ -83,6 +84,43 @@ impl StreamKey {
     /// Whether the stream watches a whole topic, or a topic in one language.
     fn topic_wide(&self) -> bool {
         self.service.is_none()
+    }
+
+    fn matches(&self, k: &KeyRef<'_>) -> bool {
+        self.topic == k.topic
+            && self.service.as_deref() == k.service
+            && self.channel.as_deref() == k.channel
+            && self.language.as_deref() == k.language
+    }
+}
+
+/// A [`StreamKey`] borrowed from the contact, so finding a stream allocates nothing (building
+/// owned keys to look streams up was several allocations per contact).
+#[derive(Clone, Copy)]
+struct KeyRef<'a> {
+    topic: &'a str,
+    service: Option<&'a str>,
+    channel: Option<&'a str>,
+    language: Option<&'a str>,
+}
+
+impl KeyRef<'_> {
+    fn hash(&self) -> u64 {
+        use crate::clusters::word_hash;
+        let part = |p: Option<&str>| p.map_or(0x5bd1_e995, word_hash);
+        word_hash(self.topic)
+            ^ part(self.service).rotate_left(16)
+            ^ part(self.channel).rotate_left(32)
+            ^ part(self.language).rotate_left(48)
+    }
+
+    fn to_owned(self) -> StreamKey {
+        StreamKey {
+            topic: self.topic.to_owned(),
+            service: self.service.map(str::to_owned),
+            channel: self.channel.map(str::to_owned),
+            language: self.language.map(str::to_owned),
+        }
     }
 }
 
@@ -345,7 +383,9 @@ fn libm_erfc(x: f64) -> f64 {
 #[derive(Debug, Clone)]
 pub struct SpikeTracker {
     config: SpikeConfig,
-    streams: HashMap<StreamKey, Stream>,
+    streams: Vec<(StreamKey, Stream)>,
+    /// Positions in `streams` by the hash of their key (a collision lists several).
+    index: HashMap<u64, SmallVec<[usize; 1]>>,
     /// The latest event time seen.
     latest: Option<DateTime<Utc>>,
     /// Minutes before this are closed.
@@ -375,7 +415,8 @@ impl SpikeTracker {
     pub fn new(config: SpikeConfig) -> Self {
         Self {
             config,
-            streams: HashMap::default(),
+            streams: Vec::new(),
+            index: HashMap::default(),
             latest: None,
             closed_until: None,
             too_late: 0,
@@ -393,48 +434,43 @@ impl SpikeTracker {
         if self.closed_until.is_some_and(|closed| minute < closed) {
             self.too_late += 1;
         } else {
+            let who = c.customer.map(crate::clusters::word_hash);
+            let evidence_kept = self.config.evidence;
             for topic in c.topics {
                 let keys = [
-                    Some(StreamKey {
-                        topic: topic.clone(),
+                    Some(KeyRef {
+                        topic,
                         service: None,
                         channel: None,
                         language: None,
                     }),
-                    Some(StreamKey {
-                        topic: topic.clone(),
-                        service: Some(c.service.unwrap_or("unknown").to_owned()),
-                        channel: Some(c.channel.to_owned()),
+                    Some(KeyRef {
+                        topic,
+                        service: Some(c.service.unwrap_or("unknown")),
+                        channel: Some(c.channel),
                         language: None,
                     }),
                     c.language
                         .filter(|_| self.config.by_language.contains(topic))
-                        .map(|language| StreamKey {
-                            topic: topic.clone(),
+                        .map(|language| KeyRef {
+                            topic,
                             service: None,
                             channel: None,
-                            language: Some(language.to_owned()),
+                            language: Some(language),
                         }),
                 ];
                 for key in keys.into_iter().flatten() {
-                    // Services and languages are whatever senders say: past the cap, new
-                    // streams for them are not started, and their contacts count in the
-                    // topic's overall stream only, so memory stays bounded.
-                    if (key.service.is_some() || key.language.is_some())
-                        && self.streams.len() >= self.config.max_streams
-                        && !self.streams.contains_key(&key)
-                    {
+                    let Some(stream) = self.stream_for(key) else {
                         continue;
-                    }
-                    let stream = self.streams.entry(key).or_insert_with(Stream::new);
+                    };
                     let bucket = stream.buckets.entry(minute).or_default();
                     bucket.count += 1;
-                    if let Some(who) = c.customer {
+                    if let Some(who) = who {
                         if bucket.customers.len() < MAX_CUSTOMERS_PER_MINUTE {
-                            bucket.customers.insert(crate::clusters::word_hash(who));
+                            bucket.customers.insert(who);
                         }
                     }
-                    if bucket.evidence.len() < self.config.evidence {
+                    if bucket.evidence.len() < evidence_kept {
                         bucket.evidence.push(Evidence {
                             source: c.source.to_owned(),
                             id: c.id.to_owned(),
@@ -458,6 +494,32 @@ impl SpikeTracker {
         self.close_until(watermark)
     }
 
+    /// The stream counting `key`, started if new. Services and languages are whatever senders
+    /// say: past the cap, new streams for them are not started (`None`), and their contacts
+    /// count in the topic's overall stream only, so memory stays bounded.
+    fn stream_for(&mut self, key: KeyRef<'_>) -> Option<&mut Stream> {
+        let hash = key.hash();
+        let slots = self.index.entry(hash).or_default();
+        let found = slots
+            .iter()
+            .copied()
+            .find(|&i| self.streams[i].0.matches(&key));
+        let i = match found {
+            Some(i) => i,
+            None => {
+                if (key.service.is_some() || key.language.is_some())
+                    && self.streams.len() >= self.config.max_streams
+                {
+                    return None;
+                }
+                self.streams.push((key.to_owned(), Stream::new()));
+                slots.push(self.streams.len() - 1);
+                self.streams.len() - 1
+            }
+        };
+        Some(&mut self.streams[i].1)
+    }
+
     /// Closes every minute before `until` (the end of input closes everything).
     pub fn close_until(&mut self, until: DateTime<Utc>) -> Vec<SpikeAlert> {
         // Most contacts arrive in a minute already open: nothing to close, and nothing to
@@ -469,7 +531,8 @@ impl SpikeTracker {
             Some(c) => c,
             None => match self
                 .streams
-                .values()
+                .iter()
+                .map(|(_, s)| s)
                 .filter_map(|s| s.buckets.keys().next().copied())
                 .min()
             {
@@ -482,7 +545,8 @@ impl SpikeTracker {
         // The minutes that hold contacts, so long empty stretches between them can be cut.
         let busy: std::collections::BTreeSet<DateTime<Utc>> = self
             .streams
-            .values()
+            .iter()
+            .map(|(_, s)| s)
             .flat_map(|s| s.buckets.keys().copied())
             .filter(|m| *m >= start && *m < until)
             .collect();
@@ -529,7 +593,8 @@ impl SpikeTracker {
     pub fn finish(&mut self) -> Vec<SpikeAlert> {
         let Some(last) = self
             .streams
-            .values()
+            .iter()
+            .map(|(_, s)| s)
             .filter_map(|s| s.buckets.keys().next_back().copied())
             .max()
         else {
@@ -890,12 +955,13 @@ mod tests {
             });
         }
         assert_eq!(tracker.streams(), 3);
-        assert!(tracker.streams.contains_key(&StreamKey {
-            topic: "outage".into(),
-            service: None,
-            channel: None,
-            language: None,
-        }));
+        assert!(tracker.streams.iter().any(|(k, _)| *k
+            == StreamKey {
+                topic: "outage".into(),
+                service: None,
+                channel: None,
+                language: None,
+            }));
     }
 
     #[test]

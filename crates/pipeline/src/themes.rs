@@ -14,6 +14,7 @@ use crate::detector::DetectedContact;
 use crate::spikes::{AlertKind, Evidence, SpikeAlert, poisson_tail};
 use chrono::{DateTime, Duration, Utc};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use smallvec::SmallVec;
 use std::collections::VecDeque;
 
 /// Settings of theme detection.
@@ -71,13 +72,16 @@ impl Default for ThemeConfig {
 #[derive(Debug, Clone)]
 struct Word {
     text: String,
-    /// Decayed count of contacts (out of the window) that used it, as of `at`.
+    /// Decayed count of contacts (out of the window) that used it, as of `at` (Unix seconds:
+    /// plain numbers, since date arithmetic per word and contact was a visible share of a
+    /// replay).
     usual: f64,
-    at: DateTime<Utc>,
+    at: i64,
     /// Contacts in the window that use it.
     recent: u32,
-    /// Distinct customers among them (hashes), counted up to the most any test needs.
-    customers: HashSet<u64>,
+    /// Distinct customers among them (hashes), counted up to the most any test needs: a
+    /// handful, so a short inline list (no allocation, no hashing) holds them.
+    customers: SmallVec<[u64; 6]>,
 }
 
 #[derive(Debug, Clone)]
@@ -268,8 +272,12 @@ impl ThemeTracker {
     }
 
     fn decay(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
-        let secs = (to - from).num_seconds().max(0) as f64;
-        (-secs / self.config.memory.num_seconds().max(1) as f64).exp()
+        self.decay_secs((to - from).num_seconds())
+    }
+
+    /// [`Self::decay`] over `secs` seconds (none when negative).
+    fn decay_secs(&self, secs: i64) -> f64 {
+        (-(secs.max(0) as f64) / self.config.memory.num_seconds().max(1) as f64).exp()
     }
 
     /// Adds a contact, whose redacted text normalised ([`crate::classify::normalize`]) is
@@ -302,6 +310,7 @@ impl ThemeTracker {
             second: None,
         }));
         let mut hashes = Vec::with_capacity(terms.len());
+        let most_customers = self.most_customers_needed();
         for term in terms {
             let h = term.hash;
             if self.words.len() >= self.config.max_words && !self.words.contains_key(&h) {
@@ -310,15 +319,15 @@ impl ThemeTracker {
             let word = self.words.entry(h).or_insert_with(|| Word {
                 text: term.text(),
                 usual: 0.0,
-                at: now,
+                at: now.timestamp(),
                 recent: 0,
-                customers: HashSet::default(),
+                customers: SmallVec::new(),
             });
             word.recent += 1;
             // Only whether enough distinct customers used the word matters, so the set stops
             // growing there: a common word no longer holds a thousand hashes.
-            if word.customers.len() < self.config.min_customers.max(self.config.min_customers_new) {
-                word.customers.insert(who);
+            if word.customers.len() < most_customers && !word.customers.contains(&who) {
+                word.customers.push(who);
             }
             hashes.push(h);
         }
@@ -328,12 +337,14 @@ impl ThemeTracker {
         };
         self.window.push_back(Recent {
             at: now,
-            words: hashes.clone(),
+            words: hashes,
             customer: who,
             contact: evidence.clone(),
         });
         let mut out = Vec::new();
         let scale = self.scale(now);
+        // The contact's words, as the window now holds them (borrowed, not copied).
+        let hashes: &[u64] = self.window.back().map_or(&[], |r| r.words.as_slice());
         // Contacts that carry an open theme's words, while those words are still well above
         // their usual share, join it (a theme of a common word ends with its burst). Most of
         // the time no theme is open, and nothing need be computed.
@@ -394,7 +405,7 @@ impl ThemeTracker {
     /// Word `h`'s count in the window and what its usual share makes of the window.
     fn observed_expected(&self, h: u64, now: DateTime<Utc>, scale: f64) -> Option<(u64, f64)> {
         let word = self.words.get(&h)?;
-        let usual = word.usual * self.decay(word.at, now);
+        let usual = word.usual * self.decay_secs(now.timestamp() - word.at);
         Some((u64::from(word.recent), (usual + 0.5) * scale))
     }
 
@@ -412,11 +423,32 @@ impl ThemeTracker {
             .map_or(0.0, |(count, expected)| count as f64 / expected.max(1e-9))
     }
 
+    /// The most distinct customers any word's test needs: a word's set stops growing there.
+    fn most_customers_needed(&self) -> usize {
+        let c = &self.config;
+        c.min_customers
+            .max(c.min_customers_new)
+            .max(c.min_customers_new_host)
+    }
+
+    /// The fewest distinct customers any word's test needs.
+    fn fewest_customers_needed(&self) -> usize {
+        let c = &self.config;
+        c.min_customers
+            .min(c.min_customers_new)
+            .min(c.min_customers_new_host)
+    }
+
     /// Whether word `h` is now far above its usual share, from enough customers.
     fn fires(&self, h: u64, now: DateTime<Utc>, scale: f64) -> bool {
         let Some(w) = self.words.get(&h) else {
             return false;
         };
+        // Most words of most contacts have too few customers for any test: decided before
+        // looking at what kind of word it is.
+        if w.customers.len() < self.fewest_customers_needed() {
+            return false;
+        }
         let new = w.usual < NEW_WORD;
         // Only host names hold a dot: normalised words never do.
         let new_host = new && w.text.contains('.');
@@ -521,11 +553,12 @@ impl ThemeTracker {
             self.total = self.total * decay + 1.0;
             self.total_at = Some(gone.at);
             let memory = self.config.memory.num_seconds().max(1) as f64;
+            let gone_at = gone.at.timestamp();
             for h in gone.words {
                 if let Some(word) = self.words.get_mut(&h) {
-                    let secs = (gone.at - word.at).num_seconds().max(0) as f64;
+                    let secs = (gone_at - word.at).max(0) as f64;
                     word.usual = word.usual * (-secs / memory).exp() + 1.0;
-                    word.at = gone.at;
+                    word.at = gone_at;
                     word.recent = word.recent.saturating_sub(1);
                     if word.recent == 0 {
                         word.customers.clear();
@@ -545,8 +578,9 @@ impl ThemeTracker {
         }
         self.last_prune = Some(now);
         let memory = self.config.memory.num_seconds().max(1) as f64;
+        let now = now.timestamp();
         self.words.retain(|_, w| {
-            let secs = (now - w.at).num_seconds().max(0) as f64;
+            let secs = (now - w.at).max(0) as f64;
             w.recent > 0 || w.usual * (-secs / memory).exp() >= 0.05
         });
     }
