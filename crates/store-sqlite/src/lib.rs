@@ -12,6 +12,7 @@ mod alerts;
 mod audit;
 mod contacts;
 mod errors;
+mod helpdesks;
 mod incidents;
 mod leases;
 mod people;
@@ -459,6 +460,48 @@ impl Store for SqliteStore {
 
     async fn delete_webhook(&self, id: i64, origin: &Origin) -> Result<(), StoreError> {
         webhooks::delete(self, id, origin).await
+    }
+
+    async fn create_helpdesk(
+        &self,
+        new: &frontline_store::helpdesks::NewHelpdesk,
+        origin: &Origin,
+    ) -> Result<frontline_store::helpdesks::Helpdesk, StoreError> {
+        helpdesks::create(self, new, origin).await
+    }
+
+    async fn list_helpdesks(
+        &self,
+    ) -> Result<Vec<frontline_store::helpdesks::Helpdesk>, StoreError> {
+        helpdesks::list(self).await
+    }
+
+    async fn get_helpdesk(
+        &self,
+        name: &str,
+    ) -> Result<Option<frontline_store::helpdesks::Helpdesk>, StoreError> {
+        helpdesks::get(self, name).await
+    }
+
+    async fn change_helpdesk(
+        &self,
+        name: &str,
+        change: &frontline_store::helpdesks::HelpdeskChange,
+        origin: &Origin,
+    ) -> Result<frontline_store::helpdesks::Helpdesk, StoreError> {
+        helpdesks::change(self, name, change, origin).await
+    }
+
+    async fn delete_helpdesk(&self, name: &str, origin: &Origin) -> Result<(), StoreError> {
+        helpdesks::delete(self, name, origin).await
+    }
+
+    async fn record_helpdesk_event(
+        &self,
+        name: &str,
+        outcome: &frontline_store::helpdesks::EventOutcome<'_>,
+    ) -> Result<bool, StoreError> {
+        helpdesks::record_event(self, name, outcome).await
     }
 
     async fn get_delivery(&self, webhook: i64, seq: i64) -> Result<Option<Delivery>, StoreError> {

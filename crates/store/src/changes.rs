@@ -345,3 +345,51 @@ mod tests {
         assert!(resolution(["a"].into_iter(), 0, &origin).is_none());
     }
 }
+
+/// A helpdesk connection was created. Its credentials are not recorded, sealed or not.
+pub fn helpdesk_created(new: &crate::helpdesks::NewHelpdesk, origin: &Origin) -> AuditEntry {
+    AuditEntry::new(
+        origin.actor.clone(),
+        "helpdesk.create",
+        format!("helpdesk:{}", new.name),
+    )
+    .with_detail(serde_json::json!({
+        "kind": new.kind,
+        "base_url": new.base_url,
+        "signed": new.signing_sealed.is_some(),
+    }))
+    .with_request_id(origin.request_id.clone())
+    .with_client(origin.client.clone())
+}
+
+/// A helpdesk connection was changed: which fields (never their secret values).
+pub fn helpdesk_changed(
+    name: &str,
+    change: &crate::helpdesks::HelpdeskChange,
+    origin: &Origin,
+) -> AuditEntry {
+    AuditEntry::new(
+        origin.actor.clone(),
+        "helpdesk.change",
+        format!("helpdesk:{name}"),
+    )
+    .with_detail(serde_json::json!({
+        "base_url": change.base_url,
+        "auth_replaced": change.auth_sealed.is_some(),
+        "signing_secret_rotated": change.rotate_signing.is_some(),
+        "previous_secret_accepted_until": change.rotate_signing.as_ref().map(|(_, until)| until.to_rfc3339()),
+    }))
+    .with_request_id(origin.request_id.clone())
+    .with_client(origin.client.clone())
+}
+
+/// A helpdesk connection was deleted.
+pub fn helpdesk_deleted(name: &str, origin: &Origin) -> AuditEntry {
+    AuditEntry::new(
+        origin.actor.clone(),
+        "helpdesk.delete",
+        format!("helpdesk:{name}"),
+    )
+    .with_request_id(origin.request_id.clone())
+    .with_client(origin.client.clone())
+}

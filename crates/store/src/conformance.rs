@@ -53,6 +53,7 @@ macro_rules! conformance_tests {
             the_feed_is_gapless_across_concurrent_writers,
             webhooks_keep_their_cursor_and_deliveries,
             outbox_work_is_claimed_by_one_node_at_a_time,
+            helpdesk_connections_rotate_secrets_and_take_each_event_once,
             reports_are_filed_linked_and_triaged,
             incidents_merge_and_split_moving_their_signals,
             contact_impact_counts_contacts_customers_and_topics,
@@ -2639,4 +2640,94 @@ pub async fn access_is_taken_away_by_role_or_whole(store: &dyn Store) {
     assert_eq!(taken.len(), 2);
     assert_eq!(taken[1].detail["role"], "all");
     assert_eq!(taken[1].detail["tokens_revoked"], 1);
+}
+
+/// A helpdesk connection is created once by name, keeps its previous signing secret through a
+/// rotation, records its events' health, takes an event id once, and is gone when deleted.
+pub async fn helpdesk_connections_rotate_secrets_and_take_each_event_once(store: &dyn Store) {
+    use crate::helpdesks::{EventOutcome, HelpdeskChange, NewHelpdesk};
+    let new = NewHelpdesk {
+        name: "zd-main".into(),
+        kind: "zendesk".into(),
+        base_url: "https://example.zendesk.com".into(),
+        auth_sealed: vec![1, 2, 3],
+        signing_sealed: Some(vec![9, 9]),
+    };
+    let made = store.create_helpdesk(&new, &origin()).await.unwrap();
+    assert_eq!((made.name.as_str(), made.events), ("zd-main", 0));
+    assert!(made.previous_signing.is_none());
+    let again = store.create_helpdesk(&new, &origin()).await;
+    assert!(
+        matches!(again, Err(StoreError::Conflict { .. })),
+        "{again:?}"
+    );
+    let until = Utc::now() + Duration::hours(24);
+    let changed = store
+        .change_helpdesk(
+            "zd-main",
+            &HelpdeskChange {
+                base_url: Some("https://other.zendesk.com".into()),
+                auth_sealed: None,
+                rotate_signing: Some((vec![7, 7], until)),
+            },
+            &origin(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(changed.base_url, "https://other.zendesk.com");
+    assert_eq!(changed.auth_sealed, vec![1, 2, 3]);
+    assert_eq!(changed.signing_sealed, Some(vec![7, 7]));
+    let (previous, kept_until) = changed.previous_signing.clone().unwrap();
+    assert_eq!(previous, vec![9, 9]);
+    assert!((kept_until - until).num_seconds().abs() <= 1);
+
+    assert!(
+        store
+            .record_helpdesk_event("zd-main", &EventOutcome::Taken(Some("ev-1")))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .record_helpdesk_event("zd-main", &EventOutcome::Taken(Some("ev-1")))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .record_helpdesk_event("zd-main", &EventOutcome::Taken(None))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .record_helpdesk_event("zd-main", &EventOutcome::Failed("signature"))
+            .await
+            .unwrap()
+    );
+    let got = store.get_helpdesk("zd-main").await.unwrap().unwrap();
+    assert_eq!(got.events, 2);
+    assert!(got.last_event_at.is_some());
+    assert_eq!(got.last_error.map(|(e, _)| e).as_deref(), Some("signature"));
+    let unknown = store
+        .record_helpdesk_event("nope", &EventOutcome::Taken(Some("x")))
+        .await;
+    assert!(
+        matches!(unknown, Err(StoreError::NotFound { .. })),
+        "{unknown:?}"
+    );
+
+    assert_eq!(store.list_helpdesks().await.unwrap().len(), 1);
+    store.delete_helpdesk("zd-main", &origin()).await.unwrap();
+    assert!(store.get_helpdesk("zd-main").await.unwrap().is_none());
+    let gone = store.delete_helpdesk("zd-main", &origin()).await;
+    assert!(matches!(gone, Err(StoreError::NotFound { .. })), "{gone:?}");
+    let audited = store.audit_records(0, 1000).await.unwrap();
+    let actions: Vec<&str> = audited.iter().map(|r| r.action.as_str()).collect();
+    for action in ["helpdesk.create", "helpdesk.change", "helpdesk.delete"] {
+        assert!(actions.contains(&action), "{action} not in {actions:?}");
+    }
+    // The audit holds no credential, sealed or not.
+    let text = format!("{audited:?}");
+    assert!(!text.contains("[9, 9]") && !text.contains("[1, 2, 3]"));
 }

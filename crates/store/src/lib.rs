@@ -12,6 +12,7 @@ pub mod changes;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod error;
+pub mod helpdesks;
 pub mod incidents;
 pub mod leases;
 pub mod metrics;
@@ -514,6 +515,58 @@ pub trait Store: Send + Sync + 'static {
     /// # Errors
     /// [`StoreError::NotFound`] for an unknown or deleted webhook.
     async fn delete_webhook(&self, id: i64, origin: &Origin) -> Result<(), StoreError>;
+
+    /// Creates a helpdesk connection, audited.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] when the name is taken.
+    async fn create_helpdesk(
+        &self,
+        new: &helpdesks::NewHelpdesk,
+        origin: &Origin,
+    ) -> Result<helpdesks::Helpdesk, StoreError>;
+
+    /// Every helpdesk connection, by name.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn list_helpdesks(&self) -> Result<Vec<helpdesks::Helpdesk>, StoreError>;
+
+    /// One helpdesk connection.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn get_helpdesk(&self, name: &str) -> Result<Option<helpdesks::Helpdesk>, StoreError>;
+
+    /// Changes a helpdesk connection, audited. Rotating the signing secret keeps the current
+    /// one accepted until the time given.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown connection.
+    async fn change_helpdesk(
+        &self,
+        name: &str,
+        change: &helpdesks::HelpdeskChange,
+        origin: &Origin,
+    ) -> Result<helpdesks::Helpdesk, StoreError>;
+
+    /// Deletes a helpdesk connection, audited. Its contacts stay.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown connection.
+    async fn delete_helpdesk(&self, name: &str, origin: &Origin) -> Result<(), StoreError>;
+
+    /// Records a webhook event's outcome on its connection's health. For a taken event with
+    /// an id, answers whether it is new (`false`: the vendor sent it before, and it was taken
+    /// then); ids are kept for a day, longer than any vendor retries.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown connection.
+    async fn record_helpdesk_event(
+        &self,
+        name: &str,
+        outcome: &helpdesks::EventOutcome<'_>,
+    ) -> Result<bool, StoreError>;
 
     /// The delivery of feed entry `seq` to webhook `webhook`, if one was attempted.
     ///

@@ -1,0 +1,26 @@
+-- Helpdesk connections (Zendesk, Intercom, Freshdesk). Credentials are sealed by the server
+-- under a key kept outside the database: this table alone reveals none.
+CREATE TABLE helpdesks (
+    name text PRIMARY KEY,
+    kind text NOT NULL,
+    base_url text NOT NULL,
+    auth_sealed bytea NOT NULL,
+    signing_sealed bytea,
+    previous_signing_sealed bytea,
+    previous_until timestamptz,
+    created_at timestamptz NOT NULL,
+    created_by text NOT NULL,
+    events bigint NOT NULL DEFAULT 0,
+    last_event_at timestamptz,
+    last_error text,
+    last_error_at timestamptz
+);
+
+-- Event ids seen per connection, so a webhook the vendor sends again is taken once.
+CREATE TABLE helpdesk_events (
+    connection text NOT NULL REFERENCES helpdesks (name) ON DELETE CASCADE,
+    event_id text NOT NULL,
+    received_at timestamptz NOT NULL,
+    PRIMARY KEY (connection, event_id)
+);
+CREATE INDEX helpdesk_events_received ON helpdesk_events (received_at);
