@@ -327,25 +327,6 @@ pub fn session(action: &str, id: &str, user: &str, origin: &Origin) -> AuditEntr
         .with_client(origin.client.clone())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use frontline_core::audit::Actor;
-
-    #[test]
-    fn batches_that_store_nothing_are_not_audited() {
-        let origin = Origin::new(Actor::System);
-        assert!(intake("x", "y", ["a"].into_iter(), &[Inserted::Duplicate], &origin).is_none());
-        let out = [Inserted::Accepted, Inserted::Duplicate, Inserted::Duplicate];
-        let e = intake("x", "y", ["b", "a", "b"].into_iter(), &out, &origin).unwrap();
-        assert_eq!(
-            e.detail,
-            serde_json::json!({"accepted": 1, "duplicates": 2, "sources": ["a", "b"]})
-        );
-        assert!(resolution(["a"].into_iter(), 0, &origin).is_none());
-    }
-}
-
 /// A helpdesk connection was created. Its credentials are not recorded, sealed or not.
 pub fn helpdesk_created(new: &crate::helpdesks::NewHelpdesk, origin: &Origin) -> AuditEntry {
     AuditEntry::new(
@@ -392,4 +373,23 @@ pub fn helpdesk_deleted(name: &str, origin: &Origin) -> AuditEntry {
     )
     .with_request_id(origin.request_id.clone())
     .with_client(origin.client.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use frontline_core::audit::Actor;
+
+    #[test]
+    fn batches_that_store_nothing_are_not_audited() {
+        let origin = Origin::new(Actor::System);
+        assert!(intake("x", "y", ["a"].into_iter(), &[Inserted::Duplicate], &origin).is_none());
+        let out = [Inserted::Accepted, Inserted::Duplicate, Inserted::Duplicate];
+        let e = intake("x", "y", ["b", "a", "b"].into_iter(), &out, &origin).unwrap();
+        assert_eq!(
+            e.detail,
+            serde_json::json!({"accepted": 1, "duplicates": 2, "sources": ["a", "b"]})
+        );
+        assert!(resolution(["a"].into_iter(), 0, &origin).is_none());
+    }
 }
