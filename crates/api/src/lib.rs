@@ -5,8 +5,10 @@
 //! Every error answer is [`ErrorBody`]; every list answer is `{"items": [...], "next_cursor"}`.
 #![warn(missing_docs)]
 
+mod helpdesks;
 mod incidents;
 
+pub use helpdesks::*;
 pub use incidents::*;
 
 use chrono::{DateTime, Utc};

@@ -49,6 +49,8 @@ pub enum Action {
     ReadStream,
     /// Configure outbound webhooks and read their deliveries.
     ManageWebhooks,
+    /// Connect helpdesks (Zendesk, Intercom, Freshdesk) and manage their credentials.
+    ManageHelpdesks,
     /// Read statements and talking points.
     ReadStatements,
     /// Draft and edit statements.
@@ -69,7 +71,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, for exhaustive tests.
-    pub const ALL: [Action; 27] = [
+    pub const ALL: [Action; 28] = [
         Action::IngestContacts,
         Action::IngestSecurityEvents,
         Action::ReadContacts,
@@ -89,6 +91,7 @@ impl Action {
         Action::TriageReports,
         Action::ReadStream,
         Action::ManageWebhooks,
+        Action::ManageHelpdesks,
         Action::ReadStatements,
         Action::DraftStatements,
         Action::ApproveStatements,
@@ -136,7 +139,10 @@ impl Action {
             }
             // Webhooks carry secrets and send data out; the audit log says who did what:
             // admins only.
-            Action::ManageWebhooks | Action::ReadAudit | Action::ManagePeople => &[],
+            Action::ManageWebhooks
+            | Action::ManageHelpdesks
+            | Action::ReadAudit
+            | Action::ManagePeople => &[],
             // Addresses and the shape of the deployment: admins only.
             Action::ReadNodes => &[],
             Action::ReadSelf => &[Security, CxLead, CxAgent, Comms, Viewer, Ingest],

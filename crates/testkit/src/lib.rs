@@ -5,6 +5,7 @@
 
 pub mod scenario;
 
+pub mod helpdesk;
 pub mod nats;
 pub mod process;
 pub mod receiver;
@@ -95,6 +96,8 @@ pub async fn spawn_app_with(
     };
     config.correlation.interval_ms = 0;
     config.cadence.interval_ms = 0;
+    // The helpdesk sealing key beside the test's files, never in the working directory.
+    config.secrets.sealing_key_file = Some(dir.path().join("sealing.key"));
     configure(&mut config);
     let app = frontline_server::build(config.clone())
         .await

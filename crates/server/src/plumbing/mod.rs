@@ -9,6 +9,7 @@ pub mod config;
 pub mod error;
 pub mod limits;
 pub mod ops;
+pub mod sealing;
 pub mod serve;
 pub mod startup;
 pub mod state;

@@ -97,7 +97,10 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         Some(_) => Some(crate::plumbing::bus::Bus::connect(&config.bus).await?),
         None => None,
     };
+    let sealing = crate::plumbing::sealing::Sealing::new(&config)
+        .context("loading the key that seals helpdesk credentials (secrets.sealing_key_file)")?;
     let state = AppState::new(crate::plumbing::state::Shared {
+        sealing: Arc::new(sealing),
         bus,
         node: crate::workers::node_id(),
         subscriptions,

@@ -65,6 +65,8 @@ pub struct Shared {
     pub bus: Option<crate::plumbing::bus::Bus>,
     /// This server's name among the nodes sharing the database ([`crate::workers::node_id`]).
     pub node: String,
+    /// The key that seals helpdesk credentials.
+    pub sealing: Arc<crate::plumbing::sealing::Sealing>,
 }
 
 impl AppState {

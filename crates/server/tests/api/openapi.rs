@@ -34,6 +34,8 @@ async fn the_document_lists_every_route_and_no_other(backend: Backend) {
         .map(|r| format!("{} {}", r.method, r.path))
         .collect();
     expected.insert("GET /healthz".into());
+    // Helpdesks' webhooks prove themselves by the vendor's signature, outside the token table.
+    expected.insert("POST /api/v1/integrations/{kind}/{name}".into());
     assert_eq!(documented, expected);
     assert!(doc["components"]["schemas"]["ContactInput"].is_object());
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());

@@ -20,7 +20,6 @@ use frontline_api::{
 };
 use frontline_core::contact::{ContactInput, NewContact};
 use frontline_store::ContactQuery;
-use tracing::Instrument;
 
 /// The contact routes.
 pub fn router() -> Router<AppState> {
@@ -73,24 +72,7 @@ pub async fn ingest_contacts(
     })
     .await?;
     let (records, rejected) = batch?.or_reject()?;
-    let outcome = if records.is_empty() {
-        Vec::new()
-    } else if let Some(bus) = &state.bus {
-        bus.publish(&records).await.map_err(ApiError::unavailable)?
-    } else {
-        state
-            .store
-            .insert_contacts(&records, &principal.origin())
-            .instrument(tracing::info_span!(
-                "store.insert_contacts",
-                count = records.len()
-            ))
-            .await?
-    };
-    if state.bus.is_none() {
-        // With a bus, the writer counts them after its commit.
-        state.ops.contacts_stored(&records, &outcome);
-    }
+    let outcome = intake::store_prepared(&state, &records, &principal.origin()).await?;
     let summary = intake::summary(rejected, &outcome);
     tracing::info!(
         accepted = summary.accepted,

@@ -219,6 +219,36 @@ pub(crate) fn field_error(path: String, message: String) -> InvalidField {
     InvalidField::new(field, reason)
 }
 
+/// Stores prepared contacts, or hands them to the intake bus when there is one (its writer
+/// stores them moments later), and counts them. Idempotent on (`source`, `id`).
+///
+/// # Errors
+/// 503 when the database or the bus is unavailable.
+pub(crate) async fn store_prepared(
+    state: &crate::plumbing::state::AppState,
+    records: &[frontline_core::contact::RedactedContact],
+    origin: &frontline_store::Origin,
+) -> Result<Vec<Inserted>, ApiError> {
+    use tracing::Instrument;
+    if records.is_empty() {
+        return Ok(Vec::new());
+    }
+    if let Some(bus) = &state.bus {
+        // The bus's writer counts them after its commit.
+        return bus.publish(records).await.map_err(ApiError::unavailable);
+    }
+    let outcome = state
+        .store
+        .insert_contacts(records, origin)
+        .instrument(tracing::info_span!(
+            "store.insert_contacts",
+            count = records.len()
+        ))
+        .await?;
+    state.ops.contacts_stored(records, &outcome);
+    Ok(outcome)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

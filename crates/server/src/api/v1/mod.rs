@@ -6,6 +6,8 @@
 pub mod alerts;
 pub mod audit;
 pub mod contacts;
+pub mod helpdesk_intake;
+pub mod helpdesks;
 pub mod incidents;
 pub mod insights;
 pub(crate) mod intake;
@@ -261,6 +263,23 @@ pub const ROUTES: &[RouteRule] = &[
     ),
     rule(Method::GET, "/api/v1/trends", Action::ReadIncidents),
     rule(Method::GET, "/api/v1/nodes", Action::ReadNodes),
+    rule(Method::POST, "/api/v1/helpdesks", Action::ManageHelpdesks),
+    rule(Method::GET, "/api/v1/helpdesks", Action::ManageHelpdesks),
+    rule(
+        Method::GET,
+        "/api/v1/helpdesks/{name}",
+        Action::ManageHelpdesks,
+    ),
+    rule(
+        Method::PATCH,
+        "/api/v1/helpdesks/{name}",
+        Action::ManageHelpdesks,
+    ),
+    rule(
+        Method::DELETE,
+        "/api/v1/helpdesks/{name}",
+        Action::ManageHelpdesks,
+    ),
 ];
 
 /// The action a routed request needs, if the route is in [`ROUTES`] or
@@ -290,6 +309,9 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(integrations::router())
         .merge(me::router())
         .merge(nodes::router())
+        .merge(helpdesks::router())
         .route_layer(middleware::from_fn_with_state(state, auth::authorize))
         .route("/api/v1/openapi.json", get(openapi::openapi_json))
+        // Helpdesks prove themselves by their signatures, not a token.
+        .merge(helpdesk_intake::router())
 }

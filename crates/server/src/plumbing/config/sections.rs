@@ -383,6 +383,11 @@ pub struct SecretsConfig {
     pub pseudonym_key: Option<Secret>,
     /// A file holding the pseudonym key (trailing newline ignored).
     pub pseudonym_key_file: Option<PathBuf>,
+    /// The file of the key that seals helpdesk credentials in the database (64 hex digits),
+    /// created on first use. Keep it apart from database backups: a dump alone then reveals
+    /// no credential. Default: beside the SQLite database (`FILE.sealing-key`), or
+    /// `frontline.sealing-key` in the working directory for PostgreSQL.
+    pub sealing_key_file: Option<PathBuf>,
 }
 
 /// A secret value: never printed by `Debug` or logged.

@@ -1,0 +1,105 @@
+//! `/api/v1/helpdesks` and the helpdesks' intake answers.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// `POST /api/v1/helpdesks`: connect a helpdesk.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateHelpdesk {
+    /// Its name (letters, digits, `-`, `_`; up to 64): the source of its contacts and the last
+    /// segment of its intake path.
+    #[schema(required = true, value_type = String)]
+    pub name: Option<String>,
+    /// `zendesk`, `intercom` or `freshdesk` (any case).
+    #[schema(required = true, value_type = String)]
+    pub kind: Option<String>,
+    /// The vendor's API address (`https://example.zendesk.com`).
+    #[schema(required = true, value_type = String, format = "uri")]
+    pub base_url: Option<String>,
+    /// The webhook signing secret (Zendesk, Intercom: required), or Freshdesk's bearer token
+    /// (generated and shown once when left out).
+    pub signing_secret: Option<String>,
+    /// API credentials: Zendesk `{"email", "api_token"}`, Intercom `{"access_token"}`,
+    /// Freshdesk `{"api_key"}`.
+    #[schema(required = true, value_type = Object)]
+    pub auth: Option<serde_json::Value>,
+}
+
+/// `PATCH /api/v1/helpdesks/{name}`: change what is given.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeHelpdesk {
+    /// A new API address.
+    pub base_url: Option<String>,
+    /// A new signing secret; the current one stays accepted for the rotation grace period.
+    pub signing_secret: Option<String>,
+    /// New API credentials, as for creation.
+    #[schema(value_type = Option<Object>)]
+    pub auth: Option<serde_json::Value>,
+}
+
+/// A helpdesk connection (its credentials are never shown).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct HelpdeskOut {
+    /// Its name.
+    pub name: String,
+    /// `zendesk`, `intercom` or `freshdesk`.
+    pub kind: String,
+    /// The vendor's API address.
+    pub base_url: String,
+    /// Where the vendor sends its webhooks.
+    pub intake_path: String,
+    /// Until when the previous signing secret is still accepted, during a rotation.
+    pub previous_secret_until: Option<DateTime<Utc>>,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// Who created it.
+    pub created_by: String,
+    /// How its intake goes.
+    pub health: HelpdeskHealth,
+    /// Freshdesk's bearer token when Frontline generated it: shown in this answer only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+}
+
+/// How a connection's intake goes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct HelpdeskHealth {
+    /// Webhook events taken in.
+    pub events: i64,
+    /// When the last came.
+    pub last_event_at: Option<DateTime<Utc>>,
+    /// The last refusal or failure.
+    pub last_error: Option<String>,
+    /// When it happened.
+    pub last_error_at: Option<DateTime<Utc>>,
+}
+
+/// The helpdesk connections.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct HelpdeskList {
+    /// Every connection, by name.
+    pub items: Vec<HelpdeskOut>,
+    /// Always `null`: the list is whole.
+    pub next_cursor: Option<String>,
+}
+
+/// What a helpdesk webhook delivery did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct HelpdeskEventOut {
+    /// `stored` (customer messages taken), `duplicate` (all sent before), `activity` (an
+    /// agent's reply or a note: no contact), `ignored` (an event Frontline does not use) or
+    /// `ping`.
+    pub status: String,
+    /// Contacts stored.
+    pub stored: usize,
+    /// Messages already stored before.
+    pub duplicates: usize,
+    /// The contact ids (`TICKET:COMMENT`).
+    pub contacts: Vec<String>,
+    /// Why it was ignored, or what the activity was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
