@@ -24,3 +24,25 @@ CREATE TABLE helpdesk_events (
     PRIMARY KEY (connection, event_id)
 );
 CREATE INDEX helpdesk_events_received ON helpdesk_events (received_at);
+
+-- The write-back ledger: one row per (ticket, statement version, action), so each ticket gets
+-- each approved version once. Status: pending, sending (written, outcome not yet known),
+-- sent, failed (given up), superseded (a newer version came before it was sent).
+CREATE TABLE helpdesk_writes (
+    connection text NOT NULL REFERENCES helpdesks (name) ON DELETE CASCADE,
+    ticket text NOT NULL,
+    statement_id bigint NOT NULL,
+    version integer NOT NULL,
+    action text NOT NULL,
+    incident_id bigint NOT NULL,
+    body text NOT NULL,
+    status text NOT NULL,
+    attempts integer NOT NULL DEFAULT 0,
+    last_error text,
+    created_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL,
+    sent_at timestamptz,
+    PRIMARY KEY (connection, ticket, statement_id, version, action)
+);
+CREATE INDEX helpdesk_writes_open ON helpdesk_writes (connection, status);
+CREATE INDEX helpdesk_writes_incident ON helpdesk_writes (incident_id);

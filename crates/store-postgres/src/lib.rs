@@ -401,6 +401,37 @@ impl Store for PostgresStore {
         helpdesks::delete(self, name, origin).await
     }
 
+    async fn plan_helpdesk_writes(
+        &self,
+        writes: &[frontline_store::helpdesks::PlannedWrite],
+    ) -> Result<usize, StoreError> {
+        helpdesks::plan_writes(self, writes).await
+    }
+
+    async fn open_helpdesk_writes(
+        &self,
+        connection: &str,
+        limit: u32,
+    ) -> Result<Vec<frontline_store::helpdesks::HelpdeskWrite>, StoreError> {
+        helpdesks::open_writes(self, connection, limit).await
+    }
+
+    async fn settle_helpdesk_writes(
+        &self,
+        keys: &[frontline_store::helpdesks::WriteKey],
+        status: frontline_store::helpdesks::WriteStatus,
+        error: Option<&str>,
+    ) -> Result<usize, StoreError> {
+        helpdesks::settle_writes(self, keys, status, error).await
+    }
+
+    async fn incident_helpdesk_writes(
+        &self,
+        incident: i64,
+    ) -> Result<Vec<frontline_store::helpdesks::HelpdeskWrite>, StoreError> {
+        helpdesks::incident_writes(self, incident).await
+    }
+
     async fn record_helpdesk_event(
         &self,
         name: &str,

@@ -25,3 +25,25 @@ CREATE TABLE helpdesk_events (
     PRIMARY KEY (connection, event_id)
 );
 CREATE INDEX helpdesk_events_received ON helpdesk_events (received_at);
+
+-- The write-back ledger: one row per (ticket, statement version, action), so each ticket gets
+-- each approved version once. Status: pending, sending (written, outcome not yet known),
+-- sent, failed (given up), superseded (a newer version came before it was sent).
+CREATE TABLE helpdesk_writes (
+    connection TEXT NOT NULL REFERENCES helpdesks (name) ON DELETE CASCADE,
+    ticket TEXT NOT NULL,
+    statement_id INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    action TEXT NOT NULL,
+    incident_id INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    sent_at INTEGER,
+    PRIMARY KEY (connection, ticket, statement_id, version, action)
+);
+CREATE INDEX helpdesk_writes_open ON helpdesk_writes (connection, status);
+CREATE INDEX helpdesk_writes_incident ON helpdesk_writes (incident_id);

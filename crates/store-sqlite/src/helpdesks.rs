@@ -2,7 +2,10 @@
 
 use crate::{SqliteStore, audit, errors::map, from_micros as from_ts, micros as ts};
 use chrono::{Duration, Utc};
-use frontline_store::helpdesks::{EventOutcome, Helpdesk, HelpdeskChange, NewHelpdesk};
+use frontline_store::helpdesks::{
+    EventOutcome, Helpdesk, HelpdeskChange, HelpdeskWrite, NewHelpdesk, PlannedWrite, WriteAction,
+    WriteKey, WriteStatus,
+};
 use frontline_store::{Origin, StoreError, changes};
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
@@ -247,4 +250,169 @@ pub(crate) async fn record_event(
         .await
         .map_err(|e| map(e, "committing a helpdesk event"))?;
     Ok(fresh)
+}
+
+const WRITE_COLUMNS: &str = "connection, ticket, statement_id, version, action, incident_id, body, status, attempts, last_error, updated_at, sent_at";
+
+fn write_from_row(row: &SqliteRow) -> Result<HelpdeskWrite, StoreError> {
+    let get = |e: sqlx::Error| map(e, "reading a helpdesk write");
+    let action: String = row.try_get("action").map_err(get)?;
+    let status: String = row.try_get("status").map_err(get)?;
+    let bad = |what: &str, v: &str| {
+        StoreError::internal("reading a helpdesk write", format!("unknown {what} {v:?}"))
+    };
+    Ok(HelpdeskWrite {
+        key: WriteKey {
+            connection: row.try_get("connection").map_err(get)?,
+            ticket: row.try_get("ticket").map_err(get)?,
+            statement_id: row.try_get("statement_id").map_err(get)?,
+            version: u32::try_from(row.try_get::<i64, _>("version").map_err(get)?).unwrap_or(0),
+            action: WriteAction::parse(&action).ok_or_else(|| bad("action", &action))?,
+        },
+        incident_id: row.try_get("incident_id").map_err(get)?,
+        body: row.try_get("body").map_err(get)?,
+        status: WriteStatus::parse(&status).ok_or_else(|| bad("status", &status))?,
+        attempts: u32::try_from(row.try_get::<i64, _>("attempts").map_err(get)?).unwrap_or(0),
+        last_error: row.try_get("last_error").map_err(get)?,
+        updated_at: from_ts(row.try_get("updated_at").map_err(get)?)?,
+        sent_at: row
+            .try_get::<Option<i64>, _>("sent_at")
+            .map_err(get)?
+            .map(from_ts)
+            .transpose()?,
+    })
+}
+
+pub(crate) async fn plan_writes(
+    store: &SqliteStore,
+    writes: &[PlannedWrite],
+) -> Result<usize, StoreError> {
+    let now = ts(Utc::now());
+    let mut tx = store.begin_write().await?;
+    let mut new = 0;
+    for w in writes {
+        let k = &w.key;
+        let done = sqlx::query(
+            "INSERT INTO helpdesk_writes (connection, ticket, statement_id, version, action, incident_id, body, status, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(&k.connection)
+        .bind(&k.ticket)
+        .bind(k.statement_id)
+        .bind(i64::from(k.version))
+        .bind(k.action.as_str())
+        .bind(w.incident_id)
+        .bind(&w.body)
+        .bind(now)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| map(e, "planning a helpdesk write"))?;
+        if done.rows_affected() == 1 {
+            new += 1;
+            sqlx::query(
+                "UPDATE helpdesk_writes SET status = 'superseded', updated_at = ?
+                 WHERE connection = ? AND ticket = ? AND statement_id = ? AND action = ?
+                   AND version < ? AND status = 'pending'",
+            )
+            .bind(now)
+            .bind(&k.connection)
+            .bind(&k.ticket)
+            .bind(k.statement_id)
+            .bind(k.action.as_str())
+            .bind(i64::from(k.version))
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| map(e, "superseding helpdesk writes"))?;
+        }
+    }
+    tx.commit()
+        .await
+        .map_err(|e| map(e, "committing helpdesk writes"))?;
+    Ok(new)
+}
+
+pub(crate) async fn open_writes(
+    store: &SqliteStore,
+    connection: &str,
+    limit: u32,
+) -> Result<Vec<HelpdeskWrite>, StoreError> {
+    sqlx::query(&format!(
+        "SELECT {WRITE_COLUMNS} FROM helpdesk_writes
+         WHERE connection = ? AND status IN ('pending', 'sending')
+         ORDER BY statement_id, version, action, ticket LIMIT ?"
+    ))
+    .bind(connection)
+    .bind(i64::from(limit))
+    .fetch_all(&store.reader)
+    .await
+    .map_err(|e| map(e, "reading helpdesk writes"))?
+    .iter()
+    .map(write_from_row)
+    .collect()
+}
+
+pub(crate) async fn settle_writes(
+    store: &SqliteStore,
+    keys: &[WriteKey],
+    status: WriteStatus,
+    error: Option<&str>,
+) -> Result<usize, StoreError> {
+    let now = ts(Utc::now());
+    let (from, extra) = transition(status);
+    // The time is a number this code made, so it may be written into the statement.
+    let extra = extra.replace("{now}", &now.to_string());
+    let mut tx = store.begin_write().await?;
+    let mut moved = 0;
+    for k in keys {
+        let done = sqlx::query(&format!(
+            "UPDATE helpdesk_writes SET status = ?, last_error = COALESCE(?, last_error), updated_at = ?{extra}
+             WHERE connection = ? AND ticket = ? AND statement_id = ? AND version = ? AND action = ?
+               AND status IN ({from})"
+        ))
+        .bind(status.as_str())
+        .bind(error)
+        .bind(now)
+        .bind(&k.connection)
+        .bind(&k.ticket)
+        .bind(k.statement_id)
+        .bind(i64::from(k.version))
+        .bind(k.action.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| map(e, "settling a helpdesk write"))?;
+        moved += usize::try_from(done.rows_affected()).unwrap_or(0);
+    }
+    tx.commit()
+        .await
+        .map_err(|e| map(e, "committing helpdesk writes"))?;
+    Ok(moved)
+}
+
+/// The statuses a write may move to `status` from, and what else the move sets.
+pub(crate) fn transition(status: WriteStatus) -> (&'static str, &'static str) {
+    match status {
+        WriteStatus::Sending => ("'pending'", ", attempts = attempts + 1"),
+        WriteStatus::Sent => ("'pending', 'sending'", ", sent_at = {now}"),
+        WriteStatus::Pending => ("'sending'", ""),
+        WriteStatus::Failed => ("'pending', 'sending'", ""),
+        WriteStatus::Superseded => ("'pending'", ""),
+    }
+}
+
+pub(crate) async fn incident_writes(
+    store: &SqliteStore,
+    incident: i64,
+) -> Result<Vec<HelpdeskWrite>, StoreError> {
+    sqlx::query(&format!(
+        "SELECT {WRITE_COLUMNS} FROM helpdesk_writes WHERE incident_id = ?
+         ORDER BY connection, statement_id, version, action, ticket"
+    ))
+    .bind(incident)
+    .fetch_all(&store.reader)
+    .await
+    .map_err(|e| map(e, "reading an incident's helpdesk writes"))?
+    .iter()
+    .map(write_from_row)
+    .collect()
 }

@@ -54,6 +54,7 @@ macro_rules! conformance_tests {
             webhooks_keep_their_cursor_and_deliveries,
             outbox_work_is_claimed_by_one_node_at_a_time,
             helpdesk_connections_rotate_secrets_and_take_each_event_once,
+            helpdesk_writes_are_planned_once_superseded_and_never_sent_twice,
             reports_are_filed_linked_and_triaged,
             incidents_merge_and_split_moving_their_signals,
             contact_impact_counts_contacts_customers_and_topics,
@@ -2730,4 +2731,132 @@ pub async fn helpdesk_connections_rotate_secrets_and_take_each_event_once(store:
     // The audit holds no credential, sealed or not.
     let text = format!("{audited:?}");
     assert!(!text.contains("[9, 9]") && !text.contains("[1, 2, 3]"));
+}
+
+/// The write-back ledger: a planned write is added once, a newer version supersedes an unsent
+/// older one, only a pending write may go out, and a sent or superseded one stays so.
+pub async fn helpdesk_writes_are_planned_once_superseded_and_never_sent_twice(store: &dyn Store) {
+    use crate::helpdesks::{NewHelpdesk, PlannedWrite, WriteAction, WriteKey, WriteStatus};
+    store
+        .create_helpdesk(
+            &NewHelpdesk {
+                name: "zd".into(),
+                kind: "zendesk".into(),
+                base_url: "https://x".into(),
+                auth_sealed: vec![1],
+                signing_sealed: None,
+            },
+            &origin(),
+        )
+        .await
+        .unwrap();
+    let key = |ticket: &str, version: u32| WriteKey {
+        connection: "zd".into(),
+        ticket: ticket.into(),
+        statement_id: 7,
+        version,
+        action: WriteAction::Reply,
+    };
+    let plan = |ticket: &str, version: u32| PlannedWrite {
+        key: key(ticket, version),
+        incident_id: 3,
+        body: format!("version {version}"),
+    };
+    assert_eq!(
+        store
+            .plan_helpdesk_writes(&[plan("1", 1), plan("2", 1)])
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        store.plan_helpdesk_writes(&[plan("1", 1)]).await.unwrap(),
+        0
+    );
+    // Ticket 1's version 1 goes out; then version 2 comes: ticket 2's unsent 1 is superseded.
+    assert_eq!(
+        store
+            .settle_helpdesk_writes(&[key("1", 1)], WriteStatus::Sending, None)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .settle_helpdesk_writes(&[key("1", 1)], WriteStatus::Sending, None)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        store
+            .plan_helpdesk_writes(&[plan("1", 2), plan("2", 2)])
+            .await
+            .unwrap(),
+        2
+    );
+    let open = store.open_helpdesk_writes("zd", 100).await.unwrap();
+    let states: Vec<(String, u32, WriteStatus)> = open
+        .iter()
+        .map(|w| (w.key.ticket.clone(), w.key.version, w.status))
+        .collect();
+    assert_eq!(
+        states,
+        vec![
+            ("1".into(), 1, WriteStatus::Sending),
+            ("1".into(), 2, WriteStatus::Pending),
+            ("2".into(), 2, WriteStatus::Pending),
+        ]
+    );
+    // A superseded write is never sent.
+    assert_eq!(
+        store
+            .settle_helpdesk_writes(&[key("2", 1)], WriteStatus::Sending, None)
+            .await
+            .unwrap(),
+        0
+    );
+    // An unknown outcome found on the ticket is sent; sent stays sent.
+    assert_eq!(
+        store
+            .settle_helpdesk_writes(&[key("1", 1)], WriteStatus::Sent, None)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .settle_helpdesk_writes(&[key("1", 1)], WriteStatus::Pending, Some("x"))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        store
+            .settle_helpdesk_writes(&[key("2", 2)], WriteStatus::Sending, None)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .settle_helpdesk_writes(&[key("2", 2)], WriteStatus::Pending, Some("timeout"))
+            .await
+            .unwrap(),
+        1
+    );
+    let all = store.incident_helpdesk_writes(3).await.unwrap();
+    assert_eq!(all.len(), 4);
+    let one = all.iter().find(|w| w.key == key("1", 1)).unwrap();
+    assert_eq!((one.status, one.attempts), (WriteStatus::Sent, 1));
+    assert!(one.sent_at.is_some());
+    let two = all.iter().find(|w| w.key == key("2", 2)).unwrap();
+    assert_eq!(
+        (two.status, two.attempts, two.last_error.as_deref()),
+        (WriteStatus::Pending, 1, Some("timeout"))
+    );
+    assert_eq!(
+        all.iter().find(|w| w.key == key("2", 1)).unwrap().status,
+        WriteStatus::Superseded
+    );
 }

@@ -66,3 +66,120 @@ pub enum EventOutcome<'a> {
     /// Refused or failed, and why.
     Failed(&'a str),
 }
+
+/// What a write puts on a ticket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum WriteAction {
+    /// A public reply (a `customers` statement version).
+    Reply,
+    /// An internal note (an `agents` version, the link note).
+    Note,
+}
+
+impl WriteAction {
+    /// Its stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Reply => "reply",
+            Self::Note => "note",
+        }
+    }
+
+    /// From its stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "reply" => Some(Self::Reply),
+            "note" => Some(Self::Note),
+            _ => None,
+        }
+    }
+}
+
+/// Where a write stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WriteStatus {
+    /// To be sent.
+    Pending,
+    /// Sent, its outcome not yet known (a timeout, a dropped answer, a job not finished):
+    /// read back from the ticket before any retry, so a customer never gets it twice.
+    Sending,
+    /// On the ticket.
+    Sent,
+    /// Given up after repeated refusals.
+    Failed,
+    /// A newer version of its statement came before it was sent.
+    Superseded,
+}
+
+impl WriteStatus {
+    /// Its stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Sending => "sending",
+            Self::Sent => "sent",
+            Self::Failed => "failed",
+            Self::Superseded => "superseded",
+        }
+    }
+
+    /// From its stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::Pending,
+            Self::Sending,
+            Self::Sent,
+            Self::Failed,
+            Self::Superseded,
+        ]
+        .into_iter()
+        .find(|w| w.as_str() == s)
+    }
+}
+
+/// Which write: a ticket of a connection, a statement version, an action.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct WriteKey {
+    /// The connection.
+    pub connection: String,
+    /// The ticket id at the vendor.
+    pub ticket: String,
+    /// The statement.
+    pub statement_id: i64,
+    /// Its version.
+    pub version: u32,
+    /// Reply or note.
+    pub action: WriteAction,
+}
+
+/// A write as planned: what goes on the ticket.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedWrite {
+    /// Which.
+    pub key: WriteKey,
+    /// The incident.
+    pub incident_id: i64,
+    /// The text.
+    pub body: String,
+}
+
+/// A write in the ledger.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HelpdeskWrite {
+    /// Which.
+    pub key: WriteKey,
+    /// The incident.
+    pub incident_id: i64,
+    /// The text.
+    pub body: String,
+    /// Where it stands.
+    pub status: WriteStatus,
+    /// Times it was sent.
+    pub attempts: u32,
+    /// The last error.
+    pub last_error: Option<String>,
+    /// Its last change.
+    pub updated_at: DateTime<Utc>,
+    /// When it was confirmed on the ticket.
+    pub sent_at: Option<DateTime<Utc>>,
+}

@@ -568,6 +568,49 @@ pub trait Store: Send + Sync + 'static {
         outcome: &helpdesks::EventOutcome<'_>,
     ) -> Result<bool, StoreError>;
 
+    /// Adds planned writes to the ledger (a write already there is left as it is) and marks
+    /// pending writes of older versions of the same statement, ticket and action superseded.
+    /// Returns how many were new.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn plan_helpdesk_writes(
+        &self,
+        writes: &[helpdesks::PlannedWrite],
+    ) -> Result<usize, StoreError>;
+
+    /// A connection's writes that are pending or sending, oldest statement version first.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn open_helpdesk_writes(
+        &self,
+        connection: &str,
+        limit: u32,
+    ) -> Result<Vec<helpdesks::HelpdeskWrite>, StoreError>;
+
+    /// Moves writes to `status`, with the error when there is one. Moving to `sending` counts
+    /// an attempt; to `sent` sets the time. A write already sent or superseded stays so, and
+    /// a superseded one is never sent: only pending writes may move to `sending`.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn settle_helpdesk_writes(
+        &self,
+        keys: &[helpdesks::WriteKey],
+        status: helpdesks::WriteStatus,
+        error: Option<&str>,
+    ) -> Result<usize, StoreError>;
+
+    /// An incident's writes, every status.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn incident_helpdesk_writes(
+        &self,
+        incident: i64,
+    ) -> Result<Vec<helpdesks::HelpdeskWrite>, StoreError>;
+
     /// The delivery of feed entry `seq` to webhook `webhook`, if one was attempted.
     ///
     /// # Errors
