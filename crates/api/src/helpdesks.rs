@@ -103,3 +103,39 @@ pub struct HelpdeskEventOut {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
+
+/// One write of the helpdesk write-back ledger.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct HelpdeskWriteOut {
+    /// The connection.
+    pub connection: String,
+    /// The ticket at the vendor.
+    pub ticket: String,
+    /// The statement, and its version.
+    pub statement_id: i64,
+    /// The version.
+    pub version: u32,
+    /// `reply` (public, a `customers` version) or `note` (internal, an `agents` version).
+    pub action: String,
+    /// `pending`, `sending` (outcome being confirmed), `sent`, `failed` or `superseded`.
+    pub status: String,
+    /// Times sent.
+    pub attempts: u32,
+    /// The last error.
+    pub last_error: Option<String>,
+    /// The last change.
+    pub updated_at: DateTime<Utc>,
+    /// When it was confirmed on the ticket.
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+/// An incident's helpdesk write-back: every write, and counts per connection and status.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct HelpdeskLedger {
+    /// Every write, by connection, statement, version, action and ticket.
+    pub items: Vec<HelpdeskWriteOut>,
+    /// Per connection, writes per status.
+    pub counts: std::collections::BTreeMap<String, std::collections::BTreeMap<String, u64>>,
+    /// Always `null`: the list is whole.
+    pub next_cursor: Option<String>,
+}

@@ -9,6 +9,7 @@ pub mod events;
 pub mod kind;
 pub mod seal;
 pub mod verify;
+pub mod zendesk;
 
 pub use events::{Inbound, Message};
 pub use kind::HelpdeskKind;

@@ -357,13 +357,13 @@ pub(crate) async fn settle_writes(
     keys: &[WriteKey],
     status: WriteStatus,
     error: Option<&str>,
-) -> Result<usize, StoreError> {
+) -> Result<Vec<WriteKey>, StoreError> {
     let now = ts(Utc::now());
     let (from, extra) = transition(status);
     // The time is a number this code made, so it may be written into the statement.
     let extra = extra.replace("{now}", &now.to_string());
     let mut tx = store.begin_write().await?;
-    let mut moved = 0;
+    let mut moved = Vec::new();
     for k in keys {
         let done = sqlx::query(&format!(
             "UPDATE helpdesk_writes SET status = ?, last_error = COALESCE(?, last_error), updated_at = ?{extra}
@@ -381,7 +381,29 @@ pub(crate) async fn settle_writes(
         .execute(&mut *tx)
         .await
         .map_err(|e| map(e, "settling a helpdesk write"))?;
-        moved += usize::try_from(done.rows_affected()).unwrap_or(0);
+        if done.rows_affected() == 1 {
+            moved.push(k.clone());
+        }
+        if status == WriteStatus::Pending && done.rows_affected() == 1 {
+            // Back to pending with a newer version of its statement in the ledger: outdated,
+            // so superseded, never sent.
+            sqlx::query(
+                "UPDATE helpdesk_writes SET status = 'superseded'
+                 WHERE connection = ? AND ticket = ? AND statement_id = ? AND version = ? AND action = ?
+                   AND status = 'pending' AND EXISTS (SELECT 1 FROM helpdesk_writes n
+                     WHERE n.connection = helpdesk_writes.connection AND n.ticket = helpdesk_writes.ticket
+                       AND n.statement_id = helpdesk_writes.statement_id AND n.action = helpdesk_writes.action
+                       AND n.version > helpdesk_writes.version)",
+            )
+            .bind(&k.connection)
+            .bind(&k.ticket)
+            .bind(k.statement_id)
+            .bind(i64::from(k.version))
+            .bind(k.action.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| map(e, "superseding an outdated helpdesk write"))?;
+        }
     }
     tx.commit()
         .await

@@ -516,7 +516,7 @@ impl Store for SqliteStore {
         keys: &[frontline_store::helpdesks::WriteKey],
         status: frontline_store::helpdesks::WriteStatus,
         error: Option<&str>,
-    ) -> Result<usize, StoreError> {
+    ) -> Result<Vec<frontline_store::helpdesks::WriteKey>, StoreError> {
         helpdesks::settle_writes(self, keys, status, error).await
     }
 

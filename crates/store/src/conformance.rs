@@ -2778,14 +2778,16 @@ pub async fn helpdesk_writes_are_planned_once_superseded_and_never_sent_twice(st
         store
             .settle_helpdesk_writes(&[key("1", 1)], WriteStatus::Sending, None)
             .await
-            .unwrap(),
+            .unwrap()
+            .len(),
         1
     );
     assert_eq!(
         store
             .settle_helpdesk_writes(&[key("1", 1)], WriteStatus::Sending, None)
             .await
-            .unwrap(),
+            .unwrap()
+            .len(),
         0
     );
     assert_eq!(
@@ -2813,7 +2815,8 @@ pub async fn helpdesk_writes_are_planned_once_superseded_and_never_sent_twice(st
         store
             .settle_helpdesk_writes(&[key("2", 1)], WriteStatus::Sending, None)
             .await
-            .unwrap(),
+            .unwrap()
+            .len(),
         0
     );
     // An unknown outcome found on the ticket is sent; sent stays sent.
@@ -2821,31 +2824,57 @@ pub async fn helpdesk_writes_are_planned_once_superseded_and_never_sent_twice(st
         store
             .settle_helpdesk_writes(&[key("1", 1)], WriteStatus::Sent, None)
             .await
-            .unwrap(),
+            .unwrap()
+            .len(),
         1
     );
     assert_eq!(
         store
             .settle_helpdesk_writes(&[key("1", 1)], WriteStatus::Pending, Some("x"))
             .await
-            .unwrap(),
+            .unwrap()
+            .len(),
         0
     );
     assert_eq!(
         store
             .settle_helpdesk_writes(&[key("2", 2)], WriteStatus::Sending, None)
             .await
-            .unwrap(),
+            .unwrap()
+            .len(),
         1
     );
     assert_eq!(
         store
             .settle_helpdesk_writes(&[key("2", 2)], WriteStatus::Pending, Some("timeout"))
             .await
-            .unwrap(),
+            .unwrap()
+            .len(),
         1
     );
+    // An unknown outcome of an old version, not found on the ticket, is outdated: superseded.
+    assert_eq!(
+        store.plan_helpdesk_writes(&[plan("3", 1)]).await.unwrap(),
+        1
+    );
+    store
+        .settle_helpdesk_writes(&[key("3", 1)], WriteStatus::Sending, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.plan_helpdesk_writes(&[plan("3", 2)]).await.unwrap(),
+        1
+    );
+    store
+        .settle_helpdesk_writes(&[key("3", 1)], WriteStatus::Pending, Some("not found"))
+        .await
+        .unwrap();
     let all = store.incident_helpdesk_writes(3).await.unwrap();
+    assert_eq!(
+        all.iter().find(|w| w.key == key("3", 1)).unwrap().status,
+        WriteStatus::Superseded
+    );
+    let all: Vec<_> = all.into_iter().filter(|w| w.key.ticket != "3").collect();
     assert_eq!(all.len(), 4);
     let one = all.iter().find(|w| w.key == key("1", 1)).unwrap();
     assert_eq!((one.status, one.attempts), (WriteStatus::Sent, 1));

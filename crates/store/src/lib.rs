@@ -591,7 +591,8 @@ pub trait Store: Send + Sync + 'static {
 
     /// Moves writes to `status`, with the error when there is one. Moving to `sending` counts
     /// an attempt; to `sent` sets the time. A write already sent or superseded stays so, and
-    /// a superseded one is never sent: only pending writes may move to `sending`.
+    /// a superseded one is never sent: only pending writes may move to `sending`. Returns the
+    /// writes that moved (a node sends only what it moved to `sending` itself).
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] when the database cannot be reached.
@@ -600,7 +601,7 @@ pub trait Store: Send + Sync + 'static {
         keys: &[helpdesks::WriteKey],
         status: helpdesks::WriteStatus,
         error: Option<&str>,
-    ) -> Result<usize, StoreError>;
+    ) -> Result<Vec<helpdesks::WriteKey>, StoreError>;
 
     /// An incident's writes, every status.
     ///

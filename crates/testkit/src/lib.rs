@@ -5,6 +5,7 @@
 
 pub mod scenario;
 
+pub mod fake_zendesk;
 pub mod helpdesk;
 pub mod nats;
 pub mod process;
@@ -34,6 +35,8 @@ pub enum Backend {
 
 /// A running server and the handles a test needs.
 pub struct TestApp {
+    /// The server's state, for stepping its workers (the helpdesk write-back).
+    pub state: frontline_server::plumbing::state::AppState,
     /// `http://127.0.0.1:PORT`.
     pub base_url: String,
     /// The bound address.
@@ -103,12 +106,14 @@ pub async fn spawn_app_with(
         .await
         .expect("server builds");
     let addr = app.local_addr().expect("bound address");
+    let state = app.state().clone();
     let store = app.state().store.clone();
     let detection = app.state().detection.clone();
     let correlation = app.state().correlation.clone();
     let shutdown = CancellationToken::new();
     let server = tokio::spawn(app.run_until(shutdown.clone()));
     Some(TestApp {
+        state,
         base_url: format!("http://{addr}"),
         addr,
         client: reqwest::Client::new(),

@@ -218,6 +218,12 @@ impl Application {
                 shutdown.clone(),
             ))
         });
+        let helpdesks = (self.state.config.helpdesks.interval_ms > 0).then(|| {
+            tokio::spawn(crate::workers::helpdesk::run(
+                self.state.clone(),
+                shutdown.clone(),
+            ))
+        });
         let ending = self.state.shutdown.clone();
         let signal = shutdown.clone();
         tokio::spawn(async move {
@@ -260,6 +266,9 @@ impl Application {
         let _ = subscribers.await;
         if let Some(cadence) = cadence {
             let _ = cadence.await;
+        }
+        if let Some(helpdesks) = helpdesks {
+            let _ = helpdesks.await;
         }
         if let Some(correlator) = correlator {
             let _ = correlator.await;

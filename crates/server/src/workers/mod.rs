@@ -10,6 +10,7 @@ pub mod correlation;
 pub mod delivery;
 pub mod detection;
 pub mod follow;
+pub mod helpdesk;
 pub mod nodes;
 
 /// A new server's name among the nodes sharing a database: the host's name, the process id

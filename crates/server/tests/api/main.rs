@@ -14,6 +14,7 @@ mod correlation;
 mod demo;
 mod faults;
 mod headers;
+mod helpdesk_writeback;
 mod helpdesks;
 mod incidents;
 mod insights;

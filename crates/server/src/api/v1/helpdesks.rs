@@ -37,6 +37,7 @@ pub fn router() -> Router<AppState> {
                 .patch(change_helpdesk)
                 .delete(delete_helpdesk),
         )
+        .route("/api/v1/incidents/{id}/helpdesk", get(incident_ledger))
 }
 
 /// Connects a helpdesk.
@@ -344,4 +345,45 @@ fn random_token() -> String {
     let mut bytes = [0u8; 24];
     rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
     format!("fdk_{}", hex::encode(bytes))
+}
+
+/// An incident's helpdesk write-back ledger: which linked tickets got which version.
+#[utoipa::path(get, path = "/api/v1/incidents/{id}/helpdesk", tag = "helpdesks",
+    params(("id" = i64, Path, description = "The incident id")),
+    responses((status = 200, description = "The ledger", body = frontline_api::HelpdeskLedger)),
+    security(("bearer" = [])))]
+pub async fn incident_ledger(
+    State(state): State<AppState>,
+    path: Result<Path<i64>, PathRejection>,
+) -> Result<Json<frontline_api::HelpdeskLedger>, ApiError> {
+    let id = super::path_id(path)?;
+    let writes = state.store.incident_helpdesk_writes(id).await?;
+    let mut counts: std::collections::BTreeMap<String, std::collections::BTreeMap<String, u64>> =
+        std::collections::BTreeMap::new();
+    for w in &writes {
+        *counts
+            .entry(w.key.connection.clone())
+            .or_default()
+            .entry(w.status.as_str().to_owned())
+            .or_default() += 1;
+    }
+    Ok(Json(frontline_api::HelpdeskLedger {
+        items: writes
+            .into_iter()
+            .map(|w| frontline_api::HelpdeskWriteOut {
+                connection: w.key.connection,
+                ticket: w.key.ticket,
+                statement_id: w.key.statement_id,
+                version: w.key.version,
+                action: w.key.action.as_str().to_owned(),
+                status: w.status.as_str().to_owned(),
+                attempts: w.attempts,
+                last_error: w.last_error,
+                updated_at: w.updated_at,
+                sent_at: w.sent_at,
+            })
+            .collect(),
+        counts,
+        next_cursor: None,
+    }))
 }

@@ -263,6 +263,11 @@ pub const ROUTES: &[RouteRule] = &[
     ),
     rule(Method::GET, "/api/v1/trends", Action::ReadIncidents),
     rule(Method::GET, "/api/v1/nodes", Action::ReadNodes),
+    rule(
+        Method::GET,
+        "/api/v1/incidents/{id}/helpdesk",
+        Action::ReadIncidents,
+    ),
     rule(Method::POST, "/api/v1/helpdesks", Action::ManageHelpdesks),
     rule(Method::GET, "/api/v1/helpdesks", Action::ManageHelpdesks),
     rule(

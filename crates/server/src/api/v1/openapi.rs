@@ -53,6 +53,7 @@ use utoipa::{Modify, OpenApi};
         super::helpdesks::get_helpdesk,
         super::helpdesks::change_helpdesk,
         super::helpdesks::delete_helpdesk,
+        super::helpdesks::incident_ledger,
         super::helpdesk_intake::receive,
         super::reports::file_report,
         super::reports::list_reports,

@@ -60,6 +60,10 @@ pub const CONFIG_ENV: &[&str] = &[
     "CADENCE__SEV3_MINUTES",
     "CADENCE__SEV4_MINUTES",
     "CADENCE__INTERVAL_MS",
+    "HELPDESKS__INTERVAL_MS",
+    "HELPDESKS__TIMEOUT_MS",
+    "HELPDESKS__VERIFY_AFTER_MS",
+    "HELPDESKS__MAX_ATTEMPTS",
     "BUS__URL",
     "BUS__PARTITIONS",
     "BUS__REPLICAS",
@@ -145,6 +149,8 @@ pub struct Config {
     pub subscribe_per_minute: u32,
     /// How often the public must hear about an open incident, by severity.
     pub cadence: CadenceConfig,
+    /// The helpdesk write-back.
+    pub helpdesks: HelpdesksConfig,
     /// The intake bus (NATS JetStream) several nodes share; without `url`, intake writes to
     /// the database directly.
     pub bus: BusConfig,
@@ -185,6 +191,7 @@ impl Default for Config {
             smtp: SmtpConfig::default(),
             subscribe_per_minute: 5,
             cadence: CadenceConfig::default(),
+            helpdesks: HelpdesksConfig::default(),
             bus: BusConfig::default(),
         }
     }

@@ -55,6 +55,34 @@ impl Default for LimitsConfig {
     }
 }
 
+/// The helpdesk write-back: how often it runs and how it treats a vendor's API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HelpdesksConfig {
+    /// Milliseconds between write-back rounds (default 5000; 0 stops the background worker,
+    /// tests step it).
+    pub interval_ms: u64,
+    /// A vendor call's timeout in milliseconds (default 10000).
+    pub timeout_ms: u64,
+    /// How long a write whose outcome is unknown waits before it is read back from the
+    /// ticket, in milliseconds (default 120000): longer than any job of a leader that paused
+    /// may still run, so a new leader does not send what the old one's job is still writing.
+    pub verify_after_ms: u64,
+    /// Attempts refused by the vendor before a write is given up (default 5).
+    pub max_attempts: u32,
+}
+
+impl Default for HelpdesksConfig {
+    fn default() -> Self {
+        Self {
+            interval_ms: 5_000,
+            timeout_ms: 10_000,
+            verify_after_ms: 120_000,
+            max_attempts: 5,
+        }
+    }
+}
+
 /// Expected intervals between public updates, in minutes, by severity (0: no expectation).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]

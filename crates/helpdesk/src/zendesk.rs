@@ -1,0 +1,193 @@
+//! Zendesk's REST API as the write-back uses it: the same comment on up to 100 tickets in one
+//! `update_many` job, the job's per-ticket results, and a ticket's comments (to learn whether a
+//! write whose answer was lost reached the ticket). Every error says whether the write may
+//! have been applied, because that decides between a retry and a read-back.
+
+use base64::Engine;
+use serde_json::{Value, json};
+use std::time::Duration;
+
+/// Most tickets Zendesk takes in one `update_many`.
+pub const MAX_IDS: usize = 100;
+
+/// Why a call failed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CallError {
+    /// 429: nothing applied; wait this long before the next call.
+    #[error("rate limited; retry after {0:?}")]
+    RateLimited(Duration),
+    /// A 4xx other than 429: refused, nothing applied.
+    #[error("refused with {status}: {body}")]
+    Refused {
+        /// The HTTP status.
+        status: u16,
+        /// The start of the answer.
+        body: String,
+    },
+    /// No answer, a broken one, or a 5xx: the write may or may not have been applied.
+    #[error("outcome unknown: {0}")]
+    Unknown(String),
+}
+
+/// A job's state and, once done, each ticket's result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Job {
+    /// `queued`, `working`, `completed`, `failed` or `killed`.
+    pub status: String,
+    /// Per ticket: its id, whether it was updated, and the error when not.
+    pub results: Vec<(String, bool, Option<String>)>,
+}
+
+impl Job {
+    /// Whether the job will not change any more.
+    pub fn done(&self) -> bool {
+        matches!(self.status.as_str(), "completed" | "failed" | "killed")
+    }
+}
+
+/// A client for one Zendesk account.
+#[derive(Debug, Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+    authorization: String,
+}
+
+impl Client {
+    /// A client for `base_url` with an API token (`email/token:API_TOKEN`, Basic).
+    ///
+    /// # Errors
+    /// When the HTTP client cannot be built.
+    pub fn new(
+        base_url: &str,
+        email: &str,
+        api_token: &str,
+        timeout: Duration,
+    ) -> Result<Self, reqwest::Error> {
+        let credentials =
+            base64::engine::general_purpose::STANDARD.encode(format!("{email}/token:{api_token}"));
+        Ok(Self {
+            http: reqwest::Client::builder().timeout(timeout).build()?,
+            base: base_url.trim_end_matches('/').to_owned(),
+            authorization: format!("Basic {credentials}"),
+        })
+    }
+
+    async fn call(&self, request: reqwest::RequestBuilder) -> Result<Value, CallError> {
+        let response = request
+            .header("authorization", &self.authorization)
+            .send()
+            .await
+            .map_err(|e| CallError::Unknown(e.to_string()))?;
+        let status = response.status();
+        if status.as_u16() == 429 {
+            let wait = response
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .unwrap_or(10);
+            return Err(CallError::RateLimited(Duration::from_secs(wait)));
+        }
+        let text = response
+            .text()
+            .await
+            .map_err(|e| CallError::Unknown(e.to_string()))?;
+        if status.is_server_error() {
+            return Err(CallError::Unknown(format!("{status}")));
+        }
+        if !status.is_success() {
+            return Err(CallError::Refused {
+                status: status.as_u16(),
+                body: text.chars().take(200).collect(),
+            });
+        }
+        serde_json::from_str(&text)
+            .map_err(|e| CallError::Unknown(format!("unreadable answer: {e}")))
+    }
+
+    /// Adds one comment (public reply or internal note) to up to [`MAX_IDS`] tickets; answers
+    /// the job's id.
+    ///
+    /// # Errors
+    /// See [`CallError`].
+    pub async fn update_many(
+        &self,
+        tickets: &[String],
+        body: &str,
+        public: bool,
+    ) -> Result<String, CallError> {
+        let ids = tickets.join(",");
+        let answer = self
+            .call(
+                self.http
+                    .put(format!("{}/api/v2/tickets/update_many.json", self.base))
+                    .query(&[("ids", ids)])
+                    .json(&json!({"ticket": {"comment": {"body": body, "public": public}}})),
+            )
+            .await?;
+        answer["job_status"]["id"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| CallError::Unknown("no job id in the answer".into()))
+    }
+
+    /// A job's state.
+    ///
+    /// # Errors
+    /// See [`CallError`].
+    pub async fn job(&self, id: &str) -> Result<Job, CallError> {
+        let answer = self
+            .call(
+                self.http
+                    .get(format!("{}/api/v2/job_statuses/{id}.json", self.base)),
+            )
+            .await?;
+        let job = &answer["job_status"];
+        let results = job["results"]
+            .as_array()
+            .map(|rs| {
+                rs.iter()
+                    .filter_map(|r| {
+                        let id = match &r["id"] {
+                            Value::String(s) => s.clone(),
+                            Value::Number(n) => n.to_string(),
+                            _ => return None,
+                        };
+                        let ok = r["success"].as_bool().unwrap_or(false);
+                        let error = r["errors"]
+                            .as_str()
+                            .or_else(|| r["error"].as_str())
+                            .map(str::to_owned);
+                        Some((id, ok, error))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(Job {
+            status: job["status"].as_str().unwrap_or("unknown").to_owned(),
+            results,
+        })
+    }
+
+    /// The bodies of a ticket's comments.
+    ///
+    /// # Errors
+    /// See [`CallError`].
+    pub async fn comments(&self, ticket: &str) -> Result<Vec<String>, CallError> {
+        let answer = self
+            .call(self.http.get(format!(
+                "{}/api/v2/tickets/{ticket}/comments.json",
+                self.base
+            )))
+            .await?;
+        Ok(answer["comments"]
+            .as_array()
+            .map(|cs| {
+                cs.iter()
+                    .filter_map(|c| c["body"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+}

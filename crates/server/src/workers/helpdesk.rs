@@ -1,0 +1,396 @@
+//! The helpdesk write-back: the approved word reaches every linked ticket, once.
+//!
+//! A ticket is linked to an incident when a contact from a helpdesk connection is (its id is
+//! `TICKET:COMMENT`). Each round plans one ledger row per linked ticket and published version
+//! (a `customers` version is a public reply, an `agents` version an internal note); a newer
+//! version supersedes unsent older ones, and a ticket linked later gets only the current one.
+//! Then it sends: the same comment to up to 100 tickets in one Zendesk `update_many` job, and
+//! each ticket's result settles its row. A write whose outcome is unknown (a timeout, a lost
+//! answer, a job that did not finish) stays `sending`, and is read back from the ticket before
+//! anything is sent again: no helpdesk has an idempotency key for comments, so the ledger and
+//! the read-back are what keep a customer from getting the same reply twice.
+//! Leader-only (lease `helpdesk`).
+
+use crate::plumbing::state::AppState;
+use chrono::Utc;
+use frontline_core::incident::Signal;
+use frontline_core::statement::Audience;
+use frontline_helpdesk::HelpdeskKind;
+use frontline_helpdesk::zendesk::{CallError, Client, MAX_IDS};
+use frontline_store::helpdesks::{
+    Helpdesk, HelpdeskWrite, PlannedWrite, WriteAction, WriteKey, WriteStatus,
+};
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+/// The lease that makes one process write back.
+pub const LEASE: &str = "helpdesk";
+/// How far back published statements are followed.
+const FOLLOW_DAYS: i64 = 90;
+/// The longest a 429's wait is honoured within a round before the round moves on.
+const MAX_WAIT: Duration = Duration::from_secs(60);
+/// Open writes read per connection and round.
+const BATCH: u32 = 5_000;
+
+/// What a round did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Round {
+    /// Writes newly planned.
+    pub planned: usize,
+    /// Writes confirmed on their tickets.
+    pub sent: usize,
+    /// Unknown outcomes found on the ticket (sent before, now confirmed).
+    pub found: usize,
+    /// Writes to try again (refused, limited, or not found on the ticket).
+    pub retried: usize,
+    /// Writes given up.
+    pub failed: usize,
+    /// Writes left with an unknown outcome, to read back later.
+    pub unknown: usize,
+}
+
+/// One round: plan, then send each connection's open writes.
+///
+/// # Errors
+/// When the store fails; a vendor's failures are recorded on the writes instead.
+pub async fn round(state: &AppState) -> anyhow::Result<Round> {
+    let connections: Vec<Helpdesk> = state
+        .store
+        .list_helpdesks()
+        .await?
+        .into_iter()
+        .filter(|c| c.kind == HelpdeskKind::Zendesk.as_str())
+        .collect();
+    let mut report = Round::default();
+    if connections.is_empty() {
+        return Ok(report);
+    }
+    report.planned = plan(state, &connections).await?;
+    for connection in &connections {
+        if let Err(e) = send(state, connection, &mut report).await {
+            tracing::warn!(error = %e, connection = %connection.name, "helpdesk write-back failed; retrying next round");
+        }
+    }
+    Ok(report)
+}
+
+/// Plans a row per linked ticket and published `customers` or `agents` version.
+async fn plan(state: &AppState, connections: &[Helpdesk]) -> anyhow::Result<usize> {
+    let names: Vec<&str> = connections.iter().map(|c| c.name.as_str()).collect();
+    let since = Utc::now() - chrono::Duration::days(FOLLOW_DAYS);
+    let mut planned = Vec::new();
+    let mut tickets_of = HashMap::new();
+    for (audience, action) in [
+        (Audience::Customers, WriteAction::Reply),
+        (Audience::Agents, WriteAction::Note),
+    ] {
+        for statement in state.store.published_statements(audience, since).await? {
+            let Some(version) = statement.published_version() else {
+                continue;
+            };
+            if let std::collections::hash_map::Entry::Vacant(slot) =
+                tickets_of.entry(statement.incident_id)
+            {
+                slot.insert(linked_tickets(state, statement.incident_id, &names).await?);
+            }
+            let body = match action {
+                WriteAction::Reply => version.body.clone(),
+                WriteAction::Note => format!(
+                    "Frontline talking points (incident {}, version {}):\n\n{}",
+                    statement.incident_id, version.number, version.body
+                ),
+            };
+            for (connection, ticket) in &tickets_of[&statement.incident_id] {
+                planned.push(PlannedWrite {
+                    key: WriteKey {
+                        connection: connection.clone(),
+                        ticket: ticket.clone(),
+                        statement_id: statement.id,
+                        version: version.number,
+                        action,
+                    },
+                    incident_id: statement.incident_id,
+                    body: body.clone(),
+                });
+            }
+        }
+    }
+    Ok(state.store.plan_helpdesk_writes(&planned).await?)
+}
+
+/// The (connection, ticket) pairs linked to an incident through its contacts.
+async fn linked_tickets(
+    state: &AppState,
+    incident: i64,
+    connections: &[&str],
+) -> anyhow::Result<Vec<(String, String)>> {
+    let Some(detail) = state.store.get_incident(incident).await? else {
+        return Ok(Vec::new());
+    };
+    let mut out: Vec<(String, String)> = detail
+        .links
+        .iter()
+        .filter_map(|l| match &l.signal {
+            Signal::Contact { source, id } if connections.contains(&source.as_str()) => {
+                let ticket = id.split(':').next().unwrap_or(id);
+                Some((source.clone(), ticket.to_owned()))
+            }
+            _ => None,
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+fn client(state: &AppState, connection: &Helpdesk) -> anyhow::Result<Client> {
+    let sealer = state.sealing.sealer()?;
+    let auth = sealer.open(
+        &connection.auth_sealed,
+        &crate::api::v1::helpdesks::context(&connection.name, "auth"),
+    )?;
+    let auth: serde_json::Value = serde_json::from_slice(&auth)?;
+    let field = |k: &str| auth[k].as_str().unwrap_or_default().to_owned();
+    Ok(Client::new(
+        &connection.base_url,
+        &field("email"),
+        &field("api_token"),
+        Duration::from_millis(state.config.helpdesks.timeout_ms),
+    )?)
+}
+
+/// Sends a connection's open writes: unknown outcomes read back first, then pending ones in
+/// jobs of up to 100 tickets sharing one comment.
+async fn send(state: &AppState, connection: &Helpdesk, report: &mut Round) -> anyhow::Result<()> {
+    let open = state
+        .store
+        .open_helpdesk_writes(&connection.name, BATCH)
+        .await?;
+    if open.is_empty() {
+        return Ok(());
+    }
+    let api = client(state, connection)?;
+    let verify_before =
+        Utc::now() - chrono::Duration::milliseconds(state.config.helpdesks.verify_after_ms as i64);
+    let (sending, pending): (Vec<HelpdeskWrite>, Vec<HelpdeskWrite>) = open
+        .into_iter()
+        .partition(|w| w.status == WriteStatus::Sending);
+    for write in sending.iter().filter(|w| w.updated_at <= verify_before) {
+        match api.comments(&write.key.ticket).await {
+            Ok(bodies) if bodies.iter().any(|b| b.trim() == write.body.trim()) => {
+                report.found += settle(
+                    state,
+                    std::slice::from_ref(&write.key),
+                    WriteStatus::Sent,
+                    None,
+                )
+                .await?;
+            }
+            Ok(_) => {
+                report.retried += settle(
+                    state,
+                    std::slice::from_ref(&write.key),
+                    WriteStatus::Pending,
+                    Some("not on the ticket after an unknown outcome"),
+                )
+                .await?;
+            }
+            Err(CallError::RateLimited(wait)) => {
+                tokio::time::sleep(wait.min(MAX_WAIT)).await;
+                return Ok(());
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    // One comment per (statement, version, action): group the tickets that get it.
+    let mut groups: BTreeMap<(i64, u32, WriteAction), Vec<HelpdeskWrite>> = BTreeMap::new();
+    for w in pending {
+        groups
+            .entry((w.key.statement_id, w.key.version, w.key.action))
+            .or_default()
+            .push(w);
+    }
+    for writes in groups.values() {
+        for chunk in writes.chunks(MAX_IDS) {
+            send_chunk(state, &api, chunk, report).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Sends one comment to up to 100 tickets and settles each from the job's results.
+async fn send_chunk(
+    state: &AppState,
+    api: &Client,
+    chunk: &[HelpdeskWrite],
+    report: &mut Round,
+) -> anyhow::Result<()> {
+    let Some(first) = chunk.first() else {
+        return Ok(());
+    };
+    let public = first.key.action == WriteAction::Reply;
+    let keys: Vec<WriteKey> = chunk.iter().map(|w| w.key.clone()).collect();
+    loop {
+        // Only what this node moved to `sending` is its to send.
+        let mine = state
+            .store
+            .settle_helpdesk_writes(&keys, WriteStatus::Sending, None)
+            .await?;
+        if mine.is_empty() {
+            return Ok(());
+        }
+        let tickets: Vec<String> = mine.iter().map(|k| k.ticket.clone()).collect();
+        match api.update_many(&tickets, &first.body, public).await {
+            Ok(job) => return settle_job(state, api, &job, &mine, chunk, report).await,
+            Err(CallError::RateLimited(wait)) => {
+                // Nothing applied: back to pending, wait as asked, and try again.
+                settle(
+                    state,
+                    &mine,
+                    WriteStatus::Pending,
+                    Some("rate limited (429)"),
+                )
+                .await?;
+                if wait > MAX_WAIT {
+                    report.retried += mine.len();
+                    return Ok(());
+                }
+                tokio::time::sleep(wait).await;
+            }
+            Err(CallError::Refused { status, body }) => {
+                let error = format!("refused with {status}: {body}");
+                give_up_or_retry(state, &mine, chunk, &error, report).await?;
+                return Ok(());
+            }
+            Err(CallError::Unknown(e)) => {
+                // Left `sending`: read back from the tickets before anything is sent again.
+                tracing::info!(error = %e, tickets = mine.len(), "helpdesk write outcome unknown; will read back");
+                report.unknown += mine.len();
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// Polls a job until it is done and settles each ticket's write from its result.
+async fn settle_job(
+    state: &AppState,
+    api: &Client,
+    job: &str,
+    mine: &[WriteKey],
+    chunk: &[HelpdeskWrite],
+    report: &mut Round,
+) -> anyhow::Result<()> {
+    let deadline =
+        tokio::time::Instant::now() + Duration::from_millis(state.config.helpdesks.timeout_ms * 3);
+    let mut pause = Duration::from_millis(50);
+    let done = loop {
+        match api.job(job).await {
+            Ok(j) if j.done() => break Some(j),
+            Ok(_) | Err(CallError::Unknown(_)) => {}
+            Err(CallError::RateLimited(wait)) => pause = pause.max(wait.min(MAX_WAIT)),
+            Err(CallError::Refused { .. }) => break None,
+        }
+        if tokio::time::Instant::now() >= deadline {
+            break None;
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_secs(2));
+    };
+    let Some(done) = done else {
+        // The job's fate is unknown: its writes stay `sending`, to be read back.
+        report.unknown += mine.len();
+        return Ok(());
+    };
+    let by_ticket: HashMap<&str, (bool, Option<&String>)> = done
+        .results
+        .iter()
+        .map(|(id, ok, e)| (id.as_str(), (*ok, e.as_ref())))
+        .collect();
+    let mut sent = Vec::new();
+    let mut refused = Vec::new();
+    for key in mine {
+        match by_ticket.get(key.ticket.as_str()) {
+            Some((true, _)) => sent.push(key.clone()),
+            Some((false, _)) => refused.push(key.clone()),
+            // Not in the results: unknown, read back later.
+            None => report.unknown += 1,
+        }
+    }
+    report.sent += settle(state, &sent, WriteStatus::Sent, None).await?;
+    if !refused.is_empty() {
+        give_up_or_retry(
+            state,
+            &refused,
+            chunk,
+            "the job did not update this ticket",
+            report,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// A refused write goes back to pending, or is given up after `max_attempts`.
+async fn give_up_or_retry(
+    state: &AppState,
+    keys: &[WriteKey],
+    chunk: &[HelpdeskWrite],
+    error: &str,
+    report: &mut Round,
+) -> anyhow::Result<()> {
+    let max = state.config.helpdesks.max_attempts;
+    let attempts: HashMap<&WriteKey, u32> =
+        chunk.iter().map(|w| (&w.key, w.attempts + 1)).collect();
+    let (spent, again): (Vec<WriteKey>, Vec<WriteKey>) = keys
+        .iter()
+        .cloned()
+        .partition(|k| attempts.get(k).copied().unwrap_or(0) >= max);
+    report.failed += settle(state, &spent, WriteStatus::Failed, Some(error)).await?;
+    report.retried += settle(state, &again, WriteStatus::Pending, Some(error)).await?;
+    Ok(())
+}
+
+async fn settle(
+    state: &AppState,
+    keys: &[WriteKey],
+    status: WriteStatus,
+    error: Option<&str>,
+) -> anyhow::Result<usize> {
+    if keys.is_empty() {
+        return Ok(0);
+    }
+    Ok(state
+        .store
+        .settle_helpdesk_writes(keys, status, error)
+        .await?
+        .len())
+}
+
+/// Runs rounds while this process holds the lease, every `helpdesks.interval_ms`.
+pub async fn run(state: AppState, shutdown: tokio_util::sync::CancellationToken) {
+    let every = Duration::from_millis(state.config.helpdesks.interval_ms);
+    let holder = super::holder(&state.node);
+    loop {
+        match state
+            .store
+            .acquire_lease(LEASE, &holder, chrono::Duration::seconds(60))
+            .await
+        {
+            Ok(Some(_)) => {
+                if let Err(e) = round(&state).await {
+                    tracing::warn!(error = %e, "helpdesk write-back round failed; retrying");
+                }
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "helpdesk write-back: the lease could not be read")
+            }
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => break,
+            () = tokio::time::sleep(every) => {}
+        }
+    }
+    super::release(state.store.as_ref(), LEASE, &holder).await;
+}

@@ -1,0 +1,293 @@
+//! The helpdesk write-back against a fake Zendesk on loopback that speaks Zendesk's API, with
+//! its rate budget, 5xx answers and writes whose answers are lost: every linked ticket ends
+//! with exactly one reply of each published version, a newer version goes only where the
+//! older one went, and a ticket linked later gets only the current one.
+
+use frontline_core::Role;
+use frontline_testkit::fake_zendesk::{FakeZendesk, Faults};
+use frontline_testkit::{Backend, TestApp, json, spawn_app_with};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+const TICKETS: usize = 2_000;
+
+async fn post(app: &TestApp, path: &str, token: &str, body: Value) -> Value {
+    let (status, answer) = json(app.post_json(path, token, &body).await).await;
+    assert!((200..300).contains(&status), "{path}: {status} {answer}");
+    answer
+}
+
+/// Approves statement `sid`'s latest version by the roles its audience needs (both teams for
+/// customers, the CX lead for agents) and publishes it.
+async fn approve_and_publish(app: &TestApp, sid: i64, tokens: &[String; 3], both_teams: bool) {
+    let [security, lead, comms] = tokens;
+    let approve = format!("/api/v1/statements/{sid}/approve");
+    if both_teams {
+        post(app, &approve, security, json!({})).await;
+    }
+    post(app, &approve, lead, json!({})).await;
+    post(
+        app,
+        &format!("/api/v1/statements/{sid}/publish"),
+        comms,
+        json!({}),
+    )
+    .await;
+}
+
+/// Steps the write-back until nothing is open; answers the rounds taken.
+async fn write_back(app: &TestApp) -> usize {
+    for round in 1..=40 {
+        frontline_server::workers::helpdesk::round(&app.state)
+            .await
+            .expect("a round");
+        let open = app.store.open_helpdesk_writes("zd", 10_000).await.unwrap();
+        if open.is_empty() {
+            return round;
+        }
+    }
+    panic!("writes still open after 40 rounds");
+}
+
+async fn each_linked_ticket_gets_each_version_once_through_faults(backend: Backend) {
+    let fake = FakeZendesk::start("ops@example.com", "zd-token", 40, Duration::from_secs(1)).await;
+    let Some(app) = spawn_app_with(backend, |c| {
+        c.helpdesks.interval_ms = 0;
+        c.helpdesks.verify_after_ms = 0;
+        c.helpdesks.timeout_ms = 1_000;
+    })
+    .await
+    else {
+        return;
+    };
+    let admin = app.token(Role::Admin).await;
+    let ingest = app.token(Role::Ingest).await;
+    let tokens = [
+        app.token_for("sam", Role::Security).await,
+        app.token_for("carla", Role::CxLead).await,
+        app.token_for("cora", Role::Comms).await,
+    ];
+    post(
+        &app,
+        "/api/v1/helpdesks",
+        &admin,
+        json!({"name": "zd", "kind": "zendesk", "base_url": fake.url(),
+               "signing_secret": "zendesk-secret-1",
+               "auth": {"email": "ops@example.com", "api_token": "zd-token"}}),
+    )
+    .await;
+    let now = chrono::Utc::now().to_rfc3339();
+    let tickets: Vec<String> = (0..TICKETS).map(|i| (10_000 + i).to_string()).collect();
+    for chunk in tickets.chunks(500) {
+        let contacts: Vec<Value> = chunk
+            .iter()
+            .map(|t| {
+                json!({"source": "zd", "id": format!("{t}:0"), "channel": "ticket",
+                             "received_at": now, "text": "I got a text asking for my code"})
+            })
+            .collect();
+        post(&app, "/api/v1/contacts", &ingest, Value::Array(contacts)).await;
+    }
+    let incident = post(
+        &app,
+        "/api/v1/incidents",
+        &tokens[0],
+        json!({"title": "Smishing wave", "severity": "SEV2"}),
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap();
+    for chunk in tickets.chunks(500) {
+        let links: Vec<Value> = chunk
+            .iter()
+            .map(|t| json!({"source": "zd", "id": format!("{t}:0")}))
+            .collect();
+        post(
+            &app,
+            &format!("/api/v1/incidents/{incident}/links"),
+            &tokens[0],
+            json!({"contacts": links}),
+        )
+        .await;
+    }
+    let statement = post(
+        &app,
+        &format!("/api/v1/incidents/{incident}/statements"),
+        &tokens[2],
+        json!({"audience": "customers", "body": "We never ask for your code. Ignore the text."}),
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap();
+    approve_and_publish(&app, statement, &tokens, true).await;
+
+    // Two 503s, and two writes applied whose answers never come.
+    fake.inject(Faults {
+        fail_updates: 2,
+        apply_then_hang: 2,
+        refuse_tickets: Vec::new(),
+    });
+    let started = std::time::Instant::now();
+    write_back(&app).await;
+    let took = started.elapsed();
+    let (requests, limited) = fake.requests();
+    for t in &tickets {
+        let comments = fake.comments(t);
+        assert_eq!(comments.len(), 1, "ticket {t}: {comments:?}");
+        assert!(comments[0].public);
+        assert!(comments[0].body.starts_with("We never ask"));
+    }
+    eprintln!(
+        "fan-out of {TICKETS} tickets: {took:?}, {requests} requests, {limited} answered 429 (budget 40/s)"
+    );
+
+    // A second version reaches each ticket once more, after the first.
+    let (status, _) = json(
+        app.client
+            .put(app.url(&format!("/api/v1/statements/{statement}")))
+            .bearer_auth(&tokens[2])
+            .json(&json!({"body": "Update: the texts came from a lookalike number. Ignore them."}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    approve_and_publish(&app, statement, &tokens, true).await;
+    write_back(&app).await;
+    for t in &tickets {
+        let comments = fake.comments(t);
+        assert_eq!(comments.len(), 2, "ticket {t}: {comments:?}");
+        assert!(comments[1].body.starts_with("Update:"));
+    }
+
+    // A ticket linked later gets the current version only.
+    post(
+        &app,
+        "/api/v1/contacts",
+        &ingest,
+        json!({"source": "zd", "id": "99999:0", "channel": "ticket", "received_at": now,
+               "text": "same text here"}),
+    )
+    .await;
+    post(
+        &app,
+        &format!("/api/v1/incidents/{incident}/links"),
+        &tokens[0],
+        json!({"contacts": [{"source": "zd", "id": "99999:0"}]}),
+    )
+    .await;
+    write_back(&app).await;
+    let late = fake.comments("99999");
+    assert_eq!(late.len(), 1, "{late:?}");
+    assert!(late[0].body.starts_with("Update:"));
+
+    // Rounds with nothing new write nothing.
+    let before = fake.requests().0;
+    frontline_server::workers::helpdesk::round(&app.state)
+        .await
+        .unwrap();
+    assert_eq!(fake.requests().0, before);
+
+    let (status, ledger) = json(
+        app.get(
+            &format!("/api/v1/incidents/{incident}/helpdesk"),
+            &tokens[0],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{ledger}");
+    assert_eq!(
+        ledger["counts"]["zd"]["sent"],
+        2 * TICKETS + 1,
+        "{}",
+        ledger["counts"]
+    );
+}
+
+async fn a_closed_ticket_is_given_up_and_the_rest_are_answered(backend: Backend) {
+    let fake =
+        FakeZendesk::start("ops@example.com", "zd-token", 1_000, Duration::from_secs(1)).await;
+    let Some(app) = spawn_app_with(backend, |c| {
+        c.helpdesks.interval_ms = 0;
+        c.helpdesks.verify_after_ms = 0;
+        c.helpdesks.max_attempts = 2;
+    })
+    .await
+    else {
+        return;
+    };
+    let admin = app.token(Role::Admin).await;
+    let ingest = app.token(Role::Ingest).await;
+    let tokens = [
+        app.token_for("sam", Role::Security).await,
+        app.token_for("carla", Role::CxLead).await,
+        app.token_for("cora", Role::Comms).await,
+    ];
+    post(
+        &app,
+        "/api/v1/helpdesks",
+        &admin,
+        json!({"name": "zd", "kind": "zendesk", "base_url": fake.url(),
+               "signing_secret": "zendesk-secret-1",
+               "auth": {"email": "ops@example.com", "api_token": "zd-token"}}),
+    )
+    .await;
+    let now = chrono::Utc::now().to_rfc3339();
+    let contacts: Vec<Value> = (1..=3)
+        .map(|t| {
+            json!({"source": "zd", "id": format!("{t}:0"), "channel": "ticket",
+                         "received_at": now, "text": "locked out"})
+        })
+        .collect();
+    post(&app, "/api/v1/contacts", &ingest, Value::Array(contacts)).await;
+    let incident = post(
+        &app,
+        "/api/v1/incidents",
+        &tokens[0],
+        json!({"title": "ATO", "severity": "SEV2"}),
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap();
+    post(
+        &app,
+        &format!("/api/v1/incidents/{incident}/links"),
+        &tokens[0],
+        json!({"contacts": [{"source": "zd", "id": "1:0"}, {"source": "zd", "id": "2:0"}, {"source": "zd", "id": "3:0"}]}),
+    )
+    .await;
+    // Agents' talking points become internal notes.
+    let sid = post(
+        &app,
+        &format!("/api/v1/incidents/{incident}/statements"),
+        &tokens[2],
+        json!({"audience": "agents", "body": "Reset their sessions; do not discuss the cause."}),
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap();
+    approve_and_publish(&app, sid, &tokens, false).await;
+    fake.inject(Faults {
+        refuse_tickets: vec!["2".into()],
+        ..Faults::default()
+    });
+    write_back(&app).await;
+    for t in ["1", "3"] {
+        let c = fake.comments(t);
+        assert_eq!(c.len(), 1, "{c:?}");
+        assert!(!c[0].public, "an agents version is an internal note");
+    }
+    assert!(fake.comments("2").is_empty());
+    let writes = app.store.incident_helpdesk_writes(incident).await.unwrap();
+    let closed = writes.iter().find(|w| w.key.ticket == "2").unwrap();
+    assert_eq!(closed.status.as_str(), "failed");
+    assert_eq!(closed.attempts, 2);
+    assert!(closed.last_error.is_some());
+}
+
+frontline_testkit::backend_tests!(
+    each_linked_ticket_gets_each_version_once_through_faults,
+    a_closed_ticket_is_given_up_and_the_rest_are_answered,
+);

@@ -1,0 +1,333 @@
+//! A fake Zendesk on loopback that speaks the API the write-back uses, as Zendesk does:
+//! Basic `email/token:TOKEN` auth, `PUT /api/v2/tickets/update_many.json?ids=…` answering a
+//! job that goes queued → working → completed over successive polls with per-ticket results,
+//! `GET /api/v2/job_statuses/{id}.json`, and `GET /api/v2/tickets/{id}/comments.json`. It
+//! keeps every comment written, enforces a request budget with 429 + `Retry-After`, and can
+//! be told to answer 5xx, or to apply a write and then never answer (a lost answer).
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, put};
+use base64::Engine;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+/// A comment as stored on a fake ticket.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Comment {
+    /// Its text.
+    pub body: String,
+    /// Public reply or internal note.
+    pub public: bool,
+}
+
+/// Faults to inject, counted down as requests use them.
+#[derive(Debug, Default, Clone)]
+pub struct Faults {
+    /// The next `update_many` calls answered 503 without applying anything.
+    pub fail_updates: usize,
+    /// The next `update_many` calls applied at once, then never answered (the client times
+    /// out: a lost answer).
+    pub apply_then_hang: usize,
+    /// Tickets whose updates fail in a job's results (the ticket is closed, say).
+    pub refuse_tickets: Vec<String>,
+}
+
+#[derive(Debug)]
+struct Job {
+    ids: Vec<String>,
+    comment: Comment,
+    polls: u32,
+    applied: bool,
+}
+
+#[derive(Default)]
+struct Inner {
+    comments: HashMap<String, Vec<Comment>>,
+    jobs: HashMap<String, Job>,
+    next_job: u64,
+    faults: Faults,
+    /// Request times within the last budget window.
+    window: Vec<Instant>,
+    requests: usize,
+    limited: usize,
+}
+
+struct Shared {
+    authorization: String,
+    budget: usize,
+    per: Duration,
+    inner: Mutex<Inner>,
+}
+
+/// The fake. Stops when dropped.
+pub struct FakeZendesk {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    shared: Arc<Shared>,
+    stop: CancellationToken,
+}
+
+impl Drop for FakeZendesk {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+impl FakeZendesk {
+    /// A fake taking `email`/`token`, allowing `budget` requests per `per` (429 beyond).
+    ///
+    /// # Panics
+    /// When it cannot listen.
+    pub async fn start(email: &str, token: &str, budget: usize, per: Duration) -> Self {
+        let credentials =
+            base64::engine::general_purpose::STANDARD.encode(format!("{email}/token:{token}"));
+        let shared = Arc::new(Shared {
+            authorization: format!("Basic {credentials}"),
+            budget,
+            per,
+            inner: Mutex::new(Inner::default()),
+        });
+        let app = Router::new()
+            .route("/api/v2/tickets/update_many.json", put(update_many))
+            .route("/api/v2/job_statuses/{id}", get(job_status))
+            .route("/api/v2/tickets/{id}/comments.json", get(comments))
+            .with_state(shared.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a port");
+        let addr = listener.local_addr().expect("its address");
+        let stop = CancellationToken::new();
+        let until = stop.clone();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async move { until.cancelled().await })
+                .await;
+        });
+        Self { addr, shared, stop }
+    }
+
+    /// Its base URL.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Sets the faults to inject.
+    pub fn inject(&self, faults: Faults) {
+        self.shared.inner.lock().expect("lock").faults = faults;
+    }
+
+    /// Every comment on `ticket`.
+    pub fn comments(&self, ticket: &str) -> Vec<Comment> {
+        self.shared
+            .inner
+            .lock()
+            .expect("lock")
+            .comments
+            .get(ticket)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Requests served, and how many of them were 429s.
+    pub fn requests(&self) -> (usize, usize) {
+        let inner = self.shared.inner.lock().expect("lock");
+        (inner.requests, inner.limited)
+    }
+}
+
+/// Checks auth and the request budget; `Some` answer when refused.
+fn admit(shared: &Shared, headers: &HeaderMap) -> Option<Response> {
+    let auth = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if auth != shared.authorization {
+        return Some(
+            (
+                StatusCode::UNAUTHORIZED,
+                axum::Json(json!({"error": "Couldn't authenticate you"})),
+            )
+                .into_response(),
+        );
+    }
+    let mut inner = shared.inner.lock().expect("lock");
+    inner.requests += 1;
+    let now = Instant::now();
+    let per = shared.per;
+    inner.window.retain(|t| now.duration_since(*t) < per);
+    if inner.window.len() >= shared.budget {
+        inner.limited += 1;
+        let wait = per.as_secs().max(1).to_string();
+        return Some(
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                [("retry-after", wait)],
+                axum::Json(json!({"error": "APIRateLimitExceeded"})),
+            )
+                .into_response(),
+        );
+    }
+    inner.window.push(now);
+    None
+}
+
+async fn update_many(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+    body: axum::Json<Value>,
+) -> Response {
+    if let Some(refused) = admit(&shared, &headers) {
+        return refused;
+    }
+    let ids: Vec<String> = query
+        .get("ids")
+        .map(|s| {
+            s.split(',')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    if ids.is_empty() || ids.len() > 100 {
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({"error": "ids: 1 to 100"})),
+        )
+            .into_response();
+    }
+    let comment = &body.0["ticket"]["comment"];
+    let Some(text) = comment["body"].as_str() else {
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            axum::Json(json!({"error": "comment body"})),
+        )
+            .into_response();
+    };
+    let comment = Comment {
+        body: text.to_owned(),
+        public: comment["public"].as_bool().unwrap_or(true),
+    };
+    let hang = {
+        let mut inner = shared.inner.lock().expect("lock");
+        if inner.faults.fail_updates > 0 {
+            inner.faults.fail_updates -= 1;
+            return (StatusCode::SERVICE_UNAVAILABLE, "maintenance").into_response();
+        }
+        inner.next_job += 1;
+        let id = format!("job{}", inner.next_job);
+        let hang = inner.faults.apply_then_hang > 0;
+        let mut job = Job {
+            ids,
+            comment,
+            polls: 0,
+            applied: false,
+        };
+        if hang {
+            inner.faults.apply_then_hang -= 1;
+            apply(&mut inner, &mut job);
+        }
+        inner.jobs.insert(id.clone(), job);
+        if !hang {
+            return axum::Json(json!({"job_status": {"id": id, "status": "queued",
+                "url": format!("/api/v2/job_statuses/{id}.json")}}))
+            .into_response();
+        }
+        hang
+    };
+    // Applied, and the answer never comes: the client's timeout ends the wait.
+    if hang {
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+    }
+    StatusCode::GATEWAY_TIMEOUT.into_response()
+}
+
+fn apply(inner: &mut Inner, job: &mut Job) {
+    if job.applied {
+        return;
+    }
+    job.applied = true;
+    let refused = inner.faults.refuse_tickets.clone();
+    for id in &job.ids {
+        if !refused.contains(id) {
+            inner
+                .comments
+                .entry(id.clone())
+                .or_default()
+                .push(job.comment.clone());
+        }
+    }
+}
+
+async fn job_status(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if let Some(refused) = admit(&shared, &headers) {
+        return refused;
+    }
+    let id = id.trim_end_matches(".json").to_owned();
+    let mut inner = shared.inner.lock().expect("lock");
+    let Some(mut job) = inner.jobs.remove(&id) else {
+        return (
+            StatusCode::NOT_FOUND,
+            axum::Json(json!({"error": "RecordNotFound"})),
+        )
+            .into_response();
+    };
+    job.polls += 1;
+    let status = match job.polls {
+        1 => "queued",
+        2 => "working",
+        _ => "completed",
+    };
+    let mut answer = json!({"job_status": {"id": id, "status": status}});
+    if status == "completed" {
+        apply(&mut inner, &mut job);
+        let refused = inner.faults.refuse_tickets.clone();
+        let results: Vec<Value> = job
+            .ids
+            .iter()
+            .map(|t| {
+                if refused.contains(t) {
+                    json!({"id": t.parse::<i64>().unwrap_or_default(), "success": false, "errors": "Ticket is closed"})
+                } else {
+                    json!({"id": t.parse::<i64>().unwrap_or_default(), "success": true, "status": "Updated"})
+                }
+            })
+            .collect();
+        answer["job_status"]["results"] = Value::Array(results);
+    }
+    inner.jobs.insert(id, job);
+    axum::Json(answer).into_response()
+}
+
+async fn comments(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if let Some(refused) = admit(&shared, &headers) {
+        return refused;
+    }
+    let inner = shared.inner.lock().expect("lock");
+    let comments: Vec<Value> = inner
+        .comments
+        .get(&id)
+        .map(|cs| {
+            cs.iter()
+                .enumerate()
+                .map(|(i, c)| json!({"id": i + 1, "body": c.body, "public": c.public}))
+                .collect()
+        })
+        .unwrap_or_default();
+    axum::Json(json!({"comments": comments, "next_page": null})).into_response()
+}
