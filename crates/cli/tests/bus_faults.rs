@@ -78,12 +78,12 @@ async fn a_node_killed_under_load_loses_no_acknowledged_contact_and_stores_none_
         .collect();
 
     let mut acked: HashSet<String> = HashSet::new();
-    let started = Instant::now();
     let mut killed = false;
     let mut k = 0;
-    // 40 batches of 50 a second for six seconds; the first node dies after two.
-    while started.elapsed() < Duration::from_secs(6) {
-        if !killed && started.elapsed() > Duration::from_secs(2) {
+    // 120 batches of 50, about 40 a second; the first node dies after the 40th. Counted in
+    // batches, not seconds, so a busy machine sends the same load, only more slowly.
+    while k < 120 {
+        if !killed && k == 40 {
             let mut victim = nodes[0].take().unwrap();
             victim.child.kill().unwrap();
             victim.child.wait().unwrap();
@@ -113,6 +113,7 @@ async fn a_node_killed_under_load_loses_no_acknowledged_contact_and_stores_none_
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     assert!(killed);
+    let load_ended = Instant::now();
 
     // Everything acknowledged is stored, once; unacknowledged messages of the killed writer
     // come back to the survivor after ack_wait (30 s).
@@ -138,16 +139,13 @@ async fn a_node_killed_under_load_loses_no_acknowledged_contact_and_stores_none_
     };
     let distinct: HashSet<&String> = stored.iter().collect();
     assert_eq!(distinct.len(), stored.len(), "a contact stored twice");
-    assert!(
-        acked.len() >= 5_000,
-        "the load ran: {} acknowledged",
-        acked.len()
-    );
+    // Every batch was acknowledged by one node or the other (asserted above).
+    assert_eq!(acked.len(), 120 * 50, "the load ran");
     eprintln!(
         "bus under a node kill: {} batches, {} contacts acknowledged, {} stored, 0 lost, 0 twice, all stored {:.1} s after the load",
         k,
         acked.len(),
         stored.len(),
-        (Instant::now() - (started + Duration::from_secs(6))).as_secs_f64()
+        load_ended.elapsed().as_secs_f64()
     );
 }
