@@ -475,6 +475,14 @@ async fn statement_act(
         .ok_or_else(|| ApiError::not_found(format!("no statement {sid}")))?;
     let (user, roles, origin) = (&principal.user, &principal.roles, principal.origin());
     let result = if publish {
+        // Contact data bound for customers' tickets is refused here as in the API; the page
+        // has no confirmation yet (the API's `confirm_contact_data` is the way round).
+        if let Err(refused) =
+            crate::api::v1::statements::contact_data_check(state, sid, false).await
+        {
+            return war_room_after::<()>(state, principal, statement.incident_id, Err(refused))
+                .await;
+        }
         state
             .store
             .publish_statement(sid, user, roles, &origin)

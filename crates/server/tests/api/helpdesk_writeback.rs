@@ -287,7 +287,83 @@ async fn a_closed_ticket_is_given_up_and_the_rest_are_answered(backend: Backend)
     assert!(closed.last_error.is_some());
 }
 
+async fn contact_data_bound_for_tickets_needs_a_confirmation(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |c| c.helpdesks.interval_ms = 0).await else {
+        return;
+    };
+    let admin = app.token(Role::Admin).await;
+    let tokens = [
+        app.token_for("sam", Role::Security).await,
+        app.token_for("carla", Role::CxLead).await,
+        app.token_for("cora", Role::Comms).await,
+    ];
+    post(
+        &app,
+        "/api/v1/helpdesks",
+        &admin,
+        json!({"name": "zd", "kind": "zendesk", "base_url": "http://127.0.0.1:9",
+               "signing_secret": "zendesk-secret-1",
+               "auth": {"email": "ops@example.com", "api_token": "zd-token"}}),
+    )
+    .await;
+    let incident = post(
+        &app,
+        "/api/v1/incidents",
+        &tokens[0],
+        json!({"title": "x", "severity": "SEV3"}),
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap();
+    let sid = post(
+        &app,
+        &format!("/api/v1/incidents/{incident}/statements"),
+        &tokens[2],
+        json!({"audience": "customers", "body": "Write to jane.doe@example.com or call +44 20 7946 0958."}),
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap();
+    let approve = format!("/api/v1/statements/{sid}/approve");
+    post(&app, &approve, &tokens[0], json!({})).await;
+    post(&app, &approve, &tokens[1], json!({})).await;
+    let publish = format!("/api/v1/statements/{sid}/publish");
+    let (status, refused) = json(app.post_json(&publish, &tokens[2], &json!({})).await).await;
+    assert_eq!(status, 409, "{refused}");
+    assert_eq!(refused["error"]["code"], "contact_data");
+    let message = refused["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("email") && message.contains("phone"),
+        "{message}"
+    );
+    let (_, got) = json(
+        app.get(&format!("/api/v1/statements/{sid}"), &tokens[2])
+            .await,
+    )
+    .await;
+    assert!(got["published"].is_null(), "nothing published: {got}");
+    let (status, bad) = json(
+        app.post_json(&publish, &tokens[2], &json!({"confirm": true}))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 422, "{bad}");
+    let (status, published) = json(
+        app.post_json(&publish, &tokens[2], &json!({"confirm_contact_data": true}))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{published}");
+    let audit = app.store.audit_records(0, 1000).await.unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|r| r.action == "statement.contact_data_confirmed" && r.actor == "user:cora")
+    );
+}
+
 frontline_testkit::backend_tests!(
+    contact_data_bound_for_tickets_needs_a_confirmation,
     each_linked_ticket_gets_each_version_once_through_faults,
     a_closed_ticket_is_given_up_and_the_rest_are_answered,
 );

@@ -205,7 +205,7 @@ pub async fn approve_statement(
 #[derive(Clone, Copy)]
 enum Act {
     Approve,
-    Publish,
+    Publish { confirm_contact_data: bool },
 }
 
 /// Approves or publishes as the signed-in person.
@@ -224,15 +224,30 @@ async fn act(
                 .approve_statement(id, user, roles, &origin)
                 .await?
         }
-        Act::Publish => {
-            state
+        Act::Publish {
+            confirm_contact_data,
+        } => {
+            let found = contact_data_check(state, id, confirm_contact_data).await?;
+            let published = state
                 .store
                 .publish_statement(id, user, roles, &origin)
-                .await?
+                .await?;
+            if !found.is_empty() {
+                let entry = frontline_core::audit::AuditEntry::new(
+                    origin.actor.clone(),
+                    "statement.contact_data_confirmed",
+                    format!("statement:{id}"),
+                )
+                .with_detail(serde_json::json!({ "kinds": found }))
+                .with_request_id(origin.request_id.clone())
+                .with_client(origin.client.clone());
+                state.store.audit(&entry).await?;
+            }
+            published
         }
     };
     // The public pages first, so the refresher woken next finds them current.
-    if matches!(act, Act::Publish) {
+    if matches!(act, Act::Publish { .. }) {
         crate::public::status::rebuild_now(state).await;
     }
     state.feed_changed();
@@ -242,19 +257,85 @@ async fn act(
 /// Publishes the latest version: it becomes what its audience hears, on every channel at once.
 #[utoipa::path(post, path = "/api/v1/statements/{id}/publish", tag = "statements",
     params(("id" = i64, Path, description = "The statement id")),
+    request_body(content = Option<PublishRequest>, description = "Optional: confirm contact data going to customers' tickets"),
     responses(
         (status = 200, description = "Published", body = StatementOut),
         (status = 403, description = "Not admin, comms or the incident's commander", body = ErrorBody),
         (status = 404, description = "No such statement", body = ErrorBody),
-        (status = 409, description = "Approvals are missing, or it is published already", body = ErrorBody),
+        (status = 409, description = "Approvals are missing, it is published already, or (code `contact_data`) its text holds contact data that would go to customers' tickets", body = ErrorBody),
     ),
     security(("bearer" = [])))]
 pub async fn publish_statement(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
     path: Result<Path<i64>, PathRejection>,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<StatementOut>, ApiError> {
-    act(&state, &principal, path, Act::Publish).await
+    let body = body.map_err(|e| super::intake::body_error(e, state.config.max_body_bytes))?;
+    let confirm_contact_data = if body.iter().all(u8::is_ascii_whitespace) {
+        false
+    } else {
+        let request: PublishRequest = json_body(Ok(body), state.config.max_body_bytes)?;
+        request.confirm_contact_data.unwrap_or(false)
+    };
+    act(
+        &state,
+        &principal,
+        path,
+        Act::Publish {
+            confirm_contact_data,
+        },
+    )
+    .await
+}
+
+/// `POST /api/v1/statements/{id}/publish`'s optional body.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PublishRequest {
+    /// Publish a `customers` statement whose text holds an e-mail address, phone number,
+    /// card number, IBAN or IP address, which would go to customers' helpdesk tickets
+    /// (audited). Without it such a statement is refused with 409.
+    pub confirm_contact_data: Option<bool>,
+}
+
+/// The kinds of contact data in a `customers` statement's latest version that would go to
+/// customers' tickets (its body and translations), when a helpdesk is connected: refused
+/// (409 naming them, nothing published) unless `confirmed`; answers the kinds found.
+///
+/// # Errors
+/// 409 when contact data is found and not confirmed; 404 for an unknown statement.
+pub(crate) async fn contact_data_check(
+    state: &AppState,
+    id: i64,
+    confirmed: bool,
+) -> Result<Vec<&'static str>, ApiError> {
+    let Some(statement) = state.store.get_statement(id).await? else {
+        return Ok(Vec::new());
+    };
+    if statement.audience != Audience::Customers || state.store.list_helpdesks().await?.is_empty() {
+        return Ok(Vec::new());
+    }
+    let Some(latest) = statement.versions.last() else {
+        return Ok(Vec::new());
+    };
+    let redactor = frontline_pipeline::redact::Redactor::shared();
+    let mut kinds: Vec<&'static str> = std::iter::once(latest.body.as_str())
+        .chain(latest.translations.values().map(|t| t.body.as_str()))
+        .flat_map(|text| redactor.redact(text).findings)
+        .map(|k| k.placeholder().trim_matches(['[', ']']))
+        .collect();
+    kinds.sort_unstable();
+    kinds.dedup();
+    if kinds.is_empty() || confirmed {
+        return Ok(kinds);
+    }
+    Err(ApiError::conflict(format!(
+        "the text holds contact data ({}) that would go to customers' helpdesk tickets; publish with \"confirm_contact_data\": true to send it anyway",
+        kinds.join(", ")
+    ))
+    .with_code("contact_data")
+    .with_field("body"))
 }
 
 /// A template, as listed.
