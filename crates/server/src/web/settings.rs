@@ -126,12 +126,31 @@ async fn show_settings(
     } else {
         (Vec::new(), Vec::new())
     };
+    let mut helpdesks = Vec::new();
+    if allows(&principal.roles, Action::ManageHelpdesks) {
+        for h in state.store.list_helpdesks().await? {
+            // The write-back's backlog: writes not yet confirmed on their tickets.
+            let backlog = state
+                .store
+                .open_helpdesk_writes(&h.name, 10_000)
+                .await?
+                .len();
+            helpdesks.push(minijinja::context! {
+                name => h.name.clone(), kind => h.kind.clone(), base_url => h.base_url.clone(),
+                intake_path => format!("/api/v1/integrations/{}/{}", h.kind, h.name),
+                events => h.events, last_event_at => h.last_event_at.map(time),
+                last_error => h.last_error.as_ref().map(|(e, _)| e.clone()),
+                last_error_at => h.last_error.as_ref().map(|(_, at)| time(*at)),
+                backlog,
+            });
+        }
+    }
     let r = page(
         "settings.html",
         minijinja::context! {
             me => me(principal), here => "/settings",
             topics, negations => state.intake.taxonomy.negations(),
-            components, webhooks, deliveries, admin,
+            components, webhooks, deliveries, admin, helpdesks,
             statuses => ["operational", "degraded", "partial_outage", "major_outage"],
             can_components => allows(&principal.roles, Action::ManageComponents),
             error => said.error.as_ref().map(|(_, m)| m.clone()),

@@ -1297,6 +1297,29 @@ async fn the_settings_page_shows_topics_and_sets_components_and_webhooks(backend
     let id = made["id"].as_i64().unwrap();
     let html = read_page(&app, "/settings", &ada).await;
     assert!(html.contains("127.0.0.1:9") && !html.contains("hidden-secret-42"));
+    // Helpdesks: listed with their intake path and health, never their credentials.
+    assert!(html.contains("No helpdesk connected."), "{html}");
+    let made = app
+        .post_json(
+            "/api/v1/helpdesks",
+            &admin,
+            &serde_json::json!({"name": "zd-eu", "kind": "zendesk", "base_url": "https://eu.example.com",
+                "signing_secret": "zd-signing-secret", "auth": {"email": "a@example.com", "api_token": "zd-api-token-x"}}),
+        )
+        .await;
+    assert_eq!(made.status(), 201);
+    let html = read_page(&app, "/settings", &ada).await;
+    assert!(
+        html.contains("<td>zd-eu</td><td>zendesk</td>")
+            && html.contains("integrations&#x2f;zendesk&#x2f;zd-eu"),
+        "{html}"
+    );
+    assert!(!html.contains("zd-signing-secret") && !html.contains("zd-api-token-x"));
+    assert!(
+        !read_page(&app, "/settings", &cora)
+            .await
+            .contains("Helpdesks")
+    );
     let r = post_form(&app, &format!("/settings/webhooks/{id}/delete"), &ada, &[]).await;
     assert_eq!(r.status(), 200);
     assert!(!r.text().await.unwrap().contains("127.0.0.1:9"));
