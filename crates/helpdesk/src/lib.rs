@@ -7,6 +7,7 @@
 pub mod clean;
 pub mod events;
 pub mod kind;
+pub mod per_ticket;
 pub mod seal;
 pub mod verify;
 pub mod zendesk;

@@ -5,6 +5,7 @@
 
 pub mod scenario;
 
+pub mod fake_per_ticket;
 pub mod fake_zendesk;
 pub mod helpdesk;
 pub mod nats;

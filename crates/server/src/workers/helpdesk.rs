@@ -4,8 +4,9 @@
 //! `TICKET:COMMENT`). Each round plans one ledger row per linked ticket and published version
 //! (a `customers` version is a public reply, an `agents` version an internal note); a newer
 //! version supersedes unsent older ones, and a ticket linked later gets only the current one.
-//! Then it sends: the same comment to up to 100 tickets in one Zendesk `update_many` job, and
-//! each ticket's result settles its row. A write whose outcome is unknown (a timeout, a lost
+//! Then it sends: the same comment to up to 100 tickets in one Zendesk `update_many` job, each
+//! ticket's result settling its row, or one reply or note per Intercom conversation or
+//! Freshdesk ticket. A write whose outcome is unknown (a timeout, a lost
 //! answer, a job that did not finish) stays `sending`, and is read back from the ticket before
 //! anything is sent again: no helpdesk has an idempotency key for comments, so the ledger and
 //! the read-back are what keep a customer from getting the same reply twice.
@@ -16,6 +17,8 @@ use chrono::Utc;
 use frontline_core::incident::Signal;
 use frontline_core::statement::Audience;
 use frontline_helpdesk::HelpdeskKind;
+use frontline_helpdesk::clean::clean;
+use frontline_helpdesk::per_ticket;
 use frontline_helpdesk::zendesk::{CallError, Client, MAX_IDS};
 use frontline_store::helpdesks::{
     Helpdesk, HelpdeskWrite, PlannedWrite, WriteAction, WriteKey, WriteStatus,
@@ -54,13 +57,7 @@ pub struct Round {
 /// # Errors
 /// When the store fails; a vendor's failures are recorded on the writes instead.
 pub async fn round(state: &AppState) -> anyhow::Result<Round> {
-    let connections: Vec<Helpdesk> = state
-        .store
-        .list_helpdesks()
-        .await?
-        .into_iter()
-        .filter(|c| c.kind == HelpdeskKind::Zendesk.as_str())
-        .collect();
+    let connections: Vec<Helpdesk> = state.store.list_helpdesks().await?;
     let mut report = Round::default();
     if connections.is_empty() {
         return Ok(report);
@@ -143,7 +140,23 @@ async fn linked_tickets(
     Ok(out)
 }
 
-fn client(state: &AppState, connection: &Helpdesk) -> anyhow::Result<Client> {
+/// A vendor's API: Zendesk writes many tickets per job, the others one at a time.
+enum Api {
+    Zendesk(Client),
+    PerTicket(per_ticket::Client),
+}
+
+impl Api {
+    /// The texts on a ticket, cleaned as the write-back's own bodies are compared.
+    async fn bodies(&self, ticket: &str) -> Result<Vec<String>, CallError> {
+        match self {
+            Api::Zendesk(c) => Ok(c.comments(ticket).await?.iter().map(|b| clean(b)).collect()),
+            Api::PerTicket(c) => c.bodies(ticket).await,
+        }
+    }
+}
+
+fn client(state: &AppState, connection: &Helpdesk) -> anyhow::Result<Api> {
     let sealer = state.sealing.sealer()?;
     let auth = sealer.open(
         &connection.auth_sealed,
@@ -151,12 +164,27 @@ fn client(state: &AppState, connection: &Helpdesk) -> anyhow::Result<Client> {
     )?;
     let auth: serde_json::Value = serde_json::from_slice(&auth)?;
     let field = |k: &str| auth[k].as_str().unwrap_or_default().to_owned();
-    Ok(Client::new(
-        &connection.base_url,
-        &field("email"),
-        &field("api_token"),
-        Duration::from_millis(state.config.helpdesks.timeout_ms),
-    )?)
+    let timeout = Duration::from_millis(state.config.helpdesks.timeout_ms);
+    let kind: HelpdeskKind = connection.kind.parse().map_err(anyhow::Error::msg)?;
+    Ok(match kind {
+        HelpdeskKind::Zendesk => Api::Zendesk(Client::new(
+            &connection.base_url,
+            &field("email"),
+            &field("api_token"),
+            timeout,
+        )?),
+        HelpdeskKind::Intercom => Api::PerTicket(per_ticket::Client::intercom(
+            &connection.base_url,
+            &field("access_token"),
+            auth["admin_id"].as_str().map(str::to_owned),
+            timeout,
+        )?),
+        HelpdeskKind::Freshdesk => Api::PerTicket(per_ticket::Client::freshdesk(
+            &connection.base_url,
+            &field("api_key"),
+            timeout,
+        )?),
+    })
 }
 
 /// Sends a connection's open writes: unknown outcomes read back first, then pending ones in
@@ -176,8 +204,9 @@ async fn send(state: &AppState, connection: &Helpdesk, report: &mut Round) -> an
         .into_iter()
         .partition(|w| w.status == WriteStatus::Sending);
     for write in sending.iter().filter(|w| w.updated_at <= verify_before) {
-        match api.comments(&write.key.ticket).await {
-            Ok(bodies) if bodies.iter().any(|b| b.trim() == write.body.trim()) => {
+        let wanted = clean(&write.body);
+        match api.bodies(&write.key.ticket).await {
+            Ok(bodies) if bodies.iter().any(|b| b.trim() == wanted.trim()) => {
                 report.found += settle(
                     state,
                     std::slice::from_ref(&write.key),
@@ -211,11 +240,69 @@ async fn send(state: &AppState, connection: &Helpdesk, report: &mut Round) -> an
             .push(w);
     }
     for writes in groups.values() {
-        for chunk in writes.chunks(MAX_IDS) {
-            send_chunk(state, &api, chunk, report).await?;
+        match &api {
+            Api::Zendesk(zendesk) => {
+                for chunk in writes.chunks(MAX_IDS) {
+                    send_chunk(state, zendesk, chunk, report).await?;
+                }
+            }
+            Api::PerTicket(one) => {
+                for write in writes {
+                    if !send_one(state, one, write, report).await? {
+                        // Rate limited beyond a round's patience: the rest wait for the next.
+                        return Ok(());
+                    }
+                }
+            }
         }
     }
     Ok(())
+}
+
+/// Sends one write to one ticket (Intercom, Freshdesk); `false` when the vendor asked for a
+/// longer pause than a round waits.
+async fn send_one(
+    state: &AppState,
+    api: &per_ticket::Client,
+    write: &HelpdeskWrite,
+    report: &mut Round,
+) -> anyhow::Result<bool> {
+    let key = std::slice::from_ref(&write.key);
+    let public = write.key.action == WriteAction::Reply;
+    loop {
+        if state
+            .store
+            .settle_helpdesk_writes(key, WriteStatus::Sending, None)
+            .await?
+            .is_empty()
+        {
+            return Ok(true);
+        }
+        match api.write(&write.key.ticket, &write.body, public).await {
+            Ok(()) => {
+                report.sent += settle(state, key, WriteStatus::Sent, None).await?;
+                return Ok(true);
+            }
+            Err(CallError::RateLimited(wait)) => {
+                settle(state, key, WriteStatus::Pending, Some("rate limited (429)")).await?;
+                if wait > MAX_WAIT {
+                    report.retried += 1;
+                    return Ok(false);
+                }
+                tokio::time::sleep(wait).await;
+            }
+            Err(CallError::Refused { status, body }) => {
+                let error = format!("refused with {status}: {body}");
+                give_up_or_retry(state, key, std::slice::from_ref(write), &error, report).await?;
+                return Ok(true);
+            }
+            Err(CallError::Unknown(e)) => {
+                tracing::info!(error = %e, ticket = %write.key.ticket, "helpdesk write outcome unknown; will read back");
+                report.unknown += 1;
+                return Ok(true);
+            }
+        }
+    }
 }
 
 /// Sends one comment to up to 100 tickets and settles each from the job's results.

@@ -4,6 +4,7 @@
 //! older one went, and a ticket linked later gets only the current one.
 
 use frontline_core::Role;
+use frontline_testkit::fake_per_ticket::{self, FakePerTicket};
 use frontline_testkit::fake_zendesk::{FakeZendesk, Faults};
 use frontline_testkit::{Backend, TestApp, json, spawn_app_with};
 use serde_json::{Value, json};
@@ -362,7 +363,134 @@ async fn contact_data_bound_for_tickets_needs_a_confirmation(backend: Backend) {
     );
 }
 
+/// Steps the write-back until connection `name` has nothing open.
+async fn write_back_for(app: &TestApp, name: &str) {
+    for _ in 0..40 {
+        frontline_server::workers::helpdesk::round(&app.state)
+            .await
+            .expect("a round");
+        if app
+            .store
+            .open_helpdesk_writes(name, 10_000)
+            .await
+            .unwrap()
+            .is_empty()
+        {
+            return;
+        }
+    }
+    panic!("{name}: writes still open after 40 rounds");
+}
+
+async fn intercom_and_freshdesk_tickets_get_each_version_once_through_faults(backend: Backend) {
+    let intercom = FakePerTicket::intercom("ic-token", 30, Duration::from_secs(1)).await;
+    let freshdesk = FakePerTicket::freshdesk("fd-key", 30, Duration::from_secs(1)).await;
+    let Some(app) = spawn_app_with(backend, |c| {
+        c.helpdesks.interval_ms = 0;
+        c.helpdesks.verify_after_ms = 0;
+        c.helpdesks.timeout_ms = 1_000;
+    })
+    .await
+    else {
+        return;
+    };
+    let admin = app.token(Role::Admin).await;
+    let ingest = app.token(Role::Ingest).await;
+    let tokens = [
+        app.token_for("sam", Role::Security).await,
+        app.token_for("carla", Role::CxLead).await,
+        app.token_for("cora", Role::Comms).await,
+    ];
+    post(
+        &app,
+        "/api/v1/helpdesks",
+        &admin,
+        json!({"name": "ic", "kind": "intercom",
+        "base_url": intercom.url(), "signing_secret": "intercom-secret",
+        "auth": {"access_token": "ic-token", "admin_id": "814860"}}),
+    )
+    .await;
+    post(
+        &app,
+        "/api/v1/helpdesks",
+        &admin,
+        json!({"name": "fd", "kind": "freshdesk",
+        "base_url": freshdesk.url(), "auth": {"api_key": "fd-key"}}),
+    )
+    .await;
+    let now = chrono::Utc::now().to_rfc3339();
+    let mut contacts = Vec::new();
+    let mut links = Vec::new();
+    for source in ["ic", "fd"] {
+        for t in 0..150 {
+            contacts.push(
+                json!({"source": source, "id": format!("{}:0", 500 + t), "channel": "chat",
+                "received_at": now, "text": "someone changed my password"}),
+            );
+            links.push(json!({"source": source, "id": format!("{}:0", 500 + t)}));
+        }
+    }
+    post(&app, "/api/v1/contacts", &ingest, Value::Array(contacts)).await;
+    let incident = post(
+        &app,
+        "/api/v1/incidents",
+        &tokens[0],
+        json!({"title": "ATO", "severity": "SEV2"}),
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap();
+    post(
+        &app,
+        &format!("/api/v1/incidents/{incident}/links"),
+        &tokens[0],
+        json!({"contacts": links}),
+    )
+    .await;
+    let customers = post(&app, &format!("/api/v1/incidents/{incident}/statements"), &tokens[2],
+        json!({"audience": "customers", "body": "We reset your sessions.\n\nPlease set a new password."})).await["id"].as_i64().unwrap();
+    approve_and_publish(&app, customers, &tokens, true).await;
+    let agents = post(
+        &app,
+        &format!("/api/v1/incidents/{incident}/statements"),
+        &tokens[2],
+        json!({"audience": "agents", "body": "Do not share the cause yet."}),
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap();
+    approve_and_publish(&app, agents, &tokens, false).await;
+    for fake in [&intercom, &freshdesk] {
+        fake.inject(fake_per_ticket::Faults {
+            fail_writes: 3,
+            apply_then_hang: 3,
+        });
+    }
+    write_back_for(&app, "ic").await;
+    write_back_for(&app, "fd").await;
+    for (name, fake) in [("intercom", &intercom), ("freshdesk", &freshdesk)] {
+        for t in 0..150 {
+            let ticket = (500 + t).to_string();
+            let comments = fake.comments(&ticket);
+            let replies: Vec<_> = comments.iter().filter(|c| c.public).collect();
+            let notes: Vec<_> = comments.iter().filter(|c| !c.public).collect();
+            assert_eq!(
+                (replies.len(), notes.len()),
+                (1, 1),
+                "{name} ticket {ticket}: {comments:?}"
+            );
+            assert!(replies[0].body.contains("We reset your sessions."));
+            assert!(notes[0].body.contains("Do not share the cause yet."));
+        }
+        let (requests, limited) = fake.requests();
+        eprintln!(
+            "{name}: 300 writes to 150 tickets in {requests} requests, {limited} answered 429 (budget 30/s)"
+        );
+    }
+}
+
 frontline_testkit::backend_tests!(
+    intercom_and_freshdesk_tickets_get_each_version_once_through_faults,
     contact_data_bound_for_tickets_needs_a_confirmation,
     each_linked_ticket_gets_each_version_once_through_faults,
     a_closed_ticket_is_given_up_and_the_rest_are_answered,

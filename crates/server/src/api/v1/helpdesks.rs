@@ -313,13 +313,14 @@ fn check_auth(kind: HelpdeskKind, auth: Option<&Value>) -> Result<Value, ApiErro
     let Some(fields) = auth.as_object() else {
         return Err(ApiError::invalid_field("auth", "an object"));
     };
-    let needed: &[&str] = match kind {
-        HelpdeskKind::Zendesk => &["email", "api_token"],
-        HelpdeskKind::Intercom => &["access_token"],
-        HelpdeskKind::Freshdesk => &["api_key"],
+    let (needed, optional): (&[&str], &[&str]) = match kind {
+        HelpdeskKind::Zendesk => (&["email", "api_token"], &[]),
+        // Intercom replies as an admin: whose id, when the token's owner is not the one.
+        HelpdeskKind::Intercom => (&["access_token"], &["admin_id"]),
+        HelpdeskKind::Freshdesk => (&["api_key"], &[]),
     };
     for key in fields.keys() {
-        if !needed.contains(&key.as_str()) {
+        if !needed.contains(&key.as_str()) && !optional.contains(&key.as_str()) {
             return Err(ApiError::invalid_field(
                 &format!("auth.{key}"),
                 format!("not used by {kind}; expected {}", needed.join(", ")),

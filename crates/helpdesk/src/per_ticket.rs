@@ -1,0 +1,173 @@
+//! Intercom's and Freshdesk's APIs as the write-back uses them: one reply or note per
+//! conversation or ticket, and its parts read back to learn whether a write whose answer was
+//! lost reached it. Errors say whether a write may have been applied, as for Zendesk.
+
+use crate::clean::clean;
+use crate::zendesk::CallError;
+use base64::Engine;
+use serde_json::{Value, json};
+use std::time::Duration;
+
+/// Which API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Vendor {
+    /// Intercom: `POST /conversations/{id}/reply` as an admin, Bearer token.
+    Intercom,
+    /// Freshdesk: `POST /api/v2/tickets/{id}/reply` and `/notes`, Basic `KEY:X`.
+    Freshdesk,
+}
+
+/// A client for one account.
+#[derive(Debug, Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+    vendor: Vendor,
+    authorization: String,
+    /// Intercom's replying admin, when configured.
+    admin_id: Option<String>,
+}
+
+impl Client {
+    /// An Intercom client with an access token (and the admin who replies, when given).
+    ///
+    /// # Errors
+    /// When the HTTP client cannot be built.
+    pub fn intercom(
+        base_url: &str,
+        access_token: &str,
+        admin_id: Option<String>,
+        timeout: Duration,
+    ) -> Result<Self, reqwest::Error> {
+        Ok(Self {
+            http: reqwest::Client::builder().timeout(timeout).build()?,
+            base: base_url.trim_end_matches('/').to_owned(),
+            vendor: Vendor::Intercom,
+            authorization: format!("Bearer {access_token}"),
+            admin_id,
+        })
+    }
+
+    /// A Freshdesk client with an API key.
+    ///
+    /// # Errors
+    /// When the HTTP client cannot be built.
+    pub fn freshdesk(
+        base_url: &str,
+        api_key: &str,
+        timeout: Duration,
+    ) -> Result<Self, reqwest::Error> {
+        let credentials = base64::engine::general_purpose::STANDARD.encode(format!("{api_key}:X"));
+        Ok(Self {
+            http: reqwest::Client::builder().timeout(timeout).build()?,
+            base: base_url.trim_end_matches('/').to_owned(),
+            vendor: Vendor::Freshdesk,
+            authorization: format!("Basic {credentials}"),
+            admin_id: None,
+        })
+    }
+
+    async fn call(&self, request: reqwest::RequestBuilder) -> Result<Value, CallError> {
+        let response = request
+            .header("authorization", &self.authorization)
+            .header("accept", "application/json")
+            .send()
+            .await
+            .map_err(|e| CallError::Unknown(e.to_string()))?;
+        let status = response.status();
+        if status.as_u16() == 429 {
+            let wait = response
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .unwrap_or(10);
+            return Err(CallError::RateLimited(Duration::from_secs(wait)));
+        }
+        let text = response
+            .text()
+            .await
+            .map_err(|e| CallError::Unknown(e.to_string()))?;
+        if status.is_server_error() {
+            return Err(CallError::Unknown(format!("{status}")));
+        }
+        if !status.is_success() {
+            return Err(CallError::Refused {
+                status: status.as_u16(),
+                body: text.chars().take(200).collect(),
+            });
+        }
+        if text.trim().is_empty() {
+            return Ok(Value::Null);
+        }
+        serde_json::from_str(&text)
+            .map_err(|e| CallError::Unknown(format!("unreadable answer: {e}")))
+    }
+
+    /// Writes `body` on `ticket`: a public reply, or an internal note.
+    ///
+    /// # Errors
+    /// See [`CallError`].
+    pub async fn write(&self, ticket: &str, body: &str, public: bool) -> Result<(), CallError> {
+        let request = match self.vendor {
+            Vendor::Intercom => {
+                let mut payload = json!({
+                    "message_type": if public { "comment" } else { "note" },
+                    "type": "admin",
+                    "body": body,
+                });
+                if let Some(admin) = &self.admin_id {
+                    payload["admin_id"] = json!(admin);
+                }
+                self.http
+                    .post(format!("{}/conversations/{ticket}/reply", self.base))
+                    .json(&payload)
+            }
+            Vendor::Freshdesk if public => self
+                .http
+                .post(format!("{}/api/v2/tickets/{ticket}/reply", self.base))
+                .json(&json!({"body": body})),
+            Vendor::Freshdesk => self
+                .http
+                .post(format!("{}/api/v2/tickets/{ticket}/notes", self.base))
+                .json(&json!({"body": body, "private": true})),
+        };
+        self.call(request).await.map(|_| ())
+    }
+
+    /// The texts on `ticket` (its conversation's parts), cleaned of markup.
+    ///
+    /// # Errors
+    /// See [`CallError`].
+    pub async fn bodies(&self, ticket: &str) -> Result<Vec<String>, CallError> {
+        let answer = match self.vendor {
+            Vendor::Intercom => {
+                self.call(
+                    self.http
+                        .get(format!("{}/conversations/{ticket}", self.base)),
+                )
+                .await?
+            }
+            Vendor::Freshdesk => {
+                self.call(self.http.get(format!(
+                    "{}/api/v2/tickets/{ticket}/conversations",
+                    self.base
+                )))
+                .await?
+            }
+        };
+        let parts = match self.vendor {
+            Vendor::Intercom => answer["conversation_parts"]["conversation_parts"].clone(),
+            Vendor::Freshdesk => answer,
+        };
+        Ok(parts
+            .as_array()
+            .map(|ps| {
+                ps.iter()
+                    .filter_map(|p| p["body"].as_str().or_else(|| p["body_text"].as_str()))
+                    .map(clean)
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+}

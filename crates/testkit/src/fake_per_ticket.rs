@@ -1,0 +1,285 @@
+//! Fake Intercom and Freshdesk on loopback, speaking the parts of their APIs the write-back
+//! uses, as they do: Intercom `POST /conversations/{id}/reply` (Bearer token, `message_type`
+//! comment or note) and `GET /conversations/{id}` (its parts, HTML bodies); Freshdesk
+//! `POST /api/v2/tickets/{id}/reply` and `/notes` (Basic `KEY:X`) and
+//! `GET /api/v2/tickets/{id}/conversations`. A request budget with 429 + `Retry-After`, 503s,
+//! and writes applied whose answers never come.
+
+use crate::fake_zendesk::Comment;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use base64::Engine;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+/// Faults to inject, counted down as writes use them.
+#[derive(Debug, Default, Clone)]
+pub struct Faults {
+    /// The next writes answered 503, nothing applied.
+    pub fail_writes: usize,
+    /// The next writes applied, then never answered.
+    pub apply_then_hang: usize,
+}
+
+#[derive(Default)]
+struct Inner {
+    comments: HashMap<String, Vec<Comment>>,
+    faults: Faults,
+    window: Vec<Instant>,
+    requests: usize,
+    limited: usize,
+}
+
+struct Shared {
+    authorization: String,
+    budget: usize,
+    per: Duration,
+    inner: Mutex<Inner>,
+}
+
+/// The fake (one vendor's routes). Stops when dropped.
+pub struct FakePerTicket {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    shared: Arc<Shared>,
+    stop: CancellationToken,
+}
+
+impl Drop for FakePerTicket {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+impl FakePerTicket {
+    /// A fake Intercom taking `token`.
+    pub async fn intercom(token: &str, budget: usize, per: Duration) -> Self {
+        let routes = Router::new()
+            .route("/conversations/{id}/reply", post(intercom_reply))
+            .route("/conversations/{id}", get(intercom_show));
+        Self::start(format!("Bearer {token}"), budget, per, routes).await
+    }
+
+    /// A fake Freshdesk taking `api_key`.
+    pub async fn freshdesk(api_key: &str, budget: usize, per: Duration) -> Self {
+        let credentials = base64::engine::general_purpose::STANDARD.encode(format!("{api_key}:X"));
+        let routes = Router::new()
+            .route("/api/v2/tickets/{id}/reply", post(freshdesk_reply))
+            .route("/api/v2/tickets/{id}/notes", post(freshdesk_note))
+            .route("/api/v2/tickets/{id}/conversations", get(freshdesk_list));
+        Self::start(format!("Basic {credentials}"), budget, per, routes).await
+    }
+
+    async fn start(
+        authorization: String,
+        budget: usize,
+        per: Duration,
+        routes: Router<Arc<Shared>>,
+    ) -> Self {
+        let shared = Arc::new(Shared {
+            authorization,
+            budget,
+            per,
+            inner: Mutex::new(Inner::default()),
+        });
+        let app = routes.with_state(shared.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a port");
+        let addr = listener.local_addr().expect("its address");
+        let stop = CancellationToken::new();
+        let until = stop.clone();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async move { until.cancelled().await })
+                .await;
+        });
+        Self { addr, shared, stop }
+    }
+
+    /// Its base URL.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Sets the faults to inject.
+    pub fn inject(&self, faults: Faults) {
+        self.shared.inner.lock().expect("lock").faults = faults;
+    }
+
+    /// Every reply and note on `ticket`.
+    pub fn comments(&self, ticket: &str) -> Vec<Comment> {
+        self.shared
+            .inner
+            .lock()
+            .expect("lock")
+            .comments
+            .get(ticket)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Requests served, and how many were 429s.
+    pub fn requests(&self) -> (usize, usize) {
+        let inner = self.shared.inner.lock().expect("lock");
+        (inner.requests, inner.limited)
+    }
+}
+
+fn admit(shared: &Shared, headers: &HeaderMap) -> Option<Response> {
+    let auth = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if auth != shared.authorization {
+        return Some(
+            (
+                StatusCode::UNAUTHORIZED,
+                axum::Json(json!({"errors": [{"code": "unauthorized"}]})),
+            )
+                .into_response(),
+        );
+    }
+    let mut inner = shared.inner.lock().expect("lock");
+    inner.requests += 1;
+    let now = Instant::now();
+    let per = shared.per;
+    inner.window.retain(|t| now.duration_since(*t) < per);
+    if inner.window.len() >= shared.budget {
+        inner.limited += 1;
+        let wait = per.as_secs().max(1).to_string();
+        return Some(
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                [("retry-after", wait)],
+                "rate limited",
+            )
+                .into_response(),
+        );
+    }
+    inner.window.push(now);
+    None
+}
+
+async fn write(shared: &Shared, headers: &HeaderMap, ticket: String, comment: Comment) -> Response {
+    if let Some(refused) = admit(shared, headers) {
+        return refused;
+    }
+    let hang = {
+        let mut inner = shared.inner.lock().expect("lock");
+        if inner.faults.fail_writes > 0 {
+            inner.faults.fail_writes -= 1;
+            return (StatusCode::SERVICE_UNAVAILABLE, "unavailable").into_response();
+        }
+        inner
+            .comments
+            .entry(ticket.clone())
+            .or_default()
+            .push(comment);
+        let hang = inner.faults.apply_then_hang > 0;
+        if hang {
+            inner.faults.apply_then_hang -= 1;
+        }
+        hang
+    };
+    if hang {
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+    }
+    (StatusCode::OK, axum::Json(json!({"id": ticket}))).into_response()
+}
+
+async fn intercom_reply(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: axum::Json<Value>,
+) -> Response {
+    let public = match body.0["message_type"].as_str() {
+        Some("comment") => true,
+        Some("note") => false,
+        _ => return (StatusCode::BAD_REQUEST, "message_type").into_response(),
+    };
+    if body.0["type"] != "admin" {
+        return (StatusCode::BAD_REQUEST, "type").into_response();
+    }
+    let text = body.0["body"].as_str().unwrap_or_default().to_owned();
+    // Intercom keeps replies as HTML paragraphs.
+    let html = format!("<p>{}</p>", text.replace('\n', "<br>"));
+    write(&shared, &headers, id, Comment { body: html, public }).await
+}
+
+async fn intercom_show(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if let Some(refused) = admit(&shared, &headers) {
+        return refused;
+    }
+    let inner = shared.inner.lock().expect("lock");
+    let parts: Vec<Value> = inner.comments.get(&id).map(|cs| {
+        cs.iter().enumerate().map(|(i, c)| json!({"id": i.to_string(), "part_type": if c.public { "comment" } else { "note" }, "body": c.body})).collect()
+    }).unwrap_or_default();
+    axum::Json(json!({"type": "conversation", "id": id, "conversation_parts": {"type": "conversation_part.list", "conversation_parts": parts}})).into_response()
+}
+
+async fn freshdesk_reply(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: axum::Json<Value>,
+) -> Response {
+    let text = body.0["body"].as_str().unwrap_or_default().to_owned();
+    write(
+        &shared,
+        &headers,
+        id,
+        Comment {
+            body: text,
+            public: true,
+        },
+    )
+    .await
+}
+
+async fn freshdesk_note(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: axum::Json<Value>,
+) -> Response {
+    let text = body.0["body"].as_str().unwrap_or_default().to_owned();
+    let private = body.0["private"].as_bool().unwrap_or(true);
+    write(
+        &shared,
+        &headers,
+        id,
+        Comment {
+            body: text,
+            public: !private,
+        },
+    )
+    .await
+}
+
+async fn freshdesk_list(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if let Some(refused) = admit(&shared, &headers) {
+        return refused;
+    }
+    let inner = shared.inner.lock().expect("lock");
+    let list: Vec<Value> = inner.comments.get(&id).map(|cs| {
+        cs.iter().enumerate().map(|(i, c)| json!({"id": i, "body": c.body, "body_text": c.body, "private": !c.public})).collect()
+    }).unwrap_or_default();
+    axum::Json(Value::Array(list)).into_response()
+}
