@@ -35,6 +35,9 @@ pub struct Faults {
     /// The next `update_many` calls applied at once, then never answered (the client times
     /// out: a lost answer).
     pub apply_then_hang: usize,
+    /// The next `update_many` calls never answered and never applied (the request was lost
+    /// on its way in).
+    pub hang_before_apply: usize,
     /// Tickets whose updates fail in a job's results (the ticket is closed, say).
     pub refuse_tickets: Vec<String>,
 }
@@ -221,26 +224,31 @@ async fn update_many(
             inner.faults.fail_updates -= 1;
             return (StatusCode::SERVICE_UNAVAILABLE, "maintenance").into_response();
         }
-        inner.next_job += 1;
-        let id = format!("job{}", inner.next_job);
-        let hang = inner.faults.apply_then_hang > 0;
-        let mut job = Job {
-            ids,
-            comment,
-            polls: 0,
-            applied: false,
-        };
-        if hang {
-            inner.faults.apply_then_hang -= 1;
-            apply(&mut inner, &mut job);
-        }
-        inner.jobs.insert(id.clone(), job);
-        if !hang {
-            return axum::Json(json!({"job_status": {"id": id, "status": "queued",
+        if inner.faults.apply_then_hang == 0 && inner.faults.hang_before_apply > 0 {
+            inner.faults.hang_before_apply -= 1;
+            true
+        } else {
+            inner.next_job += 1;
+            let id = format!("job{}", inner.next_job);
+            let hang = inner.faults.apply_then_hang > 0;
+            let mut job = Job {
+                ids,
+                comment,
+                polls: 0,
+                applied: false,
+            };
+            if hang {
+                inner.faults.apply_then_hang -= 1;
+                apply(&mut inner, &mut job);
+            }
+            inner.jobs.insert(id.clone(), job);
+            if !hang {
+                return axum::Json(json!({"job_status": {"id": id, "status": "queued",
                 "url": format!("/api/v2/job_statuses/{id}.json")}}))
-            .into_response();
+                .into_response();
+            }
+            hang
         }
-        hang
     };
     // Applied, and the answer never comes: the client's timeout ends the wait.
     if hang {

@@ -184,6 +184,7 @@ impl TestApp {
             .expect("server builds again");
         self.addr = app.local_addr().expect("bound address");
         self.base_url = format!("http://{}", self.addr);
+        self.state = app.state().clone();
         self.store = app.state().store.clone();
         self.detection = app.state().detection.clone();
         self.correlation = app.state().correlation.clone();

@@ -126,7 +126,7 @@ async fn each_linked_ticket_gets_each_version_once_through_faults(backend: Backe
     fake.inject(Faults {
         fail_updates: 2,
         apply_then_hang: 2,
-        refuse_tickets: Vec::new(),
+        ..Faults::default()
     });
     let started = std::time::Instant::now();
     write_back(&app).await;
@@ -489,7 +489,98 @@ async fn intercom_and_freshdesk_tickets_get_each_version_once_through_faults(bac
     }
 }
 
+async fn a_restart_after_sending_sends_nothing_twice(backend: Backend) {
+    let fake =
+        FakeZendesk::start("ops@example.com", "zd-token", 1_000, Duration::from_secs(1)).await;
+    let Some(mut app) = spawn_app_with(backend, |c| {
+        c.helpdesks.interval_ms = 0;
+        c.helpdesks.verify_after_ms = 0;
+        c.helpdesks.timeout_ms = 500;
+    })
+    .await
+    else {
+        return;
+    };
+    let admin = app.token(Role::Admin).await;
+    let ingest = app.token(Role::Ingest).await;
+    let tokens = [
+        app.token_for("sam", Role::Security).await,
+        app.token_for("carla", Role::CxLead).await,
+        app.token_for("cora", Role::Comms).await,
+    ];
+    post(&app, "/api/v1/helpdesks", &admin, json!({"name": "zd", "kind": "zendesk", "base_url": fake.url(),
+        "signing_secret": "zendesk-secret-1", "auth": {"email": "ops@example.com", "api_token": "zd-token"}})).await;
+    let now = chrono::Utc::now().to_rfc3339();
+    let tickets: Vec<String> = (0..120).map(|i| (7_000 + i).to_string()).collect();
+    let contacts: Vec<Value> = tickets
+        .iter()
+        .map(|t| {
+            json!({"source": "zd", "id": format!("{t}:0"),
+        "channel": "ticket", "received_at": now, "text": "card charged twice"})
+        })
+        .collect();
+    post(&app, "/api/v1/contacts", &ingest, Value::Array(contacts)).await;
+    let incident = post(
+        &app,
+        "/api/v1/incidents",
+        &tokens[0],
+        json!({"title": "Fraud", "severity": "SEV2"}),
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap();
+    let links: Vec<Value> = tickets
+        .iter()
+        .map(|t| json!({"source": "zd", "id": format!("{t}:0")}))
+        .collect();
+    post(
+        &app,
+        &format!("/api/v1/incidents/{incident}/links"),
+        &tokens[0],
+        json!({"contacts": links}),
+    )
+    .await;
+    let sid = post(
+        &app,
+        &format!("/api/v1/incidents/{incident}/statements"),
+        &tokens[2],
+        json!({"audience": "customers", "body": "Duplicate charges are being refunded."}),
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap();
+    approve_and_publish(&app, sid, &tokens, true).await;
+    // The first job (100 tickets) is applied and its answer lost; the second (20) is lost on
+    // its way in. The process then stops with both unknown.
+    fake.inject(Faults {
+        apply_then_hang: 1,
+        hang_before_apply: 1,
+        ..Faults::default()
+    });
+    let first = frontline_server::workers::helpdesk::round(&app.state)
+        .await
+        .unwrap();
+    assert_eq!(first.unknown, 120, "{first:?}");
+    app.restart().await;
+    write_back(&app).await;
+    for t in &tickets {
+        assert_eq!(
+            fake.comments(t).len(),
+            1,
+            "ticket {t}: {:?}",
+            fake.comments(t)
+        );
+    }
+    let writes = app.store.incident_helpdesk_writes(incident).await.unwrap();
+    let resent = writes.iter().filter(|w| w.attempts == 2).count();
+    assert_eq!(
+        resent, 20,
+        "only the writes that never arrived were sent again"
+    );
+}
+
 frontline_testkit::backend_tests!(
+    a_restart_after_sending_sends_nothing_twice,
     intercom_and_freshdesk_tickets_get_each_version_once_through_faults,
     contact_data_bound_for_tickets_needs_a_confirmation,
     each_linked_ticket_gets_each_version_once_through_faults,
