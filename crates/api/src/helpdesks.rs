@@ -139,3 +139,14 @@ pub struct HelpdeskLedger {
     /// Always `null`: the list is whole.
     pub next_cursor: Option<String>,
 }
+
+/// What a sweep of a helpdesk's API took in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct HelpdeskSweepOut {
+    /// Tickets changed since the last sweep, looked at.
+    pub tickets: usize,
+    /// Customer messages the webhooks had missed, stored now.
+    pub stored: usize,
+    /// Customer messages already stored.
+    pub duplicates: usize,
+}

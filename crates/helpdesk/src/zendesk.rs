@@ -191,3 +191,136 @@ impl Client {
             .unwrap_or_default())
     }
 }
+
+/// A ticket as the incremental export lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ticket {
+    /// Its id.
+    pub id: String,
+    /// Its requester (the customer).
+    pub requester_id: Option<String>,
+    /// Its subject.
+    pub subject: Option<String>,
+}
+
+/// A comment as a ticket's comments list it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TicketComment {
+    /// Its id.
+    pub id: String,
+    /// Its text.
+    pub body: String,
+    /// Public or internal.
+    pub public: bool,
+    /// Who wrote it.
+    pub author_id: Option<String>,
+    /// When.
+    pub created_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// One page of the incremental ticket export.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExportPage {
+    /// Tickets changed since the page's start.
+    pub tickets: Vec<Ticket>,
+    /// Where the next page starts (Unix seconds).
+    pub end_time: i64,
+    /// Whether this is the last page for now.
+    pub end_of_stream: bool,
+}
+
+fn id_of(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+impl Client {
+    /// Tickets changed since `start_time` (Unix seconds): the time-based incremental export.
+    ///
+    /// # Errors
+    /// See [`CallError`].
+    pub async fn changed_tickets(&self, start_time: i64) -> Result<ExportPage, CallError> {
+        let answer = self
+            .call(
+                self.http
+                    .get(format!("{}/api/v2/incremental/tickets.json", self.base))
+                    .query(&[("start_time", start_time.to_string())]),
+            )
+            .await?;
+        let tickets = answer["tickets"]
+            .as_array()
+            .map(|ts| {
+                ts.iter()
+                    .filter_map(|t| {
+                        Some(Ticket {
+                            id: id_of(&t["id"])?,
+                            requester_id: id_of(&t["requester_id"]),
+                            subject: t["subject"].as_str().map(str::to_owned),
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(ExportPage {
+            tickets,
+            end_time: answer["end_time"].as_i64().unwrap_or(start_time),
+            end_of_stream: answer["end_of_stream"].as_bool().unwrap_or(true),
+        })
+    }
+
+    /// A ticket's comments, oldest first (the first is the ticket's description).
+    ///
+    /// # Errors
+    /// See [`CallError`].
+    pub async fn ticket_comments(&self, ticket: &str) -> Result<Vec<TicketComment>, CallError> {
+        let answer = self
+            .call(self.http.get(format!(
+                "{}/api/v2/tickets/{ticket}/comments.json",
+                self.base
+            )))
+            .await?;
+        Ok(answer["comments"]
+            .as_array()
+            .map(|cs| {
+                cs.iter()
+                    .filter_map(|c| {
+                        Some(TicketComment {
+                            id: id_of(&c["id"])?,
+                            body: c["body"].as_str()?.to_owned(),
+                            public: c["public"].as_bool().unwrap_or(true),
+                            author_id: id_of(&c["author_id"]),
+                            created_at: c["created_at"]
+                                .as_str()
+                                .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+                                .map(|t| t.with_timezone(&chrono::Utc)),
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+}
+
+/// The customer's messages among a ticket's comments: public ones by the requester. The first
+/// comment is the ticket's description: message `0`, as its `ticket.created` webhook names it.
+pub fn customer_messages(ticket: &Ticket, comments: &[TicketComment]) -> Vec<crate::Message> {
+    comments
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.public && c.author_id.is_some() && c.author_id == ticket.requester_id)
+        .filter_map(|(i, c)| {
+            let text = crate::clean::clean(&c.body);
+            (!text.is_empty()).then(|| crate::Message {
+                ticket: ticket.id.clone(),
+                comment: if i == 0 { "0".into() } else { c.id.clone() },
+                text,
+                customer: c.author_id.clone(),
+                at: c.created_at,
+                subject: if i == 0 { ticket.subject.clone() } else { None },
+            })
+        })
+        .collect()
+}

@@ -13,7 +13,10 @@ CREATE TABLE helpdesks (
     events bigint NOT NULL DEFAULT 0,
     last_event_at timestamptz,
     last_error text,
-    last_error_at timestamptz
+    last_error_at timestamptz,
+    -- Where the last sweep of the vendor's API got to (its cursor or time), and when it ran.
+    sweep_cursor text,
+    last_sweep_at timestamptz
 );
 
 -- Event ids seen per connection, so a webhook the vendor sends again is taken once.

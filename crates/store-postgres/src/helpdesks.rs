@@ -10,7 +10,7 @@ use frontline_store::{Origin, StoreError, changes};
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 
-const COLUMNS: &str = "name, kind, base_url, auth_sealed, signing_sealed, previous_signing_sealed, previous_until, created_at, created_by, events, last_event_at, last_error, last_error_at";
+const COLUMNS: &str = "name, kind, base_url, auth_sealed, signing_sealed, previous_signing_sealed, previous_until, created_at, created_by, events, last_event_at, last_error, last_error_at, sweep_cursor, last_sweep_at";
 
 fn from_row(row: &PgRow) -> Result<Helpdesk, StoreError> {
     let get = |e: sqlx::Error| map(e, "reading a helpdesk connection");
@@ -30,6 +30,8 @@ fn from_row(row: &PgRow) -> Result<Helpdesk, StoreError> {
         events: row.try_get("events").map_err(get)?,
         last_event_at: row.try_get("last_event_at").map_err(get)?,
         last_error: error.zip(error_at),
+        sweep_cursor: row.try_get("sweep_cursor").map_err(get)?,
+        last_sweep_at: row.try_get("last_sweep_at").map_err(get)?,
     })
 }
 
@@ -429,4 +431,23 @@ pub(crate) async fn incident_writes(
     .iter()
     .map(write_from_row)
     .collect()
+}
+
+pub(crate) async fn set_sweep(
+    store: &PostgresStore,
+    name: &str,
+    cursor: &str,
+) -> Result<(), StoreError> {
+    let done = sqlx::query(
+        "UPDATE helpdesks SET sweep_cursor = $1, last_sweep_at = now() WHERE name = $2",
+    )
+    .bind(cursor)
+    .bind(name)
+    .execute(&store.pool)
+    .await
+    .map_err(|e| map(e, "recording a helpdesk sweep"))?;
+    if done.rows_affected() == 0 {
+        return Err(not_found(name));
+    }
+    Ok(())
 }

@@ -14,7 +14,10 @@ CREATE TABLE helpdesks (
     events INTEGER NOT NULL DEFAULT 0,
     last_event_at INTEGER,
     last_error TEXT,
-    last_error_at INTEGER
+    last_error_at INTEGER,
+    -- Where the last sweep of the vendor's API got to (its cursor or time), and when it ran.
+    sweep_cursor TEXT,
+    last_sweep_at INTEGER
 );
 
 -- Event ids seen per connection, so a webhook the vendor sends again is taken once.

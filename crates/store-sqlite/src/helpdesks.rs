@@ -10,7 +10,7 @@ use frontline_store::{Origin, StoreError, changes};
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
-const COLUMNS: &str = "name, kind, base_url, auth_sealed, signing_sealed, previous_signing_sealed, previous_until, created_at, created_by, events, last_event_at, last_error, last_error_at";
+const COLUMNS: &str = "name, kind, base_url, auth_sealed, signing_sealed, previous_signing_sealed, previous_until, created_at, created_by, events, last_event_at, last_error, last_error_at, sweep_cursor, last_sweep_at";
 
 fn from_row(row: &SqliteRow) -> Result<Helpdesk, StoreError> {
     let get = |e: sqlx::Error| map(e, "reading a helpdesk connection");
@@ -34,6 +34,12 @@ fn from_row(row: &SqliteRow) -> Result<Helpdesk, StoreError> {
             .map(from_ts)
             .transpose()?,
         last_error: error.zip(error_at.map(from_ts).transpose()?),
+        sweep_cursor: row.try_get("sweep_cursor").map_err(get)?,
+        last_sweep_at: row
+            .try_get::<Option<i64>, _>("last_sweep_at")
+            .map_err(get)?
+            .map(from_ts)
+            .transpose()?,
     })
 }
 
@@ -437,4 +443,26 @@ pub(crate) async fn incident_writes(
     .iter()
     .map(write_from_row)
     .collect()
+}
+
+pub(crate) async fn set_sweep(
+    store: &SqliteStore,
+    name: &str,
+    cursor: &str,
+) -> Result<(), StoreError> {
+    let mut tx = store.begin_write().await?;
+    let done =
+        sqlx::query("UPDATE helpdesks SET sweep_cursor = ?, last_sweep_at = ? WHERE name = ?")
+            .bind(cursor)
+            .bind(ts(Utc::now()))
+            .bind(name)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| map(e, "recording a helpdesk sweep"))?;
+    if done.rows_affected() == 0 {
+        return Err(not_found(name));
+    }
+    tx.commit()
+        .await
+        .map_err(|e| map(e, "committing a helpdesk sweep"))
 }

@@ -496,6 +496,10 @@ impl Store for SqliteStore {
         helpdesks::delete(self, name, origin).await
     }
 
+    async fn set_helpdesk_sweep(&self, name: &str, cursor: &str) -> Result<(), StoreError> {
+        helpdesks::set_sweep(self, name, cursor).await
+    }
+
     async fn plan_helpdesk_writes(
         &self,
         writes: &[frontline_store::helpdesks::PlannedWrite],

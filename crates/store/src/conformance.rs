@@ -2718,6 +2718,17 @@ pub async fn helpdesk_connections_rotate_secrets_and_take_each_event_once(store:
         "{unknown:?}"
     );
 
+    store
+        .set_helpdesk_sweep("zd-main", "1764921600")
+        .await
+        .unwrap();
+    let swept = store.get_helpdesk("zd-main").await.unwrap().unwrap();
+    assert_eq!(swept.sweep_cursor.as_deref(), Some("1764921600"));
+    assert!(swept.last_sweep_at.is_some());
+    assert!(matches!(
+        store.set_helpdesk_sweep("nope", "1").await,
+        Err(StoreError::NotFound { .. })
+    ));
     assert_eq!(store.list_helpdesks().await.unwrap().len(), 1);
     store.delete_helpdesk("zd-main", &origin()).await.unwrap();
     assert!(store.get_helpdesk("zd-main").await.unwrap().is_none());

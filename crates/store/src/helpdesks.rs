@@ -30,6 +30,10 @@ pub struct Helpdesk {
     pub last_event_at: Option<DateTime<Utc>>,
     /// The last error and when it happened.
     pub last_error: Option<(String, DateTime<Utc>)>,
+    /// Where the last sweep of the vendor's API got to (a time or the vendor's cursor).
+    pub sweep_cursor: Option<String>,
+    /// When it ran.
+    pub last_sweep_at: Option<DateTime<Utc>>,
 }
 
 /// A connection to create.

@@ -568,6 +568,12 @@ pub trait Store: Send + Sync + 'static {
         outcome: &helpdesks::EventOutcome<'_>,
     ) -> Result<bool, StoreError>;
 
+    /// Records where a sweep of the connection's API got to, and when.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown connection.
+    async fn set_helpdesk_sweep(&self, name: &str, cursor: &str) -> Result<(), StoreError>;
+
     /// Adds planned writes to the ledger (a write already there is left as it is) and marks
     /// pending writes of older versions of the same statement, ticket and action superseded.
     /// Returns how many were new.

@@ -212,7 +212,17 @@ async fn intercom_reply(
     let text = body.0["body"].as_str().unwrap_or_default().to_owned();
     // Intercom keeps replies as HTML paragraphs.
     let html = format!("<p>{}</p>", text.replace('\n', "<br>"));
-    write(&shared, &headers, id, Comment { body: html, public }).await
+    write(
+        &shared,
+        &headers,
+        id,
+        Comment {
+            body: html,
+            public,
+            author: None,
+        },
+    )
+    .await
 }
 
 async fn intercom_show(
@@ -244,6 +254,7 @@ async fn freshdesk_reply(
         Comment {
             body: text,
             public: true,
+            author: None,
         },
     )
     .await
@@ -264,6 +275,7 @@ async fn freshdesk_note(
         Comment {
             body: text,
             public: !private,
+            author: None,
         },
     )
     .await

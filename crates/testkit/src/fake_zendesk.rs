@@ -25,6 +25,16 @@ pub struct Comment {
     pub body: String,
     /// Public reply or internal note.
     pub public: bool,
+    /// Who wrote it (`None`: the API user, an agent).
+    pub author: Option<String>,
+}
+
+/// A ticket's facts for the incremental export.
+#[derive(Debug, Clone)]
+struct TicketInfo {
+    requester: String,
+    subject: String,
+    updated_at: i64,
 }
 
 /// Faults to inject, counted down as requests use them.
@@ -53,6 +63,7 @@ struct Job {
 #[derive(Default)]
 struct Inner {
     comments: HashMap<String, Vec<Comment>>,
+    tickets: HashMap<String, TicketInfo>,
     jobs: HashMap<String, Job>,
     next_job: u64,
     faults: Faults,
@@ -101,6 +112,7 @@ impl FakeZendesk {
             .route("/api/v2/tickets/update_many.json", put(update_many))
             .route("/api/v2/job_statuses/{id}", get(job_status))
             .route("/api/v2/tickets/{id}/comments.json", get(comments))
+            .route("/api/v2/incremental/tickets.json", get(incremental))
             .with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -124,6 +136,47 @@ impl FakeZendesk {
     /// Sets the faults to inject.
     pub fn inject(&self, faults: Faults) {
         self.shared.inner.lock().expect("lock").faults = faults;
+    }
+
+    /// A customer opens ticket `id` (its description is its first comment), as the web form
+    /// or an e-mail would: no webhook is sent.
+    pub fn open_ticket(&self, id: &str, requester: &str, subject: &str, description: &str) {
+        let mut inner = self.shared.inner.lock().expect("lock");
+        inner.tickets.insert(
+            id.to_owned(),
+            TicketInfo {
+                requester: requester.to_owned(),
+                subject: subject.to_owned(),
+                updated_at: chrono::Utc::now().timestamp(),
+            },
+        );
+        inner
+            .comments
+            .entry(id.to_owned())
+            .or_default()
+            .push(Comment {
+                body: description.to_owned(),
+                public: true,
+                author: Some(requester.to_owned()),
+            });
+    }
+
+    /// The requester adds a public comment to ticket `id`.
+    pub fn customer_comment(&self, id: &str, body: &str) {
+        let mut inner = self.shared.inner.lock().expect("lock");
+        let requester = inner.tickets.get(id).map(|t| t.requester.clone());
+        if let Some(t) = inner.tickets.get_mut(id) {
+            t.updated_at = chrono::Utc::now().timestamp();
+        }
+        inner
+            .comments
+            .entry(id.to_owned())
+            .or_default()
+            .push(Comment {
+                body: body.to_owned(),
+                public: true,
+                author: requester,
+            });
     }
 
     /// Every comment on `ticket`.
@@ -217,6 +270,7 @@ async fn update_many(
     let comment = Comment {
         body: text.to_owned(),
         public: comment["public"].as_bool().unwrap_or(true),
+        author: None,
     };
     let hang = {
         let mut inner = shared.inner.lock().expect("lock");
@@ -270,6 +324,9 @@ fn apply(inner: &mut Inner, job: &mut Job) {
                 .entry(id.clone())
                 .or_default()
                 .push(job.comment.clone());
+            if let Some(t) = inner.tickets.get_mut(id) {
+                t.updated_at = chrono::Utc::now().timestamp();
+            }
         }
     }
 }
@@ -333,9 +390,50 @@ async fn comments(
         .map(|cs| {
             cs.iter()
                 .enumerate()
-                .map(|(i, c)| json!({"id": i + 1, "body": c.body, "public": c.public}))
+                .map(|(i, c)| {
+                    // The API user (an agent) is user 1.
+                    let author = c.author.clone().unwrap_or_else(|| "1".into());
+                    json!({"id": 900_000 + i, "body": c.body, "public": c.public,
+                           "author_id": author.parse::<i64>().unwrap_or(1),
+                           "created_at": chrono::Utc::now().to_rfc3339()})
+                })
                 .collect()
         })
         .unwrap_or_default();
     axum::Json(json!({"comments": comments, "next_page": null})).into_response()
+}
+
+async fn incremental(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    if let Some(refused) = admit(&shared, &headers) {
+        return refused;
+    }
+    let Some(start) = query.get("start_time").and_then(|s| s.parse::<i64>().ok()) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({"error": "start_time"})),
+        )
+            .into_response();
+    };
+    let inner = shared.inner.lock().expect("lock");
+    let mut tickets: Vec<(&String, &TicketInfo)> = inner
+        .tickets
+        .iter()
+        .filter(|(_, t)| t.updated_at >= start)
+        .collect();
+    tickets.sort_by_key(|(id, t)| (t.updated_at, (*id).clone()));
+    let list: Vec<Value> = tickets
+        .iter()
+        .map(|(id, t)| {
+            json!({"id": id.parse::<i64>().unwrap_or_default(), "subject": t.subject,
+                   "requester_id": t.requester.parse::<i64>().unwrap_or_default(),
+                   "updated_at": t.updated_at})
+        })
+        .collect();
+    axum::Json(json!({"tickets": list, "count": list.len(),
+        "end_time": chrono::Utc::now().timestamp(), "end_of_stream": true}))
+    .into_response()
 }

@@ -10,7 +10,7 @@
 //! answer, a job that did not finish) stays `sending`, and is read back from the ticket before
 //! anything is sent again: no helpdesk has an idempotency key for comments, so the ledger and
 //! the read-back are what keep a customer from getting the same reply twice.
-//! Leader-only (lease `helpdesk`).
+//! Leader-only (lease `helpdesk`), which also runs the sweeps ([`super::sweep`]).
 
 use crate::plumbing::state::AppState;
 use chrono::Utc;
@@ -467,6 +467,16 @@ pub async fn run(state: AppState, shutdown: tokio_util::sync::CancellationToken)
             Ok(Some(_)) => {
                 if let Err(e) = round(&state).await {
                     tracing::warn!(error = %e, "helpdesk write-back round failed; retrying");
+                }
+                let sweep_every = state.config.helpdesks.sweep_interval_ms;
+                if sweep_every > 0 {
+                    super::sweep::due(
+                        &state,
+                        chrono::Duration::milliseconds(
+                            i64::try_from(sweep_every).unwrap_or(i64::MAX),
+                        ),
+                    )
+                    .await;
                 }
             }
             Ok(None) => {}

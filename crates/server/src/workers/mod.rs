@@ -12,6 +12,7 @@ pub mod detection;
 pub mod follow;
 pub mod helpdesk;
 pub mod nodes;
+pub mod sweep;
 
 /// A new server's name among the nodes sharing a database: the host's name, the process id
 /// and 32 random bits (a restarted server is a new node, and so is each of several servers

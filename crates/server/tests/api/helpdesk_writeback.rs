@@ -579,7 +579,86 @@ async fn a_restart_after_sending_sends_nothing_twice(backend: Backend) {
     );
 }
 
+async fn the_sweep_takes_in_what_webhooks_missed_once(backend: Backend) {
+    let fake =
+        FakeZendesk::start("ops@example.com", "zd-token", 1_000, Duration::from_secs(1)).await;
+    let Some(app) = spawn_app_with(backend, |c| c.helpdesks.interval_ms = 0).await else {
+        return;
+    };
+    let admin = app.token(Role::Admin).await;
+    let reader = app.token(Role::Security).await;
+    post(&app, "/api/v1/helpdesks", &admin, json!({"name": "zd", "kind": "zendesk", "base_url": fake.url(),
+        "signing_secret": "zendesk-secret-1", "auth": {"email": "ops@example.com", "api_token": "zd-token"}})).await;
+    // Ticket 1 reached Frontline by webhook; ticket 2 and a reply on ticket 1 did not.
+    fake.open_ticket(
+        "1",
+        "501",
+        "Odd text",
+        "Got a text asking me to confirm my card",
+    );
+    let event = frontline_testkit::helpdesk::zendesk_ticket_created(
+        "1",
+        "501",
+        "Odd text",
+        "Got a text asking me to confirm my card",
+    );
+    let bytes = serde_json::to_vec(&event).unwrap();
+    let ts = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let headers = frontline_testkit::helpdesk::zendesk_headers(
+        "zendesk-secret-1",
+        &ts,
+        &bytes,
+        frontline_testkit::helpdesk::ZendeskSigning::Right,
+    );
+    let (status, _) = json(
+        frontline_testkit::helpdesk::send(
+            &app.client,
+            &app.url("/api/v1/integrations/zendesk/zd"),
+            &headers,
+            bytes,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200);
+    fake.customer_comment("1", "It happened again, this time by e-mail");
+    fake.open_ticket(
+        "2",
+        "502",
+        "Locked out",
+        "I cannot log in since this morning",
+    );
+    let sweep = post(&app, "/api/v1/helpdesks/zd/sweep", &admin, json!({})).await;
+    assert_eq!(sweep["tickets"], 2, "{sweep}");
+    assert_eq!(
+        (sweep["stored"].as_u64(), sweep["duplicates"].as_u64()),
+        (Some(2), Some(1)),
+        "{sweep}"
+    );
+    // Swept again: nothing new.
+    let again = post(&app, "/api/v1/helpdesks/zd/sweep", &admin, json!({})).await;
+    assert_eq!(again["stored"], 0, "{again}");
+    let (_, page) = json(
+        app.get("/api/v1/contacts?source=zd&limit=100", &reader)
+            .await,
+    )
+    .await;
+    let mut ids: Vec<&str> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    ids.sort_unstable();
+    assert_eq!(ids.len(), 3, "{page}");
+    assert_eq!(&ids[..1], &["1:0"]);
+    assert!(ids.contains(&"2:0"));
+    let (_, got) = json(app.get("/api/v1/helpdesks/zd", &admin).await).await;
+    assert!(got.get("health").is_some(), "{got}");
+}
+
 frontline_testkit::backend_tests!(
+    the_sweep_takes_in_what_webhooks_missed_once,
     a_restart_after_sending_sends_nothing_twice,
     intercom_and_freshdesk_tickets_get_each_version_once_through_faults,
     contact_data_bound_for_tickets_needs_a_confirmation,

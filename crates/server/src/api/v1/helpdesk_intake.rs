@@ -202,7 +202,7 @@ async fn failed(state: &AppState, name: &str, why: &str) {
 
 /// A customer's message as a contact, through the same checks as the contacts API. A time the
 /// vendor gives that is in the future or unreadable is replaced by now.
-fn contact(
+pub(crate) fn contact(
     connection: &str,
     kind: HelpdeskKind,
     channel: &str,

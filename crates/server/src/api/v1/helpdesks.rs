@@ -38,6 +38,7 @@ pub fn router() -> Router<AppState> {
                 .delete(delete_helpdesk),
         )
         .route("/api/v1/incidents/{id}/helpdesk", get(incident_ledger))
+        .route("/api/v1/helpdesks/{name}/sweep", post(sweep_helpdesk))
 }
 
 /// Connects a helpdesk.
@@ -386,5 +387,41 @@ pub async fn incident_ledger(
             .collect(),
         counts,
         next_cursor: None,
+    }))
+}
+
+/// Sweeps a connection's API now for customer messages its webhooks missed (Zendesk).
+#[utoipa::path(post, path = "/api/v1/helpdesks/{name}/sweep", tag = "helpdesks",
+    params(("name" = String, Path, description = "The connection's name")),
+    responses(
+        (status = 200, description = "Swept", body = frontline_api::HelpdeskSweepOut),
+        (status = 404, description = "No such connection", body = ErrorBody),
+        (status = 409, description = "This kind of connection is not swept yet", body = ErrorBody),
+        (status = 503, description = "The vendor's API failed; nothing is lost, the next sweep goes on", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
+pub async fn sweep_helpdesk(
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Json<frontline_api::HelpdeskSweepOut>, ApiError> {
+    let name = path_name(path)?;
+    let connection = state
+        .store
+        .get_helpdesk(&name)
+        .await?
+        .ok_or_else(|| unknown(&name))?;
+    if !crate::workers::sweep::sweepable(&connection.kind) {
+        return Err(ApiError::conflict(format!(
+            "{} connections are not swept yet: only Zendesk",
+            connection.kind
+        )));
+    }
+    let done = crate::workers::sweep::sweep(&state, &connection)
+        .await
+        .map_err(|e| ApiError::unavailable(e.to_string()))?;
+    Ok(Json(frontline_api::HelpdeskSweepOut {
+        tickets: done.tickets,
+        stored: done.stored,
+        duplicates: done.duplicates,
     }))
 }

@@ -269,6 +269,11 @@ pub const ROUTES: &[RouteRule] = &[
         Action::ReadIncidents,
     ),
     rule(Method::POST, "/api/v1/helpdesks", Action::ManageHelpdesks),
+    rule(
+        Method::POST,
+        "/api/v1/helpdesks/{name}/sweep",
+        Action::ManageHelpdesks,
+    ),
     rule(Method::GET, "/api/v1/helpdesks", Action::ManageHelpdesks),
     rule(
         Method::GET,

@@ -54,6 +54,7 @@ use utoipa::{Modify, OpenApi};
         super::helpdesks::change_helpdesk,
         super::helpdesks::delete_helpdesk,
         super::helpdesks::incident_ledger,
+        super::helpdesks::sweep_helpdesk,
         super::helpdesk_intake::receive,
         super::reports::file_report,
         super::reports::list_reports,

@@ -70,6 +70,9 @@ pub struct HelpdesksConfig {
     pub verify_after_ms: u64,
     /// Attempts refused by the vendor before a write is given up (default 5).
     pub max_attempts: u32,
+    /// Milliseconds between sweeps of each connection's API for messages the webhooks missed
+    /// (default 300000; 0: only on `POST /api/v1/helpdesks/{name}/sweep`).
+    pub sweep_interval_ms: u64,
 }
 
 impl Default for HelpdesksConfig {
@@ -79,6 +82,7 @@ impl Default for HelpdesksConfig {
             timeout_ms: 10_000,
             verify_after_ms: 120_000,
             max_attempts: 5,
+            sweep_interval_ms: 300_000,
         }
     }
 }
