@@ -159,8 +159,71 @@ pub struct IncidentMetrics {
     pub public_updates: u32,
     /// The customer side.
     pub impact: Impact,
+    /// How the helpdesk write-back answered the linked tickets; `null` when no helpdesk ticket
+    /// is linked.
+    pub tickets: Option<TicketAnswers>,
     /// When these figures were computed.
     pub computed_at: DateTime<Utc>,
+}
+
+/// How the approved word reached an incident's linked helpdesk tickets.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TicketAnswers {
+    /// Tickets linked.
+    pub linked: u64,
+    /// When the first was linked.
+    pub first_linked_at: DateTime<Utc>,
+    /// When the first public reply was confirmed on a ticket.
+    pub first_answer_at: Option<DateTime<Utc>>,
+    /// From the first link to the first answer.
+    pub time_to_first_answer_seconds: Option<i64>,
+    /// Tickets whose reply of the latest published `customers` version is confirmed.
+    pub answered_with_latest: u64,
+    /// That, as a share of the linked tickets.
+    pub answered_with_latest_share: f64,
+}
+
+/// What [`ticket_answers`] needs: tickets as `connection/ticket`.
+#[derive(Debug, Clone, Default)]
+pub struct TicketFacts {
+    /// Each linked ticket and when it was first linked.
+    pub linked: Vec<(String, DateTime<Utc>)>,
+    /// Each confirmed public reply: ticket, statement, version, when confirmed.
+    pub replies: Vec<(String, i64, u32, DateTime<Utc>)>,
+    /// The latest published `customers` statement and version.
+    pub latest: Option<(i64, u32)>,
+}
+
+/// How the linked tickets were answered; `None` when none is linked.
+pub fn ticket_answers(f: &TicketFacts) -> Option<TicketAnswers> {
+    let linked: BTreeMap<&str, DateTime<Utc>> =
+        f.linked.iter().fold(BTreeMap::new(), |mut m, (t, at)| {
+            let e = m.entry(t.as_str()).or_insert(*at);
+            *e = (*e).min(*at);
+            m
+        });
+    let first_linked_at = *linked.values().min()?;
+    let first_answer_at = f
+        .replies
+        .iter()
+        .filter(|(t, ..)| linked.contains_key(t.as_str()))
+        .map(|r| r.3)
+        .min();
+    let answered: BTreeSet<&str> = f
+        .replies
+        .iter()
+        .filter(|(t, s, v, _)| linked.contains_key(t.as_str()) && Some((*s, *v)) == f.latest)
+        .map(|r| r.0.as_str())
+        .collect();
+    Some(TicketAnswers {
+        linked: linked.len() as u64,
+        first_linked_at,
+        first_answer_at,
+        time_to_first_answer_seconds: first_answer_at.map(|a| (a - first_linked_at).num_seconds()),
+        answered_with_latest: answered.len() as u64,
+        answered_with_latest_share: answered.len() as f64 / linked.len() as f64,
+    })
 }
 
 /// The customer impact of an incident.
@@ -345,6 +408,7 @@ pub fn compute(facts: &Facts) -> IncidentMetrics {
         reopened,
         public_updates: public.len() as u32,
         impact: impact(facts, &public),
+        tickets: None,
         computed_at: facts.now,
     }
 }
@@ -781,5 +845,44 @@ mod tests {
         assert_eq!(m.impact.series[0].start, t(0));
         assert_eq!(m.impact.series[1].contacts, 1);
         assert_eq!(m.impact.series[6].by_topic["phishing"], 1);
+    }
+}
+
+#[cfg(test)]
+mod ticket_tests {
+    use super::*;
+
+    #[test]
+    fn tickets_answered_with_the_latest_version_are_counted_once() {
+        let t0 = DateTime::parse_from_rfc3339("2026-12-01T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let at = |m: i64| t0 + Duration::minutes(m);
+        assert_eq!(ticket_answers(&TicketFacts::default()), None);
+        let facts = TicketFacts {
+            linked: vec![
+                ("zd/1".into(), at(5)),
+                ("zd/2".into(), at(0)),
+                ("zd/1".into(), at(9)),
+                ("zd/3".into(), at(30)),
+            ],
+            replies: vec![
+                ("zd/1".into(), 7, 1, at(12)),
+                ("zd/1".into(), 7, 2, at(40)),
+                ("zd/2".into(), 7, 2, at(41)),
+                ("zd/9".into(), 7, 2, at(1)),
+            ],
+            latest: Some((7, 2)),
+        };
+        let a = ticket_answers(&facts).unwrap();
+        assert_eq!(a.linked, 3);
+        assert_eq!(a.first_linked_at, at(0));
+        assert_eq!(
+            a.time_to_first_answer_seconds,
+            Some(12 * 60),
+            "an unlinked ticket's reply does not count"
+        );
+        assert_eq!(a.answered_with_latest, 2);
+        assert!((a.answered_with_latest_share - 2.0 / 3.0).abs() < 1e-9);
     }
 }

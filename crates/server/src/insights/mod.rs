@@ -7,10 +7,12 @@
 
 mod markdown;
 mod review;
+mod tickets;
 mod trends;
 
 pub use markdown::markdown;
 pub use review::*;
+pub use tickets::tickets;
 pub use trends::*;
 
 /// `3600` → `1 h`; `300` → `5 min`; `86400` → `1 d`.

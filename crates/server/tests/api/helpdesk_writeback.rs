@@ -199,6 +199,16 @@ async fn each_linked_ticket_gets_each_version_once_through_faults(backend: Backe
     )
     .await;
     assert_eq!(status, 200, "{ledger}");
+    let (status, metrics) = json(
+        app.get(&format!("/api/v1/incidents/{incident}/metrics"), &tokens[0])
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{metrics}");
+    let answered = &metrics["tickets"];
+    assert_eq!(answered["linked"], TICKETS + 1, "{answered}");
+    assert_eq!(answered["answered_with_latest"], TICKETS + 1, "{answered}");
+    assert!(answered["time_to_first_answer_seconds"].as_i64().unwrap() >= 0);
     assert_eq!(
         ledger["counts"]["zd"]["sent"],
         2 * TICKETS + 1,

@@ -54,7 +54,9 @@ pub async fn incident_metrics(
     let facts = gather(state.store.as_ref(), id, Utc::now(), Depth::Impact)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no incident {id}")))?;
-    Ok(Json(metrics::compute(&facts)))
+    let mut computed = metrics::compute(&facts);
+    computed.tickets = crate::insights::tickets(state.store.as_ref(), id).await?;
+    Ok(Json(computed))
 }
 
 /// The written part of the review: summary, what went well, what went wrong, actions.
