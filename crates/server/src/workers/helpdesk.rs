@@ -459,11 +459,21 @@ pub async fn run(state: AppState, shutdown: tokio_util::sync::CancellationToken)
     let every = Duration::from_millis(state.config.helpdesks.interval_ms);
     let holder = super::holder(&state.node);
     loop {
-        match state
+        // No connection, no work: a read, not the lease's write, on every node every round.
+        let connected = state
             .store
-            .acquire_lease(LEASE, &holder, chrono::Duration::seconds(60))
+            .list_helpdesks()
             .await
-        {
+            .is_ok_and(|c| !c.is_empty());
+        let lease = if connected {
+            state
+                .store
+                .acquire_lease(LEASE, &holder, chrono::Duration::seconds(60))
+                .await
+        } else {
+            Ok(None)
+        };
+        match lease {
             Ok(Some(_)) => {
                 if let Err(e) = round(&state).await {
                     tracing::warn!(error = %e, "helpdesk write-back round failed; retrying");
