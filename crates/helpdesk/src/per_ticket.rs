@@ -68,40 +68,7 @@ impl Client {
     }
 
     async fn call(&self, request: reqwest::RequestBuilder) -> Result<Value, CallError> {
-        let response = request
-            .header("authorization", &self.authorization)
-            .header("accept", "application/json")
-            .send()
-            .await
-            .map_err(|e| CallError::Unknown(e.to_string()))?;
-        let status = response.status();
-        if status.as_u16() == 429 {
-            let wait = response
-                .headers()
-                .get("retry-after")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .unwrap_or(10);
-            return Err(CallError::RateLimited(Duration::from_secs(wait)));
-        }
-        let text = response
-            .text()
-            .await
-            .map_err(|e| CallError::Unknown(e.to_string()))?;
-        if status.is_server_error() {
-            return Err(CallError::Unknown(format!("{status}")));
-        }
-        if !status.is_success() {
-            return Err(CallError::Refused {
-                status: status.as_u16(),
-                body: text.chars().take(200).collect(),
-            });
-        }
-        if text.trim().is_empty() {
-            return Ok(Value::Null);
-        }
-        serde_json::from_str(&text)
-            .map_err(|e| CallError::Unknown(format!("unreadable answer: {e}")))
+        crate::zendesk::call(request.header("authorization", &self.authorization)).await
     }
 
     /// Writes `body` on `ticket`: a public reply, or an internal note.

@@ -29,6 +29,43 @@ pub enum CallError {
     Unknown(String),
 }
 
+/// Sends a vendor API request and reads its JSON answer (`null` for an empty one), sorting
+/// failures by whether a write may have been applied.
+pub(crate) async fn call(request: reqwest::RequestBuilder) -> Result<Value, CallError> {
+    let response = request
+        .header("accept", "application/json")
+        .send()
+        .await
+        .map_err(|e| CallError::Unknown(e.to_string()))?;
+    let status = response.status();
+    if status.as_u16() == 429 {
+        let wait = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .unwrap_or(10);
+        return Err(CallError::RateLimited(Duration::from_secs(wait)));
+    }
+    let text = response
+        .text()
+        .await
+        .map_err(|e| CallError::Unknown(e.to_string()))?;
+    if status.is_server_error() {
+        return Err(CallError::Unknown(format!("{status}")));
+    }
+    if !status.is_success() {
+        return Err(CallError::Refused {
+            status: status.as_u16(),
+            body: text.chars().take(200).collect(),
+        });
+    }
+    if text.trim().is_empty() {
+        return Ok(Value::Null);
+    }
+    serde_json::from_str(&text).map_err(|e| CallError::Unknown(format!("unreadable answer: {e}")))
+}
+
 /// A job's state and, once done, each ticket's result.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Job {
@@ -74,36 +111,7 @@ impl Client {
     }
 
     async fn call(&self, request: reqwest::RequestBuilder) -> Result<Value, CallError> {
-        let response = request
-            .header("authorization", &self.authorization)
-            .send()
-            .await
-            .map_err(|e| CallError::Unknown(e.to_string()))?;
-        let status = response.status();
-        if status.as_u16() == 429 {
-            let wait = response
-                .headers()
-                .get("retry-after")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .unwrap_or(10);
-            return Err(CallError::RateLimited(Duration::from_secs(wait)));
-        }
-        let text = response
-            .text()
-            .await
-            .map_err(|e| CallError::Unknown(e.to_string()))?;
-        if status.is_server_error() {
-            return Err(CallError::Unknown(format!("{status}")));
-        }
-        if !status.is_success() {
-            return Err(CallError::Refused {
-                status: status.as_u16(),
-                body: text.chars().take(200).collect(),
-            });
-        }
-        serde_json::from_str(&text)
-            .map_err(|e| CallError::Unknown(format!("unreadable answer: {e}")))
+        call(request.header("authorization", &self.authorization)).await
     }
 
     /// Adds one comment (public reply or internal note) to up to [`MAX_IDS`] tickets; answers

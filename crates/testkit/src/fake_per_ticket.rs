@@ -5,7 +5,7 @@
 //! `GET /api/v2/tickets/{id}/conversations`. A request budget with 429 + `Retry-After`, 503s,
 //! and writes applied whose answers never come.
 
-use crate::fake_zendesk::Comment;
+use crate::fake_zendesk::{Comment, Gate};
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 /// Faults to inject, counted down as writes use them.
@@ -32,15 +32,10 @@ pub struct Faults {
 struct Inner {
     comments: HashMap<String, Vec<Comment>>,
     faults: Faults,
-    window: Vec<Instant>,
-    requests: usize,
-    limited: usize,
 }
 
 struct Shared {
-    authorization: String,
-    budget: usize,
-    per: Duration,
+    gate: Gate,
     inner: Mutex<Inner>,
 }
 
@@ -84,9 +79,7 @@ impl FakePerTicket {
         routes: Router<Arc<Shared>>,
     ) -> Self {
         let shared = Arc::new(Shared {
-            authorization,
-            budget,
-            per,
+            gate: Gate::new(authorization, budget, per),
             inner: Mutex::new(Inner::default()),
         });
         let app = routes.with_state(shared.clone());
@@ -128,44 +121,12 @@ impl FakePerTicket {
 
     /// Requests served, and how many were 429s.
     pub fn requests(&self) -> (usize, usize) {
-        let inner = self.shared.inner.lock().expect("lock");
-        (inner.requests, inner.limited)
+        self.shared.gate.counts()
     }
 }
 
 fn admit(shared: &Shared, headers: &HeaderMap) -> Option<Response> {
-    let auth = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    if auth != shared.authorization {
-        return Some(
-            (
-                StatusCode::UNAUTHORIZED,
-                axum::Json(json!({"errors": [{"code": "unauthorized"}]})),
-            )
-                .into_response(),
-        );
-    }
-    let mut inner = shared.inner.lock().expect("lock");
-    inner.requests += 1;
-    let now = Instant::now();
-    let per = shared.per;
-    inner.window.retain(|t| now.duration_since(*t) < per);
-    if inner.window.len() >= shared.budget {
-        inner.limited += 1;
-        let wait = per.as_secs().max(1).to_string();
-        return Some(
-            (
-                StatusCode::TOO_MANY_REQUESTS,
-                [("retry-after", wait)],
-                "rate limited",
-            )
-                .into_response(),
-        );
-    }
-    inner.window.push(now);
-    None
+    shared.gate.admit(headers)
 }
 
 async fn write(shared: &Shared, headers: &HeaderMap, ticket: String, comment: Comment) -> Response {

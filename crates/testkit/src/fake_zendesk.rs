@@ -67,16 +67,10 @@ struct Inner {
     jobs: HashMap<String, Job>,
     next_job: u64,
     faults: Faults,
-    /// Request times within the last budget window.
-    window: Vec<Instant>,
-    requests: usize,
-    limited: usize,
 }
 
 struct Shared {
-    authorization: String,
-    budget: usize,
-    per: Duration,
+    gate: Gate,
     inner: Mutex<Inner>,
 }
 
@@ -103,9 +97,7 @@ impl FakeZendesk {
         let credentials =
             base64::engine::general_purpose::STANDARD.encode(format!("{email}/token:{token}"));
         let shared = Arc::new(Shared {
-            authorization: format!("Basic {credentials}"),
-            budget,
-            per,
+            gate: Gate::new(format!("Basic {credentials}"), budget, per),
             inner: Mutex::new(Inner::default()),
         });
         let app = Router::new()
@@ -193,45 +185,13 @@ impl FakeZendesk {
 
     /// Requests served, and how many of them were 429s.
     pub fn requests(&self) -> (usize, usize) {
-        let inner = self.shared.inner.lock().expect("lock");
-        (inner.requests, inner.limited)
+        self.shared.gate.counts()
     }
 }
 
 /// Checks auth and the request budget; `Some` answer when refused.
 fn admit(shared: &Shared, headers: &HeaderMap) -> Option<Response> {
-    let auth = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    if auth != shared.authorization {
-        return Some(
-            (
-                StatusCode::UNAUTHORIZED,
-                axum::Json(json!({"error": "Couldn't authenticate you"})),
-            )
-                .into_response(),
-        );
-    }
-    let mut inner = shared.inner.lock().expect("lock");
-    inner.requests += 1;
-    let now = Instant::now();
-    let per = shared.per;
-    inner.window.retain(|t| now.duration_since(*t) < per);
-    if inner.window.len() >= shared.budget {
-        inner.limited += 1;
-        let wait = per.as_secs().max(1).to_string();
-        return Some(
-            (
-                StatusCode::TOO_MANY_REQUESTS,
-                [("retry-after", wait)],
-                axum::Json(json!({"error": "APIRateLimitExceeded"})),
-            )
-                .into_response(),
-        );
-    }
-    inner.window.push(now);
-    None
+    shared.gate.admit(headers)
 }
 
 async fn update_many(
@@ -436,4 +396,75 @@ async fn incremental(
     axum::Json(json!({"tickets": list, "count": list.len(),
         "end_time": chrono::Utc::now().timestamp(), "end_of_stream": true}))
     .into_response()
+}
+
+/// A fake vendor's front door: the credentials it takes and its request budget (a 429 with
+/// `Retry-After` beyond it), shared by the fakes.
+pub(crate) struct Gate {
+    authorization: String,
+    budget: usize,
+    per: Duration,
+    state: Mutex<GateState>,
+}
+
+#[derive(Default)]
+struct GateState {
+    /// Request times within the last budget window.
+    window: Vec<Instant>,
+    requests: usize,
+    limited: usize,
+}
+
+impl Gate {
+    /// A gate taking `authorization` (the whole header value), `budget` requests per `per`.
+    pub(crate) fn new(authorization: String, budget: usize, per: Duration) -> Self {
+        Self {
+            authorization,
+            budget,
+            per,
+            state: Mutex::new(GateState::default()),
+        }
+    }
+
+    /// `Some` answer (401 or 429) when the request is refused.
+    pub(crate) fn admit(&self, headers: &HeaderMap) -> Option<Response> {
+        let auth = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        if auth != self.authorization {
+            return Some(
+                (
+                    StatusCode::UNAUTHORIZED,
+                    axum::Json(json!({"error": "Couldn't authenticate you"})),
+                )
+                    .into_response(),
+            );
+        }
+        let mut state = self.state.lock().expect("lock");
+        state.requests += 1;
+        let now = Instant::now();
+        let per = self.per;
+        state.window.retain(|t| now.duration_since(*t) < per);
+        if state.window.len() >= self.budget {
+            state.limited += 1;
+            let wait = per.as_secs().max(1).to_string();
+            return Some(
+                (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    [("retry-after", wait)],
+                    axum::Json(json!({"error": "APIRateLimitExceeded"})),
+                )
+                    .into_response(),
+            );
+        }
+        state.window.push(now);
+        None
+    }
+
+    /// Requests seen, and how many were answered 429.
+    pub(crate) fn counts(&self) -> (usize, usize) {
+        let state = self.state.lock().expect("lock");
+        (state.requests, state.limited)
+    }
 }

@@ -18,6 +18,34 @@ async fn post(app: &TestApp, path: &str, token: &str, body: Value) -> Value {
     answer
 }
 
+/// Connects the Zendesk at `base_url` as `zd`.
+async fn connect_zendesk(app: &TestApp, admin: &str, base_url: &str) {
+    post(
+        app,
+        "/api/v1/helpdesks",
+        admin,
+        json!({"name": "zd", "kind": "zendesk", "base_url": base_url,
+               "signing_secret": "zendesk-secret-1",
+               "auth": {"email": "ops@example.com", "api_token": "zd-token"}}),
+    )
+    .await;
+}
+
+/// An admin token, an ingest token, and the three people who draft, approve and publish:
+/// `[security, cx_lead, comms]`.
+async fn people(app: &TestApp) -> (String, String, [String; 3]) {
+    let tokens = [
+        app.token_for("sam", Role::Security).await,
+        app.token_for("carla", Role::CxLead).await,
+        app.token_for("cora", Role::Comms).await,
+    ];
+    (
+        app.token(Role::Admin).await,
+        app.token(Role::Ingest).await,
+        tokens,
+    )
+}
+
 /// Approves statement `sid`'s latest version by the roles its audience needs (both teams for
 /// customers, the CX lead for agents) and publishes it.
 async fn approve_and_publish(app: &TestApp, sid: i64, tokens: &[String; 3], both_teams: bool) {
@@ -61,22 +89,8 @@ async fn each_linked_ticket_gets_each_version_once_through_faults(backend: Backe
     else {
         return;
     };
-    let admin = app.token(Role::Admin).await;
-    let ingest = app.token(Role::Ingest).await;
-    let tokens = [
-        app.token_for("sam", Role::Security).await,
-        app.token_for("carla", Role::CxLead).await,
-        app.token_for("cora", Role::Comms).await,
-    ];
-    post(
-        &app,
-        "/api/v1/helpdesks",
-        &admin,
-        json!({"name": "zd", "kind": "zendesk", "base_url": fake.url(),
-               "signing_secret": "zendesk-secret-1",
-               "auth": {"email": "ops@example.com", "api_token": "zd-token"}}),
-    )
-    .await;
+    let (admin, ingest, tokens) = people(&app).await;
+    connect_zendesk(&app, &admin, &fake.url()).await;
     let now = chrono::Utc::now().to_rfc3339();
     let tickets: Vec<String> = (0..TICKETS).map(|i| (10_000 + i).to_string()).collect();
     for chunk in tickets.chunks(500) {
@@ -229,22 +243,8 @@ async fn a_closed_ticket_is_given_up_and_the_rest_are_answered(backend: Backend)
     else {
         return;
     };
-    let admin = app.token(Role::Admin).await;
-    let ingest = app.token(Role::Ingest).await;
-    let tokens = [
-        app.token_for("sam", Role::Security).await,
-        app.token_for("carla", Role::CxLead).await,
-        app.token_for("cora", Role::Comms).await,
-    ];
-    post(
-        &app,
-        "/api/v1/helpdesks",
-        &admin,
-        json!({"name": "zd", "kind": "zendesk", "base_url": fake.url(),
-               "signing_secret": "zendesk-secret-1",
-               "auth": {"email": "ops@example.com", "api_token": "zd-token"}}),
-    )
-    .await;
+    let (admin, ingest, tokens) = people(&app).await;
+    connect_zendesk(&app, &admin, &fake.url()).await;
     let now = chrono::Utc::now().to_rfc3339();
     let contacts: Vec<Value> = (1..=3)
         .map(|t| {
@@ -302,21 +302,8 @@ async fn contact_data_bound_for_tickets_needs_a_confirmation(backend: Backend) {
     let Some(app) = spawn_app_with(backend, |c| c.helpdesks.interval_ms = 0).await else {
         return;
     };
-    let admin = app.token(Role::Admin).await;
-    let tokens = [
-        app.token_for("sam", Role::Security).await,
-        app.token_for("carla", Role::CxLead).await,
-        app.token_for("cora", Role::Comms).await,
-    ];
-    post(
-        &app,
-        "/api/v1/helpdesks",
-        &admin,
-        json!({"name": "zd", "kind": "zendesk", "base_url": "http://127.0.0.1:9",
-               "signing_secret": "zendesk-secret-1",
-               "auth": {"email": "ops@example.com", "api_token": "zd-token"}}),
-    )
-    .await;
+    let (admin, _, tokens) = people(&app).await;
+    connect_zendesk(&app, &admin, "http://127.0.0.1:9").await;
     let incident = post(
         &app,
         "/api/v1/incidents",
@@ -404,13 +391,7 @@ async fn intercom_and_freshdesk_tickets_get_each_version_once_through_faults(bac
     else {
         return;
     };
-    let admin = app.token(Role::Admin).await;
-    let ingest = app.token(Role::Ingest).await;
-    let tokens = [
-        app.token_for("sam", Role::Security).await,
-        app.token_for("carla", Role::CxLead).await,
-        app.token_for("cora", Role::Comms).await,
-    ];
+    let (admin, ingest, tokens) = people(&app).await;
     post(
         &app,
         "/api/v1/helpdesks",
@@ -511,15 +492,8 @@ async fn a_restart_after_sending_sends_nothing_twice(backend: Backend) {
     else {
         return;
     };
-    let admin = app.token(Role::Admin).await;
-    let ingest = app.token(Role::Ingest).await;
-    let tokens = [
-        app.token_for("sam", Role::Security).await,
-        app.token_for("carla", Role::CxLead).await,
-        app.token_for("cora", Role::Comms).await,
-    ];
-    post(&app, "/api/v1/helpdesks", &admin, json!({"name": "zd", "kind": "zendesk", "base_url": fake.url(),
-        "signing_secret": "zendesk-secret-1", "auth": {"email": "ops@example.com", "api_token": "zd-token"}})).await;
+    let (admin, ingest, tokens) = people(&app).await;
+    connect_zendesk(&app, &admin, &fake.url()).await;
     let now = chrono::Utc::now().to_rfc3339();
     let tickets: Vec<String> = (0..120).map(|i| (7_000 + i).to_string()).collect();
     let contacts: Vec<Value> = tickets
@@ -597,8 +571,7 @@ async fn the_sweep_takes_in_what_webhooks_missed_once(backend: Backend) {
     };
     let admin = app.token(Role::Admin).await;
     let reader = app.token(Role::Security).await;
-    post(&app, "/api/v1/helpdesks", &admin, json!({"name": "zd", "kind": "zendesk", "base_url": fake.url(),
-        "signing_secret": "zendesk-secret-1", "auth": {"email": "ops@example.com", "api_token": "zd-token"}})).await;
+    connect_zendesk(&app, &admin, &fake.url()).await;
     // Ticket 1 reached Frontline by webhook; ticket 2 and a reply on ticket 1 did not.
     fake.open_ticket(
         "1",
