@@ -81,7 +81,10 @@ struct Word {
     recent: u32,
     /// Distinct customers among them (hashes), counted up to the most any test needs: a
     /// handful, so a short inline list (no allocation, no hashing) holds them.
-    customers: SmallVec<[u64; 6]>,
+    ///
+    /// Held as the low 32 bits of each customer's hash: five customers colliding there is one
+    /// in hundreds of millions, and the list then fits where an empty hash set did.
+    customers: SmallVec<[u32; 5]>,
 }
 
 #[derive(Debug, Clone)]
@@ -326,8 +329,9 @@ impl ThemeTracker {
             word.recent += 1;
             // Only whether enough distinct customers used the word matters, so the set stops
             // growing there: a common word no longer holds a thousand hashes.
-            if word.customers.len() < most_customers && !word.customers.contains(&who) {
-                word.customers.push(who);
+            let short = who as u32;
+            if word.customers.len() < most_customers && !word.customers.contains(&short) {
+                word.customers.push(short);
             }
             hashes.push(h);
         }
