@@ -32,6 +32,8 @@ pub const LEASE: &str = "helpdesk";
 const FOLLOW_DAYS: i64 = 90;
 /// The longest a 429's wait is honoured within a round before the round moves on.
 const MAX_WAIT: Duration = Duration::from_secs(60);
+/// The longest the background worker goes without planning, whatever the feed says.
+const REPLAN: Duration = Duration::from_secs(60);
 /// Open writes read per connection and round.
 const BATCH: u32 = 5_000;
 
@@ -57,12 +59,21 @@ pub struct Round {
 /// # Errors
 /// When the store fails; a vendor's failures are recorded on the writes instead.
 pub async fn round(state: &AppState) -> anyhow::Result<Round> {
+    round_planning(state, true).await
+}
+
+/// A round that plans only when `replan` (the background worker plans when the feed moved, as
+/// a publication or a link appends to it, and at least every [`REPLAN`]; planning reads every
+/// published statement's incident and writes nothing new otherwise).
+async fn round_planning(state: &AppState, replan: bool) -> anyhow::Result<Round> {
     let connections: Vec<Helpdesk> = state.store.list_helpdesks().await?;
     let mut report = Round::default();
     if connections.is_empty() {
         return Ok(report);
     }
-    report.planned = plan(state, &connections).await?;
+    if replan {
+        report.planned = plan(state, &connections).await?;
+    }
     for connection in &connections {
         if let Err(e) = send(state, connection, &mut report).await {
             tracing::warn!(error = %e, connection = %connection.name, "helpdesk write-back failed; retrying next round");
@@ -458,6 +469,8 @@ async fn settle(
 pub async fn run(state: AppState, shutdown: tokio_util::sync::CancellationToken) {
     let every = Duration::from_millis(state.config.helpdesks.interval_ms);
     let holder = super::holder(&state.node);
+    // The feed's head when the worker last planned, and when.
+    let mut planned: Option<(i64, std::time::Instant)> = None;
     loop {
         // No connection, no work: a read, not the lease's write, on every node every round.
         let connected = state
@@ -475,7 +488,15 @@ pub async fn run(state: AppState, shutdown: tokio_util::sync::CancellationToken)
         };
         match lease {
             Ok(Some(_)) => {
-                if let Err(e) = round(&state).await {
+                let head = state.store.feed_head().await.ok();
+                let replan = match (planned, head) {
+                    (Some((at_head, at)), Some(head)) => head != at_head || at.elapsed() >= REPLAN,
+                    _ => true,
+                };
+                if replan {
+                    planned = head.map(|h| (h, std::time::Instant::now()));
+                }
+                if let Err(e) = round_planning(&state, replan).await {
                     tracing::warn!(error = %e, "helpdesk write-back round failed; retrying");
                 }
                 let sweep_every = state.config.helpdesks.sweep_interval_ms;
