@@ -5,7 +5,7 @@
 //! `GET /api/v2/tickets/{id}/conversations`. A request budget with 429 + `Retry-After`, 503s,
 //! and writes applied whose answers never come.
 
-use crate::fake_zendesk::{Comment, Gate};
+use crate::fake_zendesk::{Comment, Gate, serve};
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -83,17 +83,7 @@ impl FakePerTicket {
             inner: Mutex::new(Inner::default()),
         });
         let app = routes.with_state(shared.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("a port");
-        let addr = listener.local_addr().expect("its address");
-        let stop = CancellationToken::new();
-        let until = stop.clone();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async move { until.cancelled().await })
-                .await;
-        });
+        let (addr, stop) = serve(app).await;
         Self { addr, shared, stop }
     }
 

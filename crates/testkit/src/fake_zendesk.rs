@@ -106,17 +106,7 @@ impl FakeZendesk {
             .route("/api/v2/tickets/{id}/comments.json", get(comments))
             .route("/api/v2/incremental/tickets.json", get(incremental))
             .with_state(shared.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("a port");
-        let addr = listener.local_addr().expect("its address");
-        let stop = CancellationToken::new();
-        let until = stop.clone();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async move { until.cancelled().await })
-                .await;
-        });
+        let (addr, stop) = serve(app).await;
         Self { addr, shared, stop }
     }
 
@@ -467,4 +457,20 @@ impl Gate {
         let state = self.state.lock().expect("lock");
         (state.requests, state.limited)
     }
+}
+
+/// Serves a fake's routes on a free loopback port until the token is cancelled.
+pub(crate) async fn serve(app: Router) -> (SocketAddr, CancellationToken) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let addr = listener.local_addr().expect("its address");
+    let stop = CancellationToken::new();
+    let until = stop.clone();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async move { until.cancelled().await })
+            .await;
+    });
+    (addr, stop)
 }
