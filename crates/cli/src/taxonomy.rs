@@ -4,7 +4,6 @@
 //! and model together, against labelled contacts nobody here wrote, per topic and language.
 
 use anyhow::Context as _;
-use frontline_pipeline::classify::normalize;
 use frontline_pipeline::learned::{Example, TopicModel, TrainConfig, parse_corpus};
 use frontline_server::api::bulk::parse_line;
 use frontline_server::plumbing::config::Config;
@@ -169,7 +168,7 @@ fn eval(
         let Some(expected) = truth.get(&c.key.id) else {
             continue;
         };
-        let norm = normalize(&redactor.redact(&c.text).text);
+        let norm = frontline_pipeline::heard(&redactor.redact(&c.text).text);
         let got = taxonomy.classify_contact(&norm, c.language.as_deref());
         let language = c.language.clone().unwrap_or_else(|| "?".into());
         if let Some(out) = dump.as_mut() {

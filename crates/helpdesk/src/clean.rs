@@ -142,41 +142,11 @@ fn entity(name: &str) -> Option<char> {
     }
 }
 
-/// Lines that open a quoted previous message in the mail clients customers use, in the
-/// languages they write: everything from one of them on is history.
-fn opens_history(line: &str) -> bool {
-    let l = line.trim();
-    let lower = l.to_lowercase();
-    (lower.starts_with("on ") && lower.ends_with("wrote:"))
-        || (lower.starts_with("am ") && lower.ends_with("schrieb:"))
-        || (lower.starts_with("le ") && lower.ends_with("a écrit :"))
-        || (lower.starts_with("le ") && lower.ends_with("a écrit:"))
-        || (lower.starts_with("el ") && lower.ends_with("escribió:"))
-        || (lower.starts_with("il ") && lower.ends_with("ha scritto:"))
-        || (lower.starts_with("op ") && lower.ends_with("geschreven:"))
-        || lower.starts_with("-----original message-----")
-        || lower.starts_with("-----ursprüngliche nachricht-----")
-        || lower.starts_with("________________________________")
-        || lower.starts_with("from: ") && lower.contains('@')
-        || lower.starts_with("von: ") && lower.contains('@')
-        || lower.starts_with("de : ") && lower.contains('@')
-}
-
-/// Lines that start a signature: the `-- ` delimiter, and mobile clients' footers.
-fn opens_signature(line: &str) -> bool {
-    let l = line.trim_end();
-    l == "--"
-        || l == "-- "
-        || l.to_lowercase().starts_with("sent from my ")
-        || l.to_lowercase().starts_with("get outlook for ")
-        || l.to_lowercase().starts_with("von meinem iphone gesendet")
-        || l.to_lowercase().starts_with("envoyé de mon ")
-}
-
 fn without_quotes_and_signature(text: &str) -> String {
+    use frontline_pipeline::own_words::{opens_history, opens_signature};
     let mut kept = Vec::new();
     for line in text.lines() {
-        if opens_history(line) || opens_signature(line) {
+        if opens_history(line.trim()) || opens_signature(line.trim()) {
             break;
         }
         if line.trim_start().starts_with('>') {

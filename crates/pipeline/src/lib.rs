@@ -15,6 +15,7 @@ pub mod correlate;
 pub mod detect;
 pub mod detector;
 pub mod learned;
+pub mod own_words;
 pub mod pseudonym;
 pub mod redact;
 pub mod spikes;
@@ -35,6 +36,12 @@ pub struct Intake {
     pub taxonomy: Arc<classify::Taxonomy>,
 }
 
+/// What topics, themes and clusters read of a redacted text: the customer's own words (not
+/// the quoted reply below them), normalised for matching.
+pub fn heard(redacted: &str) -> String {
+    classify::normalize(own_words::own_words(redacted))
+}
+
 impl Intake {
     /// Turns a checked contact into one that may be stored.
     pub fn prepare(&self, contact: NewContact) -> RedactedContact {
@@ -45,7 +52,7 @@ impl Intake {
     /// [`classify::normalize`]), for callers that cluster it next.
     pub fn prepare_normalized(&self, contact: NewContact) -> (RedactedContact, String) {
         let text = self.redactor.redact(&contact.text).text;
-        let normalized = classify::normalize(&text);
+        let normalized = heard(&text);
         let topics = self
             .taxonomy
             .classify_contact(&normalized, contact.language.as_deref());
