@@ -29,12 +29,14 @@ pub struct ThemeConfig {
     /// Fewest for a word never seen before (its usual share is nothing): a lure's domain or
     /// a new error code is news at fewer customers than a familiar word's rise.
     pub min_customers_new: usize,
-    /// Fewest for a host name never seen before (a lure's domain as customers quote it): a
-    /// new domain that several customers quote within the hour is the clearest sign of a
-    /// campaign there is, and each contact that quotes it is one more recipient.
-    pub min_customers_new_host: usize,
-    /// Tail probability below which a new host name fires: far fewer host names than words
-    /// are watched, so it can be less strict.
+    /// Fewest for a host name (a lure's domain as customers quote it), new or already heard
+    /// of: a domain that several customers quote within the hour, far above its own usual
+    /// rate, is the clearest sign of a campaign there is, and each contact that quotes it is
+    /// one more recipient. A lure's domain is often known before its wave: a few customers
+    /// report the first texts days earlier, so "never seen" alone would miss it.
+    pub min_customers_host: usize,
+    /// Tail probability below which a host name fires: far fewer host names than words are
+    /// watched, so it can be less strict.
     pub host_threshold: f64,
     /// Fewest times its recent count must exceed the expected count.
     pub min_ratio: f64,
@@ -57,7 +59,7 @@ impl Default for ThemeConfig {
             memory: Duration::days(4),
             min_customers: 5,
             min_customers_new: 4,
-            min_customers_new_host: 3,
+            min_customers_host: 3,
             host_threshold: 1e-6,
             min_ratio: 3.0,
             threshold: 1e-8,
@@ -432,7 +434,7 @@ impl ThemeTracker {
         let c = &self.config;
         c.min_customers
             .max(c.min_customers_new)
-            .max(c.min_customers_new_host)
+            .max(c.min_customers_host)
     }
 
     /// The fewest distinct customers any word's test needs.
@@ -440,7 +442,7 @@ impl ThemeTracker {
         let c = &self.config;
         c.min_customers
             .min(c.min_customers_new)
-            .min(c.min_customers_new_host)
+            .min(c.min_customers_host)
     }
 
     /// Whether word `h` is now far above its usual share, from enough customers.
@@ -455,12 +457,8 @@ impl ThemeTracker {
         }
         let new = w.usual < NEW_WORD;
         // Only host names hold a dot: normalised words never do.
-        let new_host = new && w.text.contains('.');
-        let (min, threshold) = if new_host {
-            (
-                self.config.min_customers_new_host,
-                self.config.host_threshold,
-            )
+        let (min, threshold) = if w.text.contains('.') {
+            (self.config.min_customers_host, self.config.host_threshold)
         } else if new && !w.text.contains(' ') {
             (self.config.min_customers_new, self.config.threshold)
         } else {
@@ -724,6 +722,40 @@ mod tests {
         }
         let named: Vec<&str> = alerts.iter().filter_map(|a| a.text.as_deref()).collect();
         assert_eq!(named, ["parcel-redirect.example"], "{alerts:?}");
+    }
+
+    #[test]
+    fn a_rare_host_quoted_by_a_campaign_is_news_too() {
+        let mut tracker = ThemeTracker::new(ThemeConfig::default());
+        let topics: Vec<String> = Vec::new();
+        let ordinary = "where is my parcel it has been a week";
+        let early = "got a text linking to verify-example.net is it you";
+        // Two days of ordinary traffic in which the lure's domain turns up twice a day: the
+        // first recipients of a campaign that has not started in earnest.
+        for m in 0..(2 * 24 * 60) {
+            let id = format!("c{m}");
+            let text = if m % 720 == 360 { early } else { ordinary };
+            let c = DetectedContact {
+                text,
+                ..contact(&id, at(m), &topics)
+            };
+            assert!(
+                tracker
+                    .add(&c, &crate::classify::normalize(text))
+                    .is_empty()
+            );
+        }
+        let mut alerts = Vec::new();
+        for i in 0..5 {
+            let id = format!("w{i}");
+            let c = DetectedContact {
+                text: early,
+                ..contact(&id, at(2 * 24 * 60 + i * 8), &topics)
+            };
+            alerts.extend(tracker.add(&c, &crate::classify::normalize(early)));
+        }
+        let named: Vec<&str> = alerts.iter().filter_map(|a| a.text.as_deref()).collect();
+        assert!(named.contains(&"verify-example.net"), "{alerts:?}");
     }
 
     #[test]
