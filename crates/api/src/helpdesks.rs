@@ -75,6 +75,12 @@ pub struct HelpdeskHealth {
     pub last_error: Option<String>,
     /// When it happened.
     pub last_error_at: Option<DateTime<Utc>>,
+    /// While the write-back to this connection is paused because its calls kept failing (its
+    /// circuit is open): when it tries again. `null` when it is not paused. Known to the
+    /// process that writes back; others answer `null`.
+    pub paused_until: Option<DateTime<Utc>>,
+    /// Calls that failed in a row, while paused.
+    pub failures_in_a_row: u32,
 }
 
 /// The helpdesk connections.

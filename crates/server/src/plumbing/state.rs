@@ -67,6 +67,8 @@ pub struct Shared {
     pub node: String,
     /// The key that seals helpdesk credentials.
     pub sealing: Arc<crate::plumbing::sealing::Sealing>,
+    /// Each helpdesk connection's request budget and circuit breaker.
+    pub helpdesk_guards: Arc<crate::workers::helpdesk_guard::Guards>,
 }
 
 impl AppState {

@@ -141,6 +141,9 @@ async fn show_settings(
                 events => h.events, last_event_at => h.last_event_at.map(time),
                 last_error => h.last_error.as_ref().map(|(e, _)| e.clone()),
                 last_error_at => h.last_error.as_ref().map(|(_, at)| time(*at)),
+                paused => state.helpdesk_guards.circuit(&h.name).map(|c| minijinja::context! {
+                    until => time(c.open_until), failures => c.failures,
+                }),
                 backlog,
             });
         }

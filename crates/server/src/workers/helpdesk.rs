@@ -75,6 +75,10 @@ async fn round_planning(state: &AppState, replan: bool) -> anyhow::Result<Round>
         report.planned = plan(state, &connections).await?;
     }
     for connection in &connections {
+        // A connection whose calls keep failing rests until its circuit's cool-down is over.
+        if state.helpdesk_guards.circuit(&connection.name).is_some() {
+            continue;
+        }
         if let Err(e) = send(state, connection, &mut report).await {
             tracing::warn!(error = %e, connection = %connection.name, "helpdesk write-back failed; retrying next round");
         }
@@ -214,9 +218,23 @@ async fn send(state: &AppState, connection: &Helpdesk, report: &mut Round) -> an
     let (sending, pending): (Vec<HelpdeskWrite>, Vec<HelpdeskWrite>) = open
         .into_iter()
         .partition(|w| w.status == WriteStatus::Sending);
+    let guards = &state.helpdesk_guards;
     for write in sending.iter().filter(|w| w.updated_at <= verify_before) {
         let wanted = clean(&write.body);
-        match api.bodies(&write.key.ticket).await {
+        guards.spend(&connection.name).await;
+        let read = api.bodies(&write.key.ticket).await;
+        match &read {
+            Err(e) if broken(e) => {
+                // Still unknown: read back again once the connection works.
+                if guards.failed(&connection.name) {
+                    return Ok(());
+                }
+                continue;
+            }
+            Err(CallError::RateLimited(_)) => {}
+            _ => guards.succeeded(&connection.name),
+        }
+        match read {
             Ok(bodies) if bodies.iter().any(|b| b.trim() == wanted.trim()) => {
                 report.found += settle(
                     state,
@@ -254,7 +272,9 @@ async fn send(state: &AppState, connection: &Helpdesk, report: &mut Round) -> an
         match &api {
             Api::Zendesk(zendesk) => {
                 for chunk in writes.chunks(MAX_IDS) {
-                    send_chunk(state, zendesk, chunk, report).await?;
+                    if !send_chunk(state, zendesk, chunk, report).await? {
+                        return Ok(());
+                    }
                 }
             }
             Api::PerTicket(one) => {
@@ -270,8 +290,22 @@ async fn send(state: &AppState, connection: &Helpdesk, report: &mut Round) -> an
     Ok(())
 }
 
+/// Whether a call's failure says the connection, not this write, is broken: no answer or a
+/// 5xx (the vendor), or the credentials refused. These pause the connection (its circuit)
+/// instead of counting against the write's attempts.
+fn broken(e: &CallError) -> bool {
+    matches!(
+        e,
+        CallError::Unknown(_)
+            | CallError::Refused {
+                status: 401 | 403,
+                ..
+            }
+    )
+}
+
 /// Sends one write to one ticket (Intercom, Freshdesk); `false` when the vendor asked for a
-/// longer pause than a round waits.
+/// longer pause than a round waits, or the connection's circuit opened.
 async fn send_one(
     state: &AppState,
     api: &per_ticket::Client,
@@ -289,10 +323,26 @@ async fn send_one(
         {
             return Ok(true);
         }
-        match api.write(&write.key.ticket, &write.body, public).await {
+        let guards = &state.helpdesk_guards;
+        guards.spend(&write.key.connection).await;
+        let result = api.write(&write.key.ticket, &write.body, public).await;
+        match &result {
+            Err(e) if broken(e) => {}
+            Err(CallError::RateLimited(_)) => {}
+            _ => guards.succeeded(&write.key.connection),
+        }
+        match result {
             Ok(()) => {
                 report.sent += settle(state, key, WriteStatus::Sent, None).await?;
                 return Ok(true);
+            }
+            Err(CallError::Refused {
+                status: status @ (401 | 403),
+                ..
+            }) => {
+                let error = format!("credentials refused ({status})");
+                report.retried += settle(state, key, WriteStatus::Pending, Some(&error)).await?;
+                return Ok(!guards.failed(&write.key.connection));
             }
             Err(CallError::RateLimited(wait)) => {
                 settle(state, key, WriteStatus::Pending, Some("rate limited (429)")).await?;
@@ -310,22 +360,25 @@ async fn send_one(
             Err(CallError::Unknown(e)) => {
                 tracing::info!(error = %e, ticket = %write.key.ticket, "helpdesk write outcome unknown; will read back");
                 report.unknown += 1;
-                return Ok(true);
+                return Ok(!guards.failed(&write.key.connection));
             }
         }
     }
 }
 
-/// Sends one comment to up to 100 tickets and settles each from the job's results.
+/// Sends one comment to up to 100 tickets and settles each from the job's results; `false`
+/// when the connection's circuit opened (nothing more is sent to it this round).
 async fn send_chunk(
     state: &AppState,
     api: &Client,
     chunk: &[HelpdeskWrite],
     report: &mut Round,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<bool> {
     let Some(first) = chunk.first() else {
-        return Ok(());
+        return Ok(true);
     };
+    let guards = &state.helpdesk_guards;
+    let connection = first.key.connection.as_str();
     let public = first.key.action == WriteAction::Reply;
     let keys: Vec<WriteKey> = chunk.iter().map(|w| w.key.clone()).collect();
     loop {
@@ -335,11 +388,21 @@ async fn send_chunk(
             .settle_helpdesk_writes(&keys, WriteStatus::Sending, None)
             .await?;
         if mine.is_empty() {
-            return Ok(());
+            return Ok(true);
         }
         let tickets: Vec<String> = mine.iter().map(|k| k.ticket.clone()).collect();
-        match api.update_many(&tickets, &first.body, public).await {
-            Ok(job) => return settle_job(state, api, &job, &mine, chunk, report).await,
+        guards.spend(connection).await;
+        let result = api.update_many(&tickets, &first.body, public).await;
+        match &result {
+            Err(e) if broken(e) => {}
+            Err(CallError::RateLimited(_)) => {}
+            _ => guards.succeeded(connection),
+        }
+        match result {
+            Ok(job) => {
+                settle_job(state, api, &job, &mine, chunk, report).await?;
+                return Ok(true);
+            }
             Err(CallError::RateLimited(wait)) => {
                 // Nothing applied: back to pending, wait as asked, and try again.
                 settle(
@@ -351,20 +414,28 @@ async fn send_chunk(
                 .await?;
                 if wait > MAX_WAIT {
                     report.retried += mine.len();
-                    return Ok(());
+                    return Ok(true);
                 }
                 tokio::time::sleep(wait).await;
+            }
+            Err(CallError::Refused {
+                status: status @ (401 | 403),
+                ..
+            }) => {
+                let error = format!("credentials refused ({status})");
+                report.retried += settle(state, &mine, WriteStatus::Pending, Some(&error)).await?;
+                return Ok(!guards.failed(connection));
             }
             Err(CallError::Refused { status, body }) => {
                 let error = format!("refused with {status}: {body}");
                 give_up_or_retry(state, &mine, chunk, &error, report).await?;
-                return Ok(());
+                return Ok(true);
             }
             Err(CallError::Unknown(e)) => {
                 // Left `sending`: read back from the tickets before anything is sent again.
                 tracing::info!(error = %e, tickets = mine.len(), "helpdesk write outcome unknown; will read back");
                 report.unknown += mine.len();
-                return Ok(());
+                return Ok(!guards.failed(connection));
             }
         }
     }
@@ -382,7 +453,9 @@ async fn settle_job(
     let deadline =
         tokio::time::Instant::now() + Duration::from_millis(state.config.helpdesks.timeout_ms * 3);
     let mut pause = Duration::from_millis(50);
+    let connection = mine.first().map_or("", |k| k.connection.as_str());
     let done = loop {
+        state.helpdesk_guards.spend(connection).await;
         match api.job(job).await {
             Ok(j) if j.done() => break Some(j),
             Ok(_) | Err(CallError::Unknown(_)) => {}

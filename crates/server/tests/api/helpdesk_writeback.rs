@@ -82,6 +82,8 @@ async fn each_linked_ticket_gets_each_version_once_through_faults(backend: Backe
     let fake = FakeZendesk::start("ops@example.com", "zd-token", 40, Duration::from_secs(1)).await;
     let Some(app) = spawn_app_with(backend, |c| {
         c.helpdesks.interval_ms = 0;
+        // The write-back's own budget, set to what the fake allows (40 a second).
+        c.helpdesks.requests_per_minute = 2_400;
         c.helpdesks.verify_after_ms = 0;
         c.helpdesks.timeout_ms = 1_000;
     })
@@ -237,6 +239,7 @@ async fn a_closed_ticket_is_given_up_and_the_rest_are_answered(backend: Backend)
     let Some(app) = spawn_app_with(backend, |c| {
         c.helpdesks.interval_ms = 0;
         c.helpdesks.verify_after_ms = 0;
+        c.helpdesks.requests_per_minute = 60_000;
         c.helpdesks.max_attempts = 2;
     })
     .await
@@ -299,7 +302,12 @@ async fn a_closed_ticket_is_given_up_and_the_rest_are_answered(backend: Backend)
 }
 
 async fn contact_data_bound_for_tickets_needs_a_confirmation(backend: Backend) {
-    let Some(app) = spawn_app_with(backend, |c| c.helpdesks.interval_ms = 0).await else {
+    let Some(app) = spawn_app_with(backend, |c| {
+        c.helpdesks.interval_ms = 0;
+        c.helpdesks.requests_per_minute = 60_000;
+    })
+    .await
+    else {
         return;
     };
     let (admin, _, tokens) = people(&app).await;
@@ -385,7 +393,11 @@ async fn intercom_and_freshdesk_tickets_get_each_version_once_through_faults(bac
     let Some(app) = spawn_app_with(backend, |c| {
         c.helpdesks.interval_ms = 0;
         c.helpdesks.verify_after_ms = 0;
+        c.helpdesks.requests_per_minute = 60_000;
         c.helpdesks.timeout_ms = 1_000;
+        // Six faults in a row are the point here, not a reason to pause the connection
+        // (`a_failing_connection_pauses_and_resumes_by_itself` tests that).
+        c.helpdesks.breaker_failures = 20;
     })
     .await
     else {
@@ -486,6 +498,7 @@ async fn a_restart_after_sending_sends_nothing_twice(backend: Backend) {
     let Some(mut app) = spawn_app_with(backend, |c| {
         c.helpdesks.interval_ms = 0;
         c.helpdesks.verify_after_ms = 0;
+        c.helpdesks.requests_per_minute = 60_000;
         c.helpdesks.timeout_ms = 500;
     })
     .await
@@ -566,7 +579,12 @@ async fn a_restart_after_sending_sends_nothing_twice(backend: Backend) {
 async fn the_sweep_takes_in_what_webhooks_missed_once(backend: Backend) {
     let fake =
         FakeZendesk::start("ops@example.com", "zd-token", 1_000, Duration::from_secs(1)).await;
-    let Some(app) = spawn_app_with(backend, |c| c.helpdesks.interval_ms = 0).await else {
+    let Some(app) = spawn_app_with(backend, |c| {
+        c.helpdesks.interval_ms = 0;
+        c.helpdesks.requests_per_minute = 60_000;
+    })
+    .await
+    else {
         return;
     };
     let admin = app.token(Role::Admin).await;
@@ -640,7 +658,102 @@ async fn the_sweep_takes_in_what_webhooks_missed_once(backend: Backend) {
     assert!(got.get("health").is_some(), "{got}");
 }
 
+async fn a_failing_connection_pauses_and_resumes_by_itself(backend: Backend) {
+    let fake =
+        FakeZendesk::start("ops@example.com", "zd-token", 1_000, Duration::from_secs(1)).await;
+    let Some(app) = spawn_app_with(backend, |c| {
+        c.helpdesks.interval_ms = 0;
+        c.helpdesks.verify_after_ms = 0;
+        c.helpdesks.requests_per_minute = 60_000;
+        c.helpdesks.breaker_failures = 3;
+        c.helpdesks.breaker_cooldown_ms = 400;
+    })
+    .await
+    else {
+        return;
+    };
+    let (admin, ingest, tokens) = people(&app).await;
+    connect_zendesk(&app, &admin, &fake.url()).await;
+    let now = chrono::Utc::now().to_rfc3339();
+    let tickets: Vec<String> = (0..500).map(|i| (70_000 + i).to_string()).collect();
+    let contacts: Vec<Value> = tickets
+        .iter()
+        .map(|t| {
+            json!({"source": "zd", "id": format!("{t}:0"), "channel": "ticket",
+                   "received_at": now, "text": "my card was charged twice"})
+        })
+        .collect();
+    post(&app, "/api/v1/contacts", &ingest, Value::Array(contacts)).await;
+    let incident = post(
+        &app,
+        "/api/v1/incidents",
+        &tokens[0],
+        json!({"title": "Double charges", "severity": "SEV2"}),
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap();
+    let links: Vec<Value> = tickets
+        .iter()
+        .map(|t| json!({"source": "zd", "id": format!("{t}:0")}))
+        .collect();
+    post(
+        &app,
+        &format!("/api/v1/incidents/{incident}/links"),
+        &tokens[0],
+        json!({"contacts": links}),
+    )
+    .await;
+    let sid = post(
+        &app,
+        &format!("/api/v1/incidents/{incident}/statements"),
+        &tokens[2],
+        json!({"audience": "customers", "body": "Duplicate charges are being refunded."}),
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap();
+    approve_and_publish(&app, sid, &tokens, true).await;
+
+    // The vendor answers every update with a 503: after three in a row the connection rests.
+    fake.inject(Faults {
+        fail_updates: 1_000,
+        ..Faults::default()
+    });
+    frontline_server::workers::helpdesk::round(&app.state)
+        .await
+        .unwrap();
+    let (called, _) = fake.requests();
+    let (_, got) = json(app.get("/api/v1/helpdesks/zd", &admin).await).await;
+    assert!(got["health"]["paused_until"].is_string(), "{got}");
+    assert_eq!(got["health"]["failures_in_a_row"], 3, "{got}");
+    // While it rests, rounds call nothing.
+    for _ in 0..3 {
+        frontline_server::workers::helpdesk::round(&app.state)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        fake.requests().0,
+        called,
+        "calls while the circuit was open"
+    );
+
+    // The vendor recovers; after the cool-down the write-back resumes by itself and every
+    // ticket gets the reply once.
+    fake.inject(Faults::default());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    write_back(&app).await;
+    for t in &tickets {
+        let comments = fake.comments(t);
+        assert_eq!(comments.len(), 1, "ticket {t}: {comments:?}");
+    }
+    let (_, got) = json(app.get("/api/v1/helpdesks/zd", &admin).await).await;
+    assert!(got["health"]["paused_until"].is_null(), "{got}");
+}
+
 frontline_testkit::backend_tests!(
+    a_failing_connection_pauses_and_resumes_by_itself,
     the_sweep_takes_in_what_webhooks_missed_once,
     a_restart_after_sending_sends_nothing_twice,
     intercom_and_freshdesk_tickets_get_each_version_once_through_faults,

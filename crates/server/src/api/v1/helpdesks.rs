@@ -106,7 +106,7 @@ pub async fn create_helpdesk(
             }
             other => other.into(),
         })?;
-    let mut out = view(made);
+    let mut out = view(&state, made);
     out.token = generated.then_some(secret);
     Ok((StatusCode::CREATED, Json(out)))
 }
@@ -118,7 +118,7 @@ pub async fn create_helpdesk(
 pub async fn list_helpdesks(State(state): State<AppState>) -> Result<Json<HelpdeskList>, ApiError> {
     let items = state.store.list_helpdesks().await?;
     Ok(Json(HelpdeskList {
-        items: items.into_iter().map(view).collect(),
+        items: items.into_iter().map(|h| view(&state, h)).collect(),
         next_cursor: None,
     }))
 }
@@ -141,7 +141,7 @@ pub async fn get_helpdesk(
         .get_helpdesk(&name)
         .await?
         .ok_or_else(|| unknown(&name))?;
-    Ok(Json(view(found)))
+    Ok(Json(view(&state, found)))
 }
 
 /// Changes a connection: its address, credentials, or signing secret (rotated: the current
@@ -200,7 +200,7 @@ pub async fn change_helpdesk(
         .store
         .change_helpdesk(&name, &change, &principal.origin())
         .await?;
-    Ok(Json(view(changed)))
+    Ok(Json(view(&state, changed)))
 }
 
 /// Disconnects a helpdesk; its contacts stay.
@@ -242,7 +242,8 @@ fn path_name(path: Result<Path<String>, PathRejection>) -> Result<String, ApiErr
         .map_err(|e| ApiError::bad_parameter("name", e.body_text()))
 }
 
-fn view(h: Helpdesk) -> HelpdeskOut {
+fn view(state: &AppState, h: Helpdesk) -> HelpdeskOut {
+    let circuit = state.helpdesk_guards.circuit(&h.name);
     HelpdeskOut {
         intake_path: format!("/api/v1/integrations/{}/{}", h.kind, h.name),
         previous_secret_until: h
@@ -255,6 +256,8 @@ fn view(h: Helpdesk) -> HelpdeskOut {
             last_event_at: h.last_event_at,
             last_error_at: h.last_error.as_ref().map(|(_, at)| *at),
             last_error: h.last_error.map(|(e, _)| e),
+            paused_until: circuit.as_ref().map(|c| c.open_until),
+            failures_in_a_row: circuit.map_or(0, |c| c.failures),
         },
         name: h.name,
         kind: h.kind,

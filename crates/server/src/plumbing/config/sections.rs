@@ -73,6 +73,16 @@ pub struct HelpdesksConfig {
     /// Milliseconds between sweeps of each connection's API for messages the webhooks missed
     /// (default 300000; 0: only on `POST /api/v1/helpdesks/{name}/sweep`).
     pub sweep_interval_ms: u64,
+    /// Calls per minute the write-back may make to one connection (default 120): a share of
+    /// the vendor's API quota, which the agents' own apps need too (Zendesk's smallest plan
+    /// allows 200 a minute for the whole account).
+    pub requests_per_minute: u32,
+    /// Failed calls in a row (no answer, a 5xx, credentials refused) after which a
+    /// connection's write-back pauses (default 5).
+    pub breaker_failures: u32,
+    /// The first pause in milliseconds (default 30000); each failed retry doubles it, up to
+    /// ten minutes. The next call after it is the trial: success resumes everything.
+    pub breaker_cooldown_ms: u64,
 }
 
 impl Default for HelpdesksConfig {
@@ -83,6 +93,9 @@ impl Default for HelpdesksConfig {
             verify_after_ms: 120_000,
             max_attempts: 5,
             sweep_interval_ms: 300_000,
+            requests_per_minute: 120,
+            breaker_failures: 5,
+            breaker_cooldown_ms: 30_000,
         }
     }
 }
