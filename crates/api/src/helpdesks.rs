@@ -96,8 +96,9 @@ pub struct HelpdeskList {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct HelpdeskEventOut {
     /// `stored` (customer messages taken), `duplicate` (all sent before), `activity` (an
-    /// agent's reply or a note: no contact), `ignored` (an event Frontline does not use) or
-    /// `ping`.
+    /// agent's reply or a note: no contact), `linked` (an agent added an incident's tag
+    /// `frontline-incident-N`: the ticket is linked to it), `ignored` (an event Frontline does
+    /// not use, or a tag naming no incident it can link) or `ping`.
     pub status: String,
     /// Contacts stored.
     pub stored: usize,
@@ -117,11 +118,13 @@ pub struct HelpdeskWriteOut {
     pub connection: String,
     /// The ticket at the vendor.
     pub ticket: String,
-    /// The statement, and its version.
-    pub statement_id: i64,
-    /// The version.
+    /// The statement; `null` for a link note.
+    pub statement_id: Option<i64>,
+    /// The version (0 for a link note).
     pub version: u32,
-    /// `reply` (public, a `customers` version) or `note` (internal, an `agents` version).
+    /// `reply` (public, a `customers` version), `note` (internal, an `agents` version) or
+    /// `link` (internal: the incident's title and talking points when the ticket was linked,
+    /// and in Zendesk the tag `frontline-incident-N`).
     pub action: String,
     /// `pending`, `sending` (outcome being confirmed), `sent`, `failed` or `superseded`.
     pub status: String,

@@ -46,6 +46,17 @@ pub enum Inbound {
         /// What happened.
         what: String,
     },
+    /// Tags an agent added to a ticket (Zendesk): an incident's tag links the ticket. The
+    /// ticket's opening message comes along, so a ticket Frontline has not heard of yet can be
+    /// taken in first.
+    Tagged {
+        /// The ticket.
+        ticket: String,
+        /// The tags added.
+        added: Vec<String>,
+        /// Its opening message, when the event carries its description.
+        opening: Option<Message>,
+    },
     /// A connectivity check.
     Ping,
     /// An event Frontline does not use, and why.
@@ -143,22 +154,42 @@ pub fn zendesk(body: &[u8]) -> Result<(Option<String>, Inbound), Unreadable> {
             })
             .ok_or_else(|| unreadable("detail.id", "missing"))
     };
+    // The ticket's opening message, from the description every ticket event's detail carries.
+    let opening = |ticket: &str| {
+        let text = clean(str_at(&v, &["detail", "description"]).unwrap_or_default());
+        (!text.is_empty()).then(|| Message {
+            ticket: ticket.to_owned(),
+            comment: "0".into(),
+            text,
+            customer: id_at(&v, &["detail", "requester_id"]),
+            at: time_at(&v, &["detail", "created_at"]).or(at),
+            subject: str_at(&v, &["detail", "subject"]).map(str::to_owned),
+        })
+    };
     let inbound = match kind.as_str() {
         "zen:event-type:ticket.created" => {
             let ticket = ticket()?;
-            let description = str_at(&v, &["detail", "description"]).unwrap_or_default();
-            let text = clean(description);
-            if text.is_empty() {
-                Inbound::Ignored(format!("ticket {ticket} opened with no text"))
-            } else {
-                Inbound::Customer(vec![Message {
-                    ticket,
-                    comment: "0".into(),
-                    text,
-                    customer: id_at(&v, &["detail", "requester_id"]),
-                    at: time_at(&v, &["detail", "created_at"]).or(at),
-                    subject: str_at(&v, &["detail", "subject"]).map(str::to_owned),
-                }])
+            match opening(&ticket) {
+                Some(message) => Inbound::Customer(vec![message]),
+                None => Inbound::Ignored(format!("ticket {ticket} opened with no text")),
+            }
+        }
+        "zen:event-type:ticket.tags_changed" => {
+            let ticket = ticket()?;
+            let added: Vec<String> = v
+                .get("event")
+                .and_then(|e| e.get("tags_added"))
+                .and_then(Value::as_array)
+                .map(|tags| {
+                    tags.iter()
+                        .filter_map(|t| t.as_str().map(|t| t.trim().to_ascii_lowercase()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            Inbound::Tagged {
+                opening: opening(&ticket),
+                ticket,
+                added,
             }
         }
         "zen:event-type:ticket.comment_added" => {
@@ -382,6 +413,21 @@ mod tests {
         assert_eq!(zendesk(b"{}").unwrap_err().field, "type");
         let (_, c) = zendesk(br#"{"type":"zen:event-type:user.created"}"#).unwrap();
         assert!(matches!(c, Inbound::Ignored(_)));
+        let tagged = br#"{"type":"zen:event-type:ticket.tags_changed","id":"t1",
+            "detail":{"id":"77","description":"<p>Someone changed my e-mail</p>","requester_id":"5"},
+            "event":{"tags_added":["VIP","Frontline-Incident-3"],"tags_removed":[]}}"#;
+        match zendesk(tagged).unwrap().1 {
+            Inbound::Tagged {
+                ticket,
+                added,
+                opening,
+            } => {
+                assert_eq!(ticket, "77");
+                assert_eq!(added, ["vip", "frontline-incident-3"]);
+                assert_eq!(opening.unwrap().contact_id(), "77:0");
+            }
+            other => panic!("{other:?}"),
+        }
         let no_comment = br#"{"type":"zen:event-type:ticket.comment_added","detail":{"id":"1"}}"#;
         assert_eq!(zendesk(no_comment).unwrap_err().field, "event.comment");
         assert_eq!(

@@ -114,8 +114,8 @@ impl Client {
         call(request.header("authorization", &self.authorization)).await
     }
 
-    /// Adds one comment (public reply or internal note) to up to [`MAX_IDS`] tickets; answers
-    /// the job's id.
+    /// Adds one comment (public reply or internal note), and `tags` if any, to up to
+    /// [`MAX_IDS`] tickets; answers the job's id.
     ///
     /// # Errors
     /// See [`CallError`].
@@ -124,14 +124,20 @@ impl Client {
         tickets: &[String],
         body: &str,
         public: bool,
+        tags: &[String],
     ) -> Result<String, CallError> {
         let ids = tickets.join(",");
+        let mut ticket = json!({"comment": {"body": body, "public": public}});
+        if !tags.is_empty() {
+            // Added to each ticket's tags; `tags` would replace the agents' own.
+            ticket["additional_tags"] = json!(tags);
+        }
         let answer = self
             .call(
                 self.http
                     .put(format!("{}/api/v2/tickets/update_many.json", self.base))
                     .query(&[("ids", ids)])
-                    .json(&json!({"ticket": {"comment": {"body": body, "public": public}}})),
+                    .json(&json!({ "ticket": ticket })),
             )
             .await?;
         answer["job_status"]["id"]

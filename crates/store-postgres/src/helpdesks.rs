@@ -451,3 +451,31 @@ pub(crate) async fn set_sweep(
     }
     Ok(())
 }
+
+pub(crate) async fn linked_contact_customers(
+    store: &PostgresStore,
+    incident: i64,
+    source: &str,
+) -> Result<Vec<(String, Option<String>)>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT l.ref_id, c.customer FROM incident_links l
+         LEFT JOIN contacts c ON c.source = l.source AND c.ext_id = l.ref_id
+         WHERE l.incident_id = $1 AND l.kind = 'contact' AND l.source = $2
+         ORDER BY l.seq",
+    )
+    .bind(incident)
+    .bind(source)
+    .fetch_all(&store.pool)
+    .await
+    .map_err(|e| map(e, "reading an incident's linked customers"))?;
+    rows.iter()
+        .map(|row| {
+            Ok((
+                row.try_get::<String, _>("ref_id")
+                    .map_err(|e| map(e, "ref_id"))?,
+                row.try_get::<Option<String>, _>("customer")
+                    .map_err(|e| map(e, "customer"))?,
+            ))
+        })
+        .collect()
+}

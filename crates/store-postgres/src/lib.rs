@@ -436,6 +436,14 @@ impl Store for PostgresStore {
         helpdesks::incident_writes(self, incident).await
     }
 
+    async fn linked_contact_customers(
+        &self,
+        incident: i64,
+        source: &str,
+    ) -> Result<Vec<(String, Option<String>)>, StoreError> {
+        helpdesks::linked_contact_customers(self, incident, source).await
+    }
+
     async fn record_helpdesk_event(
         &self,
         name: &str,

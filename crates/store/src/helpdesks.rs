@@ -76,8 +76,11 @@ pub enum EventOutcome<'a> {
 pub enum WriteAction {
     /// A public reply (a `customers` statement version).
     Reply,
-    /// An internal note (an `agents` version, the link note).
+    /// An internal note (an `agents` version).
     Note,
+    /// The internal note that tells agents a ticket is part of an incident (its title and the
+    /// talking points of the moment), with the incident's tag where the vendor has tags.
+    Link,
 }
 
 impl WriteAction {
@@ -86,6 +89,7 @@ impl WriteAction {
         match self {
             Self::Reply => "reply",
             Self::Note => "note",
+            Self::Link => "link",
         }
     }
 
@@ -94,6 +98,7 @@ impl WriteAction {
         match s {
             "reply" => Some(Self::Reply),
             "note" => Some(Self::Note),
+            "link" => Some(Self::Link),
             _ => None,
         }
     }
@@ -148,12 +153,26 @@ pub struct WriteKey {
     pub connection: String,
     /// The ticket id at the vendor.
     pub ticket: String,
-    /// The statement.
+    /// The statement; for a link note, which has none, minus the incident's id (so a ticket
+    /// in two incidents gets two, and no statement's id is taken).
     pub statement_id: i64,
-    /// Its version.
+    /// Its version (0 for a link note).
     pub version: u32,
-    /// Reply or note.
+    /// Reply, note or link note.
     pub action: WriteAction,
+}
+
+impl WriteKey {
+    /// The key of the link note of `ticket` in `incident`.
+    pub fn link(connection: &str, ticket: &str, incident: i64) -> Self {
+        Self {
+            connection: connection.to_owned(),
+            ticket: ticket.to_owned(),
+            statement_id: -incident,
+            version: 0,
+            action: WriteAction::Link,
+        }
+    }
 }
 
 /// A write as planned: what goes on the ticket.

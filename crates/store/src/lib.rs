@@ -609,6 +609,18 @@ pub trait Store: Send + Sync + 'static {
         error: Option<&str>,
     ) -> Result<Vec<helpdesks::WriteKey>, StoreError>;
 
+    /// The contacts linked to an incident from `source`, each with its customer's pseudonym
+    /// (`None` when the source named no customer): the write-back answers one customer once
+    /// however many tickets they opened.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn linked_contact_customers(
+        &self,
+        incident: i64,
+        source: &str,
+    ) -> Result<Vec<(String, Option<String>)>, StoreError>;
+
     /// An incident's writes, every status.
     ///
     /// # Errors

@@ -56,6 +56,7 @@ pub struct Faults {
 struct Job {
     ids: Vec<String>,
     comment: Comment,
+    tags: Vec<String>,
     polls: u32,
     applied: bool,
 }
@@ -63,6 +64,7 @@ struct Job {
 #[derive(Default)]
 struct Inner {
     comments: HashMap<String, Vec<Comment>>,
+    tags: HashMap<String, Vec<String>>,
     tickets: HashMap<String, TicketInfo>,
     jobs: HashMap<String, Job>,
     next_job: u64,
@@ -173,6 +175,18 @@ impl FakeZendesk {
             .unwrap_or_default()
     }
 
+    /// The tags the API added to ticket `id`.
+    pub fn tags(&self, ticket: &str) -> Vec<String> {
+        self.shared
+            .inner
+            .lock()
+            .expect("lock")
+            .tags
+            .get(ticket)
+            .cloned()
+            .unwrap_or_default()
+    }
+
     /// Requests served, and how many of them were 429s.
     pub fn requests(&self) -> (usize, usize) {
         self.shared.gate.counts()
@@ -222,6 +236,14 @@ async fn update_many(
         public: comment["public"].as_bool().unwrap_or(true),
         author: None,
     };
+    let tags: Vec<String> = body.0["ticket"]["additional_tags"]
+        .as_array()
+        .map(|t| {
+            t.iter()
+                .filter_map(|t| t.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
     let hang = {
         let mut inner = shared.inner.lock().expect("lock");
         if inner.faults.fail_updates > 0 {
@@ -238,6 +260,7 @@ async fn update_many(
             let mut job = Job {
                 ids,
                 comment,
+                tags,
                 polls: 0,
                 applied: false,
             };
@@ -274,6 +297,12 @@ fn apply(inner: &mut Inner, job: &mut Job) {
                 .entry(id.clone())
                 .or_default()
                 .push(job.comment.clone());
+            let tags = inner.tags.entry(id.clone()).or_default();
+            for tag in &job.tags {
+                if !tags.contains(tag) {
+                    tags.push(tag.clone());
+                }
+            }
             if let Some(t) = inner.tickets.get_mut(id) {
                 t.updated_at = chrono::Utc::now().timestamp();
             }

@@ -69,6 +69,32 @@ pub async fn send(
     request.send().await.expect("webhook sent")
 }
 
+/// A Zendesk `ticket.tags_changed` event: an agent added `added` to `ticket`.
+pub fn zendesk_tags_changed(
+    ticket: &str,
+    requester: &str,
+    description: &str,
+    added: &[&str],
+) -> serde_json::Value {
+    serde_json::json!({
+        "account_id": 1,
+        "id": format!("evt-tags-{ticket}-{}", added.join("-")),
+        "subject": format!("zen:ticket:{ticket}"),
+        "time": chrono::Utc::now().to_rfc3339(),
+        "type": "zen:event-type:ticket.tags_changed",
+        "zendesk_event_version": "2022-11-06",
+        "detail": {
+            "id": ticket,
+            "subject": "Account",
+            "description": description,
+            "requester_id": requester,
+            "status": "OPEN",
+            "tags": added,
+        },
+        "event": {"tags_added": added, "tags_removed": []},
+    })
+}
+
 /// A Zendesk `ticket.created` event.
 pub fn zendesk_ticket_created(
     ticket: &str,

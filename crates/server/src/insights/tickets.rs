@@ -1,5 +1,6 @@
 //! The helpdesk side of an incident's metrics: when its linked tickets were first answered,
-//! and how many have the latest customer statement.
+//! and how many have the latest customer statement (a public reply, or for a customer's other
+//! tickets the note saying which ticket got it).
 
 use frontline_core::incident::Signal;
 use frontline_core::metrics::{TicketAnswers, TicketFacts, ticket_answers};
@@ -35,11 +36,24 @@ pub async fn tickets(store: &dyn Store, id: i64) -> Result<Option<TicketAnswers>
             _ => None,
         })
         .collect();
+    let statements = store.list_statements(id).await?;
+    let for_customers: std::collections::HashSet<i64> = statements
+        .iter()
+        .filter(|s| s.audience == Audience::Customers)
+        .map(|s| s.id)
+        .collect();
     let replies = store
         .incident_helpdesk_writes(id)
         .await?
         .into_iter()
-        .filter(|w| w.key.action == WriteAction::Reply && w.status == WriteStatus::Sent)
+        .filter(|w| {
+            w.status == WriteStatus::Sent
+                && match w.key.action {
+                    WriteAction::Reply => true,
+                    WriteAction::Note => for_customers.contains(&w.key.statement_id),
+                    WriteAction::Link => false,
+                }
+        })
         .filter_map(|w| {
             let at = w.sent_at?;
             Some((
@@ -50,9 +64,7 @@ pub async fn tickets(store: &dyn Store, id: i64) -> Result<Option<TicketAnswers>
             ))
         })
         .collect();
-    let latest = store
-        .list_statements(id)
-        .await?
+    let latest = statements
         .into_iter()
         .filter(|s| s.audience == Audience::Customers)
         .filter_map(|s| Some((s.published_at()?, s.id, s.published?)))

@@ -5,7 +5,7 @@
 
 use frontline_core::Role;
 use frontline_testkit::fake_per_ticket::{self, FakePerTicket};
-use frontline_testkit::fake_zendesk::{FakeZendesk, Faults};
+use frontline_testkit::fake_zendesk::{Comment, FakeZendesk, Faults};
 use frontline_testkit::{Backend, TestApp, json, spawn_app_with};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -62,6 +62,14 @@ async fn approve_and_publish(app: &TestApp, sid: i64, tokens: &[String; 3], both
         json!({}),
     )
     .await;
+}
+
+/// A ticket's comments other than the link note every linked ticket gets, in order.
+fn answers(comments: Vec<Comment>) -> Vec<Comment> {
+    comments
+        .into_iter()
+        .filter(|c| !c.body.contains("Linked to Frontline incident"))
+        .collect()
 }
 
 /// Steps the write-back until nothing is open; answers the rounds taken.
@@ -149,7 +157,16 @@ async fn each_linked_ticket_gets_each_version_once_through_faults(backend: Backe
     let took = started.elapsed();
     let (requests, limited) = fake.requests();
     for t in &tickets {
-        let comments = fake.comments(t);
+        let all = fake.comments(t);
+        // One internal link note with the incident's title, and the incident's tag.
+        let notes: Vec<&Comment> = all
+            .iter()
+            .filter(|c| c.body.contains("Linked to Frontline incident"))
+            .collect();
+        assert_eq!(notes.len(), 1, "ticket {t}: {all:?}");
+        assert!(!notes[0].public && notes[0].body.contains("Smishing wave"));
+        assert_eq!(fake.tags(t), [format!("frontline-incident-{incident}")]);
+        let comments = answers(all);
         assert_eq!(comments.len(), 1, "ticket {t}: {comments:?}");
         assert!(comments[0].public);
         assert!(comments[0].body.starts_with("We never ask"));
@@ -173,7 +190,7 @@ async fn each_linked_ticket_gets_each_version_once_through_faults(backend: Backe
     approve_and_publish(&app, statement, &tokens, true).await;
     write_back(&app).await;
     for t in &tickets {
-        let comments = fake.comments(t);
+        let comments = answers(fake.comments(t));
         assert_eq!(comments.len(), 2, "ticket {t}: {comments:?}");
         assert!(comments[1].body.starts_with("Update:"));
     }
@@ -196,6 +213,8 @@ async fn each_linked_ticket_gets_each_version_once_through_faults(backend: Backe
     .await;
     write_back(&app).await;
     let late = fake.comments("99999");
+    assert_eq!(late.len(), 2, "{late:?}");
+    let late = answers(late);
     assert_eq!(late.len(), 1, "{late:?}");
     assert!(late[0].body.starts_with("Update:"));
 
@@ -227,7 +246,8 @@ async fn each_linked_ticket_gets_each_version_once_through_faults(backend: Backe
     assert!(answered["time_to_first_answer_seconds"].as_i64().unwrap() >= 0);
     assert_eq!(
         ledger["counts"]["zd"]["sent"],
-        2 * TICKETS + 1,
+        // Two replies per ticket and the late one's, and each ticket's link note.
+        2 * TICKETS + 1 + TICKETS + 1,
         "{}",
         ledger["counts"]
     );
@@ -289,7 +309,7 @@ async fn a_closed_ticket_is_given_up_and_the_rest_are_answered(backend: Backend)
     });
     write_back(&app).await;
     for t in ["1", "3"] {
-        let c = fake.comments(t);
+        let c = answers(fake.comments(t));
         assert_eq!(c.len(), 1, "{c:?}");
         assert!(!c[0].public, "an agents version is an internal note");
     }
@@ -474,12 +494,17 @@ async fn intercom_and_freshdesk_tickets_get_each_version_once_through_faults(bac
     for (name, fake) in [("intercom", &intercom), ("freshdesk", &freshdesk)] {
         for t in 0..150 {
             let ticket = (500 + t).to_string();
-            let comments = fake.comments(&ticket);
+            let all = fake.comments(&ticket);
+            let links = all
+                .iter()
+                .filter(|c| !c.public && c.body.contains("Linked to Frontline incident"))
+                .count();
+            let comments = answers(all);
             let replies: Vec<_> = comments.iter().filter(|c| c.public).collect();
             let notes: Vec<_> = comments.iter().filter(|c| !c.public).collect();
             assert_eq!(
-                (replies.len(), notes.len()),
-                (1, 1),
+                (links, replies.len(), notes.len()),
+                (1, 1, 1),
                 "{name} ticket {ticket}: {comments:?}"
             );
             assert!(replies[0].body.contains("We reset your sessions."));
@@ -561,12 +586,14 @@ async fn a_restart_after_sending_sends_nothing_twice(backend: Backend) {
     app.restart().await;
     write_back(&app).await;
     for t in &tickets {
+        // The link note and the reply, each once.
         assert_eq!(
             fake.comments(t).len(),
-            1,
+            2,
             "ticket {t}: {:?}",
             fake.comments(t)
         );
+        assert_eq!(answers(fake.comments(t)).len(), 1);
     }
     let writes = app.store.incident_helpdesk_writes(incident).await.unwrap();
     let resent = writes.iter().filter(|w| w.attempts == 2).count();
@@ -745,14 +772,93 @@ async fn a_failing_connection_pauses_and_resumes_by_itself(backend: Backend) {
     tokio::time::sleep(Duration::from_millis(500)).await;
     write_back(&app).await;
     for t in &tickets {
-        let comments = fake.comments(t);
+        let comments = answers(fake.comments(t));
         assert_eq!(comments.len(), 1, "ticket {t}: {comments:?}");
     }
     let (_, got) = json(app.get("/api/v1/helpdesks/zd", &admin).await).await;
     assert!(got["health"]["paused_until"].is_null(), "{got}");
 }
 
+async fn one_customer_with_several_tickets_is_answered_once(backend: Backend) {
+    let fake =
+        FakeZendesk::start("ops@example.com", "zd-token", 1_000, Duration::from_secs(1)).await;
+    let Some(app) = spawn_app_with(backend, |c| {
+        c.helpdesks.interval_ms = 0;
+        c.helpdesks.verify_after_ms = 0;
+        c.helpdesks.requests_per_minute = 60_000;
+    })
+    .await
+    else {
+        return;
+    };
+    let (admin, ingest, tokens) = people(&app).await;
+    connect_zendesk(&app, &admin, &fake.url()).await;
+    let now = chrono::Utc::now().to_rfc3339();
+    // Alice wrote in twice (tickets 1 and 2, and a comment on 1), Bob once.
+    let contacts = json!([
+        {"source": "zd", "id": "1:0", "channel": "ticket", "received_at": now,
+         "customer": "alice@example.com", "text": "charged twice"},
+        {"source": "zd", "id": "1:5", "channel": "ticket", "received_at": now,
+         "customer": "alice@example.com", "text": "still charged twice"},
+        {"source": "zd", "id": "2:0", "channel": "ticket", "received_at": now,
+         "customer": "alice@example.com", "text": "why two charges??"},
+        {"source": "zd", "id": "3:0", "channel": "ticket", "received_at": now,
+         "customer": "bob@example.com", "text": "double charge"},
+    ]);
+    post(&app, "/api/v1/contacts", &ingest, contacts).await;
+    let incident = post(
+        &app,
+        "/api/v1/incidents",
+        &tokens[0],
+        json!({"title": "Double charges", "severity": "SEV3"}),
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap();
+    post(
+        &app,
+        &format!("/api/v1/incidents/{incident}/links"),
+        &tokens[0],
+        json!({"contacts": [{"source": "zd", "id": "1:0"}, {"source": "zd", "id": "1:5"},
+                            {"source": "zd", "id": "2:0"}, {"source": "zd", "id": "3:0"}]}),
+    )
+    .await;
+    let sid = post(
+        &app,
+        &format!("/api/v1/incidents/{incident}/statements"),
+        &tokens[2],
+        json!({"audience": "customers", "body": "Duplicate charges are being refunded."}),
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap();
+    approve_and_publish(&app, sid, &tokens, true).await;
+    write_back(&app).await;
+    let public =
+        |t: &str| -> Vec<Comment> { fake.comments(t).into_iter().filter(|c| c.public).collect() };
+    assert_eq!(public("1").len(), 1, "{:?}", fake.comments("1"));
+    assert_eq!(public("3").len(), 1, "{:?}", fake.comments("3"));
+    assert!(public("2").is_empty(), "{:?}", fake.comments("2"));
+    let notes = answers(fake.comments("2"));
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(notes[0].body.contains("went to ticket 1"), "{notes:?}");
+    assert!(
+        notes[0]
+            .body
+            .contains("Duplicate charges are being refunded.")
+    );
+    // Each ticket counts as answered with the latest version.
+    let (_, metrics) = json(
+        app.get(&format!("/api/v1/incidents/{incident}/metrics"), &tokens[0])
+            .await,
+    )
+    .await;
+    assert_eq!(metrics["tickets"]["linked"], 3, "{metrics}");
+    assert_eq!(metrics["tickets"]["answered_with_latest"], 3, "{metrics}");
+}
+
 frontline_testkit::backend_tests!(
+    one_customer_with_several_tickets_is_answered_once,
     a_failing_connection_pauses_and_resumes_by_itself,
     the_sweep_takes_in_what_webhooks_missed_once,
     a_restart_after_sending_sends_nothing_twice,

@@ -6,7 +6,7 @@
 use frontline_core::Role;
 use frontline_testkit::helpdesk::{
     ZendeskSigning, intercom_header, send, zendesk_comment_added, zendesk_headers,
-    zendesk_ticket_created,
+    zendesk_tags_changed, zendesk_ticket_created,
 };
 use frontline_testkit::{Backend, TestApp, json, spawn_app};
 use serde_json::{Value, json};
@@ -439,7 +439,95 @@ async fn intercom_and_freshdesk_webhooks_are_checked_their_own_way(backend: Back
     assert_eq!(contact_count(&app, &reader, "fd").await, 1);
 }
 
+async fn an_agent_links_a_ticket_with_the_incident_tag(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let admin = app.token(Role::Admin).await;
+    let security = app.token(Role::Security).await;
+    connect(&app, &admin, zendesk("zd")).await;
+    let path = "/api/v1/integrations/zendesk/zd";
+    let (status, incident) = json(
+        app.post_json(
+            "/api/v1/incidents",
+            &security,
+            &json!({"title": "Account takeovers", "severity": "SEV2"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 201, "{incident}");
+    let id = incident["id"].as_i64().unwrap();
+
+    // A ticket Frontline never heard of: its opening message is taken in, then linked.
+    let tagged = zendesk_tags_changed(
+        "55",
+        "9002",
+        "<p>Someone changed the e-mail on my account</p>",
+        &["vip", &format!("frontline-incident-{id}")],
+    );
+    let (status, answer) =
+        zendesk_event(&app, path, SECRET, &now(), &tagged, ZendeskSigning::Right).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["status"], "linked", "{answer}");
+    assert_eq!(answer["contacts"], json!(["55:0"]));
+    let (_, detail) = json(app.get(&format!("/api/v1/incidents/{id}"), &security).await).await;
+    let linked: Vec<&Value> = detail["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["source"] == "zd" && l["id"] == "55:0")
+        .collect();
+    assert_eq!(linked.len(), 1, "{detail}");
+    let (status, contact) = json(app.get("/api/v1/contacts/zd/55:0", &security).await).await;
+    assert_eq!(status, 200, "{contact}");
+
+    // The same delivery again links nothing twice.
+    let (status, answer) =
+        zendesk_event(&app, path, SECRET, &now(), &tagged, ZendeskSigning::Right).await;
+    assert_eq!(status, 200, "{answer}");
+    let (_, again) = json(app.get(&format!("/api/v1/incidents/{id}"), &security).await).await;
+    assert_eq!(again["links"], detail["links"], "{answer}");
+
+    // Tags naming no incident, or none of Frontline's, are answered with the reason.
+    let stray = zendesk_tags_changed("56", "9003", "help", &["frontline-incident-99999"]);
+    let (status, answer) =
+        zendesk_event(&app, path, SECRET, &now(), &stray, ZendeskSigning::Right).await;
+    assert_eq!(
+        (status, answer["status"].as_str()),
+        (200, Some("ignored")),
+        "{answer}"
+    );
+    assert!(
+        answer["reason"].as_str().unwrap().contains("99999"),
+        "{answer}"
+    );
+    let other = zendesk_tags_changed("57", "9004", "help", &["billing"]);
+    let (status, answer) =
+        zendesk_event(&app, path, SECRET, &now(), &other, ZendeskSigning::Right).await;
+    assert_eq!(
+        (status, answer["status"].as_str()),
+        (200, Some("activity")),
+        "{answer}"
+    );
+    // A tag change signed wrongly links nothing.
+    let forged = zendesk_tags_changed("58", "9005", "x", &[&format!("frontline-incident-{id}")]);
+    let (status, _) = zendesk_event(
+        &app,
+        path,
+        "wrong-secret",
+        &now(),
+        &forged,
+        ZendeskSigning::Right,
+    )
+    .await;
+    assert_eq!(status, 401);
+    let (_, after) = json(app.get(&format!("/api/v1/incidents/{id}"), &security).await).await;
+    assert_eq!(after["links"], detail["links"]);
+}
+
 frontline_testkit::backend_tests!(
+    an_agent_links_a_ticket_with_the_incident_tag,
     connections_are_for_admins_and_never_show_a_secret,
     zendesk_webhooks_become_one_contact_per_customer_message,
     intercom_and_freshdesk_webhooks_are_checked_their_own_way,

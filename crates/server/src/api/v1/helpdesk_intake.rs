@@ -2,7 +2,8 @@
 //! behind a bearer token (Freshdesk's excepted): each vendor's signature is the proof, checked
 //! against the connection's current secret and, during a rotation, its previous one. What
 //! customers wrote becomes contacts whose source is the connection and whose id is
-//! `TICKET:COMMENT`; agents' replies and notes are activity; the rest is ignored with a reason.
+//! `TICKET:COMMENT`; agents' replies and notes are activity; an incident's tag added by an
+//! agent links the ticket; the rest is ignored with a reason.
 
 use super::helpdesks::{context, unknown};
 use super::intake;
@@ -120,38 +121,16 @@ pub async fn receive(
     let mut status = axum::http::StatusCode::OK;
     match inbound {
         Inbound::Customer(messages) => {
-            let channel = match kind {
-                HelpdeskKind::Intercom => "chat",
-                _ => "ticket",
-            };
-            let contacts = messages
-                .iter()
-                .map(|m| contact(&name, kind, channel, m))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(ApiError::invalid)?;
-            let records: Vec<_> = contacts
-                .into_iter()
-                .map(|c| state.intake.prepare(c))
-                .collect();
-            let origin = Origin {
-                request_id: crate::plumbing::telemetry::current_request_id(),
-                client: crate::plumbing::telemetry::current_client(),
-                ..Origin::new(Actor::System)
-            };
-            let outcome = intake::store_prepared(&state, &records, &origin).await?;
-            out.contacts = messages.iter().map(Message::contact_id).collect();
-            out.stored = outcome.iter().filter(|o| **o == Inserted::Accepted).count();
-            out.duplicates = outcome.len() - out.stored;
-            out.status = if out.stored == 0 {
-                "duplicate"
-            } else {
-                "stored"
-            }
-            .into();
+            take_in(&state, &name, kind, &messages, &mut out).await?;
             if state.bus.is_some() {
                 status = axum::http::StatusCode::ACCEPTED;
             }
         }
+        Inbound::Tagged {
+            ticket,
+            added,
+            opening,
+        } => link_by_tag(&state, &name, kind, &ticket, &added, opening, &mut out).await?,
         Inbound::Activity { ticket, what } => {
             out.status = "activity".into();
             out.reason = Some(format!("{what} on ticket {ticket}"));
@@ -170,6 +149,112 @@ pub async fn receive(
         out.status = "duplicate".into();
     }
     Ok((status, Json(out)))
+}
+
+fn system_origin() -> Origin {
+    Origin {
+        request_id: crate::plumbing::telemetry::current_request_id(),
+        client: crate::plumbing::telemetry::current_client(),
+        ..Origin::new(Actor::System)
+    }
+}
+
+/// Stores what customers wrote as contacts of the connection.
+async fn take_in(
+    state: &AppState,
+    name: &str,
+    kind: HelpdeskKind,
+    messages: &[Message],
+    out: &mut HelpdeskEventOut,
+) -> Result<(), ApiError> {
+    let channel = match kind {
+        HelpdeskKind::Intercom => "chat",
+        _ => "ticket",
+    };
+    let contacts = messages
+        .iter()
+        .map(|m| contact(name, kind, channel, m))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(ApiError::invalid)?;
+    let records: Vec<_> = contacts
+        .into_iter()
+        .map(|c| state.intake.prepare(c))
+        .collect();
+    let outcome = intake::store_prepared(state, &records, &system_origin()).await?;
+    out.contacts = messages.iter().map(Message::contact_id).collect();
+    out.stored = outcome.iter().filter(|o| **o == Inserted::Accepted).count();
+    out.duplicates = outcome.len() - out.stored;
+    out.status = if out.stored == 0 {
+        "duplicate"
+    } else {
+        "stored"
+    }
+    .into();
+    Ok(())
+}
+
+/// An agent added `frontline-incident-N` to a ticket: the ticket's opening message (taken in
+/// first if Frontline has not heard of it) is linked to incident N. A tag naming no incident,
+/// or a message already in another incident, is answered with the reason, not an error: the
+/// vendor would only retry it.
+async fn link_by_tag(
+    state: &AppState,
+    name: &str,
+    kind: HelpdeskKind,
+    ticket: &str,
+    added: &[String],
+    opening: Option<Message>,
+    out: &mut HelpdeskEventOut,
+) -> Result<(), ApiError> {
+    use frontline_core::incident::{IncidentChange, Signal};
+    let incidents: Vec<i64> = added
+        .iter()
+        .filter_map(|t| t.strip_prefix("frontline-incident-")?.parse().ok())
+        .collect();
+    if incidents.is_empty() {
+        out.status = "activity".into();
+        out.reason = Some(format!("tags changed on ticket {ticket}"));
+        return Ok(());
+    }
+    let id = format!("{ticket}:0");
+    if state.store.get_contact(name, &id).await?.is_none() {
+        if let Some(message) = opening {
+            take_in(state, name, kind, &[message], out).await?;
+        }
+    }
+    let mut linked = Vec::new();
+    let mut reasons = Vec::new();
+    for incident in incidents {
+        let signal = Signal::Contact {
+            source: name.to_owned(),
+            id: id.clone(),
+        };
+        match state
+            .store
+            .change_incident(
+                incident,
+                &[IncidentChange::Link(vec![signal])],
+                &system_origin(),
+            )
+            .await
+        {
+            Ok(_) => linked.push(incident.to_string()),
+            Err(e) => reasons.push(format!("incident {incident}: {e}")),
+        }
+    }
+    if !linked.is_empty() {
+        state.feed_changed();
+        out.status = "linked".into();
+        reasons.insert(
+            0,
+            format!("ticket {ticket} linked to incident {}", linked.join(", ")),
+        );
+    } else {
+        out.status = "ignored".into();
+    }
+    out.contacts = vec![id];
+    out.reason = Some(reasons.join("; "));
+    Ok(())
 }
 
 /// The connection's accepted secrets: the current one, and the previous during its grace.

@@ -17,7 +17,7 @@ use frontline_api::{
     ChangeHelpdesk, CreateHelpdesk, ErrorBody, HelpdeskHealth, HelpdeskList, HelpdeskOut,
 };
 use frontline_helpdesk::HelpdeskKind;
-use frontline_store::helpdesks::{Helpdesk, HelpdeskChange, NewHelpdesk};
+use frontline_store::helpdesks::{Helpdesk, HelpdeskChange, NewHelpdesk, WriteAction};
 use serde_json::Value;
 
 /// How long the previous signing secret is accepted after a rotation: long enough to change
@@ -378,7 +378,7 @@ pub async fn incident_ledger(
             .map(|w| frontline_api::HelpdeskWriteOut {
                 connection: w.key.connection,
                 ticket: w.key.ticket,
-                statement_id: w.key.statement_id,
+                statement_id: (w.key.action != WriteAction::Link).then_some(w.key.statement_id),
                 version: w.key.version,
                 action: w.key.action.as_str().to_owned(),
                 status: w.status.as_str().to_owned(),
