@@ -153,6 +153,27 @@ pub struct Publication {
     pub by: String,
 }
 
+impl Version {
+    /// The body for a reader of `language` (a tag such as `de` or `de-CH`): its translation
+    /// when there is one (the exact tag, else the same primary language), else the body.
+    pub fn body_in(&self, language: Option<&str>) -> &str {
+        let Some(language) = language else {
+            return &self.body;
+        };
+        let primary = |tag: &str| tag.split(['-', '_']).next().unwrap_or(tag).to_owned();
+        let wanted = primary(language);
+        self.translations
+            .iter()
+            .find(|(tag, _)| tag.eq_ignore_ascii_case(language))
+            .or_else(|| {
+                self.translations
+                    .iter()
+                    .find(|(tag, _)| primary(tag).eq_ignore_ascii_case(&wanted))
+            })
+            .map_or(&self.body, |(_, t)| &t.body)
+    }
+}
+
 /// A draft's content, checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Draft {
@@ -447,6 +468,34 @@ fn text(value: String, field: &str) -> Result<String, InvalidField> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reader_gets_the_translation_of_their_language() {
+        let translation = |body: &str| Translation {
+            title: None,
+            body: body.into(),
+        };
+        let version = Version {
+            number: 1,
+            title: None,
+            body: "We are on it.".into(),
+            translations: [
+                ("de".to_owned(), translation("Wir sind dran.")),
+                ("pt-BR".to_owned(), translation("Estamos cuidando disso.")),
+            ]
+            .into(),
+            r#final: false,
+            author: "cora".into(),
+            created_at: chrono::Utc::now(),
+            approvals: Vec::new(),
+        };
+        assert_eq!(version.body_in(Some("de")), "Wir sind dran.");
+        assert_eq!(version.body_in(Some("de-CH")), "Wir sind dran.");
+        assert_eq!(version.body_in(Some("PT-br")), "Estamos cuidando disso.");
+        assert_eq!(version.body_in(Some("pt")), "Estamos cuidando disso.");
+        assert_eq!(version.body_in(Some("fr")), "We are on it.");
+        assert_eq!(version.body_in(None), "We are on it.");
+    }
 
     fn statement(audience: Audience) -> Statement {
         Statement::new(

@@ -436,12 +436,12 @@ impl Store for PostgresStore {
         helpdesks::incident_writes(self, incident).await
     }
 
-    async fn linked_contact_customers(
+    async fn linked_helpdesk_contacts(
         &self,
         incident: i64,
         source: &str,
-    ) -> Result<Vec<(String, Option<String>)>, StoreError> {
-        helpdesks::linked_contact_customers(self, incident, source).await
+    ) -> Result<Vec<frontline_store::helpdesks::LinkedContact>, StoreError> {
+        helpdesks::linked_contacts(self, incident, source).await
     }
 
     async fn record_helpdesk_event(

@@ -467,13 +467,13 @@ pub(crate) async fn set_sweep(
         .map_err(|e| map(e, "committing a helpdesk sweep"))
 }
 
-pub(crate) async fn linked_contact_customers(
+pub(crate) async fn linked_contacts(
     store: &SqliteStore,
     incident: i64,
     source: &str,
-) -> Result<Vec<(String, Option<String>)>, StoreError> {
+) -> Result<Vec<frontline_store::helpdesks::LinkedContact>, StoreError> {
     let rows = sqlx::query(
-        "SELECT l.ref_id, c.customer FROM incident_links l
+        "SELECT l.ref_id, c.customer, c.language FROM incident_links l
          LEFT JOIN contacts c ON c.source = l.source AND c.ext_id = l.ref_id
          WHERE l.incident_id = ? AND l.kind = 'contact' AND l.source = ?
          ORDER BY l.seq",
@@ -482,15 +482,14 @@ pub(crate) async fn linked_contact_customers(
     .bind(source)
     .fetch_all(&store.reader)
     .await
-    .map_err(|e| map(e, "reading an incident's linked customers"))?;
+    .map_err(|e| map(e, "reading an incident's linked contacts"))?;
     rows.iter()
         .map(|row| {
-            Ok((
-                row.try_get::<String, _>("ref_id")
-                    .map_err(|e| map(e, "ref_id"))?,
-                row.try_get::<Option<String>, _>("customer")
-                    .map_err(|e| map(e, "customer"))?,
-            ))
+            Ok(frontline_store::helpdesks::LinkedContact {
+                id: row.try_get("ref_id").map_err(|e| map(e, "ref_id"))?,
+                customer: row.try_get("customer").map_err(|e| map(e, "customer"))?,
+                language: row.try_get("language").map_err(|e| map(e, "language"))?,
+            })
         })
         .collect()
 }

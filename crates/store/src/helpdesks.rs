@@ -206,3 +206,14 @@ pub struct HelpdeskWrite {
     /// When it was confirmed on the ticket.
     pub sent_at: Option<DateTime<Utc>>,
 }
+
+/// A contact linked to an incident, as the write-back needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkedContact {
+    /// The contact's id at its source (`TICKET:COMMENT`).
+    pub id: String,
+    /// Its customer's pseudonym, when the source named one.
+    pub customer: Option<String>,
+    /// Its language, when the source said.
+    pub language: Option<String>,
+}

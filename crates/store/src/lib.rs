@@ -609,17 +609,17 @@ pub trait Store: Send + Sync + 'static {
         error: Option<&str>,
     ) -> Result<Vec<helpdesks::WriteKey>, StoreError>;
 
-    /// The contacts linked to an incident from `source`, each with its customer's pseudonym
-    /// (`None` when the source named no customer): the write-back answers one customer once
-    /// however many tickets they opened.
+    /// The contacts linked to an incident from `source`, in the order they were linked, each
+    /// with its customer's pseudonym and language: the write-back answers one customer once
+    /// however many tickets they opened, in their language where a translation exists.
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] when the database cannot be reached.
-    async fn linked_contact_customers(
+    async fn linked_helpdesk_contacts(
         &self,
         incident: i64,
         source: &str,
-    ) -> Result<Vec<(String, Option<String>)>, StoreError>;
+    ) -> Result<Vec<helpdesks::LinkedContact>, StoreError>;
 
     /// An incident's writes, every status.
     ///

@@ -99,7 +99,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
     };
     let sealing = crate::plumbing::sealing::Sealing::new(&config)
         .context("loading the key that seals helpdesk credentials (secrets.sealing_key_file)")?;
-    let helpdesk_guards = Arc::new(crate::workers::helpdesk_guard::Guards::new(
+    let helpdesk_guards = Arc::new(crate::workers::helpdesk::guard::Guards::new(
         config.helpdesks.requests_per_minute,
         config.helpdesks.breaker_failures,
         std::time::Duration::from_millis(config.helpdesks.breaker_cooldown_ms),

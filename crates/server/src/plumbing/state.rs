@@ -68,7 +68,7 @@ pub struct Shared {
     /// The key that seals helpdesk credentials.
     pub sealing: Arc<crate::plumbing::sealing::Sealing>,
     /// Each helpdesk connection's request budget and circuit breaker.
-    pub helpdesk_guards: Arc<crate::workers::helpdesk_guard::Guards>,
+    pub helpdesk_guards: Arc<crate::workers::helpdesk::guard::Guards>,
 }
 
 impl AppState {

@@ -11,7 +11,6 @@ pub mod delivery;
 pub mod detection;
 pub mod follow;
 pub mod helpdesk;
-pub mod helpdesk_guard;
 pub mod nodes;
 pub mod sweep;
 

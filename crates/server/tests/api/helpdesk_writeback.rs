@@ -779,7 +779,7 @@ async fn a_failing_connection_pauses_and_resumes_by_itself(backend: Backend) {
     assert!(got["health"]["paused_until"].is_null(), "{got}");
 }
 
-async fn one_customer_with_several_tickets_is_answered_once(backend: Backend) {
+async fn each_customer_is_answered_once_in_their_language(backend: Backend) {
     let fake =
         FakeZendesk::start("ops@example.com", "zd-token", 1_000, Duration::from_secs(1)).await;
     let Some(app) = spawn_app_with(backend, |c| {
@@ -803,7 +803,7 @@ async fn one_customer_with_several_tickets_is_answered_once(backend: Backend) {
         {"source": "zd", "id": "2:0", "channel": "ticket", "received_at": now,
          "customer": "alice@example.com", "text": "why two charges??"},
         {"source": "zd", "id": "3:0", "channel": "ticket", "received_at": now,
-         "customer": "bob@example.com", "text": "double charge"},
+         "customer": "bob@example.com", "language": "de-AT", "text": "doppelt abgebucht"},
     ]);
     post(&app, "/api/v1/contacts", &ingest, contacts).await;
     let incident = post(
@@ -827,7 +827,8 @@ async fn one_customer_with_several_tickets_is_answered_once(backend: Backend) {
         &app,
         &format!("/api/v1/incidents/{incident}/statements"),
         &tokens[2],
-        json!({"audience": "customers", "body": "Duplicate charges are being refunded."}),
+        json!({"audience": "customers", "body": "Duplicate charges are being refunded.",
+               "translations": {"de": {"body": "Doppelte Abbuchungen werden erstattet."}}}),
     )
     .await["id"]
         .as_i64()
@@ -838,6 +839,12 @@ async fn one_customer_with_several_tickets_is_answered_once(backend: Backend) {
         |t: &str| -> Vec<Comment> { fake.comments(t).into_iter().filter(|c| c.public).collect() };
     assert_eq!(public("1").len(), 1, "{:?}", fake.comments("1"));
     assert_eq!(public("3").len(), 1, "{:?}", fake.comments("3"));
+    // Bob wrote in German: his reply is the German translation; Alice's is the original.
+    assert_eq!(
+        public("3")[0].body,
+        "Doppelte Abbuchungen werden erstattet."
+    );
+    assert_eq!(public("1")[0].body, "Duplicate charges are being refunded.");
     assert!(public("2").is_empty(), "{:?}", fake.comments("2"));
     let notes = answers(fake.comments("2"));
     assert_eq!(notes.len(), 1, "{notes:?}");
@@ -858,7 +865,7 @@ async fn one_customer_with_several_tickets_is_answered_once(backend: Backend) {
 }
 
 frontline_testkit::backend_tests!(
-    one_customer_with_several_tickets_is_answered_once,
+    each_customer_is_answered_once_in_their_language,
     a_failing_connection_pauses_and_resumes_by_itself,
     the_sweep_takes_in_what_webhooks_missed_once,
     a_restart_after_sending_sends_nothing_twice,

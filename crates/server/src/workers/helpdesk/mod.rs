@@ -10,19 +10,21 @@
 //! answer, a job that did not finish) stays `sending`, and is read back from the ticket before
 //! anything is sent again: no helpdesk has an idempotency key for comments, so the ledger and
 //! the read-back are what keep a customer from getting the same reply twice.
-//! Leader-only (lease `helpdesk`), which also runs the sweeps ([`super::sweep`]).
+//! Leader-only (lease `helpdesk`), which also runs the sweeps ([`super::sweep`]). What each
+//! ticket needs is planned in `plan.rs`; each connection's budget and breaker are in [`guard`].
+
+pub mod guard;
+mod plan;
+
+pub use plan::incident_tag;
 
 use crate::plumbing::state::AppState;
 use chrono::Utc;
-use frontline_core::incident::Signal;
-use frontline_core::statement::Audience;
 use frontline_helpdesk::HelpdeskKind;
 use frontline_helpdesk::clean::clean;
 use frontline_helpdesk::per_ticket;
 use frontline_helpdesk::zendesk::{CallError, Client, MAX_IDS};
-use frontline_store::helpdesks::{
-    Helpdesk, HelpdeskWrite, PlannedWrite, WriteAction, WriteKey, WriteStatus,
-};
+use frontline_store::helpdesks::{Helpdesk, HelpdeskWrite, WriteAction, WriteKey, WriteStatus};
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
@@ -72,7 +74,7 @@ async fn round_planning(state: &AppState, replan: bool) -> anyhow::Result<Round>
         return Ok(report);
     }
     if replan {
-        report.planned = plan(state, &connections).await?;
+        report.planned = plan::plan(state, &connections).await?;
     }
     for connection in &connections {
         // A connection whose calls keep failing rests until its circuit's cool-down is over.
@@ -84,213 +86,6 @@ async fn round_planning(state: &AppState, replan: bool) -> anyhow::Result<Round>
         }
     }
     Ok(report)
-}
-
-/// The tag a linked ticket carries in a helpdesk with tags (Zendesk): agents can find the
-/// incident's tickets by it, and an agent who adds it links the ticket.
-pub fn incident_tag(incident: i64) -> String {
-    format!("frontline-incident-{incident}")
-}
-
-/// Plans a row per linked ticket and published `customers` or `agents` version, and a link
-/// note for each ticket of an open incident.
-async fn plan(state: &AppState, connections: &[Helpdesk]) -> anyhow::Result<usize> {
-    let names: Vec<&str> = connections.iter().map(|c| c.name.as_str()).collect();
-    let since = Utc::now() - chrono::Duration::days(FOLLOW_DAYS);
-    let mut planned = Vec::new();
-    let mut tickets_of = HashMap::new();
-    let customers = state
-        .store
-        .published_statements(Audience::Customers, since)
-        .await?;
-    let agents = state
-        .store
-        .published_statements(Audience::Agents, since)
-        .await?;
-    // The talking points of the moment, per incident: what a link note carries.
-    let mut talking_points: HashMap<i64, (u32, String)> = HashMap::new();
-    for statement in &agents {
-        if let Some(version) = statement.published_version() {
-            talking_points.insert(
-                statement.incident_id,
-                (version.number, version.body.clone()),
-            );
-        }
-    }
-    plan_link_notes(
-        state,
-        &names,
-        &talking_points,
-        &mut tickets_of,
-        &mut planned,
-    )
-    .await?;
-    // Per incident: the tickets whose customer is answered publicly on another ticket.
-    let mut elsewhere_of: HashMap<i64, HashMap<(String, String), String>> = HashMap::new();
-    for (statements, action) in [(customers, WriteAction::Reply), (agents, WriteAction::Note)] {
-        for statement in statements {
-            let Some(version) = statement.published_version() else {
-                continue;
-            };
-            if let std::collections::hash_map::Entry::Vacant(slot) =
-                tickets_of.entry(statement.incident_id)
-            {
-                slot.insert(linked_tickets(state, statement.incident_id, &names).await?);
-            }
-            let body = match action {
-                WriteAction::Reply => version.body.clone(),
-                WriteAction::Note | WriteAction::Link => format!(
-                    "Frontline talking points (incident {}, version {}):\n\n{}",
-                    statement.incident_id, version.number, version.body
-                ),
-            };
-            let tickets = &tickets_of[&statement.incident_id];
-            if action == WriteAction::Reply && !elsewhere_of.contains_key(&statement.incident_id) {
-                let elsewhere = answered_elsewhere(state, statement.incident_id, tickets).await?;
-                elsewhere_of.insert(statement.incident_id, elsewhere);
-            }
-            for (connection, ticket) in tickets {
-                let key = (connection.clone(), ticket.clone());
-                let first = elsewhere_of
-                    .get(&statement.incident_id)
-                    .and_then(|e| e.get(&key))
-                    .filter(|_| action == WriteAction::Reply);
-                let (action, body) = match first {
-                    // One customer, several tickets: the public reply once, a note elsewhere.
-                    Some(first) => (
-                        WriteAction::Note,
-                        format!(
-                            "The customer who opened this ticket has another one in this \
-                             incident: Frontline's public reply (version {}) went to ticket \
-                             {first}. It said:\n\n{}",
-                            version.number, version.body
-                        ),
-                    ),
-                    None => (action, body.clone()),
-                };
-                planned.push(PlannedWrite {
-                    key: WriteKey {
-                        connection: connection.clone(),
-                        ticket: ticket.clone(),
-                        statement_id: statement.id,
-                        version: version.number,
-                        action,
-                    },
-                    incident_id: statement.incident_id,
-                    body,
-                });
-            }
-        }
-    }
-    Ok(state.store.plan_helpdesk_writes(&planned).await?)
-}
-
-/// For each of an incident's linked tickets whose customer opened an earlier-linked ticket of
-/// the same connection, that earlier ticket: the one the public reply goes to.
-async fn answered_elsewhere(
-    state: &AppState,
-    incident: i64,
-    tickets: &[(String, String)],
-) -> anyhow::Result<HashMap<(String, String), String>> {
-    let mut out = HashMap::new();
-    let connections: std::collections::BTreeSet<&String> = tickets.iter().map(|(c, _)| c).collect();
-    for connection in connections {
-        let mut first_of: HashMap<String, String> = HashMap::new();
-        for (id, customer) in state
-            .store
-            .linked_contact_customers(incident, connection)
-            .await?
-        {
-            let Some(customer) = customer else { continue };
-            let ticket = id.split(':').next().unwrap_or(&id).to_owned();
-            match first_of.get(&customer) {
-                Some(first) if *first != ticket => {
-                    out.insert((connection.clone(), ticket), first.clone());
-                }
-                Some(_) => {}
-                None => {
-                    first_of.insert(customer, ticket);
-                }
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// Plans the link note of every ticket linked to an open incident: once per ticket and
-/// incident, with the incident's title and the talking points published when it is planned.
-async fn plan_link_notes(
-    state: &AppState,
-    names: &[&str],
-    talking_points: &HashMap<i64, (u32, String)>,
-    tickets_of: &mut HashMap<i64, Vec<(String, String)>>,
-    planned: &mut Vec<PlannedWrite>,
-) -> anyhow::Result<()> {
-    let mut after = None;
-    loop {
-        let page = state
-            .store
-            .list_incidents(&frontline_store::query::IncidentQuery {
-                open: Some(true),
-                limit: 200,
-                after,
-                ..Default::default()
-            })
-            .await?;
-        for incident in &page.items {
-            let tickets = linked_tickets(state, incident.id, names).await?;
-            if tickets.is_empty() {
-                continue;
-            }
-            let points = match talking_points.get(&incident.id) {
-                Some((version, body)) => format!("Talking points (version {version}):\n\n{body}"),
-                None => "No talking points are published yet; they will follow as a note.".into(),
-            };
-            let body = format!(
-                "Linked to Frontline incident {} ({}): {}.\n\n{points}",
-                incident.id,
-                incident_tag(incident.id),
-                incident.title
-            );
-            for (connection, ticket) in &tickets {
-                planned.push(PlannedWrite {
-                    key: WriteKey::link(connection, ticket, incident.id),
-                    incident_id: incident.id,
-                    body: body.clone(),
-                });
-            }
-            tickets_of.insert(incident.id, tickets);
-        }
-        match page.next_cursor {
-            Some(next) => after = Some(next),
-            None => return Ok(()),
-        }
-    }
-}
-
-/// The (connection, ticket) pairs linked to an incident through its contacts.
-async fn linked_tickets(
-    state: &AppState,
-    incident: i64,
-    connections: &[&str],
-) -> anyhow::Result<Vec<(String, String)>> {
-    let Some(detail) = state.store.get_incident(incident).await? else {
-        return Ok(Vec::new());
-    };
-    let mut out: Vec<(String, String)> = detail
-        .links
-        .iter()
-        .filter_map(|l| match &l.signal {
-            Signal::Contact { source, id } if connections.contains(&source.as_str()) => {
-                let ticket = id.split(':').next().unwrap_or(id);
-                Some((source.clone(), ticket.to_owned()))
-            }
-            _ => None,
-        })
-        .collect();
-    out.sort();
-    out.dedup();
-    Ok(out)
 }
 
 /// A vendor's API: Zendesk writes many tickets per job, the others one at a time.
