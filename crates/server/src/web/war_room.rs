@@ -70,7 +70,8 @@ fn word_diff(old: &str, new: &str) -> Vec<(&'static str, String)> {
 /// The incident's war room: state, severity and seats; a countdown to the next public update;
 /// the statements with their versions, changes, approvals (who and when), and buttons to
 /// approve, publish and edit; tasks; the timeline and a note; the linked signals with a chart
-/// of related contacts. Everything but the forms follows the feed live.
+/// of related contacts; the helpdesk write-back's counts per connection. Everything but the
+/// forms follows the feed live.
 async fn show_war_room(
     state: &AppState,
     principal: &Principal,
@@ -175,6 +176,7 @@ async fn show_war_room(
         .iter()
         .map(|t| minijinja::context! { id => t.id, title => t.title, owner => t.owner, done => t.done })
         .collect();
+    let helpdesk = helpdesk_counts(state, id).await?;
     let mut r = page(
         "warroom.html",
         minijinja::context! {
@@ -184,7 +186,7 @@ async fn show_war_room(
                 state => i.state.as_str(), services => i.services,
                 opened_at => minute(i.opened_at),
             },
-            seats, tasks, users, statements, timeline, links, chart,
+            seats, tasks, users, statements, timeline, links, chart, helpdesk,
             related => metrics.impact.contacts,
             due => due.map(minute),
             due_iso => due.map(|t| t.to_rfc3339()),
@@ -201,6 +203,43 @@ async fn show_war_room(
         *r.status_mut() = status;
     }
     Ok(r)
+}
+
+/// The write-back's ledger for an incident, per connection: tickets, and writes sent, on their
+/// way (pending, or sent with the outcome being confirmed), failed and superseded.
+async fn helpdesk_counts(state: &AppState, id: i64) -> Result<Vec<minijinja::Value>, ApiError> {
+    use frontline_store::helpdesks::WriteStatus;
+    use std::collections::{BTreeMap, BTreeSet};
+    #[derive(Default)]
+    struct Counts<'a> {
+        tickets: BTreeSet<&'a str>,
+        sent: usize,
+        open: usize,
+        failed: usize,
+        superseded: usize,
+    }
+    let writes = state.store.incident_helpdesk_writes(id).await?;
+    let mut by: BTreeMap<&str, Counts<'_>> = BTreeMap::new();
+    for w in &writes {
+        let c = by.entry(w.key.connection.as_str()).or_default();
+        c.tickets.insert(w.key.ticket.as_str());
+        match w.status {
+            WriteStatus::Sent => c.sent += 1,
+            WriteStatus::Pending | WriteStatus::Sending => c.open += 1,
+            WriteStatus::Failed => c.failed += 1,
+            WriteStatus::Superseded => c.superseded += 1,
+        }
+    }
+    Ok(by
+        .into_iter()
+        .map(|(connection, c)| {
+            minijinja::context! {
+                connection, tickets => c.tickets.len(), sent => c.sent, open => c.open,
+                failed => c.failed, superseded => c.superseded,
+                paused => state.helpdesk_guards.circuit(connection).map(|p| minute(p.open_until)),
+            }
+        })
+        .collect())
 }
 
 /// After a change from the war room: back to it, or the page again saying what was refused.

@@ -1323,6 +1323,47 @@ async fn the_settings_page_shows_topics_and_sets_components_and_webhooks(backend
     let r = post_form(&app, &format!("/settings/webhooks/{id}/delete"), &ada, &[]).await;
     assert_eq!(r.status(), 200);
     assert!(!r.text().await.unwrap().contains("127.0.0.1:9"));
+    // The war room counts an incident's helpdesk writes per connection.
+    let security = app.token(Role::Security).await;
+    let incident: serde_json::Value = app
+        .post_json(
+            "/api/v1/incidents",
+            &security,
+            &serde_json::json!({"title": "Phishing wave", "severity": "SEV2"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let incident = incident["id"].as_i64().unwrap();
+    let html = read_page(&app, &format!("/incidents/{incident}"), &ada).await;
+    assert!(
+        !html.contains("Helpdesk tickets"),
+        "no panel without writes"
+    );
+    use frontline_store::helpdesks::{PlannedWrite, WriteKey, WriteStatus};
+    let writes: Vec<PlannedWrite> = ["101", "102", "103"]
+        .iter()
+        .map(|t| PlannedWrite {
+            key: WriteKey::link("zd-eu", t, incident),
+            incident_id: incident,
+            body: "Linked".into(),
+        })
+        .collect();
+    app.store.plan_helpdesk_writes(&writes).await.unwrap();
+    let sent = [writes[0].key.clone(), writes[1].key.clone()];
+    app.store
+        .settle_helpdesk_writes(&sent, WriteStatus::Sent, None)
+        .await
+        .unwrap();
+    let html = read_page(&app, &format!("/incidents/{incident}"), &ada).await;
+    assert!(
+        html.contains("Helpdesk tickets")
+            && html.contains(
+                "<td>zd-eu</td><td class=\"num\">3</td><td class=\"num\">2</td><td class=\"num\">1</td>"
+            ),
+        "{html}"
+    );
 }
 
 async fn behind_a_trusted_proxy_the_client_and_https_come_from_its_headers(backend: Backend) {
