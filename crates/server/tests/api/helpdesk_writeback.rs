@@ -693,7 +693,8 @@ async fn a_failing_connection_pauses_and_resumes_by_itself(backend: Backend) {
         c.helpdesks.verify_after_ms = 0;
         c.helpdesks.requests_per_minute = 60_000;
         c.helpdesks.breaker_failures = 3;
-        c.helpdesks.breaker_cooldown_ms = 400;
+        // Long enough that the checks below run while it rests, on a slow machine too.
+        c.helpdesks.breaker_cooldown_ms = 3_000;
     })
     .await
     else {
@@ -769,7 +770,7 @@ async fn a_failing_connection_pauses_and_resumes_by_itself(backend: Backend) {
     // The vendor recovers; after the cool-down the write-back resumes by itself and every
     // ticket gets the reply once.
     fake.inject(Faults::default());
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    tokio::time::sleep(Duration::from_millis(3_100)).await;
     write_back(&app).await;
     for t in &tickets {
         let comments = answers(fake.comments(t));

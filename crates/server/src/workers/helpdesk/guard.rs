@@ -68,11 +68,12 @@ impl Guards {
         let guard = guards
             .entry(connection.to_owned())
             .or_insert_with(|| Guard {
-                // A sixth of the minute's budget may go at once: bursts of a whole minute's
-                // worth would let a rolling minute see nearly twice the budget.
+                // At most a second's worth at once: a burst of a minute's worth would let a
+                // rolling minute see nearly twice the budget, and trip vendors that count per
+                // second.
                 budget: std::sync::Arc::new(RateLimiter::direct(
                     Quota::per_minute(self.per_minute).allow_burst(
-                        NonZeroU32::new(self.per_minute.get() / 6).unwrap_or(NonZeroU32::MIN),
+                        NonZeroU32::new(self.per_minute.get() / 60).unwrap_or(NonZeroU32::MIN),
                     ),
                 )),
                 failures: 0,
@@ -160,8 +161,8 @@ mod tests {
     #[tokio::test]
     async fn the_budget_spaces_calls_out() {
         let guards = Guards::new(600, 3, Duration::from_secs(30));
-        // A burst of a sixth of the minute's budget is allowed, then one per tenth of a second.
-        for _ in 0..100 {
+        // A burst of a second's worth is allowed, then one per tenth of a second.
+        for _ in 0..10 {
             guards.spend("zd").await;
         }
         let started = std::time::Instant::now();

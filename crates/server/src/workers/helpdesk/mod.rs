@@ -207,12 +207,17 @@ async fn send(state: &AppState, connection: &Helpdesk, report: &mut Round) -> an
             .or_default()
             .push(w);
     }
-    for writes in groups.values() {
+    // Zendesk's jobs run on its side: every chunk is sent first, then their jobs are polled
+    // together, so a round waits about one job's time rather than one per hundred tickets.
+    let mut jobs: Vec<Submitted<'_>> = Vec::new();
+    'groups: for writes in groups.values() {
         match &api {
             Api::Zendesk(zendesk) => {
                 for chunk in writes.chunks(MAX_IDS) {
-                    if !send_chunk(state, zendesk, chunk, report).await? {
-                        return Ok(());
+                    match send_chunk(state, zendesk, chunk, report).await? {
+                        Chunk::Job(job, mine) => jobs.push(Submitted { job, mine, chunk }),
+                        Chunk::Settled => {}
+                        Chunk::Stop => break 'groups,
                     }
                 }
             }
@@ -220,11 +225,14 @@ async fn send(state: &AppState, connection: &Helpdesk, report: &mut Round) -> an
                 for write in writes {
                     if !send_one(state, one, write, report).await? {
                         // Rate limited beyond a round's patience: the rest wait for the next.
-                        return Ok(());
+                        break 'groups;
                     }
                 }
             }
         }
+    }
+    if let Api::Zendesk(zendesk) = &api {
+        settle_jobs(state, zendesk, &connection.name, &jobs, report).await?;
     }
     Ok(())
 }
@@ -305,16 +313,32 @@ async fn send_one(
     }
 }
 
-/// Sends one comment to up to 100 tickets and settles each from the job's results; `false`
-/// when the connection's circuit opened (nothing more is sent to it this round).
+/// What sending a chunk came to.
+enum Chunk {
+    /// A job on the vendor's side, with the writes this node moved to `sending` for it.
+    Job(String, Vec<WriteKey>),
+    /// Nothing to poll: settled, left to read back, or back to pending.
+    Settled,
+    /// The connection's circuit opened: nothing more is sent to it this round.
+    Stop,
+}
+
+/// A job sent, to be polled.
+struct Submitted<'a> {
+    job: String,
+    mine: Vec<WriteKey>,
+    chunk: &'a [HelpdeskWrite],
+}
+
+/// Sends one comment to up to 100 tickets as one job.
 async fn send_chunk(
     state: &AppState,
     api: &Client,
     chunk: &[HelpdeskWrite],
     report: &mut Round,
-) -> anyhow::Result<bool> {
+) -> anyhow::Result<Chunk> {
     let Some(first) = chunk.first() else {
-        return Ok(true);
+        return Ok(Chunk::Settled);
     };
     let guards = &state.helpdesk_guards;
     let connection = first.key.connection.as_str();
@@ -327,7 +351,7 @@ async fn send_chunk(
             .settle_helpdesk_writes(&keys, WriteStatus::Sending, None)
             .await?;
         if mine.is_empty() {
-            return Ok(true);
+            return Ok(Chunk::Settled);
         }
         let tickets: Vec<String> = mine.iter().map(|k| k.ticket.clone()).collect();
         guards.spend(connection).await;
@@ -342,10 +366,7 @@ async fn send_chunk(
             _ => guards.succeeded(connection),
         }
         match result {
-            Ok(job) => {
-                settle_job(state, api, &job, &mine, chunk, report).await?;
-                return Ok(true);
-            }
+            Ok(job) => return Ok(Chunk::Job(job, mine)),
             Err(CallError::RateLimited(wait)) => {
                 // Nothing applied: back to pending, wait as asked, and try again.
                 settle(
@@ -357,7 +378,7 @@ async fn send_chunk(
                 .await?;
                 if wait > MAX_WAIT {
                     report.retried += mine.len();
-                    return Ok(true);
+                    return Ok(Chunk::Settled);
                 }
                 tokio::time::sleep(wait).await;
             }
@@ -367,55 +388,80 @@ async fn send_chunk(
             }) => {
                 let error = format!("credentials refused ({status})");
                 report.retried += settle(state, &mine, WriteStatus::Pending, Some(&error)).await?;
-                return Ok(!guards.failed(connection));
+                return Ok(stop_if(guards.failed(connection)));
             }
             Err(CallError::Refused { status, body }) => {
                 let error = format!("refused with {status}: {body}");
                 give_up_or_retry(state, &mine, chunk, &error, report).await?;
-                return Ok(true);
+                return Ok(Chunk::Settled);
             }
             Err(CallError::Unknown(e)) => {
                 // Left `sending`: read back from the tickets before anything is sent again.
                 tracing::info!(error = %e, tickets = mine.len(), "helpdesk write outcome unknown; will read back");
                 report.unknown += mine.len();
-                return Ok(!guards.failed(connection));
+                return Ok(stop_if(guards.failed(connection)));
             }
         }
     }
 }
 
-/// Polls a job until it is done and settles each ticket's write from its result.
-async fn settle_job(
+fn stop_if(opened: bool) -> Chunk {
+    if opened { Chunk::Stop } else { Chunk::Settled }
+}
+
+/// Polls the jobs sent, all in turn, until each is done, and settles each ticket's write from
+/// its job's results. Gives up waiting (the writes stay `sending`, to be read back) when no job
+/// finished for three call timeouts.
+async fn settle_jobs(
     state: &AppState,
     api: &Client,
-    job: &str,
-    mine: &[WriteKey],
-    chunk: &[HelpdeskWrite],
+    connection: &str,
+    jobs: &[Submitted<'_>],
     report: &mut Round,
 ) -> anyhow::Result<()> {
-    let deadline =
-        tokio::time::Instant::now() + Duration::from_millis(state.config.helpdesks.timeout_ms * 3);
+    let patience = Duration::from_millis(state.config.helpdesks.timeout_ms * 3);
+    let mut deadline = tokio::time::Instant::now() + patience;
     let mut pause = Duration::from_millis(50);
-    let connection = mine.first().map_or("", |k| k.connection.as_str());
-    let done = loop {
-        state.helpdesk_guards.spend(connection).await;
-        match api.job(job).await {
-            Ok(j) if j.done() => break Some(j),
-            Ok(_) | Err(CallError::Unknown(_)) => {}
-            Err(CallError::RateLimited(wait)) => pause = pause.max(wait.min(MAX_WAIT)),
-            Err(CallError::Refused { .. }) => break None,
+    let mut waiting: Vec<&Submitted<'_>> = jobs.iter().collect();
+    while !waiting.is_empty() {
+        let mut still = Vec::new();
+        for submitted in waiting {
+            state.helpdesk_guards.spend(connection).await;
+            match api.job(&submitted.job).await {
+                Ok(job) if job.done() => {
+                    settle_job(state, &job, submitted, report).await?;
+                    deadline = tokio::time::Instant::now() + patience;
+                }
+                Ok(_) | Err(CallError::Unknown(_)) => still.push(submitted),
+                Err(CallError::RateLimited(wait)) => {
+                    pause = pause.max(wait.min(MAX_WAIT));
+                    still.push(submitted);
+                }
+                // The job's fate is unknown: its writes stay `sending`, to be read back.
+                Err(CallError::Refused { .. }) => report.unknown += submitted.mine.len(),
+            }
+        }
+        waiting = still;
+        if waiting.is_empty() {
+            break;
         }
         if tokio::time::Instant::now() >= deadline {
-            break None;
+            report.unknown += waiting.iter().map(|s| s.mine.len()).sum::<usize>();
+            break;
         }
         tokio::time::sleep(pause).await;
         pause = (pause * 2).min(Duration::from_secs(2));
-    };
-    let Some(done) = done else {
-        // The job's fate is unknown: its writes stay `sending`, to be read back.
-        report.unknown += mine.len();
-        return Ok(());
-    };
+    }
+    Ok(())
+}
+
+/// Settles each ticket's write of a finished job from its results.
+async fn settle_job(
+    state: &AppState,
+    done: &frontline_helpdesk::zendesk::Job,
+    submitted: &Submitted<'_>,
+    report: &mut Round,
+) -> anyhow::Result<()> {
     let by_ticket: HashMap<&str, (bool, Option<&String>)> = done
         .results
         .iter()
@@ -423,7 +469,7 @@ async fn settle_job(
         .collect();
     let mut sent = Vec::new();
     let mut refused = Vec::new();
-    for key in mine {
+    for key in &submitted.mine {
         match by_ticket.get(key.ticket.as_str()) {
             Some((true, _)) => sent.push(key.clone()),
             Some((false, _)) => refused.push(key.clone()),
@@ -436,7 +482,7 @@ async fn settle_job(
         give_up_or_retry(
             state,
             &refused,
-            chunk,
+            submitted.chunk,
             "the job did not update this ticket",
             report,
         )
