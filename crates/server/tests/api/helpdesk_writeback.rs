@@ -64,6 +64,59 @@ async fn approve_and_publish(app: &TestApp, sid: i64, tokens: &[String; 3], both
     .await;
 }
 
+/// One customer message per ticket (`TICKET:0` from `zd`) saying `text`, an incident linking
+/// them all, and a `customers` statement saying `answer` approved by both teams and published;
+/// answers the incident's id.
+async fn answer_tickets(
+    app: &TestApp,
+    ingest: &str,
+    tokens: &[String; 3],
+    tickets: &[String],
+    text: &str,
+    answer: &str,
+) -> i64 {
+    let now = chrono::Utc::now().to_rfc3339();
+    let contacts: Vec<Value> = tickets
+        .iter()
+        .map(|t| {
+            json!({"source": "zd", "id": format!("{t}:0"), "channel": "ticket",
+                   "received_at": now, "text": text})
+        })
+        .collect();
+    post(app, "/api/v1/contacts", ingest, Value::Array(contacts)).await;
+    let incident = post(
+        app,
+        "/api/v1/incidents",
+        &tokens[0],
+        json!({"title": "Double charges", "severity": "SEV2"}),
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap();
+    let links: Vec<Value> = tickets
+        .iter()
+        .map(|t| json!({"source": "zd", "id": format!("{t}:0")}))
+        .collect();
+    post(
+        app,
+        &format!("/api/v1/incidents/{incident}/links"),
+        &tokens[0],
+        json!({"contacts": links}),
+    )
+    .await;
+    let sid = post(
+        app,
+        &format!("/api/v1/incidents/{incident}/statements"),
+        &tokens[2],
+        json!({"audience": "customers", "body": answer}),
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap();
+    approve_and_publish(app, sid, tokens, true).await;
+    incident
+}
+
 /// A ticket's comments other than the link note every linked ticket gets, in order.
 fn answers(comments: Vec<Comment>) -> Vec<Comment> {
     comments
@@ -532,46 +585,16 @@ async fn a_restart_after_sending_sends_nothing_twice(backend: Backend) {
     };
     let (admin, ingest, tokens) = people(&app).await;
     connect_zendesk(&app, &admin, &fake.url()).await;
-    let now = chrono::Utc::now().to_rfc3339();
     let tickets: Vec<String> = (0..120).map(|i| (7_000 + i).to_string()).collect();
-    let contacts: Vec<Value> = tickets
-        .iter()
-        .map(|t| {
-            json!({"source": "zd", "id": format!("{t}:0"),
-        "channel": "ticket", "received_at": now, "text": "card charged twice"})
-        })
-        .collect();
-    post(&app, "/api/v1/contacts", &ingest, Value::Array(contacts)).await;
-    let incident = post(
+    let incident = answer_tickets(
         &app,
-        "/api/v1/incidents",
-        &tokens[0],
-        json!({"title": "Fraud", "severity": "SEV2"}),
-    )
-    .await["id"]
-        .as_i64()
-        .unwrap();
-    let links: Vec<Value> = tickets
-        .iter()
-        .map(|t| json!({"source": "zd", "id": format!("{t}:0")}))
-        .collect();
-    post(
-        &app,
-        &format!("/api/v1/incidents/{incident}/links"),
-        &tokens[0],
-        json!({"contacts": links}),
+        &ingest,
+        &tokens,
+        &tickets,
+        "card charged twice",
+        "Duplicate charges are being refunded.",
     )
     .await;
-    let sid = post(
-        &app,
-        &format!("/api/v1/incidents/{incident}/statements"),
-        &tokens[2],
-        json!({"audience": "customers", "body": "Duplicate charges are being refunded."}),
-    )
-    .await["id"]
-        .as_i64()
-        .unwrap();
-    approve_and_publish(&app, sid, &tokens, true).await;
     // The first job (100 tickets) is applied and its answer lost; the second (20) is lost on
     // its way in. The process then stops with both unknown.
     fake.inject(Faults {
@@ -702,46 +725,16 @@ async fn a_failing_connection_pauses_and_resumes_by_itself(backend: Backend) {
     };
     let (admin, ingest, tokens) = people(&app).await;
     connect_zendesk(&app, &admin, &fake.url()).await;
-    let now = chrono::Utc::now().to_rfc3339();
     let tickets: Vec<String> = (0..500).map(|i| (70_000 + i).to_string()).collect();
-    let contacts: Vec<Value> = tickets
-        .iter()
-        .map(|t| {
-            json!({"source": "zd", "id": format!("{t}:0"), "channel": "ticket",
-                   "received_at": now, "text": "my card was charged twice"})
-        })
-        .collect();
-    post(&app, "/api/v1/contacts", &ingest, Value::Array(contacts)).await;
-    let incident = post(
+    answer_tickets(
         &app,
-        "/api/v1/incidents",
-        &tokens[0],
-        json!({"title": "Double charges", "severity": "SEV2"}),
-    )
-    .await["id"]
-        .as_i64()
-        .unwrap();
-    let links: Vec<Value> = tickets
-        .iter()
-        .map(|t| json!({"source": "zd", "id": format!("{t}:0")}))
-        .collect();
-    post(
-        &app,
-        &format!("/api/v1/incidents/{incident}/links"),
-        &tokens[0],
-        json!({"contacts": links}),
+        &ingest,
+        &tokens,
+        &tickets,
+        "my card was charged twice",
+        "Duplicate charges are being refunded.",
     )
     .await;
-    let sid = post(
-        &app,
-        &format!("/api/v1/incidents/{incident}/statements"),
-        &tokens[2],
-        json!({"audience": "customers", "body": "Duplicate charges are being refunded."}),
-    )
-    .await["id"]
-        .as_i64()
-        .unwrap();
-    approve_and_publish(&app, sid, &tokens, true).await;
 
     // The vendor answers every update with a 503: after three in a row the connection rests.
     fake.inject(Faults {
