@@ -50,12 +50,7 @@ pub async fn sweep(state: &AppState, connection: &Helpdesk) -> anyhow::Result<Sw
         "{} connections are not swept yet",
         connection.kind
     );
-    let sealer = state.sealing.sealer()?;
-    let auth = sealer.open(
-        &connection.auth_sealed,
-        &crate::api::v1::helpdesks::context(&connection.name, "auth"),
-    )?;
-    let auth: serde_json::Value = serde_json::from_slice(&auth)?;
+    let auth = super::helpdesk::credentials(state, connection)?;
     let field = |k: &str| auth[k].as_str().unwrap_or_default().to_owned();
     let api = Client::new(
         &connection.base_url,

@@ -104,13 +104,21 @@ impl Api {
     }
 }
 
-fn client(state: &AppState, connection: &Helpdesk) -> anyhow::Result<Api> {
+/// A connection's API credentials, unsealed: the write-back's and the sweep's.
+pub(crate) fn credentials(
+    state: &AppState,
+    connection: &Helpdesk,
+) -> anyhow::Result<serde_json::Value> {
     let sealer = state.sealing.sealer()?;
     let auth = sealer.open(
         &connection.auth_sealed,
         &crate::api::v1::helpdesks::context(&connection.name, "auth"),
     )?;
-    let auth: serde_json::Value = serde_json::from_slice(&auth)?;
+    Ok(serde_json::from_slice(&auth)?)
+}
+
+fn client(state: &AppState, connection: &Helpdesk) -> anyhow::Result<Api> {
+    let auth = credentials(state, connection)?;
     let field = |k: &str| auth[k].as_str().unwrap_or_default().to_owned();
     let timeout = Duration::from_millis(state.config.helpdesks.timeout_ms);
     let kind: HelpdeskKind = connection.kind.parse().map_err(anyhow::Error::msg)?;
