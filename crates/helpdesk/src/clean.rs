@@ -143,7 +143,12 @@ fn entity(name: &str) -> Option<char> {
 }
 
 fn without_quotes_and_signature(text: &str) -> String {
-    use frontline_pipeline::own_words::{opens_history, opens_signature};
+    use frontline_pipeline::own_words::{is_forward, opens_history, opens_signature};
+    // A forward's "From: … <address>" header opens what the customer is reporting (the lure
+    // they got), not history.
+    if is_forward(text) {
+        return text.to_owned();
+    }
     let mut kept = Vec::new();
     for line in text.lines() {
         if opens_history(line.trim()) || opens_signature(line.trim()) {
@@ -208,6 +213,16 @@ mod tests {
         assert_eq!(clean(body), "Toujours rien.");
         let body = "see below\nSent from my iPhone";
         assert_eq!(clean(body), "see below");
+    }
+
+    #[test]
+    fn a_forwarded_mail_keeps_what_it_forwards() {
+        let body = "Genuine?\n\n---------- Forwarded message ---------\nFrom: Bank <security@secure-bank.example>\nSubject: Action required\n\nVerify your account at secure-bank.example";
+        let cleaned = clean(body);
+        assert!(
+            cleaned.contains("Verify your account at secure-bank.example"),
+            "{cleaned}"
+        );
     }
 
     #[test]

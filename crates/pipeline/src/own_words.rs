@@ -26,7 +26,7 @@ pub fn own_words(text: &str) -> &str {
 }
 
 /// Whether a mail forwards another one: a forward marker line or a forwarding subject.
-fn is_forward(text: &str) -> bool {
+pub fn is_forward(text: &str) -> bool {
     const MARKERS: &[&str] = &[
         "forwarded message",
         "begin forwarded message",
