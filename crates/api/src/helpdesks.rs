@@ -122,11 +122,13 @@ pub struct HelpdeskWriteOut {
     pub statement_id: Option<i64>,
     /// The version (0 for a link note).
     pub version: u32,
-    /// `reply` (public, a `customers` version), `note` (internal, an `agents` version) or
+    /// `reply` (public, a `customers` version), `note` (internal, an `agents` version),
     /// `link` (internal: the incident's title and talking points when the ticket was linked,
-    /// and in Zendesk the tag `frontline-incident-N`).
+    /// and in Zendesk the tag `frontline-incident-N`) or `solve` (the wrap-up: the ticket
+    /// solved, and in Zendesk its tag swapped for `frontline-resolved-N`).
     pub action: String,
-    /// `pending`, `sending` (outcome being confirmed), `sent`, `failed` or `superseded`.
+    /// `pending`, `sending` (outcome being confirmed), `sent`, `failed`, `superseded` or
+    /// `cancelled` (its fan-out aborted).
     pub status: String,
     /// Times sent.
     pub attempts: u32,
@@ -158,4 +160,76 @@ pub struct HelpdeskSweepOut {
     pub stored: usize,
     /// Customer messages already stored.
     pub duplicates: usize,
+}
+
+/// What wrapping up a resolved incident's tickets would do, or did: its final `customers`
+/// version, the tickets per connection, and what each language's customers read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct HelpdeskWrapUp {
+    /// The incident.
+    pub incident_id: i64,
+    /// Whether it is resolved (a wrap-up needs it).
+    pub resolved: bool,
+    /// The published `customers` statement and its version, when there is one.
+    pub statement_id: Option<i64>,
+    /// See `statement_id`.
+    pub version: Option<u32>,
+    /// Whether that version is marked final.
+    pub r#final: bool,
+    /// Per connection.
+    pub connections: Vec<WrapUpConnection>,
+    /// Per language: the tickets in it and the text their customers get (the version's
+    /// translation, or its own text where none exists).
+    pub samples: Vec<WrapUpSample>,
+    /// Why the tickets cannot be solved now, when they cannot.
+    pub blocked: Option<String>,
+    /// Solve writes planned by this request (0 for a preview).
+    pub planned: usize,
+}
+
+/// A connection's share of a wrap-up.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct WrapUpConnection {
+    /// The connection.
+    pub connection: String,
+    /// Its kind (`zendesk`, `intercom`, `freshdesk`).
+    pub kind: String,
+    /// Tickets linked to the incident.
+    pub tickets: usize,
+    /// Tickets the wrap-up solves.
+    pub to_solve: usize,
+    /// Tickets left open because another open incident links them too.
+    pub kept_open: usize,
+    /// Tickets whose public reply of the final version is confirmed on the ticket.
+    pub answered: usize,
+    /// Solve writes already in the ledger, per status.
+    pub solves: std::collections::BTreeMap<String, u64>,
+}
+
+/// One language's customers in a wrap-up.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct WrapUpSample {
+    /// The language (`und` where the tickets did not say).
+    pub language: String,
+    /// Tickets in it.
+    pub tickets: usize,
+    /// What they read.
+    pub text: String,
+}
+
+/// Solving a resolved incident's tickets.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, Default)]
+pub struct WrapUpRequest {
+    /// Solve the linked tickets (and swap the incident tag for the resolved one, in Zendesk)
+    /// once each has the final version. Required.
+    pub solve: Option<bool>,
+}
+
+/// An aborted fan-out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct HelpdeskAbortOut {
+    /// Writes stopped before they were sent.
+    pub cancelled: usize,
+    /// Writes already sent, their outcome being confirmed: they cannot be recalled.
+    pub in_flight: usize,
 }

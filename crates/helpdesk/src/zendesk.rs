@@ -126,12 +126,37 @@ impl Client {
         public: bool,
         tags: &[String],
     ) -> Result<String, CallError> {
-        let ids = tickets.join(",");
         let mut ticket = json!({"comment": {"body": body, "public": public}});
         if !tags.is_empty() {
             // Added to each ticket's tags; `tags` would replace the agents' own.
             ticket["additional_tags"] = json!(tags);
         }
+        self.update(tickets, ticket).await
+    }
+
+    /// Solves up to [`MAX_IDS`] tickets and swaps `remove_tag` for `add_tag` on each (the
+    /// agents' other tags stay); answers the job's id. Solving a solved ticket changes nothing,
+    /// so a solve whose answer was lost is simply sent again.
+    ///
+    /// # Errors
+    /// See [`CallError`].
+    pub async fn solve_many(
+        &self,
+        tickets: &[String],
+        remove_tag: &str,
+        add_tag: &str,
+    ) -> Result<String, CallError> {
+        let ticket = json!({
+            "status": "solved",
+            "remove_tags": [remove_tag],
+            "additional_tags": [add_tag],
+        });
+        self.update(tickets, ticket).await
+    }
+
+    /// One `update_many` job applying `ticket` to each of `tickets`.
+    async fn update(&self, tickets: &[String], ticket: Value) -> Result<String, CallError> {
+        let ids = tickets.join(",");
         let answer = self
             .call(
                 self.http

@@ -283,9 +283,30 @@ pub(crate) async fn plan_writes(
 ) -> Result<usize, StoreError> {
     let now = Utc::now();
     let mut tx = store.begin().await?;
+    // A statement version whose fan-out its commander aborted is planned for no one else
+    // (a ticket linked after the abort included): checked once per version and action.
+    let mut aborted = std::collections::HashMap::new();
+    for w in writes {
+        let k = &w.key;
+        let id = (w.incident_id, k.statement_id, k.version, k.action);
+        if let std::collections::hash_map::Entry::Vacant(slot) = aborted.entry(id) {
+            let found = sqlx::query("SELECT 1 FROM helpdesk_writes WHERE incident_id = $1 AND statement_id = $2 AND version = $3 AND action = $4 AND status = 'cancelled' LIMIT 1")
+                .bind(w.incident_id)
+                .bind(k.statement_id)
+                .bind(i32::try_from(k.version).unwrap_or(i32::MAX))
+                .bind(k.action.as_str())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(|e| map(e, "reading aborted helpdesk writes"))?;
+            slot.insert(found.is_some());
+        }
+    }
     let mut new = 0;
     for w in writes {
         let k = &w.key;
+        if aborted[&(w.incident_id, k.statement_id, k.version, k.action)] {
+            continue;
+        }
         let done = sqlx::query(
             "INSERT INTO helpdesk_writes (connection, ticket, statement_id, version, action, incident_id, body, status, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9) ON CONFLICT DO NOTHING",
@@ -413,6 +434,7 @@ pub(crate) fn transition(status: WriteStatus) -> (&'static str, &'static str) {
         WriteStatus::Pending => ("'sending'", ""),
         WriteStatus::Failed => ("'pending', 'sending'", ""),
         WriteStatus::Superseded => ("'pending'", ""),
+        WriteStatus::Cancelled => ("'pending'", ""),
     }
 }
 

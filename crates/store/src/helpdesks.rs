@@ -81,6 +81,11 @@ pub enum WriteAction {
     /// The internal note that tells agents a ticket is part of an incident (its title and the
     /// talking points of the moment), with the incident's tag where the vendor has tags.
     Link,
+    /// The wrap-up of a resolved incident: the ticket solved (closed, in Intercom) and, where
+    /// the vendor has tags, the incident's tag swapped for its resolved tag. Keyed on the final
+    /// `customers` version, and sent only once nothing else is open on the ticket, so the
+    /// customer's last word from Frontline is that version.
+    Solve,
 }
 
 impl WriteAction {
@@ -90,6 +95,7 @@ impl WriteAction {
             Self::Reply => "reply",
             Self::Note => "note",
             Self::Link => "link",
+            Self::Solve => "solve",
         }
     }
 
@@ -99,6 +105,7 @@ impl WriteAction {
             "reply" => Some(Self::Reply),
             "note" => Some(Self::Note),
             "link" => Some(Self::Link),
+            "solve" => Some(Self::Solve),
             _ => None,
         }
     }
@@ -118,6 +125,9 @@ pub enum WriteStatus {
     Failed,
     /// A newer version of its statement came before it was sent.
     Superseded,
+    /// Stopped by the incident's commander before it was sent (an aborted fan-out); nothing
+    /// of that statement version is planned again.
+    Cancelled,
 }
 
 impl WriteStatus {
@@ -129,6 +139,7 @@ impl WriteStatus {
             Self::Sent => "sent",
             Self::Failed => "failed",
             Self::Superseded => "superseded",
+            Self::Cancelled => "cancelled",
         }
     }
 
@@ -140,6 +151,7 @@ impl WriteStatus {
             Self::Sent,
             Self::Failed,
             Self::Superseded,
+            Self::Cancelled,
         ]
         .into_iter()
         .find(|w| w.as_str() == s)

@@ -2,7 +2,9 @@
 //! uses, as they do: Intercom `POST /conversations/{id}/reply` (Bearer token, `message_type`
 //! comment or note) and `GET /conversations/{id}` (its parts, HTML bodies); Freshdesk
 //! `POST /api/v2/tickets/{id}/reply` and `/notes` (Basic `KEY:X`) and
-//! `GET /api/v2/tickets/{id}/conversations`. A request budget with 429 + `Retry-After`, 503s,
+//! `GET /api/v2/tickets/{id}/conversations`; closing (Intercom `POST /conversations/{id}/parts`
+//! with `message_type` close and the admin) and resolving (Freshdesk `PUT /api/v2/tickets/{id}`
+//! with `status` 4 or 5). A request budget with 429 + `Retry-After`, 503s,
 //! and writes applied whose answers never come.
 
 use crate::fake_zendesk::{Comment, Gate, serve};
@@ -31,6 +33,8 @@ pub struct Faults {
 #[derive(Default)]
 struct Inner {
     comments: HashMap<String, Vec<Comment>>,
+    /// Closed conversations (Intercom: `closed`), or tickets' status numbers (Freshdesk).
+    status: HashMap<String, String>,
     faults: Faults,
 }
 
@@ -58,6 +62,7 @@ impl FakePerTicket {
     pub async fn intercom(token: &str, budget: usize, per: Duration) -> Self {
         let routes = Router::new()
             .route("/conversations/{id}/reply", post(intercom_reply))
+            .route("/conversations/{id}/parts", post(intercom_parts))
             .route("/conversations/{id}", get(intercom_show));
         Self::start(format!("Bearer {token}"), budget, per, routes).await
     }
@@ -68,6 +73,7 @@ impl FakePerTicket {
         let routes = Router::new()
             .route("/api/v2/tickets/{id}/reply", post(freshdesk_reply))
             .route("/api/v2/tickets/{id}/notes", post(freshdesk_note))
+            .route("/api/v2/tickets/{id}", axum::routing::put(freshdesk_update))
             .route("/api/v2/tickets/{id}/conversations", get(freshdesk_list));
         Self::start(format!("Basic {credentials}"), budget, per, routes).await
     }
@@ -107,6 +113,17 @@ impl FakePerTicket {
             .get(ticket)
             .cloned()
             .unwrap_or_default()
+    }
+
+    /// The state the API gave `ticket` (Intercom `closed`, Freshdesk the status number).
+    pub fn status(&self, ticket: &str) -> Option<String> {
+        self.shared
+            .inner
+            .lock()
+            .expect("lock")
+            .status
+            .get(ticket)
+            .cloned()
     }
 
     /// Requests served, and how many were 429s.
@@ -245,4 +262,65 @@ async fn freshdesk_list(
         cs.iter().enumerate().map(|(i, c)| json!({"id": i, "body": c.body, "body_text": c.body, "private": !c.public})).collect()
     }).unwrap_or_default();
     axum::Json(Value::Array(list)).into_response()
+}
+
+/// Sets a ticket's state, with the same faults as a write.
+async fn set_status(
+    shared: &Shared,
+    headers: &HeaderMap,
+    ticket: String,
+    status: String,
+) -> Response {
+    if let Some(refused) = admit(shared, headers) {
+        return refused;
+    }
+    let hang = {
+        let mut inner = shared.inner.lock().expect("lock");
+        if inner.faults.fail_writes > 0 {
+            inner.faults.fail_writes -= 1;
+            return (StatusCode::SERVICE_UNAVAILABLE, "unavailable").into_response();
+        }
+        inner.status.insert(ticket.clone(), status);
+        let hang = inner.faults.apply_then_hang > 0;
+        if hang {
+            inner.faults.apply_then_hang -= 1;
+        }
+        hang
+    };
+    if hang {
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+    }
+    (StatusCode::OK, axum::Json(json!({"id": ticket}))).into_response()
+}
+
+async fn intercom_parts(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: axum::Json<Value>,
+) -> Response {
+    // Intercom closes as an admin, who must be named.
+    if body.0["message_type"] != "close" || body.0["type"] != "admin" {
+        return (StatusCode::BAD_REQUEST, "message_type").into_response();
+    }
+    if body.0["admin_id"].is_null() {
+        return (StatusCode::BAD_REQUEST, "admin_id").into_response();
+    }
+    set_status(&shared, &headers, id, "closed".into()).await
+}
+
+async fn freshdesk_update(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: axum::Json<Value>,
+) -> Response {
+    match body.0["status"].as_i64() {
+        Some(status @ 2..=5) => set_status(&shared, &headers, id, status.to_string()).await,
+        _ => (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({"field": "status"})),
+        )
+            .into_response(),
+    }
 }

@@ -1,8 +1,9 @@
 //! A fake Zendesk on loopback that speaks the API the write-back uses, as Zendesk does:
 //! Basic `email/token:TOKEN` auth, `PUT /api/v2/tickets/update_many.json?ids=…` answering a
 //! job that goes queued → working → completed over successive polls with per-ticket results,
-//! `GET /api/v2/job_statuses/{id}.json`, and `GET /api/v2/tickets/{id}/comments.json`. It
-//! keeps every comment written, enforces a request budget with 429 + `Retry-After`, and can
+//! `GET /api/v2/job_statuses/{id}.json`, and `GET /api/v2/tickets/{id}/comments.json`. An
+//! update carries a comment, tags to add (`additional_tags`) and remove (`remove_tags`), a
+//! `status`, or several. It keeps every comment, tag and status written, enforces a request budget with 429 + `Retry-After`, and can
 //! be told to answer 5xx, or to apply a write and then never answer (a lost answer).
 
 use axum::Router;
@@ -55,8 +56,10 @@ pub struct Faults {
 #[derive(Debug)]
 struct Job {
     ids: Vec<String>,
-    comment: Comment,
+    comment: Option<Comment>,
     tags: Vec<String>,
+    remove_tags: Vec<String>,
+    status: Option<String>,
     polls: u32,
     applied: bool,
 }
@@ -65,6 +68,7 @@ struct Job {
 struct Inner {
     comments: HashMap<String, Vec<Comment>>,
     tags: HashMap<String, Vec<String>>,
+    status: HashMap<String, String>,
     tickets: HashMap<String, TicketInfo>,
     jobs: HashMap<String, Job>,
     next_job: u64,
@@ -187,6 +191,17 @@ impl FakeZendesk {
             .unwrap_or_default()
     }
 
+    /// The status the API gave ticket `id` (`None`: never changed, still open).
+    pub fn status(&self, ticket: &str) -> Option<String> {
+        self.shared
+            .inner
+            .lock()
+            .expect("lock")
+            .status
+            .get(ticket)
+            .cloned()
+    }
+
     /// Requests served, and how many of them were 429s.
     pub fn requests(&self) -> (usize, usize) {
         self.shared.gate.counts()
@@ -223,27 +238,51 @@ async fn update_many(
         )
             .into_response();
     }
-    let comment = &body.0["ticket"]["comment"];
-    let Some(text) = comment["body"].as_str() else {
+    let update = &body.0["ticket"];
+    let comment = &update["comment"];
+    let comment = match comment["body"].as_str() {
+        Some(text) => Some(Comment {
+            body: text.to_owned(),
+            public: comment["public"].as_bool().unwrap_or(true),
+            author: None,
+        }),
+        None if comment.is_null() => None,
+        None => {
+            return (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                axum::Json(json!({"error": "comment body"})),
+            )
+                .into_response();
+        }
+    };
+    let list = |field: &str| -> Vec<String> {
+        update[field]
+            .as_array()
+            .map(|t| {
+                t.iter()
+                    .filter_map(|t| t.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let (tags, remove_tags) = (list("additional_tags"), list("remove_tags"));
+    let status = update["status"].as_str().map(str::to_owned);
+    if let Some(s) = &status
+        && !["open", "pending", "hold", "solved", "closed"].contains(&s.as_str())
+    {
         return (
             StatusCode::UNPROCESSABLE_ENTITY,
-            axum::Json(json!({"error": "comment body"})),
+            axum::Json(json!({"error": "status"})),
         )
             .into_response();
-    };
-    let comment = Comment {
-        body: text.to_owned(),
-        public: comment["public"].as_bool().unwrap_or(true),
-        author: None,
-    };
-    let tags: Vec<String> = body.0["ticket"]["additional_tags"]
-        .as_array()
-        .map(|t| {
-            t.iter()
-                .filter_map(|t| t.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default();
+    }
+    if comment.is_none() && tags.is_empty() && remove_tags.is_empty() && status.is_none() {
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            axum::Json(json!({"error": "nothing to update"})),
+        )
+            .into_response();
+    }
     let hang = {
         let mut inner = shared.inner.lock().expect("lock");
         if inner.faults.fail_updates > 0 {
@@ -261,6 +300,8 @@ async fn update_many(
                 ids,
                 comment,
                 tags,
+                remove_tags,
+                status,
                 polls: 0,
                 applied: false,
             };
@@ -292,16 +333,22 @@ fn apply(inner: &mut Inner, job: &mut Job) {
     let refused = inner.faults.refuse_tickets.clone();
     for id in &job.ids {
         if !refused.contains(id) {
-            inner
-                .comments
-                .entry(id.clone())
-                .or_default()
-                .push(job.comment.clone());
+            if let Some(comment) = &job.comment {
+                inner
+                    .comments
+                    .entry(id.clone())
+                    .or_default()
+                    .push(comment.clone());
+            }
             let tags = inner.tags.entry(id.clone()).or_default();
+            tags.retain(|t| !job.remove_tags.contains(t));
             for tag in &job.tags {
                 if !tags.contains(tag) {
                     tags.push(tag.clone());
                 }
+            }
+            if let Some(status) = &job.status {
+                inner.status.insert(id.clone(), status.clone());
             }
             if let Some(t) = inner.tickets.get_mut(id) {
                 t.updated_at = chrono::Utc::now().timestamp();

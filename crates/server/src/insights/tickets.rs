@@ -51,7 +51,7 @@ pub async fn tickets(store: &dyn Store, id: i64) -> Result<Option<TicketAnswers>
                 && match w.key.action {
                     WriteAction::Reply => true,
                     WriteAction::Note => for_customers.contains(&w.key.statement_id),
-                    WriteAction::Link => false,
+                    WriteAction::Link | WriteAction::Solve => false,
                 }
         })
         .filter_map(|w| {

@@ -34,6 +34,7 @@ mod settings;
 mod trends;
 pub mod volume;
 mod war_room;
+mod war_room_helpdesk;
 
 /// Every page, with the action it needs.
 pub const PAGES: &[RouteRule] = &[
@@ -76,6 +77,16 @@ pub const PAGES: &[RouteRule] = &[
     rule(
         Method::POST,
         "/incidents/{id}/tasks/{task}",
+        Action::ManageIncidents,
+    ),
+    rule(
+        Method::POST,
+        "/incidents/{id}/helpdesk/wrap-up",
+        Action::ManageIncidents,
+    ),
+    rule(
+        Method::POST,
+        "/incidents/{id}/helpdesk/abort",
         Action::ManageIncidents,
     ),
     rule(

@@ -30,6 +30,7 @@ pub(super) fn router() -> Router<AppState> {
         .route("/statements/{id}/edit", post(edit_on_page))
         .route("/statements/{id}/approve", post(approve_on_page))
         .route("/statements/{id}/publish", post(publish_on_page))
+        .merge(super::war_room_helpdesk::router())
 }
 
 async fn war_room(
@@ -176,7 +177,7 @@ async fn show_war_room(
         .iter()
         .map(|t| minijinja::context! { id => t.id, title => t.title, owner => t.owner, done => t.done })
         .collect();
-    let helpdesk = helpdesk_counts(state, id).await?;
+    let (helpdesk, wrap_up) = super::war_room_helpdesk::panel(state, id).await?;
     let mut r = page(
         "warroom.html",
         minijinja::context! {
@@ -186,7 +187,7 @@ async fn show_war_room(
                 state => i.state.as_str(), services => i.services,
                 opened_at => minute(i.opened_at),
             },
-            seats, tasks, users, statements, timeline, links, chart, helpdesk,
+            seats, tasks, users, statements, timeline, links, chart, helpdesk, wrap_up,
             related => metrics.impact.contacts,
             due => due.map(minute),
             due_iso => due.map(|t| t.to_rfc3339()),
@@ -205,45 +206,8 @@ async fn show_war_room(
     Ok(r)
 }
 
-/// The write-back's ledger for an incident, per connection: tickets, and writes sent, on their
-/// way (pending, or sent with the outcome being confirmed), failed and superseded.
-async fn helpdesk_counts(state: &AppState, id: i64) -> Result<Vec<minijinja::Value>, ApiError> {
-    use frontline_store::helpdesks::WriteStatus;
-    use std::collections::{BTreeMap, BTreeSet};
-    #[derive(Default)]
-    struct Counts<'a> {
-        tickets: BTreeSet<&'a str>,
-        sent: usize,
-        open: usize,
-        failed: usize,
-        superseded: usize,
-    }
-    let writes = state.store.incident_helpdesk_writes(id).await?;
-    let mut by: BTreeMap<&str, Counts<'_>> = BTreeMap::new();
-    for w in &writes {
-        let c = by.entry(w.key.connection.as_str()).or_default();
-        c.tickets.insert(w.key.ticket.as_str());
-        match w.status {
-            WriteStatus::Sent => c.sent += 1,
-            WriteStatus::Pending | WriteStatus::Sending => c.open += 1,
-            WriteStatus::Failed => c.failed += 1,
-            WriteStatus::Superseded => c.superseded += 1,
-        }
-    }
-    Ok(by
-        .into_iter()
-        .map(|(connection, c)| {
-            minijinja::context! {
-                connection, tickets => c.tickets.len(), sent => c.sent, open => c.open,
-                failed => c.failed, superseded => c.superseded,
-                paused => state.helpdesk_guards.circuit(connection).map(|p| minute(p.open_until)),
-            }
-        })
-        .collect())
-}
-
 /// After a change from the war room: back to it, or the page again saying what was refused.
-async fn war_room_after<T>(
+pub(super) async fn war_room_after<T>(
     state: &AppState,
     principal: &Principal,
     id: i64,

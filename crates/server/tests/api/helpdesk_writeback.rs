@@ -12,14 +12,14 @@ use std::time::Duration;
 
 const TICKETS: usize = 2_000;
 
-async fn post(app: &TestApp, path: &str, token: &str, body: Value) -> Value {
+pub(crate) async fn post(app: &TestApp, path: &str, token: &str, body: Value) -> Value {
     let (status, answer) = json(app.post_json(path, token, &body).await).await;
     assert!((200..300).contains(&status), "{path}: {status} {answer}");
     answer
 }
 
 /// Connects the Zendesk at `base_url` as `zd`.
-async fn connect_zendesk(app: &TestApp, admin: &str, base_url: &str) {
+pub(crate) async fn connect_zendesk(app: &TestApp, admin: &str, base_url: &str) {
     post(
         app,
         "/api/v1/helpdesks",
@@ -33,7 +33,7 @@ async fn connect_zendesk(app: &TestApp, admin: &str, base_url: &str) {
 
 /// An admin token, an ingest token, and the three people who draft, approve and publish:
 /// `[security, cx_lead, comms]`.
-async fn people(app: &TestApp) -> (String, String, [String; 3]) {
+pub(crate) async fn people(app: &TestApp) -> (String, String, [String; 3]) {
     let tokens = [
         app.token_for("sam", Role::Security).await,
         app.token_for("carla", Role::CxLead).await,
@@ -48,7 +48,12 @@ async fn people(app: &TestApp) -> (String, String, [String; 3]) {
 
 /// Approves statement `sid`'s latest version by the roles its audience needs (both teams for
 /// customers, the CX lead for agents) and publishes it.
-async fn approve_and_publish(app: &TestApp, sid: i64, tokens: &[String; 3], both_teams: bool) {
+pub(crate) async fn approve_and_publish(
+    app: &TestApp,
+    sid: i64,
+    tokens: &[String; 3],
+    both_teams: bool,
+) {
     let [security, lead, comms] = tokens;
     let approve = format!("/api/v1/statements/{sid}/approve");
     if both_teams {
@@ -67,7 +72,7 @@ async fn approve_and_publish(app: &TestApp, sid: i64, tokens: &[String; 3], both
 /// One customer message per ticket (`TICKET:0` from `zd`) saying `text`, an incident linking
 /// them all, and a `customers` statement saying `answer` approved by both teams and published;
 /// answers the incident's id.
-async fn answer_tickets(
+pub(crate) async fn answer_tickets(
     app: &TestApp,
     ingest: &str,
     tokens: &[String; 3],
@@ -118,7 +123,7 @@ async fn answer_tickets(
 }
 
 /// A ticket's comments other than the link note every linked ticket gets, in order.
-fn answers(comments: Vec<Comment>) -> Vec<Comment> {
+pub(crate) fn answers(comments: Vec<Comment>) -> Vec<Comment> {
     comments
         .into_iter()
         .filter(|c| !c.body.contains("Linked to Frontline incident"))
@@ -126,7 +131,7 @@ fn answers(comments: Vec<Comment>) -> Vec<Comment> {
 }
 
 /// Steps the write-back until nothing is open; answers the rounds taken.
-async fn write_back(app: &TestApp) -> usize {
+pub(crate) async fn write_back(app: &TestApp) -> usize {
     for round in 1..=40 {
         frontline_server::workers::helpdesk::round(&app.state)
             .await
@@ -442,7 +447,7 @@ async fn contact_data_bound_for_tickets_needs_a_confirmation(backend: Backend) {
 }
 
 /// Steps the write-back until connection `name` has nothing open.
-async fn write_back_for(app: &TestApp, name: &str) {
+pub(crate) async fn write_back_for(app: &TestApp, name: &str) {
     for _ in 0..40 {
         frontline_server::workers::helpdesk::round(&app.state)
             .await

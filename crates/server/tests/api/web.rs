@@ -1364,6 +1364,44 @@ async fn the_settings_page_shows_topics_and_sets_components_and_webhooks(backend
             ),
         "{html}"
     );
+    // The wrap-up waits for the incident to be resolved; those who run incidents can stop what
+    // is on its way to the tickets.
+    assert!(
+        html.contains("Solving the tickets waits: the incident is not resolved."),
+        "{html}"
+    );
+    assert!(
+        !html.contains("Stop sending"),
+        "nothing to stop: link notes go on"
+    );
+    let reply = PlannedWrite {
+        key: WriteKey {
+            connection: "zd-eu".into(),
+            ticket: "104".into(),
+            statement_id: 77,
+            version: 1,
+            action: frontline_store::helpdesks::WriteAction::Reply,
+        },
+        incident_id: incident,
+        body: "We are on it.".into(),
+    };
+    app.store.plan_helpdesk_writes(&[reply]).await.unwrap();
+    let page = format!("/incidents/{incident}");
+    assert!(
+        read_page(&app, &page, &cora)
+            .await
+            .contains("Stop sending to tickets")
+    );
+    let r = post_form(&app, &format!("{page}/helpdesk/abort"), &cora, &[]).await;
+    assert_eq!(r.status(), 303, "back to the war room");
+    let html = read_page(&app, &page, &cora).await;
+    // Four tickets, two sent, one link note still on its way (link notes go on), one stopped.
+    assert!(
+        html.contains(
+            "<td>zd-eu</td><td class=\"num\">4</td><td class=\"num\">2</td><td class=\"num\">1</td><td class=\"num\">0</td><td class=\"num\">0</td><td class=\"num\">1</td>"
+        ),
+        "{html}"
+    );
 }
 
 async fn behind_a_trusted_proxy_the_client_and_https_come_from_its_headers(backend: Backend) {

@@ -38,6 +38,11 @@ pub fn router() -> Router<AppState> {
                 .delete(delete_helpdesk),
         )
         .route("/api/v1/incidents/{id}/helpdesk", get(incident_ledger))
+        .route(
+            "/api/v1/incidents/{id}/helpdesk/wrap-up",
+            get(wrap_up_preview).post(wrap_up),
+        )
+        .route("/api/v1/incidents/{id}/helpdesk/abort", post(abort_fan_out))
         .route("/api/v1/helpdesks/{name}/sweep", post(sweep_helpdesk))
 }
 
@@ -427,4 +432,78 @@ pub async fn sweep_helpdesk(
         stored: done.stored,
         duplicates: done.duplicates,
     }))
+}
+
+/// What wrapping up a resolved incident's tickets would do: tickets per connection, the
+/// final version's text per language, and why it cannot run yet if it cannot.
+#[utoipa::path(get, path = "/api/v1/incidents/{id}/helpdesk/wrap-up", tag = "helpdesks",
+    params(("id" = i64, Path, description = "The incident id")),
+    responses(
+        (status = 200, description = "The preview", body = frontline_api::HelpdeskWrapUp),
+        (status = 404, description = "No such incident", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
+pub async fn wrap_up_preview(
+    State(state): State<AppState>,
+    path: Result<Path<i64>, PathRejection>,
+) -> Result<Json<frontline_api::HelpdeskWrapUp>, ApiError> {
+    let id = super::path_id(path)?;
+    Ok(Json(
+        crate::workers::helpdesk::wrap_up::preview(&state, id).await?,
+    ))
+}
+
+/// Solves a resolved incident's linked tickets once each has its final `customers` version
+/// (Zendesk: status solved, `frontline-incident-N` swapped for `frontline-resolved-N`;
+/// Intercom: conversation closed; Freshdesk: status Resolved). Audited.
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/helpdesk/wrap-up", tag = "helpdesks",
+    params(("id" = i64, Path, description = "The incident id")),
+    request_body(content = frontline_api::WrapUpRequest),
+    responses(
+        (status = 202, description = "Planned; the write-back solves each ticket after its last reply", body = frontline_api::HelpdeskWrapUp),
+        (status = 404, description = "No such incident", body = ErrorBody),
+        (status = 409, description = "Not resolved, no final customers version published, or this version's wrap-up was aborted", body = ErrorBody),
+        (status = 422, description = "`solve` missing or not true", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
+pub async fn wrap_up(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    path: Result<Path<i64>, PathRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<frontline_api::HelpdeskWrapUp>), ApiError> {
+    let id = super::path_id(path)?;
+    let request: frontline_api::WrapUpRequest = json_body(body, state.config.max_body_bytes)?;
+    match request.solve {
+        Some(true) => {}
+        Some(false) => {
+            return Err(ApiError::invalid_field(
+                "solve",
+                "must be true: the preview is GET on this path",
+            ));
+        }
+        None => return Err(ApiError::invalid_field("solve", "required")),
+    }
+    let out = crate::workers::helpdesk::wrap_up::solve(&state, id, &principal.origin()).await?;
+    Ok((StatusCode::ACCEPTED, Json(out)))
+}
+
+/// Stops an incident's helpdesk fan-out: every reply, note and solve not yet sent is
+/// cancelled, and the versions it cancelled reach no ticket linked later. Audited.
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/helpdesk/abort", tag = "helpdesks",
+    params(("id" = i64, Path, description = "The incident id")),
+    responses(
+        (status = 200, description = "Stopped", body = frontline_api::HelpdeskAbortOut),
+        (status = 404, description = "No such incident", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
+pub async fn abort_fan_out(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    path: Result<Path<i64>, PathRejection>,
+) -> Result<Json<frontline_api::HelpdeskAbortOut>, ApiError> {
+    let id = super::path_id(path)?;
+    Ok(Json(
+        crate::workers::helpdesk::wrap_up::abort(&state, id, &principal.origin()).await?,
+    ))
 }

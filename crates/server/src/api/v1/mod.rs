@@ -268,6 +268,21 @@ pub const ROUTES: &[RouteRule] = &[
         "/api/v1/incidents/{id}/helpdesk",
         Action::ReadIncidents,
     ),
+    rule(
+        Method::GET,
+        "/api/v1/incidents/{id}/helpdesk/wrap-up",
+        Action::ReadIncidents,
+    ),
+    rule(
+        Method::POST,
+        "/api/v1/incidents/{id}/helpdesk/wrap-up",
+        Action::ManageIncidents,
+    ),
+    rule(
+        Method::POST,
+        "/api/v1/incidents/{id}/helpdesk/abort",
+        Action::ManageIncidents,
+    ),
     rule(Method::POST, "/api/v1/helpdesks", Action::ManageHelpdesks),
     rule(
         Method::POST,

@@ -11,12 +11,14 @@
 //! anything is sent again: no helpdesk has an idempotency key for comments, so the ledger and
 //! the read-back are what keep a customer from getting the same reply twice.
 //! Leader-only (lease `helpdesk`), which also runs the sweeps ([`super::sweep`]). What each
-//! ticket needs is planned in `plan.rs`; each connection's budget and breaker are in [`guard`].
+//! ticket needs is planned in `plan.rs`; each connection's budget and breaker are in [`guard`];
+//! a resolved incident's tickets are solved, and a fan-out stopped, by [`wrap_up`].
 
 pub mod guard;
 mod plan;
+pub mod wrap_up;
 
-pub use plan::incident_tag;
+pub use plan::{incident_tag, resolved_tag};
 
 use crate::plumbing::state::AppState;
 use chrono::Utc;
@@ -156,11 +158,36 @@ async fn send(state: &AppState, connection: &Helpdesk, report: &mut Round) -> an
     let api = client(state, connection)?;
     let verify_before =
         Utc::now() - chrono::Duration::milliseconds(state.config.helpdesks.verify_after_ms as i64);
+    // A ticket is solved only once nothing else is on its way to it, so the final version
+    // is the last thing its customer reads; when the batch is full, what else is open is not
+    // known, and solves wait for a round that sees everything.
+    let full = open.len() >= BATCH as usize;
+    let busy: std::collections::HashSet<String> = open
+        .iter()
+        .filter(|w| w.key.action != WriteAction::Solve)
+        .map(|w| w.key.ticket.clone())
+        .collect();
     let (sending, pending): (Vec<HelpdeskWrite>, Vec<HelpdeskWrite>) = open
         .into_iter()
+        .filter(|w| {
+            w.key.action != WriteAction::Solve
+                || w.status == WriteStatus::Sending
+                || !(full || busy.contains(&w.key.ticket))
+        })
         .partition(|w| w.status == WriteStatus::Sending);
     let guards = &state.helpdesk_guards;
     for write in sending.iter().filter(|w| w.updated_at <= verify_before) {
+        if write.key.action == WriteAction::Solve {
+            // Solving twice changes nothing: no read-back, just again.
+            report.retried += settle(
+                state,
+                std::slice::from_ref(&write.key),
+                WriteStatus::Pending,
+                Some("solve outcome unknown; sent again"),
+            )
+            .await?;
+            continue;
+        }
         let wanted = clean(&write.body);
         guards.spend(&connection.name).await;
         let read = api.bodies(&write.key.ticket).await;
@@ -280,7 +307,11 @@ async fn send_one(
         }
         let guards = &state.helpdesk_guards;
         guards.spend(&write.key.connection).await;
-        let result = api.write(&write.key.ticket, &write.body, public).await;
+        let result = if write.key.action == WriteAction::Solve {
+            api.solve(&write.key.ticket).await
+        } else {
+            api.write(&write.key.ticket, &write.body, public).await
+        };
         match &result {
             Err(e) if broken(e) => {}
             Err(CallError::RateLimited(_)) => {}
@@ -363,11 +394,23 @@ async fn send_chunk(
         }
         let tickets: Vec<String> = mine.iter().map(|k| k.ticket.clone()).collect();
         guards.spend(connection).await;
-        let tags = match first.key.action {
-            WriteAction::Link => vec![incident_tag(first.incident_id)],
-            WriteAction::Reply | WriteAction::Note => Vec::new(),
+        let result = match first.key.action {
+            WriteAction::Solve => {
+                api.solve_many(
+                    &tickets,
+                    &incident_tag(first.incident_id),
+                    &resolved_tag(first.incident_id),
+                )
+                .await
+            }
+            WriteAction::Link => {
+                let tags = [incident_tag(first.incident_id)];
+                api.update_many(&tickets, &first.body, public, &tags).await
+            }
+            WriteAction::Reply | WriteAction::Note => {
+                api.update_many(&tickets, &first.body, public, &[]).await
+            }
         };
-        let result = api.update_many(&tickets, &first.body, public, &tags).await;
         match &result {
             Err(e) if broken(e) => {}
             Err(CallError::RateLimited(_)) => {}

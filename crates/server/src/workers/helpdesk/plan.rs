@@ -17,6 +17,11 @@ pub fn incident_tag(incident: i64) -> String {
     format!("frontline-incident-{incident}")
 }
 
+/// The tag that replaces [`incident_tag`] when a resolved incident's tickets are solved.
+pub fn resolved_tag(incident: i64) -> String {
+    format!("frontline-resolved-{incident}")
+}
+
 /// Plans a row per linked ticket and published `customers` or `agents` version, and a link
 /// note for each ticket of an open incident.
 pub(super) async fn plan(state: &AppState, connections: &[Helpdesk]) -> anyhow::Result<usize> {
@@ -64,7 +69,7 @@ pub(super) async fn plan(state: &AppState, connections: &[Helpdesk]) -> anyhow::
             }
             let body = match action {
                 WriteAction::Reply => version.body.clone(),
-                WriteAction::Note | WriteAction::Link => format!(
+                WriteAction::Note | WriteAction::Link | WriteAction::Solve => format!(
                     "Frontline talking points (incident {}, version {}):\n\n{}",
                     statement.incident_id, version.number, version.body
                 ),
@@ -119,19 +124,19 @@ pub(super) async fn plan(state: &AppState, connections: &[Helpdesk]) -> anyhow::
 
 /// What the public reply to an incident's tickets depends on, per (connection, ticket).
 #[derive(Default)]
-struct TicketFacts {
+pub(super) struct TicketFacts {
     /// A ticket whose customer opened an earlier-linked ticket of the same connection: that
     /// earlier ticket, the one their public reply goes to.
-    elsewhere: HashMap<(String, String), String>,
+    pub(super) elsewhere: HashMap<(String, String), String>,
     /// The ticket's language, from its first linked contact that has one.
-    language: HashMap<(String, String), String>,
+    pub(super) language: HashMap<(String, String), String>,
 }
 
-async fn ticket_facts(
+pub(super) async fn ticket_facts(
     state: &AppState,
     incident: i64,
     tickets: &[(String, String)],
-) -> anyhow::Result<TicketFacts> {
+) -> Result<TicketFacts, frontline_store::StoreError> {
     let mut facts = TicketFacts::default();
     let connections: std::collections::BTreeSet<&String> = tickets.iter().map(|(c, _)| c).collect();
     for connection in connections {
@@ -215,11 +220,11 @@ async fn plan_link_notes(
 }
 
 /// The (connection, ticket) pairs linked to an incident through its contacts.
-async fn linked_tickets(
+pub(super) async fn linked_tickets(
     state: &AppState,
     incident: i64,
     connections: &[&str],
-) -> anyhow::Result<Vec<(String, String)>> {
+) -> Result<Vec<(String, String)>, frontline_store::StoreError> {
     let Some(detail) = state.store.get_incident(incident).await? else {
         return Ok(Vec::new());
     };
