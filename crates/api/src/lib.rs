@@ -316,7 +316,7 @@ pub struct AlertmanagerSummary {
 pub struct AlertOut {
     /// Stable for one ongoing anomaly.
     pub id: String,
-    /// `spike`, `theme` or `cluster`.
+    /// `spike`, `theme`, `cluster`, or `intake_gap` (a helpdesk connection gone silent).
     pub kind: AlertKind,
     /// The topic (for a cluster, its members' main topic, if any).
     pub topic: Option<String>,

@@ -16,6 +16,9 @@ pub enum AlertKind {
     Cluster,
     /// Words far above their usual share, from several customers (no taxonomy needed).
     Theme,
+    /// A helpdesk connection that usually delivers has gone silent far beyond its usual
+    /// rhythm: its webhooks may be paused or broken, and what customers write is not arriving.
+    IntakeGap,
 }
 
 impl AlertKind {
@@ -25,6 +28,7 @@ impl AlertKind {
             AlertKind::Spike => "spike",
             AlertKind::Cluster => "cluster",
             AlertKind::Theme => "theme",
+            AlertKind::IntakeGap => "intake_gap",
         }
     }
 }
@@ -43,8 +47,9 @@ impl FromStr for AlertKind {
             "spike" => Ok(AlertKind::Spike),
             "cluster" => Ok(AlertKind::Cluster),
             "theme" => Ok(AlertKind::Theme),
+            "intake_gap" => Ok(AlertKind::IntakeGap),
             _ => Err(format!(
-                "unknown alert kind {s:?}; expected spike, cluster or theme"
+                "unknown alert kind {s:?}; expected spike, cluster, theme or intake_gap"
             )),
         }
     }

@@ -692,6 +692,15 @@ impl Store for PostgresStore {
         reviews::topic_counts(self, since, until, bucket).await
     }
 
+    async fn source_hours(
+        &self,
+        source: &str,
+        since: chrono::DateTime<chrono::Utc>,
+        until: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<(chrono::DateTime<chrono::Utc>, u64)>, StoreError> {
+        reviews::source_hours(self, source, since, until).await
+    }
+
     async fn set_password(
         &self,
         user: &str,

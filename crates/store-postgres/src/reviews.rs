@@ -78,6 +78,27 @@ pub(crate) async fn save(
     })
 }
 
+pub(crate) async fn source_hours(
+    store: &PostgresStore,
+    source: &str,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<Vec<(DateTime<Utc>, u64)>, StoreError> {
+    let rows: Vec<(DateTime<Utc>, i64)> = sqlx::query_as(
+        "SELECT date_trunc('hour', received_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS hour,
+                count(*) FROM contacts
+         WHERE received_at >= $1 AND received_at < $2 AND source = $3
+         GROUP BY hour ORDER BY hour",
+    )
+    .bind(since)
+    .bind(until)
+    .bind(source)
+    .fetch_all(&store.pool)
+    .await
+    .map_err(|e| map(e, "counting a source's contacts per hour"))?;
+    Ok(rows.into_iter().map(|(h, n)| (h, n as u64)).collect())
+}
+
 pub(crate) async fn topic_counts(
     store: &PostgresStore,
     since: DateTime<Utc>,

@@ -787,6 +787,15 @@ impl Store for SqliteStore {
         reviews::topic_counts(self, since, until, bucket).await
     }
 
+    async fn source_hours(
+        &self,
+        source: &str,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<(DateTime<Utc>, u64)>, StoreError> {
+        reviews::source_hours(self, source, since, until).await
+    }
+
     async fn set_password(
         &self,
         user: &str,

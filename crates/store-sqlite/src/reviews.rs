@@ -71,6 +71,30 @@ pub(crate) async fn save(
     })
 }
 
+pub(crate) async fn source_hours(
+    store: &SqliteStore,
+    source: &str,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<Vec<(DateTime<Utc>, u64)>, StoreError> {
+    const HOUR: i64 = 3_600_000_000;
+    let rows: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT received_at / ? AS hour, count(*) FROM contacts
+         WHERE received_at >= ? AND received_at < ? AND source = ?
+         GROUP BY hour ORDER BY hour",
+    )
+    .bind(HOUR)
+    .bind(micros(since))
+    .bind(micros(until))
+    .bind(source)
+    .fetch_all(&store.reader)
+    .await
+    .map_err(|e| map(e, "counting a source's contacts per hour"))?;
+    rows.into_iter()
+        .map(|(hour, n)| Ok((from_micros(hour * HOUR)?, n as u64)))
+        .collect()
+}
+
 pub(crate) async fn topic_counts(
     store: &SqliteStore,
     since: DateTime<Utc>,

@@ -938,6 +938,18 @@ pub trait Store: Send + Sync + 'static {
         bucket: Bucket,
     ) -> Result<Vec<TopicCount>, StoreError>;
 
+    /// Contacts from `source` received in `[since, until)` per hour (hours start on the hour),
+    /// in order; empty hours are left out. The usual rhythm of a helpdesk connection.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn source_hours(
+        &self,
+        source: &str,
+        since: chrono::DateTime<chrono::Utc>,
+        until: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<(chrono::DateTime<chrono::Utc>, u64)>, StoreError>;
+
     /// Contacts per topic and week (weeks start on Monday, 00:00 UTC), for the trends.
     ///
     /// # Errors

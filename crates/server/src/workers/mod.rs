@@ -11,6 +11,7 @@ pub mod delivery;
 pub mod detection;
 pub mod follow;
 pub mod helpdesk;
+pub mod intake_gap;
 pub mod nodes;
 pub mod sweep;
 

@@ -526,7 +526,73 @@ async fn an_agent_links_a_ticket_with_the_incident_tag(backend: Backend) {
     assert_eq!(after["links"], detail["links"]);
 }
 
+/// A connection that delivers about twenty messages an hour, day and night, for a week.
+async fn a_connection_gone_silent_raises_an_intake_gap_alert(backend: Backend) {
+    use frontline_server::workers::intake_gap::Watch;
+    use frontline_store::helpdesks::EventOutcome;
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let admin = app.token(Role::Admin).await;
+    let ingest = app.token(Role::Ingest).await;
+    connect(&app, &admin, zendesk("zd")).await;
+    let now = chrono::Utc::now();
+    let contacts: Vec<Value> = (0..7 * 24 * 20)
+        .map(|i| {
+            let at = now - chrono::Duration::seconds(180 * (i + 1));
+            json!({"source": "zd", "id": format!("{i}:0"), "channel": "ticket",
+                   "received_at": at.to_rfc3339(), "text": "where is my refund"})
+        })
+        .collect();
+    for chunk in contacts.chunks(1_000) {
+        let (status, answer) = json(
+            app.post_json("/api/v1/contacts", &ingest, &Value::Array(chunk.to_vec()))
+                .await,
+        )
+        .await;
+        assert!((200..300).contains(&status), "{answer}");
+    }
+    app.store
+        .record_helpdesk_event("zd", &EventOutcome::Taken(Some("ev-1")))
+        .await
+        .unwrap();
+    let mut watch = Watch::default();
+    // Half an hour without a webhook: about ten messages were due, a lull.
+    let quiet = watch
+        .check_now(&app.state, now + chrono::Duration::minutes(30))
+        .await
+        .unwrap();
+    assert!(quiet.is_empty(), "{quiet:?}");
+    // An hour and a half: about thirty were due, and none came.
+    let raised = watch
+        .check_now(&app.state, now + chrono::Duration::minutes(90))
+        .await
+        .unwrap();
+    assert_eq!(raised.len(), 1, "{raised:?}");
+    let (status, alerts) = json(app.get("/api/v1/alerts?kind=intake_gap", &admin).await).await;
+    assert_eq!(status, 200, "{alerts}");
+    let alert = &alerts["items"][0];
+    assert_eq!(alert["kind"], "intake_gap", "{alerts}");
+    let expected = alert["expected"].as_f64().unwrap();
+    assert!((25.0..35.0).contains(&expected), "{alert}");
+    assert!(alert["text"].as_str().unwrap().contains("zd"), "{alert}");
+    // Webhooks again: the silence is over, nothing more is raised.
+    app.store
+        .record_helpdesk_event("zd", &EventOutcome::Taken(Some("ev-2")))
+        .await
+        .unwrap();
+    let after = watch
+        .check_now(
+            &app.state,
+            chrono::Utc::now() + chrono::Duration::minutes(5),
+        )
+        .await
+        .unwrap();
+    assert!(after.is_empty(), "{after:?}");
+}
+
 frontline_testkit::backend_tests!(
+    a_connection_gone_silent_raises_an_intake_gap_alert,
     an_agent_links_a_ticket_with_the_incident_tag,
     connections_are_for_admins_and_never_show_a_secret,
     zendesk_webhooks_become_one_contact_per_customer_message,

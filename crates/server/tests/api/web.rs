@@ -558,6 +558,30 @@ async fn an_alert_is_triaged_and_turned_into_an_incident_on_its_page(backend: Ba
         "the contact's script is text, the page's own is the only one"
     );
     assert!(html.contains("<svg") && html.contains("Acknowledge"));
+    // A helpdesk connection gone silent: its alert says what is missing, not what customers
+    // wrote.
+    app.store
+        .upsert_alerts(&[DetectedAlert {
+            kind: frontline_core::alert::AlertKind::IntakeGap,
+            topic: None,
+            text: Some("Nothing from helpdesk connection zd for 90 minutes".into()),
+            evidence: Vec::new(),
+            ..frontline_testkit::phishing_spike("gap")
+        }])
+        .await
+        .unwrap();
+    let gap = b
+        .get(app.url("/alerts/gap"))
+        .header(COOKIE, &carla)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gap.status(), 200);
+    let gap = gap.text().await.unwrap();
+    assert!(
+        gap.contains("What is missing") && gap.contains("Nothing from helpdesk connection zd"),
+        "{gap}"
+    );
     // Each contact says which words drove its topic.
     assert!(
         html.contains("<strong>phishing</strong>: ") && html.contains("link"),

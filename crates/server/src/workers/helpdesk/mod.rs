@@ -6,13 +6,15 @@
 //! version supersedes unsent older ones, and a ticket linked later gets only the current one.
 //! Then it sends: the same comment to up to 100 tickets in one Zendesk `update_many` job, each
 //! ticket's result settling its row, or one reply or note per Intercom conversation or
-//! Freshdesk ticket. A write whose outcome is unknown (a timeout, a lost
-//! answer, a job that did not finish) stays `sending`, and is read back from the ticket before
-//! anything is sent again: no helpdesk has an idempotency key for comments, so the ledger and
-//! the read-back are what keep a customer from getting the same reply twice.
-//! Leader-only (lease `helpdesk`), which also runs the sweeps ([`super::sweep`]). What each
-//! ticket needs is planned in `plan.rs`; each connection's budget and breaker are in [`guard`];
-//! a resolved incident's tickets are solved, and a fan-out stopped, by [`wrap_up`].
+//! Freshdesk ticket. A write whose outcome is unknown (a timeout, a lost answer, a job that did
+//! not finish) stays `sending`, and is read back from the ticket before anything is sent
+//! again: no helpdesk has an idempotency key for comments, so the ledger and the read-back are
+//! what keep a customer from getting the same reply twice.
+//!
+//! Leader-only (lease `helpdesk`), which also runs the sweeps ([`super::sweep`]) and judges
+//! connections gone silent ([`super::intake_gap`]). What each ticket needs is planned in
+//! `plan.rs`; each connection's budget and breaker are in [`guard`]; a resolved incident's
+//! tickets are solved, and a fan-out stopped, by [`wrap_up`].
 
 pub mod guard;
 mod plan;
@@ -584,6 +586,7 @@ pub async fn run(state: AppState, shutdown: tokio_util::sync::CancellationToken)
     let holder = super::holder(&state.node);
     // The feed's head when the worker last planned, and when.
     let mut planned: Option<(i64, std::time::Instant)> = None;
+    let mut silences = super::intake_gap::Watch::default();
     loop {
         // No connection, no work: a read, not the lease's write, on every node every round.
         let connected = state
@@ -622,6 +625,7 @@ pub async fn run(state: AppState, shutdown: tokio_util::sync::CancellationToken)
                     )
                     .await;
                 }
+                silences.check(&state).await;
             }
             Ok(None) => {}
             Err(e) => {
