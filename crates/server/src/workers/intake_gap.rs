@@ -32,7 +32,7 @@ pub struct Rhythm {
 
 impl Rhythm {
     /// Learns the rhythm from messages per hour over `[since, until)`; `None` with less than
-    /// [`MIN_HISTORY`] to learn from.
+    /// two days to learn from.
     pub fn learn(
         hours: &[(DateTime<Utc>, u64)],
         since: DateTime<Utc>,
@@ -128,7 +128,7 @@ pub struct Watch {
 }
 
 impl Watch {
-    /// Judges every connection's silence, at most every [`CHECK_EVERY`]; raises or updates
+    /// Judges every connection's silence, at most once a minute; raises or updates
     /// the alerts. Failures are logged: a missed check is made up by the next.
     pub async fn check(&mut self, state: &AppState) {
         if self.checked.is_some_and(|at| at.elapsed() < CHECK_EVERY) {
