@@ -127,6 +127,38 @@ impl Client {
         self.call(request).await.map(|_| ())
     }
 
+    /// Every conversation of a Freshdesk ticket, page after page: Freshdesk lists 30 a page
+    /// unless asked for up to 100, and a write read back from the first page only would be
+    /// missed on a long ticket and sent twice.
+    async fn freshdesk_conversations(&self, ticket: &str) -> Result<Vec<Value>, CallError> {
+        const PER_PAGE: usize = 100;
+        const MAX_PAGES: usize = 50;
+        let mut all = Vec::new();
+        for page in 1..=MAX_PAGES {
+            let answer = self
+                .call(
+                    self.http
+                        .get(format!(
+                            "{}/api/v2/tickets/{ticket}/conversations",
+                            self.base
+                        ))
+                        .query(&[("per_page", PER_PAGE), ("page", page)]),
+                )
+                .await?;
+            let Value::Array(items) = answer else {
+                return Ok(all);
+            };
+            let last = items.len() < PER_PAGE;
+            all.extend(items);
+            if last {
+                return Ok(all);
+            }
+        }
+        Err(CallError::Unknown(format!(
+            "ticket {ticket} has more than {MAX_PAGES} pages of conversations"
+        )))
+    }
+
     /// The texts on `ticket` (its conversation's parts), cleaned of markup.
     ///
     /// # Errors
@@ -140,13 +172,7 @@ impl Client {
                 )
                 .await?
             }
-            Vendor::Freshdesk => {
-                self.call(self.http.get(format!(
-                    "{}/api/v2/tickets/{ticket}/conversations",
-                    self.base
-                )))
-                .await?
-            }
+            Vendor::Freshdesk => Value::Array(self.freshdesk_conversations(ticket).await?),
         };
         let parts = match self.vendor {
             Vendor::Intercom => answer["conversation_parts"]["conversation_parts"].clone(),

@@ -214,22 +214,40 @@ impl Client {
     /// # Errors
     /// See [`CallError`].
     pub async fn comments(&self, ticket: &str) -> Result<Vec<String>, CallError> {
-        let answer = self
-            .call(self.http.get(format!(
-                "{}/api/v2/tickets/{ticket}/comments.json",
-                self.base
-            )))
-            .await?;
-        Ok(answer["comments"]
-            .as_array()
-            .map(|cs| {
-                cs.iter()
-                    .filter_map(|c| c["body"].as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default())
+        Ok(self
+            .comment_pages(ticket)
+            .await?
+            .iter()
+            .filter_map(|c| c["body"].as_str().map(str::to_owned))
+            .collect())
+    }
+
+    /// Every comment of a ticket, page after page: Zendesk lists 100 at a time, and a write
+    /// read back from the first page only would be missed on a long ticket and sent twice.
+    /// Only `next_page` addresses on this account's own base are followed.
+    async fn comment_pages(&self, ticket: &str) -> Result<Vec<Value>, CallError> {
+        let mut url = format!("{}/api/v2/tickets/{ticket}/comments.json", self.base);
+        let mut all = Vec::new();
+        for _ in 0..MAX_PAGES {
+            let mut answer = self.call(self.http.get(&url)).await?;
+            if let Value::Array(page) = answer["comments"].take() {
+                all.extend(page);
+            }
+            match answer["next_page"].as_str() {
+                Some(next) if next.starts_with(&format!("{}/", self.base)) => {
+                    url = next.to_owned();
+                }
+                _ => return Ok(all),
+            }
+        }
+        Err(CallError::Unknown(format!(
+            "ticket {ticket} has more than {MAX_PAGES} pages of comments"
+        )))
     }
 }
+
+/// Pages of a ticket's comments read at most: 5,000 comments at Zendesk's 100 a page.
+const MAX_PAGES: usize = 50;
 
 /// A ticket as the incremental export lists it.
 #[derive(Debug, Clone, PartialEq)]
@@ -315,31 +333,23 @@ impl Client {
     /// # Errors
     /// See [`CallError`].
     pub async fn ticket_comments(&self, ticket: &str) -> Result<Vec<TicketComment>, CallError> {
-        let answer = self
-            .call(self.http.get(format!(
-                "{}/api/v2/tickets/{ticket}/comments.json",
-                self.base
-            )))
-            .await?;
-        Ok(answer["comments"]
-            .as_array()
-            .map(|cs| {
-                cs.iter()
-                    .filter_map(|c| {
-                        Some(TicketComment {
-                            id: id_of(&c["id"])?,
-                            body: c["body"].as_str()?.to_owned(),
-                            public: c["public"].as_bool().unwrap_or(true),
-                            author_id: id_of(&c["author_id"]),
-                            created_at: c["created_at"]
-                                .as_str()
-                                .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
-                                .map(|t| t.with_timezone(&chrono::Utc)),
-                        })
-                    })
-                    .collect()
+        Ok(self
+            .comment_pages(ticket)
+            .await?
+            .iter()
+            .filter_map(|c| {
+                Some(TicketComment {
+                    id: id_of(&c["id"])?,
+                    body: c["body"].as_str()?.to_owned(),
+                    public: c["public"].as_bool().unwrap_or(true),
+                    author_id: id_of(&c["author_id"]),
+                    created_at: c["created_at"]
+                        .as_str()
+                        .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+                        .map(|t| t.with_timezone(&chrono::Utc)),
+                })
             })
-            .unwrap_or_default())
+            .collect())
     }
 }
 

@@ -126,6 +126,22 @@ impl FakePerTicket {
             .cloned()
     }
 
+    /// The customer adds a message to `ticket` (or conversation).
+    pub fn customer_comment(&self, ticket: &str, body: &str) {
+        self.shared
+            .inner
+            .lock()
+            .expect("lock")
+            .comments
+            .entry(ticket.to_owned())
+            .or_default()
+            .push(Comment {
+                body: body.to_owned(),
+                public: true,
+                author: Some("customer".into()),
+            });
+    }
+
     /// Requests served, and how many were 429s.
     pub fn requests(&self) -> (usize, usize) {
         self.shared.gate.counts()
@@ -253,13 +269,20 @@ async fn freshdesk_list(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
     Path(id): Path<String>,
+    axum::extract::Query(query): axum::extract::Query<HashMap<String, String>>,
 ) -> Response {
     if let Some(refused) = admit(&shared, &headers) {
         return refused;
     }
+    // Freshdesk: 30 a page unless asked for up to 100.
+    let number = |k: &str, default: usize| -> usize {
+        query.get(k).and_then(|v| v.parse().ok()).unwrap_or(default)
+    };
+    let per_page = number("per_page", 30).clamp(1, 100);
+    let page = number("page", 1).max(1);
     let inner = shared.inner.lock().expect("lock");
     let list: Vec<Value> = inner.comments.get(&id).map(|cs| {
-        cs.iter().enumerate().map(|(i, c)| json!({"id": i, "body": c.body, "body_text": c.body, "private": !c.public})).collect()
+        cs.iter().enumerate().skip((page - 1) * per_page).take(per_page).map(|(i, c)| json!({"id": i, "body": c.body, "body_text": c.body, "private": !c.public})).collect()
     }).unwrap_or_default();
     axum::Json(Value::Array(list)).into_response()
 }

@@ -70,6 +70,8 @@ struct Inner {
     tags: HashMap<String, Vec<String>>,
     status: HashMap<String, String>,
     tickets: HashMap<String, TicketInfo>,
+    /// Its own address, for the `next_page` links of long comment lists.
+    base: String,
     jobs: HashMap<String, Job>,
     next_job: u64,
     faults: Faults,
@@ -113,6 +115,7 @@ impl FakeZendesk {
             .route("/api/v2/incremental/tickets.json", get(incremental))
             .with_state(shared.clone());
         let (addr, stop) = serve(app).await;
+        shared.inner.lock().expect("lock").base = format!("http://{addr}");
         Self { addr, shared, stop }
     }
 
@@ -401,21 +404,40 @@ async fn job_status(
     axum::Json(answer).into_response()
 }
 
+/// Comments per page, as Zendesk lists them.
+const PAGE: usize = 100;
+
 async fn comments(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
     Path(id): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     if let Some(refused) = admit(&shared, &headers) {
         return refused;
     }
+    let page: usize = query
+        .get("page")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(1)
+        .max(1);
     let inner = shared.inner.lock().expect("lock");
+    let total = inner.comments.get(&id).map_or(0, Vec::len);
+    let next_page = (page * PAGE < total).then(|| {
+        format!(
+            "{}/api/v2/tickets/{id}/comments.json?page={}",
+            inner.base,
+            page + 1
+        )
+    });
     let comments: Vec<Value> = inner
         .comments
         .get(&id)
         .map(|cs| {
             cs.iter()
                 .enumerate()
+                .skip((page - 1) * PAGE)
+                .take(PAGE)
                 .map(|(i, c)| {
                     // The API user (an agent) is user 1.
                     let author = c.author.clone().unwrap_or_else(|| "1".into());
@@ -426,7 +448,8 @@ async fn comments(
                 .collect()
         })
         .unwrap_or_default();
-    axum::Json(json!({"comments": comments, "next_page": null})).into_response()
+    axum::Json(json!({"comments": comments, "next_page": next_page, "count": total}))
+        .into_response()
 }
 
 async fn incremental(

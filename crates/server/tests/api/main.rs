@@ -14,6 +14,7 @@ mod correlation;
 mod demo;
 mod faults;
 mod headers;
+mod helpdesk_long_tickets;
 mod helpdesk_wrap_up;
 mod helpdesk_writeback;
 mod helpdesks;
