@@ -325,6 +325,14 @@ pub fn intercom(body: &[u8]) -> Result<(Option<String>, Inbound), Unreadable> {
     Ok((id, inbound))
 }
 
+/// The id of a Freshdesk reply whose text (cleaned) is `text`: a digest of it, as its webhook
+/// carries no comment id; the sweep names the replies it finds the same way.
+pub fn freshdesk_reply_id(text: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(text.as_bytes());
+    format!("r{}", &hex::encode(digest)[..16])
+}
+
 /// A Freshdesk automation-rule webhook in the body Frontline documents:
 /// `{"event": "ticket.created" | "ticket.replied", "ticket_id", "requester", "subject", "body"}`.
 /// Freshdesk's placeholders give no comment id, so a reply's id is a digest of its text: the
@@ -337,11 +345,7 @@ pub fn freshdesk(body: &[u8]) -> Result<(Option<String>, Inbound), Unreadable> {
     let text = clean(str_at(&v, &["body"]).unwrap_or_default());
     let comment = match event.as_str() {
         "ticket.created" => "0".to_owned(),
-        "ticket.replied" => {
-            use sha2::Digest;
-            let digest = sha2::Sha256::digest(text.as_bytes());
-            format!("r{}", &hex::encode(digest)[..16])
-        }
+        "ticket.replied" => freshdesk_reply_id(&text),
         other => return Ok((None, Inbound::Ignored(format!("event {other} is not used")))),
     };
     if bool_at(&v, &["from_agent"]).unwrap_or(false) {

@@ -189,3 +189,209 @@ impl Client {
             .unwrap_or_default())
     }
 }
+
+/// One page of conversations or tickets changed since a sweep's start.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChangedPage {
+    /// Their ids.
+    pub tickets: Vec<String>,
+    /// The newest change seen on the page (Unix seconds).
+    pub newest: Option<i64>,
+    /// Where the next page starts (Intercom's `starting_after`, Freshdesk's page number);
+    /// `None` on the last page.
+    pub next: Option<String>,
+}
+
+impl Client {
+    /// Conversations (Intercom, `POST /conversations/search` on `updated_at`) or tickets
+    /// (Freshdesk, `GET /api/v2/tickets?updated_since=…`) changed since `since` (Unix
+    /// seconds), one page from `cursor` on.
+    ///
+    /// # Errors
+    /// See [`CallError`].
+    pub async fn changed(
+        &self,
+        since: i64,
+        cursor: Option<&str>,
+    ) -> Result<ChangedPage, CallError> {
+        let (items, next) = match self.vendor {
+            Vendor::Intercom => {
+                let mut pagination = json!({"per_page": 50});
+                if let Some(after) = cursor {
+                    pagination["starting_after"] = json!(after);
+                }
+                let answer = self
+                    .call(
+                        self.http
+                            .post(format!("{}/conversations/search", self.base))
+                            .json(&json!({
+                                "query": {"field": "updated_at", "operator": ">", "value": since},
+                                "pagination": pagination,
+                            })),
+                    )
+                    .await?;
+                let next = answer["pages"]["next"]["starting_after"]
+                    .as_str()
+                    .map(str::to_owned);
+                (answer["conversations"].clone(), next)
+            }
+            Vendor::Freshdesk => {
+                const PER_PAGE: usize = 100;
+                let page: usize = cursor.and_then(|c| c.parse().ok()).unwrap_or(1);
+                let updated = chrono::DateTime::from_timestamp(since, 0)
+                    .unwrap_or_default()
+                    .format("%Y-%m-%dT%H:%M:%SZ")
+                    .to_string();
+                let answer = self
+                    .call(
+                        self.http
+                            .get(format!("{}/api/v2/tickets", self.base))
+                            .query(&[
+                                ("updated_since", updated.as_str()),
+                                ("order_by", "updated_at"),
+                                ("order_type", "asc"),
+                            ])
+                            .query(&[("per_page", PER_PAGE), ("page", page)]),
+                    )
+                    .await?;
+                let full = answer.as_array().is_some_and(|a| a.len() == PER_PAGE);
+                (answer, full.then(|| (page + 1).to_string()))
+            }
+        };
+        let items = items.as_array().cloned().unwrap_or_default();
+        Ok(ChangedPage {
+            tickets: items.iter().filter_map(|t| id_of(&t["id"])).collect(),
+            newest: items.iter().filter_map(|t| time_of(&t["updated_at"])).max(),
+            next,
+        })
+    }
+
+    /// What the customer wrote on a conversation or ticket, as its webhooks name it: the
+    /// opening message `0`, then each customer part (Intercom: its part id; Freshdesk: a
+    /// digest of its text, as [`crate::events::freshdesk_reply_id`]).
+    ///
+    /// # Errors
+    /// See [`CallError`].
+    pub async fn customer_messages(&self, ticket: &str) -> Result<Vec<crate::Message>, CallError> {
+        let message =
+            |comment: String, text: String, customer, at: Option<i64>, subject| crate::Message {
+                ticket: ticket.to_owned(),
+                comment,
+                text,
+                customer,
+                at: at.and_then(|t| chrono::DateTime::from_timestamp(t, 0)),
+                subject,
+            };
+        let mut out = Vec::new();
+        match self.vendor {
+            Vendor::Intercom => {
+                let c = self
+                    .call(
+                        self.http
+                            .get(format!("{}/conversations/{ticket}", self.base)),
+                    )
+                    .await?;
+                let customer =
+                    |a: &Value| matches!(a["type"].as_str(), Some("user" | "lead" | "contact"));
+                let source = &c["source"];
+                let text = clean(source["body"].as_str().unwrap_or_default());
+                if customer(&source["author"]) && !text.is_empty() {
+                    out.push(message(
+                        "0".into(),
+                        text,
+                        id_of(&source["author"]["id"]),
+                        time_of(&c["created_at"]),
+                        source["subject"]
+                            .as_str()
+                            .filter(|s| !s.is_empty())
+                            .map(str::to_owned),
+                    ));
+                }
+                let parts = c["conversation_parts"]["conversation_parts"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default();
+                for part in parts.iter().filter(|p| customer(&p["author"])) {
+                    let text = clean(part["body"].as_str().unwrap_or_default());
+                    if let (Some(id), false) = (id_of(&part["id"]), text.is_empty()) {
+                        out.push(message(
+                            id,
+                            text,
+                            id_of(&part["author"]["id"]),
+                            time_of(&part["created_at"]),
+                            None,
+                        ));
+                    }
+                }
+            }
+            Vendor::Freshdesk => {
+                let t = self
+                    .call(
+                        self.http
+                            .get(format!("{}/api/v2/tickets/{ticket}", self.base))
+                            .query(&[("include", "requester")]),
+                    )
+                    .await?;
+                let requester = id_of(&t["requester_id"]);
+                let text = clean(
+                    t["description"]
+                        .as_str()
+                        .or_else(|| t["description_text"].as_str())
+                        .unwrap_or_default(),
+                );
+                if !text.is_empty() {
+                    out.push(message(
+                        "0".into(),
+                        text,
+                        requester.clone(),
+                        time_of(&t["created_at"]),
+                        t["subject"].as_str().map(str::to_owned),
+                    ));
+                }
+                for c in self.freshdesk_conversations(ticket).await? {
+                    // What the customer sent in: incoming and public; agents' replies and
+                    // notes are activity.
+                    if c["incoming"].as_bool() != Some(true) || c["private"].as_bool() == Some(true)
+                    {
+                        continue;
+                    }
+                    let text = clean(
+                        c["body"]
+                            .as_str()
+                            .or_else(|| c["body_text"].as_str())
+                            .unwrap_or_default(),
+                    );
+                    if !text.is_empty() {
+                        out.push(message(
+                            crate::events::freshdesk_reply_id(&text),
+                            text,
+                            id_of(&c["user_id"]).or_else(|| requester.clone()),
+                            time_of(&c["created_at"]),
+                            None,
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn id_of(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// A time as the vendors give it: Unix seconds (Intercom) or RFC 3339 (Freshdesk).
+fn time_of(v: &Value) -> Option<i64> {
+    match v {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => chrono::DateTime::parse_from_rfc3339(s)
+            .ok()
+            .map(|t| t.timestamp()),
+        _ => None,
+    }
+}

@@ -4,7 +4,10 @@
 //! `POST /api/v2/tickets/{id}/reply` and `/notes` (Basic `KEY:X`) and
 //! `GET /api/v2/tickets/{id}/conversations`; closing (Intercom `POST /conversations/{id}/parts`
 //! with `message_type` close and the admin) and resolving (Freshdesk `PUT /api/v2/tickets/{id}`
-//! with `status` 4 or 5). A request budget with 429 + `Retry-After`, 503s,
+//! with `status` 4 or 5); and what the sweep reads: Intercom `POST /conversations/search` on
+//! `updated_at` (pages by `starting_after`) and a conversation's `source` and parts with their
+//! authors, Freshdesk `GET /api/v2/tickets?updated_since=…` (pages), `GET /api/v2/tickets/{id}`
+//! and conversations marked `incoming`. A request budget with 429 + `Retry-After`, 503s,
 //! and writes applied whose answers never come.
 
 use crate::fake_zendesk::{Comment, Gate, serve};
@@ -30,9 +33,20 @@ pub struct Faults {
     pub apply_then_hang: usize,
 }
 
+/// A ticket (conversation) a customer opened.
+#[derive(Debug, Clone)]
+struct Opened {
+    requester: String,
+    subject: String,
+    description: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
 #[derive(Default)]
 struct Inner {
     comments: HashMap<String, Vec<Comment>>,
+    opened: HashMap<String, Opened>,
     /// Closed conversations (Intercom: `closed`), or tickets' status numbers (Freshdesk).
     status: HashMap<String, String>,
     faults: Faults,
@@ -63,6 +77,7 @@ impl FakePerTicket {
         let routes = Router::new()
             .route("/conversations/{id}/reply", post(intercom_reply))
             .route("/conversations/{id}/parts", post(intercom_parts))
+            .route("/conversations/search", post(intercom_search))
             .route("/conversations/{id}", get(intercom_show));
         Self::start(format!("Bearer {token}"), budget, per, routes).await
     }
@@ -73,7 +88,11 @@ impl FakePerTicket {
         let routes = Router::new()
             .route("/api/v2/tickets/{id}/reply", post(freshdesk_reply))
             .route("/api/v2/tickets/{id}/notes", post(freshdesk_note))
-            .route("/api/v2/tickets/{id}", axum::routing::put(freshdesk_update))
+            .route(
+                "/api/v2/tickets/{id}",
+                get(freshdesk_ticket).put(freshdesk_update),
+            )
+            .route("/api/v2/tickets", get(freshdesk_tickets))
             .route("/api/v2/tickets/{id}/conversations", get(freshdesk_list));
         Self::start(format!("Basic {credentials}"), budget, per, routes).await
     }
@@ -126,19 +145,40 @@ impl FakePerTicket {
             .cloned()
     }
 
-    /// The customer adds a message to `ticket` (or conversation).
+    /// A customer opens `ticket` (a conversation, in Intercom) as the vendor's own channels
+    /// would: no webhook is sent.
+    pub fn open_ticket(&self, ticket: &str, requester: &str, subject: &str, description: &str) {
+        let now = chrono::Utc::now().timestamp();
+        self.shared.inner.lock().expect("lock").opened.insert(
+            ticket.to_owned(),
+            Opened {
+                requester: requester.to_owned(),
+                subject: subject.to_owned(),
+                description: description.to_owned(),
+                created_at: now,
+                updated_at: now,
+            },
+        );
+    }
+
+    /// The customer adds a message to `ticket` (or conversation); no webhook is sent.
     pub fn customer_comment(&self, ticket: &str, body: &str) {
-        self.shared
-            .inner
-            .lock()
-            .expect("lock")
+        let mut inner = self.shared.inner.lock().expect("lock");
+        let author = match inner.opened.get_mut(ticket) {
+            Some(t) => {
+                t.updated_at = chrono::Utc::now().timestamp();
+                t.requester.clone()
+            }
+            None => "customer".into(),
+        };
+        inner
             .comments
             .entry(ticket.to_owned())
             .or_default()
             .push(Comment {
                 body: body.to_owned(),
                 public: true,
-                author: Some("customer".into()),
+                author: Some(author),
             });
     }
 
@@ -167,6 +207,9 @@ async fn write(shared: &Shared, headers: &HeaderMap, ticket: String, comment: Co
             .entry(ticket.clone())
             .or_default()
             .push(comment);
+        if let Some(t) = inner.opened.get_mut(&ticket) {
+            t.updated_at = chrono::Utc::now().timestamp();
+        }
         let hang = inner.faults.apply_then_hang > 0;
         if hang {
             inner.faults.apply_then_hang -= 1;
@@ -218,10 +261,35 @@ async fn intercom_show(
         return refused;
     }
     let inner = shared.inner.lock().expect("lock");
-    let parts: Vec<Value> = inner.comments.get(&id).map(|cs| {
-        cs.iter().enumerate().map(|(i, c)| json!({"id": i.to_string(), "part_type": if c.public { "comment" } else { "note" }, "body": c.body})).collect()
-    }).unwrap_or_default();
-    axum::Json(json!({"type": "conversation", "id": id, "conversation_parts": {"type": "conversation_part.list", "conversation_parts": parts}})).into_response()
+    let parts: Vec<Value> = inner
+        .comments
+        .get(&id)
+        .map(|cs| {
+            cs.iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    // Customers' parts are by a user, everything the API wrote by an admin.
+                    let author = match &c.author {
+                        Some(user) => json!({"type": "user", "id": user}),
+                        None => json!({"type": "admin", "id": "814860"}),
+                    };
+                    json!({"type": "conversation_part", "id": (100_000 + i).to_string(),
+                           "part_type": if c.public { "comment" } else { "note" },
+                           "body": c.body, "author": author})
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut conversation = json!({"type": "conversation", "id": id,
+        "conversation_parts": {"type": "conversation_part.list", "conversation_parts": parts}});
+    if let Some(t) = inner.opened.get(&id) {
+        conversation["created_at"] = json!(t.created_at);
+        conversation["updated_at"] = json!(t.updated_at);
+        conversation["source"] = json!({"type": "conversation", "id": format!("src{id}"),
+            "subject": t.subject, "body": format!("<p>{}</p>", t.description),
+            "author": {"type": "user", "id": t.requester}});
+    }
+    axum::Json(conversation).into_response()
 }
 
 async fn freshdesk_reply(
@@ -281,9 +349,22 @@ async fn freshdesk_list(
     let per_page = number("per_page", 30).clamp(1, 100);
     let page = number("page", 1).max(1);
     let inner = shared.inner.lock().expect("lock");
-    let list: Vec<Value> = inner.comments.get(&id).map(|cs| {
-        cs.iter().enumerate().skip((page - 1) * per_page).take(per_page).map(|(i, c)| json!({"id": i, "body": c.body, "body_text": c.body, "private": !c.public})).collect()
-    }).unwrap_or_default();
+    let list: Vec<Value> = inner
+        .comments
+        .get(&id)
+        .map(|cs| {
+            cs.iter()
+                .enumerate()
+                .skip((page - 1) * per_page)
+                .take(per_page)
+                .map(|(i, c)| {
+                    json!({"id": i, "body": c.body, "body_text": c.body, "private": !c.public,
+            "incoming": c.author.is_some(),
+            "user_id": c.author.as_deref().and_then(|a| a.parse::<i64>().ok()).unwrap_or(1)})
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     axum::Json(Value::Array(list)).into_response()
 }
 
@@ -346,4 +427,143 @@ async fn freshdesk_update(
         )
             .into_response(),
     }
+}
+
+/// Tickets opened, changed at or after `since` (strictly after, for Intercom's `>`), oldest
+/// change first.
+fn changed_since(inner: &Inner, since: i64, strictly: bool) -> Vec<(String, Opened)> {
+    let mut changed: Vec<(String, Opened)> = inner
+        .opened
+        .iter()
+        .filter(|(_, t)| {
+            if strictly {
+                t.updated_at > since
+            } else {
+                t.updated_at >= since
+            }
+        })
+        .map(|(id, t)| (id.clone(), t.clone()))
+        .collect();
+    changed.sort_by(|a, b| (a.1.updated_at, &a.0).cmp(&(b.1.updated_at, &b.0)));
+    changed
+}
+
+async fn intercom_search(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: axum::Json<Value>,
+) -> Response {
+    if let Some(refused) = admit(&shared, &headers) {
+        return refused;
+    }
+    let query = &body.0["query"];
+    let (Some("updated_at"), Some(">"), Some(since)) = (
+        query["field"].as_str(),
+        query["operator"].as_str(),
+        query["value"].as_i64(),
+    ) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({"errors": [{"code": "parameter_invalid"}]})),
+        )
+            .into_response();
+    };
+    let per_page = body.0["pagination"]["per_page"]
+        .as_u64()
+        .unwrap_or(20)
+        .clamp(1, 150) as usize;
+    // The cursor is opaque to clients; here it is the offset.
+    let offset: usize = body.0["pagination"]["starting_after"]
+        .as_str()
+        .and_then(|c| c.strip_prefix("off"))
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let inner = shared.inner.lock().expect("lock");
+    let changed = changed_since(&inner, since, true);
+    let page: Vec<Value> = changed
+        .iter()
+        .skip(offset)
+        .take(per_page)
+        .map(|(id, t)| json!({"type": "conversation", "id": id, "updated_at": t.updated_at}))
+        .collect();
+    let mut pages = json!({"type": "pages", "per_page": per_page});
+    if offset + per_page < changed.len() {
+        pages["next"] = json!({"starting_after": format!("off{}", offset + per_page)});
+    }
+    axum::Json(json!({"type": "conversation.list", "conversations": page,
+        "total_count": changed.len(), "pages": pages}))
+    .into_response()
+}
+
+fn iso(t: i64) -> String {
+    chrono::DateTime::from_timestamp(t, 0)
+        .unwrap_or_default()
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
+async fn freshdesk_tickets(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    axum::extract::Query(query): axum::extract::Query<HashMap<String, String>>,
+) -> Response {
+    if let Some(refused) = admit(&shared, &headers) {
+        return refused;
+    }
+    let since = match query.get("updated_since") {
+        Some(s) => match chrono::DateTime::parse_from_rfc3339(s) {
+            Ok(t) => t.timestamp(),
+            Err(_) => {
+                return (
+                    StatusCode::BAD_REQUEST,
+                    axum::Json(json!({"field": "updated_since"})),
+                )
+                    .into_response();
+            }
+        },
+        // Freshdesk lists the last 30 days by default.
+        None => chrono::Utc::now().timestamp() - 30 * 86_400,
+    };
+    let number = |k: &str, default: usize| -> usize {
+        query.get(k).and_then(|v| v.parse().ok()).unwrap_or(default)
+    };
+    let per_page = number("per_page", 30).clamp(1, 100);
+    let page = number("page", 1).max(1);
+    let inner = shared.inner.lock().expect("lock");
+    let list: Vec<Value> = changed_since(&inner, since, false)
+        .iter()
+        .skip((page - 1) * per_page)
+        .take(per_page)
+        .map(|(id, t)| {
+            json!({"id": id.parse::<i64>().unwrap_or_default(), "subject": t.subject,
+                   "requester_id": t.requester.parse::<i64>().unwrap_or_default(),
+                   "created_at": iso(t.created_at), "updated_at": iso(t.updated_at)})
+        })
+        .collect();
+    axum::Json(Value::Array(list)).into_response()
+}
+
+async fn freshdesk_ticket(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if let Some(refused) = admit(&shared, &headers) {
+        return refused;
+    }
+    let inner = shared.inner.lock().expect("lock");
+    let Some(t) = inner.opened.get(&id) else {
+        return (
+            StatusCode::NOT_FOUND,
+            axum::Json(json!({"code": "access_denied"})),
+        )
+            .into_response();
+    };
+    axum::Json(
+        json!({"id": id.parse::<i64>().unwrap_or_default(), "subject": t.subject,
+        "requester_id": t.requester.parse::<i64>().unwrap_or_default(),
+        "description": format!("<div>{}</div>", t.description), "description_text": t.description,
+        "created_at": iso(t.created_at), "updated_at": iso(t.updated_at)}),
+    )
+    .into_response()
 }

@@ -15,6 +15,7 @@ mod demo;
 mod faults;
 mod headers;
 mod helpdesk_long_tickets;
+mod helpdesk_sweeps;
 mod helpdesk_wrap_up;
 mod helpdesk_writeback;
 mod helpdesks;

@@ -398,13 +398,12 @@ pub async fn incident_ledger(
     }))
 }
 
-/// Sweeps a connection's API now for customer messages its webhooks missed (Zendesk).
+/// Sweeps a connection's API now for customer messages its webhooks missed.
 #[utoipa::path(post, path = "/api/v1/helpdesks/{name}/sweep", tag = "helpdesks",
     params(("name" = String, Path, description = "The connection's name")),
     responses(
         (status = 200, description = "Swept", body = frontline_api::HelpdeskSweepOut),
         (status = 404, description = "No such connection", body = ErrorBody),
-        (status = 409, description = "This kind of connection is not swept yet", body = ErrorBody),
         (status = 503, description = "The vendor's API failed; nothing is lost, the next sweep goes on", body = ErrorBody),
     ),
     security(("bearer" = [])))]
@@ -418,12 +417,6 @@ pub async fn sweep_helpdesk(
         .get_helpdesk(&name)
         .await?
         .ok_or_else(|| unknown(&name))?;
-    if !crate::workers::sweep::sweepable(&connection.kind) {
-        return Err(ApiError::conflict(format!(
-            "{} connections are not swept yet: only Zendesk",
-            connection.kind
-        )));
-    }
     let done = crate::workers::sweep::sweep(&state, &connection)
         .await
         .map_err(|e| ApiError::unavailable(e.to_string()))?;

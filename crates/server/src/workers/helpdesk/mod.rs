@@ -93,7 +93,7 @@ async fn round_planning(state: &AppState, replan: bool) -> anyhow::Result<Round>
 }
 
 /// A vendor's API: Zendesk writes many tickets per job, the others one at a time.
-enum Api {
+pub(crate) enum Api {
     Zendesk(Client),
     PerTicket(per_ticket::Client),
 }
@@ -121,7 +121,8 @@ pub(crate) fn credentials(
     Ok(serde_json::from_slice(&auth)?)
 }
 
-fn client(state: &AppState, connection: &Helpdesk) -> anyhow::Result<Api> {
+/// A client for a connection's API, with its credentials.
+pub(crate) fn client(state: &AppState, connection: &Helpdesk) -> anyhow::Result<Api> {
     let auth = credentials(state, connection)?;
     let field = |k: &str| auth[k].as_str().unwrap_or_default().to_owned();
     let timeout = Duration::from_millis(state.config.helpdesks.timeout_ms);
