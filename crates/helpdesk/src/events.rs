@@ -316,6 +316,47 @@ pub fn intercom(body: &[u8]) -> Result<(Option<String>, Inbound), Unreadable> {
                 Inbound::Customer(messages)
             }
         }
+        // An agent tagged the conversation: the item lists all its tags (those of incidents
+        // link it), and its opening message comes along.
+        "conversation_part.tag.created" => {
+            let conversation = conversation()?;
+            let added = item
+                .and_then(|i| i.get("tags"))
+                .and_then(|t| t.get("tags"))
+                .and_then(Value::as_array)
+                .map(|ts| {
+                    ts.iter()
+                        .filter_map(|t| str_at(t, &["name"]))
+                        .map(|n| n.trim().to_ascii_lowercase())
+                        .collect()
+                })
+                .unwrap_or_default();
+            let source = item.and_then(|i| i.get("source"));
+            let by_customer = source
+                .and_then(|s| str_at(s, &["author", "type"]))
+                .is_some_and(|t| matches!(t, "user" | "lead" | "contact"));
+            let text = clean(
+                source
+                    .and_then(|s| str_at(s, &["body"]))
+                    .unwrap_or_default(),
+            );
+            let opening = (by_customer && !text.is_empty()).then(|| Message {
+                ticket: conversation.clone(),
+                comment: "0".into(),
+                text,
+                customer: source.and_then(|s| id_at(s, &["author", "id"])),
+                at: item.and_then(|i| time_at(i, &["created_at"])).or(at),
+                subject: source
+                    .and_then(|s| str_at(s, &["subject"]))
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned),
+            });
+            Inbound::Tagged {
+                ticket: conversation,
+                added,
+                opening,
+            }
+        }
         other if other.starts_with("conversation.admin") => Inbound::Activity {
             ticket: conversation().unwrap_or_default(),
             what: other.to_owned(),
@@ -334,7 +375,8 @@ pub fn freshdesk_reply_id(text: &str) -> String {
 }
 
 /// A Freshdesk automation-rule webhook in the body Frontline documents:
-/// `{"event": "ticket.created" | "ticket.replied", "ticket_id", "requester", "subject", "body"}`.
+/// `{"event": "ticket.created" | "ticket.replied", "ticket_id", "requester", "subject", "body"}`,
+/// or `{"event": "ticket.tagged", "ticket_id", "tags", …}` from a rule on tag changes.
 /// Freshdesk's placeholders give no comment id, so a reply's id is a digest of its text: the
 /// same reply sent twice is one contact.
 pub fn freshdesk(body: &[u8]) -> Result<(Option<String>, Inbound), Unreadable> {
@@ -343,6 +385,38 @@ pub fn freshdesk(body: &[u8]) -> Result<(Option<String>, Inbound), Unreadable> {
     let event = event.trim().to_ascii_lowercase();
     let ticket = id_at(&v, &["ticket_id"]).ok_or_else(|| unreadable("ticket_id", "missing"))?;
     let text = clean(str_at(&v, &["body"]).unwrap_or_default());
+    if event == "ticket.tagged" {
+        // `{{ticket.tags}}` is a comma-separated list; an array is taken too.
+        let added = match v.get("tags") {
+            Some(Value::String(s)) => s
+                .split(',')
+                .map(|t| t.trim().to_ascii_lowercase())
+                .filter(|t| !t.is_empty())
+                .collect(),
+            Some(Value::Array(ts)) => ts
+                .iter()
+                .filter_map(Value::as_str)
+                .map(|t| t.trim().to_ascii_lowercase())
+                .collect(),
+            _ => return Err(unreadable("tags", "missing")),
+        };
+        let opening = (!text.is_empty()).then(|| Message {
+            ticket: ticket.clone(),
+            comment: "0".into(),
+            text,
+            customer: id_at(&v, &["requester"]),
+            at: time_at(&v, &["at"]),
+            subject: str_at(&v, &["subject"]).map(str::to_owned),
+        });
+        return Ok((
+            None,
+            Inbound::Tagged {
+                ticket,
+                added,
+                opening,
+            },
+        ));
+    }
     let comment = match event.as_str() {
         "ticket.created" => "0".to_owned(),
         "ticket.replied" => freshdesk_reply_id(&text),
@@ -457,6 +531,39 @@ mod tests {
         let (_, ping) =
             intercom(br#"{"type":"notification_event","topic":"ping","id":"n"}"#).unwrap();
         assert_eq!(ping, Inbound::Ping);
+    }
+
+    #[test]
+    fn tags_added_in_intercom_and_freshdesk_are_read() {
+        let body =
+            br#"{"type":"notification_event","topic":"conversation_part.tag.created","id":"n9",
+            "data":{"item":{"id":"c7","tags":{"tags":[{"id":"1","name":"Frontline-Incident-4"}]},
+            "source":{"body":"<p>odd text</p>","author":{"type":"user","id":"u1"}}}}}"#;
+        match intercom(body).unwrap().1 {
+            Inbound::Tagged {
+                ticket,
+                added,
+                opening,
+            } => {
+                assert_eq!(
+                    (ticket.as_str(), added),
+                    ("c7", vec!["frontline-incident-4".to_owned()])
+                );
+                assert_eq!(opening.unwrap().contact_id(), "c7:0");
+            }
+            other => panic!("{other:?}"),
+        }
+        let body =
+            br#"{"event":"ticket.tagged","ticket_id":"71","tags":"vip, Frontline-Incident-4"}"#;
+        match freshdesk(body).unwrap().1 {
+            Inbound::Tagged { added, opening, .. } => {
+                assert_eq!(added, ["vip", "frontline-incident-4"]);
+                assert!(opening.is_none());
+            }
+            other => panic!("{other:?}"),
+        }
+        let no_tags = br#"{"event":"ticket.tagged","ticket_id":"71"}"#;
+        assert_eq!(freshdesk(no_tags).unwrap_err().field, "tags");
     }
 
     #[test]

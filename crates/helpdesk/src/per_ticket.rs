@@ -102,29 +102,127 @@ impl Client {
         self.call(request).await.map(|_| ())
     }
 
-    /// Solves `ticket`: Intercom closes the conversation (as the configured admin), Freshdesk
-    /// sets the ticket's status to Resolved (4). Doing it twice changes nothing, so a solve
-    /// whose answer was lost is simply sent again.
+    /// Solves `ticket` and swaps tag `remove` for `add`: Intercom closes the conversation (as
+    /// the configured admin), Freshdesk sets the ticket's status to Resolved (4). Doing it twice
+    /// changes nothing, so a solve whose answer was lost is simply sent again.
     ///
     /// # Errors
     /// See [`CallError`].
-    pub async fn solve(&self, ticket: &str) -> Result<(), CallError> {
-        let request = match self.vendor {
+    pub async fn solve(&self, ticket: &str, remove: &str, add: &str) -> Result<(), CallError> {
+        match self.vendor {
             Vendor::Intercom => {
+                self.tag(ticket, add, Some(remove)).await?;
                 let mut payload = json!({"message_type": "close", "type": "admin"});
                 if let Some(admin) = &self.admin_id {
                     payload["admin_id"] = json!(admin);
                 }
-                self.http
+                let request = self
+                    .http
                     .post(format!("{}/conversations/{ticket}/parts", self.base))
-                    .json(&payload)
+                    .json(&payload);
+                self.call(request).await.map(|_| ())
             }
-            Vendor::Freshdesk => self
-                .http
-                .put(format!("{}/api/v2/tickets/{ticket}", self.base))
-                .json(&json!({"status": 4})),
-        };
-        self.call(request).await.map(|_| ())
+            Vendor::Freshdesk => {
+                let tags = self.freshdesk_tags(ticket, add, Some(remove)).await?;
+                let request = self
+                    .http
+                    .put(format!("{}/api/v2/tickets/{ticket}", self.base))
+                    .json(&json!({"status": 4, "tags": tags}));
+                self.call(request).await.map(|_| ())
+            }
+        }
+    }
+
+    /// Adds tag `add` to `ticket` (and takes `remove` off), keeping the agents' own tags.
+    /// Intercom tags by id: the tag is made (or found) by name first. Freshdesk replaces a
+    /// ticket's tags as a whole, so its current ones are read first. Idempotent.
+    ///
+    /// # Errors
+    /// See [`CallError`].
+    pub async fn tag(
+        &self,
+        ticket: &str,
+        add: &str,
+        remove: Option<&str>,
+    ) -> Result<(), CallError> {
+        match self.vendor {
+            Vendor::Intercom => {
+                let admin = json!(self.admin_id);
+                let id = self.intercom_tag_id(add).await?;
+                self.call(
+                    self.http
+                        .post(format!("{}/conversations/{ticket}/tags", self.base))
+                        .json(&json!({"id": id, "admin_id": admin})),
+                )
+                .await?;
+                if let Some(remove) = remove {
+                    let id = self.intercom_tag_id(remove).await?;
+                    match self
+                        .call(
+                            self.http
+                                .delete(format!("{}/conversations/{ticket}/tags/{id}", self.base))
+                                .json(&json!({"admin_id": admin})),
+                        )
+                        .await
+                    {
+                        // Not on the conversation: nothing to take off.
+                        Ok(_) | Err(CallError::Refused { status: 404, .. }) => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                Ok(())
+            }
+            Vendor::Freshdesk => {
+                let tags = self.freshdesk_tags(ticket, add, remove).await?;
+                self.call(
+                    self.http
+                        .put(format!("{}/api/v2/tickets/{ticket}", self.base))
+                        .json(&json!({ "tags": tags })),
+                )
+                .await
+                .map(|_| ())
+            }
+        }
+    }
+
+    /// An Intercom tag's id by its name (`POST /tags` makes it, or answers the one there is).
+    async fn intercom_tag_id(&self, name: &str) -> Result<String, CallError> {
+        let answer = self
+            .call(
+                self.http
+                    .post(format!("{}/tags", self.base))
+                    .json(&json!({ "name": name })),
+            )
+            .await?;
+        id_of(&answer["id"]).ok_or_else(|| CallError::Unknown("no tag id in the answer".into()))
+    }
+
+    /// A Freshdesk ticket's tags with `add` added and `remove` taken off.
+    async fn freshdesk_tags(
+        &self,
+        ticket: &str,
+        add: &str,
+        remove: Option<&str>,
+    ) -> Result<Vec<String>, CallError> {
+        let current = self
+            .call(
+                self.http
+                    .get(format!("{}/api/v2/tickets/{ticket}", self.base)),
+            )
+            .await?;
+        let mut tags: Vec<String> = current["tags"]
+            .as_array()
+            .map(|ts| {
+                ts.iter()
+                    .filter_map(|t| t.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        tags.retain(|t| Some(t.as_str()) != remove);
+        if !tags.iter().any(|t| t == add) {
+            tags.push(add.to_owned());
+        }
+        Ok(tags)
     }
 
     /// Every conversation of a Freshdesk ticket, page after page: Freshdesk lists 30 a page

@@ -47,6 +47,10 @@ struct Opened {
 struct Inner {
     comments: HashMap<String, Vec<Comment>>,
     opened: HashMap<String, Opened>,
+    /// Tags per ticket (conversation), by name.
+    tags: HashMap<String, Vec<String>>,
+    /// Intercom's tag ids by name.
+    tag_ids: HashMap<String, String>,
     /// Closed conversations (Intercom: `closed`), or tickets' status numbers (Freshdesk).
     status: HashMap<String, String>,
     faults: Faults,
@@ -78,6 +82,12 @@ impl FakePerTicket {
             .route("/conversations/{id}/reply", post(intercom_reply))
             .route("/conversations/{id}/parts", post(intercom_parts))
             .route("/conversations/search", post(intercom_search))
+            .route("/tags", post(intercom_make_tag))
+            .route("/conversations/{id}/tags", post(intercom_tag))
+            .route(
+                "/conversations/{id}/tags/{tag}",
+                axum::routing::delete(intercom_untag),
+            )
             .route("/conversations/{id}", get(intercom_show));
         Self::start(format!("Bearer {token}"), budget, per, routes).await
     }
@@ -143,6 +153,18 @@ impl FakePerTicket {
             .status
             .get(ticket)
             .cloned()
+    }
+
+    /// The tags on `ticket` (conversation), by name.
+    pub fn tags(&self, ticket: &str) -> Vec<String> {
+        self.shared
+            .inner
+            .lock()
+            .expect("lock")
+            .tags
+            .get(ticket)
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// A customer opens `ticket` (a conversation, in Intercom) as the vendor's own channels
@@ -282,6 +304,16 @@ async fn intercom_show(
         .unwrap_or_default();
     let mut conversation = json!({"type": "conversation", "id": id,
         "conversation_parts": {"type": "conversation_part.list", "conversation_parts": parts}});
+    let tags: Vec<Value> = inner
+        .tags
+        .get(&id)
+        .map(|ts| {
+            ts.iter()
+                .map(|n| json!({"type": "tag", "id": inner.tag_ids.get(n), "name": n}))
+                .collect()
+        })
+        .unwrap_or_default();
+    conversation["tags"] = json!({"type": "tag.list", "tags": tags});
     if let Some(t) = inner.opened.get(&id) {
         conversation["created_at"] = json!(t.created_at);
         conversation["updated_at"] = json!(t.updated_at);
@@ -413,19 +445,124 @@ async fn intercom_parts(
     set_status(&shared, &headers, id, "closed".into()).await
 }
 
+/// `PUT /api/v2/tickets/{id}`: a status, tags (replacing the ticket's), or both.
 async fn freshdesk_update(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
     Path(id): Path<String>,
     body: axum::Json<Value>,
 ) -> Response {
-    match body.0["status"].as_i64() {
-        Some(status @ 2..=5) => set_status(&shared, &headers, id, status.to_string()).await,
-        _ => (
-            StatusCode::BAD_REQUEST,
-            axum::Json(json!({"field": "status"})),
-        )
-            .into_response(),
+    let bad = |field: &str| {
+        (StatusCode::BAD_REQUEST, axum::Json(json!({"field": field}))).into_response()
+    };
+    let status = match &body.0["status"] {
+        Value::Null => None,
+        v => match v.as_i64() {
+            Some(s @ 2..=5) => Some(s),
+            _ => return bad("status"),
+        },
+    };
+    let tags: Option<Vec<String>> = match &body.0["tags"] {
+        Value::Null => None,
+        Value::Array(ts) => Some(
+            ts.iter()
+                .filter_map(|t| t.as_str().map(str::to_owned))
+                .collect(),
+        ),
+        _ => return bad("tags"),
+    };
+    if status.is_none() && tags.is_none() {
+        return bad("status");
+    }
+    if let Some(tags) = tags {
+        if let Some(refused) = admit(&shared, &headers) {
+            return refused;
+        }
+        shared
+            .inner
+            .lock()
+            .expect("lock")
+            .tags
+            .insert(id.clone(), tags);
+        if status.is_none() {
+            return (StatusCode::OK, axum::Json(json!({"id": id}))).into_response();
+        }
+    }
+    match status {
+        Some(s) => set_status(&shared, &headers, id, s.to_string()).await,
+        None => StatusCode::OK.into_response(),
+    }
+}
+
+/// Intercom's tags by name, each with an id (`POST /tags` makes it or answers the one there
+/// is).
+async fn intercom_make_tag(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: axum::Json<Value>,
+) -> Response {
+    if let Some(refused) = admit(&shared, &headers) {
+        return refused;
+    }
+    let Some(name) = body.0["name"].as_str().filter(|n| !n.is_empty()) else {
+        return (StatusCode::BAD_REQUEST, "name").into_response();
+    };
+    let mut inner = shared.inner.lock().expect("lock");
+    let next = (inner.tag_ids.len() + 1).to_string();
+    let id = inner.tag_ids.entry(name.to_owned()).or_insert(next).clone();
+    axum::Json(json!({"type": "tag", "id": id, "name": name})).into_response()
+}
+
+async fn intercom_tag(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(conversation): Path<String>,
+    body: axum::Json<Value>,
+) -> Response {
+    if let Some(refused) = admit(&shared, &headers) {
+        return refused;
+    }
+    if body.0["admin_id"].is_null() {
+        return (StatusCode::BAD_REQUEST, "admin_id").into_response();
+    }
+    let mut inner = shared.inner.lock().expect("lock");
+    let id = body.0["id"].as_str().unwrap_or_default();
+    let Some(name) = inner
+        .tag_ids
+        .iter()
+        .find(|(_, v)| v.as_str() == id)
+        .map(|(n, _)| n.clone())
+    else {
+        return (StatusCode::NOT_FOUND, "tag").into_response();
+    };
+    let tags = inner.tags.entry(conversation).or_default();
+    if !tags.contains(&name) {
+        tags.push(name.clone());
+    }
+    axum::Json(json!({"type": "tag", "id": id, "name": name})).into_response()
+}
+
+async fn intercom_untag(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path((conversation, tag)): Path<(String, String)>,
+) -> Response {
+    if let Some(refused) = admit(&shared, &headers) {
+        return refused;
+    }
+    let mut inner = shared.inner.lock().expect("lock");
+    let name = inner
+        .tag_ids
+        .iter()
+        .find(|(_, v)| **v == tag)
+        .map(|(n, _)| n.clone());
+    let tags = inner.tags.entry(conversation).or_default();
+    match name.and_then(|n| tags.iter().position(|t| *t == n)) {
+        Some(at) => {
+            tags.remove(at);
+            axum::Json(json!({"type": "tag", "id": tag})).into_response()
+        }
+        None => (StatusCode::NOT_FOUND, "tag not on the conversation").into_response(),
     }
 }
 
@@ -552,18 +689,20 @@ async fn freshdesk_ticket(
         return refused;
     }
     let inner = shared.inner.lock().expect("lock");
-    let Some(t) = inner.opened.get(&id) else {
-        return (
-            StatusCode::NOT_FOUND,
-            axum::Json(json!({"code": "access_denied"})),
-        )
-            .into_response();
-    };
-    axum::Json(
-        json!({"id": id.parse::<i64>().unwrap_or_default(), "subject": t.subject,
-        "requester_id": t.requester.parse::<i64>().unwrap_or_default(),
-        "description": format!("<div>{}</div>", t.description), "description_text": t.description,
-        "created_at": iso(t.created_at), "updated_at": iso(t.updated_at)}),
-    )
-    .into_response()
+    let number = id.parse::<i64>().unwrap_or_default();
+    let tags = inner.tags.get(&id).cloned().unwrap_or_default();
+    // Tickets the fake was not told how they opened exist all the same (writes reach them).
+    let mut ticket = json!({"id": number, "tags": tags, "status": 2});
+    if let Some(t) = inner.opened.get(&id) {
+        ticket["subject"] = json!(t.subject);
+        ticket["requester_id"] = json!(t.requester.parse::<i64>().unwrap_or_default());
+        ticket["description"] = json!(format!("<div>{}</div>", t.description));
+        ticket["description_text"] = json!(t.description);
+        ticket["created_at"] = json!(iso(t.created_at));
+        ticket["updated_at"] = json!(iso(t.updated_at));
+    }
+    if let Some(status) = inner.status.get(&id) {
+        ticket["status"] = json!(status.parse::<i64>().unwrap_or(2));
+    }
+    axum::Json(ticket).into_response()
 }

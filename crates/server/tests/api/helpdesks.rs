@@ -524,6 +524,76 @@ async fn an_agent_links_a_ticket_with_the_incident_tag(backend: Backend) {
     assert_eq!(status, 401);
     let (_, after) = json(app.get(&format!("/api/v1/incidents/{id}"), &security).await).await;
     assert_eq!(after["links"], detail["links"]);
+
+    // Intercom (a conversation tagged, signed) and Freshdesk (a tag rule, its token) link too.
+    connect(
+        &app,
+        &admin,
+        json!({"name": "ic", "kind": "intercom", "base_url": "http://127.0.0.1:9",
+               "signing_secret": "intercom-client-secret", "auth": {"access_token": "tok"}}),
+    )
+    .await;
+    let fd = connect(
+        &app,
+        &admin,
+        json!({"name": "fd", "kind": "freshdesk", "base_url": "http://127.0.0.1:9",
+               "auth": {"api_key": "k"}}),
+    )
+    .await;
+    let tag = format!("Frontline-Incident-{id}");
+    let tagged = serde_json::to_vec(&json!({
+        "type": "notification_event", "topic": "conversation_part.tag.created", "id": "notif_t1",
+        "data": {"item": {"type": "conversation", "id": "6001",
+            "tags": {"type": "tag.list", "tags": [{"id": "1", "name": tag}]},
+            "source": {"body": "<p>My card was used abroad</p>",
+                       "author": {"type": "user", "id": "u-9"}}}}
+    }))
+    .unwrap();
+    let header = intercom_header("intercom-client-secret", &tagged);
+    let (status, answer) = json(
+        send(
+            &app.client,
+            &app.url("/api/v1/integrations/intercom/ic"),
+            &[header],
+            tagged,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (status, answer["status"].as_str()),
+        (200, Some("linked")),
+        "{answer}"
+    );
+    let (status, answer) = json(
+        app.client
+            .post(app.url("/api/v1/integrations/freshdesk/fd"))
+            .bearer_auth(fd["token"].as_str().unwrap())
+            .json(
+                &json!({"event": "ticket.tagged", "ticket_id": "7001", "tags": format!("vip,{tag}"),
+                          "requester": "r@example.com", "body": "My card was used abroad"}),
+            )
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, answer["status"].as_str()),
+        (200, Some("linked")),
+        "{answer}"
+    );
+    let (_, detail) = json(app.get(&format!("/api/v1/incidents/{id}"), &security).await).await;
+    for (source, contact) in [("ic", "6001:0"), ("fd", "7001:0")] {
+        assert!(
+            detail["links"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|l| l["source"] == source && l["id"] == contact),
+            "{source}: {detail}"
+        );
+    }
 }
 
 /// A connection that delivers about twenty messages an hour, day and night, for a week.

@@ -310,10 +310,19 @@ async fn send_one(
         }
         let guards = &state.helpdesk_guards;
         guards.spend(&write.key.connection).await;
-        let result = if write.key.action == WriteAction::Solve {
-            api.solve(&write.key.ticket).await
-        } else {
-            api.write(&write.key.ticket, &write.body, public).await
+        let ticket = &write.key.ticket;
+        let tag = incident_tag(write.incident_id);
+        let result = match write.key.action {
+            WriteAction::Solve => {
+                api.solve(ticket, &tag, &resolved_tag(write.incident_id))
+                    .await
+            }
+            // Tagged first: tagging twice changes nothing, a note twice would show twice.
+            WriteAction::Link => match api.tag(ticket, &tag, None).await {
+                Ok(()) => api.write(ticket, &write.body, false).await,
+                Err(e) => Err(e),
+            },
+            WriteAction::Reply | WriteAction::Note => api.write(ticket, &write.body, public).await,
         };
         match &result {
             Err(e) if broken(e) => {}
