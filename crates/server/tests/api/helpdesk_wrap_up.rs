@@ -444,8 +444,8 @@ async fn intercom_and_freshdesk_tickets_are_closed_at_wrap_up(backend: Backend) 
     write_back_for(&app, "ic").await;
     write_back_for(&app, "fd").await;
     let tag = format!("frontline-incident-{incident}");
-    assert_eq!(intercom.tags("70"), [tag.clone()]);
-    assert_eq!(freshdesk.tags("80"), [tag.clone()]);
+    assert_eq!(intercom.tags("70"), std::slice::from_ref(&tag));
+    assert_eq!(freshdesk.tags("80"), std::slice::from_ref(&tag));
     resolve(&app, incident, &tokens[0]).await;
     let (status, done) = json(
         app.post_json(
@@ -462,7 +462,7 @@ async fn intercom_and_freshdesk_tickets_are_closed_at_wrap_up(backend: Backend) 
     assert_eq!(intercom.status("70").as_deref(), Some("closed"));
     assert_eq!(freshdesk.status("80").as_deref(), Some("4"));
     let resolved = format!("frontline-resolved-{incident}");
-    assert_eq!(intercom.tags("70"), [resolved.clone()]);
+    assert_eq!(intercom.tags("70"), std::slice::from_ref(&resolved));
     assert_eq!(freshdesk.tags("80"), [resolved]);
     for (fake, t) in [(&intercom, "70"), (&freshdesk, "80")] {
         let replies: Vec<_> = answers(fake.comments(t))
