@@ -8,6 +8,7 @@ mod audit;
 mod detect;
 mod ingest;
 mod replay;
+mod retention;
 mod taxonomy;
 mod token;
 mod user;
@@ -103,6 +104,11 @@ enum Command {
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
+    },
+    /// Remove data past its `[retention]` window now (the server also does, hourly).
+    Retention {
+        #[command(subcommand)]
+        command: retention::RetentionCommand,
     },
 }
 
@@ -280,6 +286,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 },
             )?;
             audit::verify(&config).await
+        }
+        Command::Retention { command } => {
+            let config = load_config(
+                cli.config.as_ref(),
+                Overrides {
+                    listen: None,
+                    database: command.database().clone(),
+                    bus: None,
+                },
+            )?;
+            retention::run(command, &config).await
         }
     }
 }

@@ -10,6 +10,7 @@ mod errors;
 mod helpdesks;
 mod incidents;
 mod leases;
+mod lifecycle;
 mod people;
 mod reports;
 mod reviews;
@@ -756,5 +757,14 @@ impl Store for PostgresStore {
 
     async fn audit(&self, entry: &frontline_core::audit::AuditEntry) -> Result<(), StoreError> {
         people::audit_only(self, entry).await
+    }
+
+    async fn retention_pass(
+        &self,
+        cutoffs: &frontline_store::lifecycle::RetentionCutoffs,
+        limit: u32,
+        dry_run: bool,
+    ) -> Result<frontline_store::lifecycle::RetentionCounts, StoreError> {
+        lifecycle::pass(self, cutoffs, limit, dry_run).await
     }
 }

@@ -15,6 +15,7 @@ mod error;
 pub mod helpdesks;
 pub mod incidents;
 pub mod leases;
+pub mod lifecycle;
 pub mod metrics;
 pub mod page;
 pub mod people;
@@ -1022,6 +1023,19 @@ pub trait Store: Send + Sync + 'static {
     /// # Errors
     /// [`StoreError::Unavailable`] when the database cannot be reached.
     async fn list_sessions(&self, user: Option<&str>) -> Result<Vec<people::Session>, StoreError>;
+
+    /// One retention pass: at most `limit` rows of each class past its cutoff removed (or
+    /// their text dropped), in one transaction; with `dry_run`, every such row counted and
+    /// nothing changed. Not audited: the caller audits the run's totals once.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn retention_pass(
+        &self,
+        cutoffs: &lifecycle::RetentionCutoffs,
+        limit: u32,
+        dry_run: bool,
+    ) -> Result<lifecycle::RetentionCounts, StoreError>;
 
     /// Appends an audit record for something that changed no other row (a failed sign-in).
     ///

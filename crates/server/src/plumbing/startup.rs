@@ -230,6 +230,12 @@ impl Application {
                 shutdown.clone(),
             ))
         });
+        let retention = (self.state.config.retention.interval_ms > 0).then(|| {
+            tokio::spawn(crate::workers::retention::run(
+                self.state.clone(),
+                shutdown.clone(),
+            ))
+        });
         let ending = self.state.shutdown.clone();
         let signal = shutdown.clone();
         tokio::spawn(async move {
@@ -275,6 +281,9 @@ impl Application {
         }
         if let Some(helpdesks) = helpdesks {
             let _ = helpdesks.await;
+        }
+        if let Some(retention) = retention {
+            let _ = retention.await;
         }
         if let Some(correlator) = correlator {
             let _ = correlator.await;

@@ -13,6 +13,7 @@ pub mod follow;
 pub mod helpdesk;
 pub mod intake_gap;
 pub mod nodes;
+pub mod retention;
 pub mod sweep;
 
 /// A new server's name among the nodes sharing a database: the host's name, the process id

@@ -68,6 +68,13 @@ pub const CONFIG_ENV: &[&str] = &[
     "HELPDESKS__REQUESTS_PER_MINUTE",
     "HELPDESKS__BREAKER_FAILURES",
     "HELPDESKS__BREAKER_COOLDOWN_MS",
+    "RETENTION__CONTACT_TEXT_DAYS",
+    "RETENTION__CONTACTS_DAYS",
+    "RETENTION__ALERT_EVIDENCE_DAYS",
+    "RETENTION__DELIVERIES_DAYS",
+    "RETENTION__SESSIONS_DAYS",
+    "RETENTION__INTERVAL_MS",
+    "RETENTION__BATCH",
     "BUS__URL",
     "BUS__PARTITIONS",
     "BUS__REPLICAS",
@@ -155,6 +162,8 @@ pub struct Config {
     pub cadence: CadenceConfig,
     /// The helpdesk write-back.
     pub helpdesks: HelpdesksConfig,
+    /// How long each class of data is kept.
+    pub retention: RetentionConfig,
     /// The intake bus (NATS JetStream) several nodes share; without `url`, intake writes to
     /// the database directly.
     pub bus: BusConfig,
@@ -196,6 +205,7 @@ impl Default for Config {
             subscribe_per_minute: 5,
             cadence: CadenceConfig::default(),
             helpdesks: HelpdesksConfig::default(),
+            retention: RetentionConfig::default(),
             bus: BusConfig::default(),
         }
     }
@@ -390,6 +400,12 @@ impl Config {
             return Err(ConfigError::Invalid {
                 key: "subscribe_per_minute",
                 reason: "must be at least 1".into(),
+            });
+        }
+        if self.retention.batch == 0 {
+            return Err(ConfigError::Invalid {
+                key: "retention.batch",
+                reason: "must be at least 1 (set a window to 0 to keep that data)".into(),
             });
         }
         let c = &self.correlation;

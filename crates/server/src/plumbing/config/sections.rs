@@ -488,3 +488,59 @@ impl Default for BusConfig {
         }
     }
 }
+
+/// How long each class of data is kept, in days (`0`: kept). Contacts linked to an open
+/// incident are kept whole whatever their age; incidents, statements, reviews and the audit log
+/// are kept (they are the record of what happened).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionConfig {
+    /// Contacts' text and metadata (default 90): after it a contact keeps its topics,
+    /// counts, pseudonym and times, so volumes and trends still add up.
+    pub contact_text_days: u32,
+    /// Contacts as a whole (default 365); one an incident links keeps its row.
+    pub contacts_days: u32,
+    /// Alerts' evidence and typical text (default 180).
+    pub alert_evidence_days: u32,
+    /// Webhook deliveries and mails, once settled (default 30).
+    pub deliveries_days: u32,
+    /// Expired or revoked sessions and API tokens (default 30).
+    pub sessions_days: u32,
+    /// Milliseconds between sweeps (default 3600000: hourly; 0: only `frontline retention
+    /// run`).
+    pub interval_ms: u64,
+    /// Rows of each class removed per transaction (default 1000): small, so intake never
+    /// waits long behind a sweep.
+    pub batch: u32,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        Self {
+            contact_text_days: 90,
+            contacts_days: 365,
+            alert_evidence_days: 180,
+            deliveries_days: 30,
+            sessions_days: 30,
+            interval_ms: 3_600_000,
+            batch: 1_000,
+        }
+    }
+}
+
+impl RetentionConfig {
+    /// The cutoffs these windows give at `now`.
+    pub fn cutoffs(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> frontline_store::lifecycle::RetentionCutoffs {
+        let cut = |days: u32| (days > 0).then(|| now - chrono::Duration::days(i64::from(days)));
+        frontline_store::lifecycle::RetentionCutoffs {
+            contact_text: cut(self.contact_text_days),
+            contacts: cut(self.contacts_days),
+            alert_evidence: cut(self.alert_evidence_days),
+            deliveries: cut(self.deliveries_days),
+            sessions: cut(self.sessions_days),
+        }
+    }
+}

@@ -26,6 +26,9 @@ use frontline_core::webhook::{
 /// Expands to one `#[tokio::test]` per conformance test. `$make` is an expression whose value
 /// is a future of `Option<(Arc<dyn Store>, guard)>`; the guard (a temp dir, a database to drop)
 /// lives as long as the test, and `None` skips it (the backend has said why).
+mod lifecycle;
+pub use lifecycle::*;
+
 #[macro_export]
 macro_rules! conformance_tests {
     ($make:expr) => {
@@ -66,6 +69,7 @@ macro_rules! conformance_tests {
             incident_facts_are_gathered_from_links_statements_and_topics,
             passwords_and_sessions_are_kept_as_digests_and_end_once,
             access_is_taken_away_by_role_or_whole,
+            retention_removes_what_is_past_its_window_and_nothing_an_open_incident_needs,
         );
     };
     (@each $make:expr; $($name:ident),* $(,)?) => {

@@ -1,0 +1,166 @@
+//! Data lifecycle: retention removes exactly what is past its window, never what an open
+//! incident needs, in batches, and a dry run only counts.
+
+use super::{at, contact, detected, new_incident, new_token, origin, update_state};
+use crate::Store;
+use crate::lifecycle::{RetentionCounts, RetentionCutoffs};
+use frontline_core::Role;
+use frontline_core::incident::{IncidentState, Signal};
+
+pub async fn retention_removes_what_is_past_its_window_and_nothing_an_open_incident_needs(
+    store: &dyn Store,
+) {
+    // Contacts: 1 past both windows, 2 past both but linked to an open incident, 3 past both
+    // and linked to a resolved one, 4 past the text window only, 5 recent.
+    let contacts = [
+        contact("z", "1", 0),
+        contact("z", "2", 10),
+        contact("z", "3", 20),
+        contact("z", "4", 70),
+        contact("z", "5", 150),
+    ];
+    store.insert_contacts(&contacts, &origin()).await.unwrap();
+    let signal = |id: &str| Signal::Contact {
+        source: "z".into(),
+        id: id.into(),
+    };
+    store
+        .upsert_alerts(&[
+            detected("old", 0, 3),
+            detected("kept", 0, 3),
+            detected("new", 150, 3),
+        ])
+        .await
+        .unwrap();
+    store
+        .open_incident(
+            &new_incident(
+                "open",
+                vec![signal("2"), Signal::Alert { id: "kept".into() }],
+            ),
+            &origin(),
+        )
+        .await
+        .unwrap();
+    let resolved = store
+        .open_incident(&new_incident("over", vec![signal("3")]), &origin())
+        .await
+        .unwrap()
+        .incident
+        .id;
+    store
+        .change_incident(
+            resolved,
+            &[update_state(IncidentState::Resolved)],
+            &origin(),
+        )
+        .await
+        .unwrap();
+    // Tokens: one expired long ago, one that never expires.
+    let mut expired = new_token("t-old", "ann", Role::CxAgent);
+    expired.expires_at = Some(at(0));
+    store.create_token(expired, &origin()).await.unwrap();
+    store
+        .create_token(new_token("t-live", "ann", Role::CxAgent), &origin())
+        .await
+        .unwrap();
+
+    let cutoffs = RetentionCutoffs {
+        contact_text: Some(at(100)),
+        contacts: Some(at(50)),
+        alert_evidence: Some(at(100)),
+        deliveries: Some(at(100)),
+        sessions: Some(at(100)),
+    };
+    let expected = RetentionCounts {
+        // 1 (also removed whole), 3 and 4.
+        contact_texts: 3,
+        contacts: 1,
+        alert_evidence: 1,
+        deliveries: 0,
+        mails: 0,
+        sessions: 0,
+        tokens: 1,
+    };
+    let counted = store.retention_pass(&cutoffs, 1, true).await.unwrap();
+    assert_eq!(counted, expected, "a dry run counts everything");
+    assert_eq!(
+        store
+            .get_contact("z", "1")
+            .await
+            .unwrap()
+            .unwrap()
+            .contact
+            .text,
+        contacts[0].text,
+        "and changes nothing"
+    );
+
+    // One row per class and pass: three passes drop the three texts.
+    let mut total = RetentionCounts::default();
+    for _ in 0..10 {
+        let pass = store.retention_pass(&cutoffs, 1, false).await.unwrap();
+        assert!(pass.contact_texts <= 1 && pass.contacts <= 1, "{pass:?}");
+        if pass.total() == 0 {
+            break;
+        }
+        total.add(&pass);
+    }
+    assert!(
+        total.contacts == 1 && total.alert_evidence == 1 && total.tokens == 1,
+        "{total:?}"
+    );
+    // Contact 1 went whole (its text may have gone first); 2 is untouched; 3 and 4 keep their
+    // row, topics, pseudonym and time without text or metadata; 5 is untouched.
+    assert!(store.get_contact("z", "1").await.unwrap().is_none());
+    for (id, kept) in [("2", true), ("3", false), ("4", false), ("5", true)] {
+        let c = store.get_contact("z", id).await.unwrap().unwrap().contact;
+        let original = contacts.iter().find(|c| c.key.id == id).unwrap();
+        assert_eq!(c.topics, original.topics, "{id}");
+        assert_eq!(c.customer, original.customer, "{id}");
+        assert_eq!(c.received_at, original.received_at, "{id}");
+        if kept {
+            assert_eq!(
+                (c.text, c.metadata),
+                (original.text.clone(), original.metadata.clone()),
+                "{id}"
+            );
+        } else {
+            assert_eq!((c.text.as_str(), c.metadata), ("", None), "{id}");
+        }
+    }
+    let evidence = |id: &'static str| async move {
+        store
+            .get_alert(id)
+            .await
+            .unwrap()
+            .unwrap()
+            .detected
+            .evidence
+            .len()
+    };
+    assert_eq!(evidence("old").await, 0);
+    assert_eq!(
+        evidence("kept").await,
+        1,
+        "an open incident's alert keeps its evidence"
+    );
+    assert_eq!(evidence("new").await, 1);
+    let tokens: Vec<String> = store
+        .list_tokens()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.id.0)
+        .collect();
+    assert!(tokens.contains(&"t-live".to_owned()) && !tokens.contains(&"t-old".to_owned()));
+    // Nothing is left to remove.
+    assert_eq!(
+        store
+            .retention_pass(&cutoffs, 100, false)
+            .await
+            .unwrap()
+            .total(),
+        0
+    );
+}

@@ -1,0 +1,67 @@
+//! Data kept only as long as it is needed: the retention windows as cutoffs, and what a
+//! retention pass removed (counts per class of data, never contents), for the sweeper, the
+//! `retention run` command and the audit log.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// Before when each class of data goes; `None` keeps it. Contacts linked to an open incident
+/// keep everything; contacts linked to any incident keep their row (the link must still
+/// resolve) and lose their text with everyone else's.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RetentionCutoffs {
+    /// Contacts received before it lose their text and metadata (topics, counts, pseudonym
+    /// and times stay, so volumes and trends still add up).
+    pub contact_text: Option<DateTime<Utc>>,
+    /// Contacts received before it go whole.
+    pub contacts: Option<DateTime<Utc>>,
+    /// Alerts that began before it lose their evidence and typical text.
+    pub alert_evidence: Option<DateTime<Utc>>,
+    /// Webhook deliveries and mails settled (delivered, sent or given up) before it go.
+    pub deliveries: Option<DateTime<Utc>>,
+    /// Sessions and API tokens that expired or were revoked before it go.
+    pub sessions: Option<DateTime<Utc>>,
+}
+
+/// What a retention pass removed (or, in a dry run, would remove), per class.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct RetentionCounts {
+    /// Contacts whose text and metadata were dropped.
+    pub contact_texts: u64,
+    /// Contacts removed whole.
+    pub contacts: u64,
+    /// Alerts whose evidence was dropped.
+    pub alert_evidence: u64,
+    /// Webhook deliveries removed.
+    pub deliveries: u64,
+    /// Mails (the outbox) removed.
+    pub mails: u64,
+    /// Sessions removed.
+    pub sessions: u64,
+    /// API tokens removed.
+    pub tokens: u64,
+}
+
+impl RetentionCounts {
+    /// Everything removed.
+    pub fn total(&self) -> u64 {
+        self.contact_texts
+            + self.contacts
+            + self.alert_evidence
+            + self.deliveries
+            + self.mails
+            + self.sessions
+            + self.tokens
+    }
+
+    /// Adds another pass's counts.
+    pub fn add(&mut self, other: &RetentionCounts) {
+        self.contact_texts += other.contact_texts;
+        self.contacts += other.contacts;
+        self.alert_evidence += other.alert_evidence;
+        self.deliveries += other.deliveries;
+        self.mails += other.mails;
+        self.sessions += other.sessions;
+        self.tokens += other.tokens;
+    }
+}
