@@ -7,9 +7,11 @@
 
 mod helpdesks;
 mod incidents;
+mod lifecycle;
 
 pub use helpdesks::*;
 pub use incidents::*;
+pub use lifecycle::*;
 
 use chrono::{DateTime, Utc};
 use frontline_core::Role;

@@ -6,6 +6,7 @@
 
 mod audit;
 mod detect;
+mod erase;
 mod ingest;
 mod replay;
 mod retention;
@@ -105,6 +106,8 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Erase a customer's data on request (GDPR Article 17); recorded in the erasure ledger.
+    Erase(erase::EraseArgs),
     /// Remove data past its `[retention]` window now (the server also does, hourly).
     Retention {
         #[command(subcommand)]
@@ -286,6 +289,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 },
             )?;
             audit::verify(&config).await
+        }
+        Command::Erase(args) => {
+            let config = load_config(
+                cli.config.as_ref(),
+                Overrides {
+                    listen: None,
+                    database: args.db.database.clone(),
+                    bus: None,
+                },
+            )?;
+            erase::run(args, &config).await
         }
         Command::Retention { command } => {
             let config = load_config(

@@ -3,7 +3,7 @@
 
 use crate::{PostgresStore, errors::map};
 use frontline_store::StoreError;
-use frontline_store::lifecycle::{RetentionCounts, RetentionCutoffs};
+use frontline_store::lifecycle::{Erasure, ErasureCounts, RetentionCounts, RetentionCutoffs};
 
 /// Contacts linked to an incident still open: kept whole, text included.
 const OPEN_INCIDENT_CONTACT: &str = "EXISTS (SELECT 1 FROM incident_links l
@@ -144,4 +144,150 @@ pub(crate) async fn pass(
         sessions,
         tokens,
     })
+}
+
+pub(crate) async fn erase(
+    store: &PostgresStore,
+    pseudonym: &str,
+    origin: &frontline_store::Origin,
+) -> Result<Erasure, StoreError> {
+    let now = chrono::Utc::now();
+    let mut tx = store.begin().await?;
+    let contacts: Vec<(i64, String, String, bool)> = sqlx::query_as(
+        "SELECT c.seq, c.source, c.ext_id, EXISTS (SELECT 1 FROM incident_links l
+           WHERE l.kind = 'contact' AND l.source = c.source AND l.ref_id = c.ext_id)
+         FROM contacts c WHERE c.customer = $1 FOR UPDATE OF c",
+    )
+    .bind(pseudonym)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(|e| map(e, "finding a customer's contacts"))?;
+    let mut counts = ErasureCounts::default();
+    let mut gone = std::collections::HashSet::new();
+    for (seq, source, ext_id, linked) in &contacts {
+        let sql = if *linked {
+            counts.contacts_tombstoned += 1;
+            "UPDATE contacts SET text = '', metadata = NULL, customer = NULL WHERE seq = $1"
+        } else {
+            counts.contacts_removed += 1;
+            "DELETE FROM contacts WHERE seq = $1"
+        };
+        sqlx::query(sql)
+            .bind(seq)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| map(e, "erasing a contact"))?;
+        counts.corrections_removed +=
+            sqlx::query("DELETE FROM topic_corrections WHERE source = $1 AND ext_id = $2")
+                .bind(source)
+                .bind(ext_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| map(e, "erasing a contact's topic corrections"))?
+                .rows_affected();
+        gone.insert((source.clone(), ext_id.clone()));
+    }
+    if !gone.is_empty() {
+        let alerts: Vec<(i64, serde_json::Value)> = sqlx::query_as(
+            "SELECT seq, evidence FROM alerts WHERE evidence <> '[]'::jsonb FOR UPDATE",
+        )
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(|e| map(e, "reading alert evidence"))?;
+        for (seq, evidence) in alerts {
+            let Some(kept) = scrubbed(&evidence, &gone) else {
+                continue;
+            };
+            counts.alerts_scrubbed += 1;
+            sqlx::query("UPDATE alerts SET evidence = $1 WHERE seq = $2")
+                .bind(kept)
+                .bind(seq)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| map(e, "scrubbing alert evidence"))?;
+        }
+    }
+    let actor = origin.actor.to_string();
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO erasures (pseudonym, requested_at, actor, counts) VALUES ($1, $2, $3, $4)
+         RETURNING seq",
+    )
+    .bind(pseudonym)
+    .bind(now)
+    .bind(&actor)
+    .bind(serde_json::json!(counts))
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(|e| map(e, "recording an erasure"))?;
+    crate::audit::append(
+        &mut tx,
+        &frontline_store::lifecycle::erasure_audit(id, &counts, origin),
+    )
+    .await?;
+    tx.commit()
+        .await
+        .map_err(|e| map(e, "committing an erasure"))?;
+    Ok(Erasure {
+        id,
+        pseudonym: pseudonym.to_owned(),
+        at: now,
+        actor,
+        counts,
+    })
+}
+
+/// `evidence` without the contacts in `gone`; `None` when it named none of them.
+fn scrubbed(
+    evidence: &serde_json::Value,
+    gone: &std::collections::HashSet<(String, String)>,
+) -> Option<serde_json::Value> {
+    let items = evidence.as_array()?;
+    let named = |e: &serde_json::Value| {
+        let key = (
+            e["source"].as_str().unwrap_or_default().to_owned(),
+            e["id"].as_str().unwrap_or_default().to_owned(),
+        );
+        gone.contains(&key)
+    };
+    if !items.iter().any(named) {
+        return None;
+    }
+    Some(serde_json::Value::Array(
+        items.iter().filter(|e| !named(e)).cloned().collect(),
+    ))
+}
+
+pub(crate) async fn erasures(
+    store: &PostgresStore,
+    after: i64,
+    limit: u32,
+) -> Result<Vec<Erasure>, StoreError> {
+    let rows: Vec<(
+        i64,
+        String,
+        chrono::DateTime<chrono::Utc>,
+        String,
+        serde_json::Value,
+    )> = sqlx::query_as(
+        "SELECT seq, pseudonym, requested_at, actor, counts FROM erasures WHERE seq > $1
+             ORDER BY seq LIMIT $2",
+    )
+    .bind(after)
+    .bind(i64::from(limit))
+    .fetch_all(&store.pool)
+    .await
+    .map_err(|e| map(e, "reading the erasure ledger"))?;
+    rows.into_iter()
+        .map(|(id, pseudonym, at, actor, counts)| {
+            Ok(Erasure {
+                id,
+                pseudonym,
+                at,
+                actor,
+                counts: serde_json::from_value(counts).map_err(|e| {
+                    StoreError::internal("reading the erasure ledger", e.to_string())
+                })?,
+            })
+        })
+        .collect()
 }

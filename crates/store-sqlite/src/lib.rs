@@ -862,6 +862,22 @@ impl Store for SqliteStore {
     ) -> Result<frontline_store::lifecycle::RetentionCounts, StoreError> {
         lifecycle::pass(self, cutoffs, limit, dry_run).await
     }
+
+    async fn erase_customer(
+        &self,
+        pseudonym: &str,
+        origin: &Origin,
+    ) -> Result<frontline_store::lifecycle::Erasure, StoreError> {
+        lifecycle::erase(self, pseudonym, origin).await
+    }
+
+    async fn list_erasures(
+        &self,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<frontline_store::lifecycle::Erasure>, StoreError> {
+        lifecycle::erasures(self, after, limit).await
+    }
 }
 
 #[cfg(test)]

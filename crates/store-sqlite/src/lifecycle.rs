@@ -3,7 +3,7 @@
 
 use crate::{SqliteStore, errors::map, micros};
 use frontline_store::StoreError;
-use frontline_store::lifecycle::{RetentionCounts, RetentionCutoffs};
+use frontline_store::lifecycle::{Erasure, ErasureCounts, RetentionCounts, RetentionCutoffs};
 
 /// Contacts linked to an incident still open: kept whole, text included.
 const OPEN_INCIDENT_CONTACT: &str = "EXISTS (SELECT 1 FROM incident_links l
@@ -144,4 +144,143 @@ pub(crate) async fn pass(
         sessions,
         tokens,
     })
+}
+
+pub(crate) async fn erase(
+    store: &SqliteStore,
+    pseudonym: &str,
+    origin: &frontline_store::Origin,
+) -> Result<Erasure, StoreError> {
+    let now = chrono::Utc::now();
+    let mut tx = store.begin_write().await?;
+    let contacts: Vec<(i64, String, String, bool)> = sqlx::query_as(
+        "SELECT c.seq, c.source, c.ext_id, EXISTS (SELECT 1 FROM incident_links l
+           WHERE l.kind = 'contact' AND l.source = c.source AND l.ref_id = c.ext_id)
+         FROM contacts c WHERE c.customer = ?",
+    )
+    .bind(pseudonym)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(|e| map(e, "finding a customer's contacts"))?;
+    let mut counts = ErasureCounts::default();
+    let mut gone = std::collections::HashSet::new();
+    for (seq, source, ext_id, linked) in &contacts {
+        let sql = if *linked {
+            counts.contacts_tombstoned += 1;
+            "UPDATE contacts SET text = '', metadata = NULL, customer = NULL WHERE seq = ?"
+        } else {
+            counts.contacts_removed += 1;
+            "DELETE FROM contacts WHERE seq = ?"
+        };
+        sqlx::query(sql)
+            .bind(seq)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| map(e, "erasing a contact"))?;
+        counts.corrections_removed +=
+            sqlx::query("DELETE FROM topic_corrections WHERE source = ? AND ext_id = ?")
+                .bind(source)
+                .bind(ext_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| map(e, "erasing a contact's topic corrections"))?
+                .rows_affected();
+        gone.insert((source.clone(), ext_id.clone()));
+    }
+    if !gone.is_empty() {
+        let alerts: Vec<(i64, String)> =
+            sqlx::query_as("SELECT seq, evidence FROM alerts WHERE evidence <> '[]'")
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(|e| map(e, "reading alert evidence"))?;
+        for (seq, evidence) in alerts {
+            let Some(kept) = scrubbed(&evidence, &gone) else {
+                continue;
+            };
+            counts.alerts_scrubbed += 1;
+            sqlx::query("UPDATE alerts SET evidence = ? WHERE seq = ?")
+                .bind(kept.to_string())
+                .bind(seq)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| map(e, "scrubbing alert evidence"))?;
+        }
+    }
+    let actor = origin.actor.to_string();
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO erasures (pseudonym, requested_at, actor, counts) VALUES (?, ?, ?, ?) RETURNING seq",
+    )
+    .bind(pseudonym)
+    .bind(micros(now))
+    .bind(&actor)
+    .bind(serde_json::json!(counts).to_string())
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(|e| map(e, "recording an erasure"))?;
+    crate::audit::append(
+        &mut tx,
+        &frontline_store::lifecycle::erasure_audit(id, &counts, origin),
+    )
+    .await?;
+    tx.commit()
+        .await
+        .map_err(|e| map(e, "committing an erasure"))?;
+    Ok(Erasure {
+        id,
+        pseudonym: pseudonym.to_owned(),
+        at: now,
+        actor,
+        counts,
+    })
+}
+
+/// `evidence` (a JSON array of `{"source", "id"}`) without the contacts in `gone`; `None`
+/// when it named none of them.
+pub(crate) fn scrubbed(
+    evidence: &str,
+    gone: &std::collections::HashSet<(String, String)>,
+) -> Option<serde_json::Value> {
+    let items: Vec<serde_json::Value> = serde_json::from_str(evidence).ok()?;
+    let named = |e: &serde_json::Value| {
+        let key = (
+            e["source"].as_str().unwrap_or_default().to_owned(),
+            e["id"].as_str().unwrap_or_default().to_owned(),
+        );
+        gone.contains(&key)
+    };
+    if !items.iter().any(named) {
+        return None;
+    }
+    Some(serde_json::Value::Array(
+        items.into_iter().filter(|e| !named(e)).collect(),
+    ))
+}
+
+pub(crate) async fn erasures(
+    store: &SqliteStore,
+    after: i64,
+    limit: u32,
+) -> Result<Vec<Erasure>, StoreError> {
+    let rows: Vec<(i64, String, i64, String, String)> = sqlx::query_as(
+        "SELECT seq, pseudonym, requested_at, actor, counts FROM erasures WHERE seq > ?
+         ORDER BY seq LIMIT ?",
+    )
+    .bind(after)
+    .bind(i64::from(limit))
+    .fetch_all(&store.reader)
+    .await
+    .map_err(|e| map(e, "reading the erasure ledger"))?;
+    rows.into_iter()
+        .map(|(id, pseudonym, at, actor, counts)| {
+            Ok(Erasure {
+                id,
+                pseudonym,
+                at: crate::from_micros(at)?,
+                actor,
+                counts: serde_json::from_str(&counts).map_err(|e| {
+                    StoreError::internal("reading the erasure ledger", e.to_string())
+                })?,
+            })
+        })
+        .collect()
 }

@@ -1024,6 +1024,29 @@ pub trait Store: Send + Sync + 'static {
     /// [`StoreError::Unavailable`] when the database cannot be reached.
     async fn list_sessions(&self, user: Option<&str>) -> Result<Vec<people::Session>, StoreError>;
 
+    /// Erases a customer's data, found by `pseudonym`, in one audited transaction: contacts
+    /// removed (or left as tombstones where an incident links them), references to them
+    /// removed from alert evidence, topic corrections on them removed, and the request
+    /// recorded in the erasure ledger. An unknown pseudonym erases nothing and is recorded.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn erase_customer(
+        &self,
+        pseudonym: &str,
+        origin: &Origin,
+    ) -> Result<lifecycle::Erasure, StoreError>;
+
+    /// The erasure ledger, oldest first, after ledger row `after`.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn list_erasures(
+        &self,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<lifecycle::Erasure>, StoreError>;
+
     /// One retention pass: at most `limit` rows of each class past its cutoff removed (or
     /// their text dropped), in one transaction; with `dry_run`, every such row counted and
     /// nothing changed. Not audited: the caller audits the run's totals once.

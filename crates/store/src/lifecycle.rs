@@ -65,3 +65,49 @@ impl RetentionCounts {
         self.tokens += other.tokens;
     }
 }
+
+/// What erasing one customer's data removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct ErasureCounts {
+    /// Contacts removed.
+    pub contacts_removed: u64,
+    /// Contacts an incident links, left as tombstones: the link stays, the text, metadata and
+    /// pseudonym go.
+    pub contacts_tombstoned: u64,
+    /// Alerts whose evidence named one of those contacts, the reference removed.
+    pub alerts_scrubbed: u64,
+    /// Topic corrections made on those contacts, removed.
+    pub corrections_removed: u64,
+}
+
+/// A row of the erasure ledger: a request to erase a customer's data, kept so a restore from
+/// an older backup can apply it again. Never the customer id as the source sent it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Erasure {
+    /// Its number.
+    pub id: i64,
+    /// The customer's pseudonym under this installation's key.
+    pub pseudonym: String,
+    /// When it was done.
+    pub at: DateTime<Utc>,
+    /// Who asked (`user:NAME`, `cli:USER`).
+    pub actor: String,
+    /// What it removed.
+    pub counts: ErasureCounts,
+}
+
+/// The audit record of an erasure: counts and the ledger row, never the pseudonym or id.
+pub fn erasure_audit(
+    id: i64,
+    counts: &ErasureCounts,
+    origin: &crate::Origin,
+) -> frontline_core::audit::AuditEntry {
+    frontline_core::audit::AuditEntry::new(
+        origin.actor.clone(),
+        "erasure.request",
+        format!("erasure:{id}"),
+    )
+    .with_detail(serde_json::json!(counts))
+    .with_request_id(origin.request_id.clone())
+    .with_client(origin.client.clone())
+}

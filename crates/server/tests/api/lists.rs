@@ -40,6 +40,13 @@ async fn two_of_everything(app: &TestApp, admin: &str) -> i64 {
         .await,
     )
     .await);
+    for customer in ["erased-1", "erased-2"] {
+        ok(json(
+            app.post_json("/api/v1/erasures", admin, &json!({ "customer": customer }))
+                .await,
+        )
+        .await);
+    }
     let receiver = Receiver::absent().await;
     let a = app.open_incident(admin, "Phishing wave", "SEV2").await;
     app.open_incident(admin, "Checkout errors", "SEV3").await;

@@ -12,6 +12,7 @@ mod bus;
 mod contacts;
 mod correlation;
 mod demo;
+mod erasures;
 mod faults;
 mod headers;
 mod helpdesk_long_tickets;

@@ -164,3 +164,105 @@ pub async fn retention_removes_what_is_past_its_window_and_nothing_an_open_incid
         0
     );
 }
+
+pub async fn erasure_removes_one_customers_data_and_nothing_else(store: &dyn Store) {
+    let mine = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    let theirs = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+    let of = |id: &str, customer: &str| {
+        let mut c = contact("z", id, 0);
+        c.customer = Some(customer.into());
+        c
+    };
+    store
+        .insert_contacts(
+            &[of("m1", mine), of("m2", mine), of("t1", theirs)],
+            &origin(),
+        )
+        .await
+        .unwrap();
+    let incident = store
+        .open_incident(
+            &new_incident(
+                "wave",
+                vec![Signal::Contact {
+                    source: "z".into(),
+                    id: "m2".into(),
+                }],
+            ),
+            &origin(),
+        )
+        .await
+        .unwrap()
+        .incident
+        .id;
+    let mut alert = detected("wave-alert", 0, 2);
+    alert.evidence = ["m1", "t1"]
+        .iter()
+        .map(|id| frontline_core::alert::Evidence {
+            source: "z".into(),
+            id: (*id).into(),
+        })
+        .collect();
+    store.upsert_alerts(&[alert]).await.unwrap();
+
+    let done = store.erase_customer(mine, &origin()).await.unwrap();
+    assert_eq!(
+        done.counts,
+        crate::lifecycle::ErasureCounts {
+            contacts_removed: 1,
+            contacts_tombstoned: 1,
+            alerts_scrubbed: 1,
+            corrections_removed: 0,
+        }
+    );
+    assert!(store.get_contact("z", "m1").await.unwrap().is_none());
+    // The incident's contact is a tombstone: still linked, nothing of the customer left.
+    let tomb = store.get_contact("z", "m2").await.unwrap().unwrap().contact;
+    assert_eq!(
+        (tomb.text.as_str(), tomb.customer, tomb.metadata),
+        ("", None, None)
+    );
+    let links = store.get_incident(incident).await.unwrap().unwrap().links;
+    assert_eq!(links.len(), 1);
+    // The other customer is untouched, in the contacts and in the alert's evidence.
+    let other = store.get_contact("z", "t1").await.unwrap().unwrap().contact;
+    assert_eq!(other.customer.as_deref(), Some(theirs));
+    assert!(!other.text.is_empty());
+    let evidence = store
+        .get_alert("wave-alert")
+        .await
+        .unwrap()
+        .unwrap()
+        .detected
+        .evidence;
+    let ids: Vec<&str> = evidence.iter().map(|e| e.id.as_str()).collect();
+    assert_eq!(ids, ["t1"]);
+
+    // Someone unknown: nothing erased, the request still recorded.
+    let none = store.erase_customer("cccc", &origin()).await.unwrap();
+    assert_eq!(none.counts, crate::lifecycle::ErasureCounts::default());
+    let ledger = store.list_erasures(0, 10).await.unwrap();
+    assert_eq!(ledger.len(), 2);
+    assert_eq!(
+        (ledger[0].pseudonym.as_str(), ledger[0].id),
+        (mine, done.id)
+    );
+    assert_eq!(ledger[0].actor, "user:tester");
+    assert_eq!(
+        store.list_erasures(ledger[0].id, 10).await.unwrap().len(),
+        1
+    );
+    // The audit log says an erasure happened and what it removed, never whose.
+    let audit = store.audit_records(0, 1000).await.unwrap();
+    let erasures: Vec<_> = audit
+        .iter()
+        .filter(|r| r.action == "erasure.request")
+        .collect();
+    assert_eq!(erasures.len(), 2);
+    assert!(
+        erasures
+            .iter()
+            .all(|r| !r.detail.to_string().contains(mine) && !r.target.contains(mine))
+    );
+    assert_eq!(erasures[0].detail["contacts_removed"], 1);
+}

@@ -70,6 +70,7 @@ macro_rules! conformance_tests {
             passwords_and_sessions_are_kept_as_digests_and_end_once,
             access_is_taken_away_by_role_or_whole,
             retention_removes_what_is_past_its_window_and_nothing_an_open_incident_needs,
+            erasure_removes_one_customers_data_and_nothing_else,
         );
     };
     (@each $make:expr; $($name:ident),* $(,)?) => {

@@ -6,6 +6,7 @@
 pub mod alerts;
 pub mod audit;
 pub mod contacts;
+pub mod erasures;
 pub mod helpdesk_intake;
 pub mod helpdesks;
 pub mod incidents;
@@ -129,6 +130,8 @@ pub const ROUTES: &[RouteRule] = &[
     ),
     rule(Method::GET, "/api/v1/deliveries", Action::ManageWebhooks),
     rule(Method::GET, "/api/v1/audit", Action::ReadAudit),
+    rule(Method::POST, "/api/v1/erasures", Action::ManagePeople),
+    rule(Method::GET, "/api/v1/erasures", Action::ManagePeople),
     rule(
         Method::POST,
         "/api/v1/incidents/{id}/statements",
@@ -335,6 +338,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(me::router())
         .merge(nodes::router())
         .merge(helpdesks::router())
+        .merge(erasures::router())
         .route_layer(middleware::from_fn_with_state(state, auth::authorize))
         .route("/api/v1/openapi.json", get(openapi::openapi_json))
         // Helpdesks prove themselves by their signatures, not a token.

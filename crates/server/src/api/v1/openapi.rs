@@ -58,6 +58,8 @@ use utoipa::{Modify, OpenApi};
         super::helpdesks::wrap_up_preview,
         super::helpdesks::wrap_up,
         super::helpdesks::abort_fan_out,
+        super::erasures::erase,
+        super::erasures::ledger,
         super::helpdesk_intake::receive,
         super::reports::file_report,
         super::reports::list_reports,

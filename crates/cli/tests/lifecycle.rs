@@ -1,6 +1,7 @@
-//! `frontline retention run`: a dry run counts and changes nothing; a run removes exactly what
-//! is past its window (a 200-day-old contact entirely, a 100-day-old one's text), keeps the
-//! rest, records its counts in the audit log, and leaves the chain intact.
+//! The data lifecycle at the command line. `frontline retention run`: a dry run counts and
+//! changes nothing; a run removes exactly what is past its window (a 200-day-old contact
+//! entirely, a 100-day-old one's text), keeps the rest, records its counts in the audit log,
+//! and leaves the chain intact. `frontline erase`: one customer's contacts go, no one else's.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use sqlx::Connection;
@@ -117,4 +118,39 @@ async fn a_run_removes_what_is_past_its_window_and_says_so() {
         "{}",
         text(&out)
     );
+}
+
+#[tokio::test]
+async fn erase_removes_one_customer_and_prints_the_receipt() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("f.db").display());
+    let file = dir.path().join("contacts.ndjson");
+    let now = chrono::Utc::now().to_rfc3339();
+    let lines: Vec<String> = [("a1", "alice@example.com"), ("b1", "bob@example.com")]
+        .iter()
+        .map(|(id, customer)| {
+            serde_json::json!({"source": "zendesk", "id": id, "channel": "ticket",
+                "received_at": now, "customer": customer, "text": "locked out"})
+            .to_string()
+        })
+        .collect();
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    let out = frontline(&["ingest", file.to_str().unwrap(), "--database", &db]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = frontline(&[
+        "erase",
+        "--customer",
+        "alice@example.com",
+        "--database",
+        &db,
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("1 contacts removed"), "{}", text(&out));
+    let ids: Vec<String> = rows(&db).await.into_iter().map(|(id, _)| id).collect();
+    assert_eq!(ids, ["b1"]);
+    let out = frontline(&["erase", "--customer", " ", "--database", &db]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("--customer"), "{}", text(&out));
+    let out = frontline(&["audit", "verify", "--database", &db]);
+    assert!(out.status.success(), "{}", text(&out));
 }

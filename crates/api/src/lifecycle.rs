@@ -1,0 +1,51 @@
+//! Data lifecycle on the wire: erasure requests, their receipts and the erasure ledger.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// A request to erase a customer's data.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, ToSchema)]
+pub struct ErasureRequest {
+    /// The customer's id exactly as the source sent it (an e-mail address, a requester id):
+    /// Frontline computes its pseudonym and never stores the id itself. Required.
+    pub customer: Option<String>,
+}
+
+/// What an erasure removed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ErasureCountsOut {
+    /// Contacts removed.
+    pub contacts_removed: u64,
+    /// Contacts an incident links, left as tombstones (the link stays; text, metadata and
+    /// pseudonym go).
+    pub contacts_tombstoned: u64,
+    /// Alerts whose evidence named one of them, the reference removed.
+    pub alerts_scrubbed: u64,
+    /// Topic corrections made on them, removed.
+    pub corrections_removed: u64,
+}
+
+/// An erasure: the receipt of a request, and a row of the ledger.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ErasureOut {
+    /// Its number in the ledger.
+    pub id: i64,
+    /// The customer's pseudonym under this installation's key.
+    pub pseudonym: String,
+    /// When it was done.
+    pub at: DateTime<Utc>,
+    /// Who asked (`user:NAME`, `cli:USER`).
+    pub actor: String,
+    /// What it removed (all zero for a customer Frontline never heard of).
+    pub counts: ErasureCountsOut,
+}
+
+/// The erasure ledger, oldest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ErasureList {
+    /// Erasures.
+    pub items: Vec<ErasureOut>,
+    /// Pass as `cursor` for the next page; `null` at the end.
+    pub next_cursor: Option<String>,
+}
