@@ -91,10 +91,7 @@ pub async fn abort(
         .iter()
         .filter(|w| w.status == WriteStatus::Sending)
         .count();
-    let who = match &origin.actor {
-        frontline_core::audit::Actor::User { name } => name.clone(),
-        other => format!("{other:?}"),
-    };
+    let who = origin.actor.to_string();
     let cancelled = if stoppable.is_empty() {
         0
     } else {
