@@ -195,7 +195,7 @@ pub(crate) async fn erase(
         .await
         .map_err(|e| map(e, "reading alert evidence"))?;
         for (seq, evidence) in alerts {
-            let Some(kept) = scrubbed(&evidence, &gone) else {
+            let Some(kept) = frontline_store::lifecycle::scrub_evidence(&evidence, &gone) else {
                 continue;
             };
             counts.alerts_scrubbed += 1;
@@ -234,27 +234,6 @@ pub(crate) async fn erase(
         actor,
         counts,
     })
-}
-
-/// `evidence` without the contacts in `gone`; `None` when it named none of them.
-fn scrubbed(
-    evidence: &serde_json::Value,
-    gone: &std::collections::HashSet<(String, String)>,
-) -> Option<serde_json::Value> {
-    let items = evidence.as_array()?;
-    let named = |e: &serde_json::Value| {
-        let key = (
-            e["source"].as_str().unwrap_or_default().to_owned(),
-            e["id"].as_str().unwrap_or_default().to_owned(),
-        );
-        gone.contains(&key)
-    };
-    if !items.iter().any(named) {
-        return None;
-    }
-    Some(serde_json::Value::Array(
-        items.iter().filter(|e| !named(e)).cloned().collect(),
-    ))
 }
 
 pub(crate) async fn erasures(

@@ -194,7 +194,8 @@ pub(crate) async fn erase(
                 .await
                 .map_err(|e| map(e, "reading alert evidence"))?;
         for (seq, evidence) in alerts {
-            let Some(kept) = scrubbed(&evidence, &gone) else {
+            let parsed = serde_json::from_str(&evidence).unwrap_or_default();
+            let Some(kept) = frontline_store::lifecycle::scrub_evidence(&parsed, &gone) else {
                 continue;
             };
             counts.alerts_scrubbed += 1;
@@ -232,28 +233,6 @@ pub(crate) async fn erase(
         actor,
         counts,
     })
-}
-
-/// `evidence` (a JSON array of `{"source", "id"}`) without the contacts in `gone`; `None`
-/// when it named none of them.
-pub(crate) fn scrubbed(
-    evidence: &str,
-    gone: &std::collections::HashSet<(String, String)>,
-) -> Option<serde_json::Value> {
-    let items: Vec<serde_json::Value> = serde_json::from_str(evidence).ok()?;
-    let named = |e: &serde_json::Value| {
-        let key = (
-            e["source"].as_str().unwrap_or_default().to_owned(),
-            e["id"].as_str().unwrap_or_default().to_owned(),
-        );
-        gone.contains(&key)
-    };
-    if !items.iter().any(named) {
-        return None;
-    }
-    Some(serde_json::Value::Array(
-        items.into_iter().filter(|e| !named(e)).collect(),
-    ))
 }
 
 pub(crate) async fn erasures(

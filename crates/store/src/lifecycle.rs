@@ -111,3 +111,25 @@ pub fn erasure_audit(
     .with_request_id(origin.request_id.clone())
     .with_client(origin.client.clone())
 }
+
+/// `evidence` (an alert's JSON array of `{"source", "id"}`) without the contacts in `gone`;
+/// `None` when it named none of them. Both backends scrub erased contacts with it.
+pub fn scrub_evidence(
+    evidence: &serde_json::Value,
+    gone: &std::collections::HashSet<(String, String)>,
+) -> Option<serde_json::Value> {
+    let items = evidence.as_array()?;
+    let named = |e: &serde_json::Value| {
+        let key = (
+            e["source"].as_str().unwrap_or_default().to_owned(),
+            e["id"].as_str().unwrap_or_default().to_owned(),
+        );
+        gone.contains(&key)
+    };
+    if !items.iter().any(named) {
+        return None;
+    }
+    Some(serde_json::Value::Array(
+        items.iter().filter(|e| !named(e)).cloned().collect(),
+    ))
+}

@@ -220,6 +220,27 @@ fn admit(shared: &Shared, headers: &HeaderMap) -> Option<Response> {
 }
 
 async fn write(shared: &Shared, headers: &HeaderMap, ticket: String, comment: Comment) -> Response {
+    faulty(shared, headers, ticket, |inner, ticket| {
+        inner
+            .comments
+            .entry(ticket.to_owned())
+            .or_default()
+            .push(comment);
+        if let Some(t) = inner.opened.get_mut(ticket) {
+            t.updated_at = chrono::Utc::now().timestamp();
+        }
+    })
+    .await
+}
+
+/// Applies `change` to `ticket` as a write does: refused by the gate, failed (503, nothing
+/// applied) or applied and never answered as the faults say, else answered 200.
+async fn faulty(
+    shared: &Shared,
+    headers: &HeaderMap,
+    ticket: String,
+    change: impl FnOnce(&mut Inner, &str),
+) -> Response {
     if let Some(refused) = admit(shared, headers) {
         return refused;
     }
@@ -229,14 +250,7 @@ async fn write(shared: &Shared, headers: &HeaderMap, ticket: String, comment: Co
             inner.faults.fail_writes -= 1;
             return (StatusCode::SERVICE_UNAVAILABLE, "unavailable").into_response();
         }
-        inner
-            .comments
-            .entry(ticket.clone())
-            .or_default()
-            .push(comment);
-        if let Some(t) = inner.opened.get_mut(&ticket) {
-            t.updated_at = chrono::Utc::now().timestamp();
-        }
+        change(&mut inner, &ticket);
         let hang = inner.faults.apply_then_hang > 0;
         if hang {
             inner.faults.apply_then_hang -= 1;
@@ -327,26 +341,10 @@ async fn set_status(
     ticket: String,
     status: String,
 ) -> Response {
-    if let Some(refused) = admit(shared, headers) {
-        return refused;
-    }
-    let hang = {
-        let mut inner = shared.inner.lock().expect("lock");
-        if inner.faults.fail_writes > 0 {
-            inner.faults.fail_writes -= 1;
-            return (StatusCode::SERVICE_UNAVAILABLE, "unavailable").into_response();
-        }
-        inner.status.insert(ticket.clone(), status);
-        let hang = inner.faults.apply_then_hang > 0;
-        if hang {
-            inner.faults.apply_then_hang -= 1;
-        }
-        hang
-    };
-    if hang {
-        tokio::time::sleep(Duration::from_secs(3600)).await;
-    }
-    (StatusCode::OK, axum::Json(json!({"id": ticket}))).into_response()
+    faulty(shared, headers, ticket, |inner, ticket| {
+        inner.status.insert(ticket.to_owned(), status);
+    })
+    .await
 }
 
 async fn intercom_parts(
