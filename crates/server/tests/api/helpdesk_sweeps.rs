@@ -2,7 +2,7 @@
 //! once, under the ids the webhooks give (a Freshdesk reply delivered by webhook and found by
 //! the sweep is one contact), and agents' replies are not taken for customers'.
 
-use crate::helpdesk_writeback::post;
+use crate::helpdesk_writeback::{connect_intercom_and_freshdesk, post};
 use frontline_core::Role;
 use frontline_testkit::fake_per_ticket::FakePerTicket;
 use frontline_testkit::{Backend, json, spawn_app_with};
@@ -22,23 +22,7 @@ async fn intercom_and_freshdesk_sweeps_take_in_what_webhooks_missed_once(backend
     };
     let admin = app.token(Role::Admin).await;
     let reader = app.token(Role::Security).await;
-    post(
-        &app,
-        "/api/v1/helpdesks",
-        &admin,
-        json!({"name": "ic", "kind": "intercom", "base_url": intercom.url(),
-               "signing_secret": "intercom-secret",
-               "auth": {"access_token": "ic-token", "admin_id": "814860"}}),
-    )
-    .await;
-    let fd = post(
-        &app,
-        "/api/v1/helpdesks",
-        &admin,
-        json!({"name": "fd", "kind": "freshdesk", "base_url": freshdesk.url(),
-               "auth": {"api_key": "fd-key"}}),
-    )
-    .await;
+    let fd = connect_intercom_and_freshdesk(&app, &admin, &intercom.url(), &freshdesk.url()).await;
     let fd_token = fd["token"]
         .as_str()
         .expect("the webhook token, shown once")

@@ -4,8 +4,8 @@
 //! nothing more, not even to tickets linked afterwards.
 
 use crate::helpdesk_writeback::{
-    answer_tickets, answers, approve_and_publish, connect_zendesk, people, post, write_back,
-    write_back_for,
+    answer_tickets, answers, approve_and_publish, connect_intercom_and_freshdesk, connect_zendesk,
+    people, post, write_back, write_back_for,
 };
 use frontline_testkit::fake_per_ticket::FakePerTicket;
 use frontline_testkit::fake_zendesk::{FakeZendesk, Faults};
@@ -391,23 +391,7 @@ async fn intercom_and_freshdesk_tickets_are_closed_at_wrap_up(backend: Backend) 
         return;
     };
     let (admin, ingest, tokens) = people(&app).await;
-    post(
-        &app,
-        "/api/v1/helpdesks",
-        &admin,
-        json!({"name": "ic", "kind": "intercom", "base_url": intercom.url(),
-               "signing_secret": "intercom-secret",
-               "auth": {"access_token": "ic-token", "admin_id": "814860"}}),
-    )
-    .await;
-    post(
-        &app,
-        "/api/v1/helpdesks",
-        &admin,
-        json!({"name": "fd", "kind": "freshdesk", "base_url": freshdesk.url(),
-               "auth": {"api_key": "fd-key"}}),
-    )
-    .await;
+    connect_intercom_and_freshdesk(&app, &admin, &intercom.url(), &freshdesk.url()).await;
     let now = chrono::Utc::now().to_rfc3339();
     let contacts = json!([
         {"source": "ic", "id": "70:0", "channel": "chat", "received_at": now, "text": "locked out"},

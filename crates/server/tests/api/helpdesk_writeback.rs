@@ -31,6 +31,34 @@ pub(crate) async fn connect_zendesk(app: &TestApp, admin: &str, base_url: &str) 
     .await;
 }
 
+/// Connects the fake Intercom at `intercom` as `ic` (token `ic-token`, admin 814860) and the
+/// fake Freshdesk at `freshdesk` as `fd` (key `fd-key`); answers the `fd` connection, whose
+/// `token` its webhooks carry.
+pub(crate) async fn connect_intercom_and_freshdesk(
+    app: &TestApp,
+    admin: &str,
+    intercom: &str,
+    freshdesk: &str,
+) -> Value {
+    post(
+        app,
+        "/api/v1/helpdesks",
+        admin,
+        json!({"name": "ic", "kind": "intercom", "base_url": intercom,
+               "signing_secret": "intercom-secret",
+               "auth": {"access_token": "ic-token", "admin_id": "814860"}}),
+    )
+    .await;
+    post(
+        app,
+        "/api/v1/helpdesks",
+        admin,
+        json!({"name": "fd", "kind": "freshdesk", "base_url": freshdesk,
+               "auth": {"api_key": "fd-key"}}),
+    )
+    .await
+}
+
 /// An admin token, an ingest token, and the three people who draft, approve and publish:
 /// `[security, cx_lead, comms]`.
 pub(crate) async fn people(app: &TestApp) -> (String, String, [String; 3]) {
@@ -482,23 +510,7 @@ async fn intercom_and_freshdesk_tickets_get_each_version_once_through_faults(bac
         return;
     };
     let (admin, ingest, tokens) = people(&app).await;
-    post(
-        &app,
-        "/api/v1/helpdesks",
-        &admin,
-        json!({"name": "ic", "kind": "intercom",
-        "base_url": intercom.url(), "signing_secret": "intercom-secret",
-        "auth": {"access_token": "ic-token", "admin_id": "814860"}}),
-    )
-    .await;
-    post(
-        &app,
-        "/api/v1/helpdesks",
-        &admin,
-        json!({"name": "fd", "kind": "freshdesk",
-        "base_url": freshdesk.url(), "auth": {"api_key": "fd-key"}}),
-    )
-    .await;
+    connect_intercom_and_freshdesk(&app, &admin, &intercom.url(), &freshdesk.url()).await;
     let now = chrono::Utc::now().to_rfc3339();
     let mut contacts = Vec::new();
     let mut links = Vec::new();
