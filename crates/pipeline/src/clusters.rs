@@ -1,47 +1,56 @@
-//! Emerging clusters: contacts whose texts are near-duplicates of each other, arriving together
-//! from several distinct customers (a new phishing text, a new error message), are a signal
-//! even before any topic count moves.
+//! Lure clusters: copies of one text that several customers paste or forward (a phishing
+//! message, an error screen's wording) are a signal of their own, before any topic count
+//! moves. Security reads them as "eight customers sent us this same message".
 //!
-//! Each text becomes a MinHash signature over its normalised word 3-shingles; an LSH index
-//! (bands of the signature) finds the clusters a new text may belong to, and it joins the one
-//! whose representative it resembles most (estimated Jaccard similarity at least
-//! `similarity`), or starts a new one. A cluster alerts when the distinct customers it gained
-//! in the last `window` are far more than its own past rate makes likely (a Poisson tail, as
-//! for spikes); only clusters younger than `emerging_for` alert, so steady templates ("where
-//! is my order?") and recurring questions stay quiet.
-//! Memory is bounded: clusters expire after `ttl` without new members, and at most
-//! `max_clusters` are kept (the least recently active go first).
+//! Forwarded copies rarely match whole: each sits in its own wrapper (a greeting, a chat bot's
+//! preamble, "is this you?"), carries a per-recipient link token and name, is truncated or
+//! re-wrapped, and the attackers switch domains half-way. So a contact is compared passage by
+//! passage, not as a whole: its words (in the customer's own part, speaker labels dropped,
+//! any word with a digit one placeholder) become overlapping 5-word shingles, and only
+//! **new** shingles count, those first heard within `emerging_for` (steady templates, bot
+//! greetings and signatures were heard before and never link anything). Two contacts that
+//! share `min_shared` new shingles, ten words in a row, carry one passage and land in one
+//! cluster, however long their wrappers and wherever a copy was cut off; a copy after the
+//! domain switch still shares the rest of the text. A cluster alerts once `min_customers`
+//! distinct customers sent it within `window`, or two already when they share `long_passage`
+//! shingles (about twenty words word for word, which customers' own phrasing never repeats).
+//!
+//! Memory is bounded: shingles live in two generations, the older dropped whole every half
+//! `memory` (or once the newer holds half of `max_shingles`), so a shingle is forgotten
+//! between half and all of `memory` after it was last heard, with no pass over them all;
+//! clusters are forgotten once idle for `window`.
 
-use crate::classify::normalize;
-use crate::spikes::{AlertKind, Evidence, SpikeAlert, poisson_tail};
+use crate::own_words::own_words;
+use crate::spikes::{AlertKind, Evidence, SpikeAlert};
 use chrono::{DateTime, Duration, Utc};
 use rustc_hash::FxHashMap as HashMap;
 use std::collections::VecDeque;
 
-const HASHES: usize = 64;
-const BANDS: usize = 16;
-const ROWS: usize = HASHES / BANDS;
+/// Words per shingle.
+const SHINGLE: usize = 5;
 
 /// Settings of cluster detection.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClusterConfig {
-    /// Estimated Jaccard similarity needed to join a cluster.
-    pub similarity: f64,
-    /// How far back a cluster's recent growth is counted.
-    pub window: Duration,
-    /// Fewest distinct customers in the window that can alert.
-    pub min_customers: u64,
-    /// The growth rate (distinct customers a minute) assumed for a cluster with no past.
-    pub new_cluster_rate: f64,
-    /// Tail probability below which growth is anomalous.
-    pub threshold: f64,
-    /// How long a cluster counts as emerging; an older one has become part of the usual
-    /// traffic (a template, a recurring question) and no longer alerts.
+    /// New shingles two contacts must share to carry one passage.
+    pub min_shared: usize,
+    /// How long a shingle counts as new after it was first heard.
     pub emerging_for: Duration,
-    /// A cluster without new members for this long is forgotten.
-    pub ttl: Duration,
-    /// Most clusters kept.
-    pub max_clusters: usize,
+    /// How long a shingle is remembered after it was last heard: what "new" is measured
+    /// against.
+    pub memory: Duration,
+    /// How far back a cluster's distinct customers are counted.
+    pub window: Duration,
+    /// Fewest distinct customers in the window that alert.
+    pub min_customers: u64,
+    /// New shingles shared by two customers that alert at two already: a passage of twenty
+    /// words or more, word for word, is no coincidence even in one language's rare phrasing
+    /// (shorter ones are: a familiar complaint in the same words).
+    pub long_passage: usize,
+    /// Event time heard before any cluster may alert: before it, everything is new.
+    pub warm_up: Duration,
+    /// Most shingles remembered.
+    pub max_shingles: usize,
     /// Contacts kept as evidence per alert.
     pub evidence: usize,
 }
@@ -49,14 +58,14 @@ pub struct ClusterConfig {
 impl Default for ClusterConfig {
     fn default() -> Self {
         Self {
-            similarity: 0.5,
-            window: Duration::minutes(30),
-            min_customers: 5,
-            new_cluster_rate: 0.02,
-            threshold: 1e-6,
-            emerging_for: Duration::hours(6),
-            ttl: Duration::hours(12),
-            max_clusters: 50_000,
+            min_shared: 6,
+            emerging_for: Duration::hours(12),
+            memory: Duration::days(8),
+            window: Duration::hours(2),
+            min_customers: 3,
+            long_passage: 14,
+            warm_up: Duration::days(1),
+            max_shingles: 4_000_000,
             evidence: 20,
         }
     }
@@ -73,15 +82,11 @@ pub struct ClusteredContact<'a> {
     pub received_at: DateTime<Utc>,
     /// The redacted text.
     pub text: &'a str,
-    /// The same text normalised ([`normalize`]), when the caller has it already.
-    pub normalized: Option<&'a str>,
     /// The customer's pseudonym (or the contact's own id when none was given).
     pub customer: &'a str,
     /// Its topics.
     pub topics: &'a [String],
 }
-
-type Signature = [u64; HASHES];
 
 pub(crate) fn mix(mut x: u64) -> u64 {
     // splitmix64: cheap, well-distributed, and the same on every machine.
@@ -109,85 +114,89 @@ fn fnv(mut h: u64, bytes: &[u8]) -> u64 {
     h
 }
 
-/// The MinHash signature of a text's word 3-shingles (shorter texts: their words).
-pub fn signature(text: &str) -> Option<Signature> {
-    signature_normalized(&normalize(text))
-}
-
-/// [`signature`] of a text already passed through [`normalize`].
-pub fn signature_normalized(norm: &str) -> Option<Signature> {
-    // Any word with a digit is one word: forwarded copies of a lure differ in per-recipient
-    // link tokens, reference numbers and amounts, and should still land together.
+/// The hashes of a text's 5-word shingles, sorted and without repeats, into `out`: the
+/// customer's own words ([`own_words`]), each line without its speaker label ("Customer:",
+/// "Subject:"), normalised, any word with a digit one placeholder (link tokens, amounts,
+/// reference numbers), the lines run together so a passage wrapped over lines stays whole.
+pub fn shingles(text: &str, out: &mut Vec<u64>) {
+    out.clear();
     let numeric = word_hash("#");
-    let words: Vec<u64> = norm
-        .split(' ')
-        .filter(|w| !w.is_empty())
-        .map(|w| {
+    let mut words: Vec<u64> = Vec::new();
+    for line in own_words(text).lines() {
+        let norm = crate::classify::normalize(without_label(line));
+        words.extend(norm.split(' ').filter(|w| !w.is_empty()).map(|w| {
             if w.bytes().any(|b| b.is_ascii_digit()) {
                 numeric
             } else {
                 word_hash(w)
             }
-        })
-        .collect();
-    if words.len() < 3 {
-        return None;
+        }));
     }
-    let mut sig = [u64::MAX; HASHES];
-    for shingle in words.windows(3) {
-        let base = mix(shingle[0] ^ shingle[1].rotate_left(21) ^ shingle[2].rotate_left(42));
-        // One multiply-add per hash function (a universal family over the mixed shingle):
-        // cheap enough to run on every contact, and the compiler vectorises the loop.
-        for (slot, (a, b)) in sig.iter_mut().zip(FAMILY.iter()) {
-            let h = base.wrapping_mul(*a).wrapping_add(*b);
-            *slot = (*slot).min(h);
-        }
+    for s in words.windows(SHINGLE) {
+        out.push(
+            s.iter()
+                .fold(0x0053_4849_4e47_4c45_u64, |h, w| mix(h.rotate_left(13) ^ w)),
+        );
     }
-    Some(sig)
+    out.sort_unstable();
+    out.dedup();
 }
 
-/// The hash family's multipliers (odd) and offsets, fixed so signatures are stable.
-static FAMILY: std::sync::LazyLock<[(u64, u64); HASHES]> = std::sync::LazyLock::new(|| {
-    let mut f = [(0, 0); HASHES];
-    for (i, slot) in f.iter_mut().enumerate() {
-        *slot = (mix(i as u64 * 2 + 1) | 1, mix(i as u64 * 2 + 2));
+/// A line without a leading speaker or field label of one or two short words ("Customer:",
+/// "Bot:", "Subject:", "Cust called:"), which would otherwise split a passage pasted over
+/// several chat lines.
+fn without_label(line: &str) -> &str {
+    let line = line.trim_start();
+    match line.find(':') {
+        Some(i)
+            if i > 0
+                && i <= 20
+                && line[..i].split_whitespace().count() <= 2
+                && line[..i]
+                    .chars()
+                    .all(|c| c.is_alphabetic() || c == ' ' || c == '-')
+                && !line[i + 1..].starts_with('/') =>
+        {
+            &line[i + 1..]
+        }
+        _ => line,
     }
-    f
-});
-
-fn similarity(a: &Signature, b: &Signature) -> f64 {
-    a.iter().zip(b).filter(|(x, y)| x == y).count() as f64 / HASHES as f64
 }
 
-fn band_keys(sig: &Signature) -> [u64; BANDS] {
-    let mut keys = [0u64; BANDS];
-    for (b, key) in keys.iter_mut().enumerate() {
-        let mut h = b as u64;
-        for v in &sig[b * ROWS..(b + 1) * ROWS] {
-            h = mix(h ^ v);
-        }
-        *key = h;
-    }
-    keys
+#[derive(Debug, Clone, Copy)]
+struct Shingle {
+    /// First and last heard (Unix seconds).
+    first: i64,
+    last: i64,
+    /// The passage (the sequence number of the contact that first carried it); 0 for none.
+    owner: u64,
+}
+
+/// A contact that carried new shingles and may be a passage's first copy.
+#[derive(Debug, Clone)]
+struct Seed {
+    n: u64,
+    at: DateTime<Utc>,
+    who: u64,
+    evidence: Evidence,
+    topics: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
 struct Cluster {
     id: u64,
-    signature: Signature,
     text: String,
     created: DateTime<Utc>,
     last: DateTime<Utc>,
-    /// Customers seen inside the window (and when), so memory stays bounded by the window.
-    in_window: HashMap<u64, DateTime<Utc>>,
-    /// (time, customer) of arrivals of customers not already in the window.
+    /// (time, customer) of customers not already in the window, oldest first.
     recent: VecDeque<(DateTime<Utc>, u64)>,
-    /// Such arrivals in all (an upper bound on distinct customers).
-    arrivals: u64,
-    /// Whether it was born after the tracker's first hour (before that, everything is new).
-    may_alert: bool,
+    /// Contacts in all, and how many carried each topic.
+    members: u64,
     topics: HashMap<String, u64>,
-    first_contacts: Vec<Evidence>,
+    may_alert: bool,
+    /// The most new shingles a member shared with the passage.
+    longest: usize,
+    evidence: Vec<Evidence>,
     alert: Option<SpikeAlert>,
 }
 
@@ -195,11 +204,18 @@ struct Cluster {
 #[derive(Debug, Clone)]
 pub struct ClusterTracker {
     config: ClusterConfig,
+    /// Shingles heard in this generation, and in the one before.
+    shingles: HashMap<u64, Shingle>,
+    older: HashMap<u64, Shingle>,
+    generation_began: Option<DateTime<Utc>>,
+    seeds: VecDeque<Seed>,
     clusters: HashMap<u64, Cluster>,
-    index: HashMap<u64, Vec<u64>>,
-    next_id: u64,
+    next: u64,
     origin: Option<DateTime<Utc>>,
     last_expiry: Option<DateTime<Utc>>,
+    /// Reused per contact: its shingles, and its new ones.
+    scratch: Vec<u64>,
+    fresh: Vec<u64>,
 }
 
 impl ClusterTracker {
@@ -207,15 +223,20 @@ impl ClusterTracker {
     pub fn new(config: ClusterConfig) -> Self {
         Self {
             config,
+            shingles: HashMap::default(),
+            older: HashMap::default(),
+            generation_began: None,
+            seeds: VecDeque::new(),
             clusters: HashMap::default(),
-            index: HashMap::default(),
-            next_id: 1,
+            next: 1,
             origin: None,
             last_expiry: None,
+            scratch: Vec::new(),
+            fresh: Vec::new(),
         }
     }
 
-    /// How many clusters are held.
+    /// How many clusters (passages carried by two contacts or more) are held.
     pub fn len(&self) -> usize {
         self.clusters.len()
     }
@@ -225,134 +246,136 @@ impl ClusterTracker {
         self.clusters.is_empty()
     }
 
-    /// Adds a contact; returns a cluster alert when its cluster's growth is anomalous.
+    /// Adds a contact; returns a cluster alert when its passage reached enough customers.
     pub fn add(&mut self, c: &ClusteredContact<'_>) -> Option<SpikeAlert> {
-        if self.origin.is_none_or(|o| c.received_at < o) {
-            self.origin = Some(c.received_at);
+        let now = c.received_at;
+        if self.origin.is_none_or(|o| now < o) {
+            self.origin = Some(now);
         }
-        let sig = match c.normalized {
-            Some(norm) => signature_normalized(norm)?,
-            None => signature(c.text)?,
-        };
-        let keys = band_keys(&sig);
-        // A cluster shares several bands with a text like it: compare it once. Ids grow with
-        // age, so sorted ids keep the oldest first among equally similar clusters.
-        let mut candidates: Vec<u64> = keys
-            .iter()
-            .flat_map(|key| self.index.get(key).into_iter().flatten().copied())
-            .collect();
-        candidates.sort_unstable();
-        candidates.dedup();
-        let mut best: Option<(u64, f64)> = None;
-        for id in candidates {
-            if let Some(cluster) = self.clusters.get(&id) {
-                let s = similarity(&sig, &cluster.signature);
-                if s >= self.config.similarity && best.is_none_or(|(_, b)| s > b) {
-                    best = Some((id, s));
-                }
-            }
-        }
-        let id = match best {
-            Some((id, _)) => id,
-            None => self.create(sig, keys, c),
-        };
-        let config = self.config.clone();
-        let cluster = self.clusters.get_mut(&id)?;
-        cluster.last = cluster.last.max(c.received_at);
-        for t in c.topics {
-            match cluster.topics.get_mut(t) {
-                Some(n) => *n += 1,
-                None => {
-                    cluster.topics.insert(t.clone(), 1);
-                }
-            }
-        }
-        // Evidence is built only where it is kept: most contacts join a cluster that has all
-        // the evidence it keeps and never alerts.
-        let evidence = || Evidence {
+        self.expire(now);
+        let mut all = std::mem::take(&mut self.scratch);
+        shingles(c.text, &mut all);
+        let owner = self.link(&all, now.timestamp());
+        self.scratch = all;
+        let (owner, shared) = owner?;
+        let who = word_hash(c.customer);
+        let evidence = Evidence {
             source: c.source.to_owned(),
             id: c.id.to_owned(),
         };
-        if cluster.first_contacts.len() < config.evidence {
-            cluster.first_contacts.push(evidence());
-        }
-        while let Some((t, who)) = cluster.recent.front() {
-            if c.received_at - *t <= config.window {
-                break;
-            }
-            if cluster.in_window.get(who) == Some(t) {
-                cluster.in_window.remove(who);
-            }
-            cluster.recent.pop_front();
-        }
-        // Customers are held as hashes of their pseudonyms: no allocation per contact, and a
-        // collision (one in 2^64) would at worst undercount by one.
-        let who = word_hash(c.customer);
-        if cluster.in_window.contains_key(&who) {
+        if owner == self.next {
+            // A first copy: remembered, in case others follow.
+            self.next += 1;
+            self.seeds.push_back(Seed {
+                n: owner,
+                at: now,
+                who,
+                evidence,
+                topics: c.topics.to_vec(),
+            });
             return None;
         }
-        cluster.in_window.insert(who, c.received_at);
-        cluster.recent.push_back((c.received_at, who));
-        cluster.arrivals += 1;
-        let result = assess(&config, cluster, c.received_at, evidence);
-        self.expire(c.received_at);
-        result
-    }
-
-    fn create(
-        &mut self,
-        signature: Signature,
-        keys: [u64; BANDS],
-        c: &ClusteredContact<'_>,
-    ) -> u64 {
-        if self.clusters.len() >= self.config.max_clusters {
-            if let Some(oldest) = self.clusters.values().min_by_key(|k| k.last).map(|k| k.id) {
-                self.remove(oldest);
-            }
-        }
-        let id = self.next_id;
-        self.next_id += 1;
-        for key in keys {
-            self.index.entry(key).or_default().push(id);
-        }
-        self.clusters.insert(
-            id,
-            Cluster {
-                id,
-                signature,
+        let config = self.config.clone();
+        if !self.clusters.contains_key(&owner) {
+            let may_alert = self.origin.is_some_and(|o| now - o >= config.warm_up);
+            let mut cluster = Cluster {
+                id: owner,
                 text: c.text.chars().take(500).collect(),
-                created: c.received_at,
-                last: c.received_at,
-                in_window: HashMap::default(),
+                created: now,
+                last: now,
                 recent: VecDeque::new(),
-                arrivals: 0,
-                may_alert: self
-                    .origin
-                    .is_some_and(|o| c.received_at - o >= Duration::hours(1)),
+                members: 0,
                 topics: HashMap::default(),
-                first_contacts: Vec::new(),
+                may_alert,
+                longest: 0,
+                evidence: Vec::new(),
                 alert: None,
-            },
-        );
-        id
+            };
+            if let Ok(i) = self.seeds.binary_search_by_key(&owner, |s| s.n) {
+                let seed = &self.seeds[i];
+                cluster.created = seed.at;
+                join(
+                    &mut cluster,
+                    &config,
+                    seed.at,
+                    seed.who,
+                    &seed.topics,
+                    seed.evidence.clone(),
+                );
+            }
+            self.clusters.insert(owner, cluster);
+        }
+        let cluster = self.clusters.get_mut(&owner)?;
+        cluster.longest = cluster.longest.max(shared);
+        join(cluster, &config, now, who, c.topics, evidence);
+        assess(&config, cluster, now)
     }
 
-    fn remove(&mut self, id: u64) {
-        if let Some(cluster) = self.clusters.remove(&id) {
-            for key in band_keys(&cluster.signature) {
-                if let Some(ids) = self.index.get_mut(&key) {
-                    ids.retain(|x| *x != id);
-                    if ids.is_empty() {
-                        self.index.remove(&key);
-                    }
+    /// Records a contact's shingles; returns the passage it carries: an existing one it
+    /// shares `min_shared` new shingles with, else a new one (`self.next`) when it has that
+    /// many new shingles of its own, else none.
+    fn link(&mut self, all: &[u64], now: i64) -> Option<(u64, usize)> {
+        let emerging = self.config.emerging_for.num_seconds();
+        let window = self.config.window.num_seconds();
+        let mut tally: Vec<(u64, usize)> = Vec::new();
+        self.fresh.clear();
+        for h in all {
+            let older = &mut self.older;
+            let entry = self.shingles.entry(*h).or_insert_with(|| {
+                older.remove(h).unwrap_or(Shingle {
+                    first: now,
+                    last: now,
+                    owner: 0,
+                })
+            });
+            if now - entry.first > emerging {
+                entry.last = now;
+                continue;
+            }
+            self.fresh.push(*h);
+            if entry.owner != 0 && now - entry.last <= window {
+                match tally.iter_mut().find(|(o, _)| *o == entry.owner) {
+                    Some((_, n)) => *n += 1,
+                    None => tally.push((entry.owner, 1)),
                 }
             }
+            entry.last = now;
         }
+        let shared = tally
+            .into_iter()
+            .filter(|(_, n)| *n >= self.config.min_shared)
+            .max_by_key(|(o, n)| (*n, std::cmp::Reverse(*o)));
+        let (owner, shared) = match shared {
+            Some(found) => found,
+            None if self.fresh.len() >= self.config.min_shared => (self.next, 0),
+            None => return None,
+        };
+        for h in &self.fresh {
+            if let Some(entry) = self.shingles.get_mut(h) {
+                entry.owner = owner;
+            }
+        }
+        Some((owner, shared))
     }
 
-    /// Forgets clusters idle longer than the TTL. A full pass, so it runs once per ten minutes
-    /// of event time, not on every contact.
+    /// Starts a new generation of shingles when the current one is half `memory` old or
+    /// holds half of `max_shingles` (dropping the one before it whole); forgets first copies
+    /// older than the window, and (every ten minutes of event time) idle clusters.
     fn expire(&mut self, now: DateTime<Utc>) {
+        while self
+            .seeds
+            .front()
+            .is_some_and(|s| now - s.at > self.config.window)
+        {
+            self.seeds.pop_front();
+        }
+        let began = *self.generation_began.get_or_insert(now);
+        if now - began >= self.config.memory / 2
+            || self.shingles.len() >= self.config.max_shingles / 2
+        {
+            self.older = std::mem::take(&mut self.shingles);
+            self.generation_began = Some(now);
+        }
         if self
             .last_expiry
             .is_some_and(|t| now - t < Duration::minutes(10))
@@ -360,55 +383,61 @@ impl ClusterTracker {
             return;
         }
         self.last_expiry = Some(now);
-        // One cutoff, compared with each cluster's last time: no date arithmetic per cluster.
-        let cutoff = now - self.config.ttl;
-        let stale: Vec<u64> = self
-            .clusters
-            .values()
-            .filter(|k| k.last < cutoff)
-            .map(|k| k.id)
-            .collect();
-        for id in stale {
-            self.remove(id);
-        }
+        let window = self.config.window;
+        self.clusters.retain(|_, k| now - k.last <= window);
     }
 }
 
-/// Whether the cluster's growth in the window is anomalous; raises or updates its alert.
-fn assess(
-    config: &ClusterConfig,
+/// Adds one member to a cluster.
+fn join(
     k: &mut Cluster,
+    config: &ClusterConfig,
     now: DateTime<Utc>,
-    newest: impl Fn() -> Evidence,
-) -> Option<SpikeAlert> {
-    let in_window = k.recent.len() as u64;
-    let window_minutes = config.window.num_seconds() as f64 / 60.0;
-    // Its own rate before the window, once it has a past longer than the window.
-    let before = k.arrivals - in_window;
-    let past_minutes = ((now - k.created) - config.window).num_seconds() as f64 / 60.0;
-    let rate = if past_minutes > window_minutes {
-        (before as f64 / past_minutes).max(config.new_cluster_rate)
-    } else {
-        config.new_cluster_rate
-    };
-    let expected = rate * window_minutes;
-    let tail = poisson_tail(in_window, expected);
-    let emerging = k.may_alert && now - k.created <= config.emerging_for;
-    if !emerging || in_window < config.min_customers || tail >= config.threshold {
-        if k.alert
-            .as_ref()
-            .is_some_and(|a| now - a.raised_at > config.window)
-        {
-            k.alert = None;
+    who: u64,
+    topics: &[String],
+    evidence: Evidence,
+) {
+    k.last = k.last.max(now);
+    k.members += 1;
+    for t in topics {
+        match k.topics.get_mut(t) {
+            Some(n) => *n += 1,
+            None => {
+                k.topics.insert(t.clone(), 1);
+            }
         }
+    }
+    if k.evidence.len() < config.evidence && !k.evidence.contains(&evidence) {
+        k.evidence.push(evidence);
+    }
+    while k
+        .recent
+        .front()
+        .is_some_and(|(t, _)| now - *t > config.window)
+    {
+        k.recent.pop_front();
+    }
+    if !k.recent.iter().any(|(_, w)| *w == who) {
+        k.recent.push_back((now, who));
+    }
+}
+
+/// Raises or updates the cluster's alert once enough distinct customers sent it.
+fn assess(config: &ClusterConfig, k: &mut Cluster, now: DateTime<Utc>) -> Option<SpikeAlert> {
+    let customers = k.recent.len() as u64;
+    let emerging = k.may_alert && now - k.created <= config.emerging_for;
+    let enough =
+        customers >= config.min_customers || (customers >= 2 && k.longest >= config.long_passage);
+    if !emerging || !enough {
         return None;
     }
-    let score = (-(tail.max(1e-300)).log10() / 10.0).clamp(0.0, 1.0);
+    // Past the fewest customers, each further one makes chance less likely: a graded score.
+    let score = (customers as f64 / (2.0 * config.min_customers as f64)).clamp(0.5, 1.0);
     let topic = k
         .topics
         .iter()
         .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
-        .filter(|(_, n)| **n * 2 >= k.arrivals)
+        .filter(|(_, n)| **n * 2 >= k.members)
         .map(|(t, _)| t.clone());
     let started = k.recent.front().map_or(now, |(t, _)| *t);
     let alert = k.alert.get_or_insert_with(|| SpikeAlert {
@@ -423,22 +452,20 @@ fn assess(
         customers: 0,
         expected: 0.0,
         score: 0.0,
-        evidence: k.first_contacts.clone(),
+        evidence: Vec::new(),
         text: None,
         language: None,
         group_id: None,
     });
     alert.topic = topic;
     alert.raised_at = now;
-    alert.observed = in_window;
-    alert.customers = in_window;
-    alert.expected = expected;
+    alert.observed = k.members;
+    alert.customers = customers;
     alert.score = alert.score.max(score);
     alert.text = Some(k.text.clone());
-    if alert.evidence.len() < config.evidence {
-        let newest = newest();
-        if !alert.evidence.contains(&newest) {
-            alert.evidence.push(newest);
+    for e in &k.evidence {
+        if alert.evidence.len() < config.evidence && !alert.evidence.contains(e) {
+            alert.evidence.push(e.clone());
         }
     }
     Some(alert.clone())
@@ -455,98 +482,145 @@ mod tests {
             + Duration::minutes(minute)
     }
 
-    #[test]
-    fn near_duplicates_share_a_signature_and_strangers_do_not() {
-        let a = signature(
-            "Got this SMS: your account is suspended, verify now at [link] or lose access",
-        )
-        .unwrap();
-        let b = signature("hi, got this sms: your account is suspended, verify now at [link] or lose access!! is it you?").unwrap();
-        let c = signature("Where is my order? It was supposed to arrive yesterday").unwrap();
-        assert!(similarity(&a, &b) >= 0.5, "{}", similarity(&a, &b));
-        assert!(similarity(&a, &c) < 0.2);
-        assert!(signature("too short").is_none());
-    }
+    const DAY: i64 = 24 * 60;
 
-    #[test]
-    fn a_new_text_from_many_customers_alerts_and_a_steady_template_does_not() {
-        let mut t = ClusterTracker::new(ClusterConfig::default());
-        let topics = vec![];
-        let mut alerts = Vec::new();
-        // A steady template: one customer every 5 minutes for two days.
-        for m in 0..(2 * 24 * 12) {
-            let id = format!("o{m}");
-            let customer = format!("c{m}");
-            let c = ClusteredContact {
-                source: "s",
-                id: &id,
-                received_at: at(m * 5),
-                text: "Where is my order? It was supposed to arrive yesterday",
-                normalized: None,
-                customer: &customer,
-                topics: &topics,
-            };
-            alerts.extend(t.add(&c));
-        }
-        assert!(alerts.is_empty(), "{alerts:?}");
-        // A new phishing text: eight customers in ten minutes.
-        for k in 0..8 {
-            let id = format!("p{k}");
-            let customer = format!("victim{k}");
-            let text = format!(
-                "got this text: your parcel is held, pay the customs fee at [link] now ({k})"
-            );
-            let c = ClusteredContact {
-                source: "s",
-                id: &id,
-                received_at: at(2 * 24 * 60 + k),
-                text: &text,
-                normalized: None,
-                customer: &customer,
-                topics: &topics,
-            };
-            alerts.extend(t.add(&c));
-        }
-        let last = alerts.last().expect("a cluster alert");
-        assert_eq!(last.kind, AlertKind::Cluster);
-        assert!(last.observed >= 5);
-        assert!(last.evidence.iter().any(|e| e.id == "p0"));
-        assert!(last.text.as_deref().unwrap().contains("customs fee"));
-        // The same customer again adds nothing.
-        let c = ClusteredContact {
+    /// Feeds `text` from `customer` at `minute`; returns the alert, if any.
+    fn feed(t: &mut ClusterTracker, minute: i64, customer: &str, text: &str) -> Option<SpikeAlert> {
+        let topics = vec!["phishing".to_owned()];
+        t.add(&ClusteredContact {
             source: "s",
-            id: "again",
-            received_at: at(2 * 24 * 60 + 9),
-            text: "got this text: your parcel is held, pay the customs fee at [link] now (1)",
-            normalized: None,
-            customer: "victim1",
+            id: customer,
+            received_at: at(minute),
+            text,
+            customer,
             topics: &topics,
-        };
-        assert!(t.add(&c).is_none());
+        })
+    }
+
+    /// A day of ordinary traffic: a few templates, heard every few minutes.
+    fn ordinary_day(t: &mut ClusterTracker) {
+        let templates = [
+            "Bot: Hi, I'm the assistant. What can I help you with today?\nCustomer: where is my order, it was supposed to arrive yesterday",
+            "Dear team, I cannot log in to the app since the update this morning, please help. Regards",
+            "Subject: Invoice\n\nHello, the invoice for last month shows the wrong delivery address. Thanks",
+        ];
+        for m in 0..(DAY / 5) {
+            let who = format!("o{m}");
+            assert!(feed(t, m * 5, &who, templates[m as usize % 3]).is_none());
+        }
+    }
+
+    const LURE: &str = "A payment of 849.00 to M. KOWAL is being processed from your account. If you did not authorise this, cancel it here: http://secure-pay.example/?c=9GpAbv";
+
+    #[test]
+    fn pasted_and_forwarded_copies_in_their_own_wrappers_are_one_cluster() {
+        let mut t = ClusterTracker::new(ClusterConfig::default());
+        ordinary_day(&mut t);
+        // Each copy cut short in its own place: a dozen words in common, not twenty.
+        let copies = [
+            "Subject: Fwd: Action required\n\nHi,\n\nIs this from you?\n\n---------- Forwarded message ---------\nFrom: Bank <no-reply@secure-pay.example>\n\nDear Chloe, A payment of 849.00 to M. KOWAL is being processed from your account. If you did",
+            // Pasted into a chat over three lines, with another amount.
+            "Bot: Hi, I'm the assistant. What can I help you with today?\nCustomer: is this you: A payment of 310.00 to M.\nCustomer: KOWAL is being processed from your account.\nCustomer: If you did",
+            // After the attackers switched domains.
+            "@bank Got this text, is it you? \"Dear customer A payment of 99.00 to M. KOWAL is being processed from your account. If you did not authorise this, cancel it here: http://login-pay.example/?c=YE5ty\" #annoyed",
+        ];
+        assert!(feed(&mut t, DAY + 10, "a", copies[0]).is_none());
+        assert!(
+            feed(&mut t, DAY + 20, "b", copies[1]).is_none(),
+            "two customers sharing a dozen words are not yet a wave"
+        );
+        let alert =
+            feed(&mut t, DAY + 30, "c", copies[2]).expect("a cluster alert at three customers");
+        assert_eq!(alert.kind, AlertKind::Cluster);
+        assert_eq!(alert.customers, 3);
+        assert_eq!(alert.topic.as_deref(), Some("phishing"));
+        let ids: Vec<&str> = alert.evidence.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(ids, ["a", "b", "c"], "the first copy is evidence too");
+        // The same customer again adds no customer; a new one updates the same alert.
+        assert!(feed(&mut t, DAY + 31, "c", copies[2]).is_some_and(|a| a.customers == 3));
+        let update = feed(&mut t, DAY + 40, "d", copies[0]).expect("an update");
+        assert_eq!(update.alert_id, alert.alert_id);
+        assert_eq!(update.customers, 4);
     }
 
     #[test]
-    fn idle_clusters_are_forgotten_after_their_ttl() {
+    fn a_long_passage_word_for_word_alerts_at_two_customers() {
         let mut t = ClusterTracker::new(ClusterConfig::default());
-        let topics = vec![];
-        let texts = [
-            "the parcel locker at the station will not open at all",
-            "your invoice for november shows a wrong delivery address",
-        ];
-        for (k, text) in texts.iter().enumerate() {
-            let id = format!("c{k}");
-            // Thirteen hours apart: past the 12-hour TTL.
-            let c = ClusteredContact {
-                source: "s",
-                id: &id,
-                received_at: at(k as i64 * 13 * 60),
-                text,
-                normalized: None,
-                customer: &id,
-                topics: &topics,
-            };
-            t.add(&c);
+        ordinary_day(&mut t);
+        let forward = format!(
+            "Subject: Fwd: Action required\n\nGenuine?\n\n---------- Forwarded message ---------\nDear Chloe, {LURE}"
+        );
+        let pasted = LURE.replace("9GpAbv", "Qe7VFgb").replace("849.00", "12.50");
+        assert!(feed(&mut t, DAY + 10, "a", &forward).is_none());
+        let alert = feed(&mut t, DAY + 25, "b", &pasted).expect("twenty words in the same order");
+        assert_eq!(alert.customers, 2);
+    }
+
+    #[test]
+    fn templates_heard_before_and_unrelated_texts_never_cluster() {
+        let mut t = ClusterTracker::new(ClusterConfig::default());
+        ordinary_day(&mut t);
+        // The ordinary templates again, from many customers at once: heard before, so not new.
+        for k in 0..20 {
+            let who = format!("x{k}");
+            assert!(
+                feed(&mut t, DAY + k, &who, "Dear team, I cannot log in to the app since the update this morning, please help. Regards").is_none()
+            );
         }
-        assert_eq!(t.len(), 1, "the first cluster expired");
+        // Three customers, each with words of their own and the same greeting.
+        let own = [
+            "Bot: Hi, I'm the assistant. What can I help you with today?\nCustomer: my parcel locker at the central station refuses my code since friday",
+            "Bot: Hi, I'm the assistant. What can I help you with today?\nCustomer: the card I ordered for my daughter came with her name spelled wrong",
+            "Bot: Hi, I'm the assistant. What can I help you with today?\nCustomer: why does the statement for october show two identical cinema tickets",
+        ];
+        for (k, text) in own.iter().enumerate() {
+            let who = format!("y{k}");
+            assert!(feed(&mut t, DAY + 30 + k as i64, &who, text).is_none());
+        }
+        assert!(t.is_empty(), "no passage was carried by two contacts");
+    }
+
+    #[test]
+    fn nothing_alerts_during_the_warm_up_when_everything_is_new() {
+        let mut t = ClusterTracker::new(ClusterConfig::default());
+        for k in 0..6 {
+            let who = format!("w{k}");
+            assert!(feed(&mut t, k, &who, LURE).is_none());
+        }
+        assert_eq!(t.len(), 1, "the copies are one cluster all the same");
+    }
+
+    #[test]
+    fn shingles_skip_labels_and_number_tokens() {
+        let mut a = Vec::new();
+        let mut b = Vec::new();
+        shingles(
+            "Customer: your code is 1234 for the new device login",
+            &mut a,
+        );
+        shingles("your code is 98765 for the new device login", &mut b);
+        assert_eq!(a, b);
+        assert!(!a.is_empty());
+        shingles("too short to shingle", &mut a);
+        assert!(a.is_empty());
+        assert_eq!(without_label("From: Bank <x@y>"), " Bank <x@y>");
+        assert_eq!(without_label("Order 42: late"), "Order 42: late");
+        assert_eq!(without_label("http://x.example"), "http://x.example");
+    }
+
+    #[test]
+    fn shingles_are_forgotten_after_their_memory() {
+        let config = ClusterConfig {
+            memory: Duration::hours(1),
+            ..ClusterConfig::default()
+        };
+        let mut t = ClusterTracker::new(config);
+        feed(&mut t, 0, "a", LURE);
+        assert!(!t.shingles.is_empty());
+        // Half the memory on, the lure is in the older generation; a whole memory on, gone.
+        feed(&mut t, 31, "b", "short one");
+        assert!(t.shingles.is_empty() && !t.older.is_empty());
+        feed(&mut t, 62, "c", "short one");
+        assert!(t.shingles.is_empty() && t.older.is_empty());
     }
 }

@@ -133,7 +133,6 @@ impl Detector {
             id: c.id,
             received_at: c.received_at,
             text: c.text,
-            normalized: Some(normalized),
             customer: c.customer.unwrap_or(c.id),
             topics: c.topics,
         });
