@@ -5,6 +5,7 @@
 //! Exit codes: 0 success, 1 a check failed, 2 an error (printed to stderr with its causes).
 
 mod audit;
+mod backup;
 mod detect;
 mod erase;
 mod ingest;
@@ -108,6 +109,12 @@ enum Command {
     },
     /// Erase a customer's data on request (GDPR Article 17); recorded in the erasure ledger.
     Erase(erase::EraseArgs),
+    /// Copy the SQLite database while the server runs, with a manifest that proves the copy
+    /// whole.
+    Backup(backup::BackupArgs),
+    /// Restore a backup (the server stopped), verified against its manifest, with every erasure
+    /// made since applied again.
+    Restore(backup::RestoreArgs),
     /// Remove data past its `[retention]` window now (the server also does, hourly).
     Retention {
         #[command(subcommand)]
@@ -300,6 +307,28 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 },
             )?;
             erase::run(args, &config).await
+        }
+        Command::Backup(args) => {
+            let config = load_config(
+                cli.config.as_ref(),
+                Overrides {
+                    listen: None,
+                    database: args.database.clone(),
+                    bus: None,
+                },
+            )?;
+            backup::backup(args, &config.database).await
+        }
+        Command::Restore(args) => {
+            let config = load_config(
+                cli.config.as_ref(),
+                Overrides {
+                    listen: None,
+                    database: args.database.clone(),
+                    bus: None,
+                },
+            )?;
+            backup::restore(args, &config.database).await
         }
         Command::Retention { command } => {
             let config = load_config(

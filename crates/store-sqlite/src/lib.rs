@@ -61,6 +61,16 @@ pub struct SqliteStore {
     path: PathBuf,
 }
 
+/// The newest schema version (migration) this build knows: a backup made by a newer build is
+/// refused rather than half understood.
+pub fn schema_version() -> i64 {
+    sqlx::migrate!("./migrations")
+        .iter()
+        .map(|m| m.version)
+        .max()
+        .unwrap_or(0)
+}
+
 impl SqliteStore {
     /// Opens (creating if missing) the database at `url` (`sqlite://PATH`, `sqlite:///ABS`) and
     /// applies pending migrations.
