@@ -4,8 +4,9 @@
 //! the alerts it raises or updates.
 //!
 //! Its state lives in memory and is rebuilt by reading the stored contacts from the beginning
-//! whenever this process starts doing the work; re-detected alerts keep their ids, so their
-//! stored state (acknowledged, dismissed) survives. Several servers may share one PostgreSQL:
+//! whenever this process starts doing the work, and whenever a customer's data was erased (so
+//! no alert update names an erased contact again from memory); re-detected alerts keep their
+//! ids, so their stored state (acknowledged, dismissed) survives. Several servers may share one PostgreSQL:
 //! only the holder of the `detection` lease steps ([`DetectionWorker::step`]); if it stops,
 //! another takes the lease when it expires and rebuilds.
 
@@ -48,6 +49,8 @@ pub struct DetectionWorker {
     lease: Option<Lease>,
     lease_ttl: chrono::Duration,
     ops: Arc<crate::plumbing::ops::Ops>,
+    /// The newest erasure ledger row this state has taken into account.
+    erasures_seen: i64,
 }
 
 impl DetectionWorker {
@@ -61,6 +64,28 @@ impl DetectionWorker {
             lease: None,
             lease_ttl: LEASE_TTL,
             ops: Arc::default(),
+            erasures_seen: 0,
+        }
+    }
+
+    /// Starts over from the first stored contact, reporting to the same metrics.
+    fn restart(&mut self) {
+        *self = Self {
+            ops: self.ops.clone(),
+            lease_ttl: self.lease_ttl,
+            ..Self::new(self.store.clone())
+        };
+    }
+
+    /// The newest row of the erasure ledger (0 when empty).
+    async fn erasure_head(&self) -> Result<i64, StoreError> {
+        let mut head = self.erasures_seen;
+        loop {
+            let rows = self.store.list_erasures(head, 500).await?;
+            match rows.last() {
+                Some(last) => head = last.id,
+                None => return Ok(head),
+            }
         }
     }
 
@@ -101,12 +126,20 @@ impl DetectionWorker {
                 epoch = lease.epoch,
                 "detection lease taken; rebuilding from stored contacts"
             );
-            // Start over, but keep reporting to the same metrics.
-            *self = Self {
-                ops: self.ops.clone(),
-                lease_ttl: self.lease_ttl,
-                ..Self::new(self.store.clone())
-            };
+            self.restart();
+        }
+        // An erasure removed contacts this state may still name as evidence: start over from
+        // what is stored now. A state that has read nothing yet reads only what is stored now.
+        let head = self.erasure_head().await?;
+        if head != self.erasures_seen {
+            if self.cursor > 0 {
+                tracing::info!(
+                    erasure = head,
+                    "a customer's data was erased; rebuilding detection without it"
+                );
+                self.restart();
+            }
+            self.erasures_seen = head;
         }
         self.lease = Some(lease);
         match self.tick().await {
@@ -211,5 +244,57 @@ mod tests {
         let report = worker.step("node-a").await.unwrap();
         assert!(report.is_some(), "the lease is free");
         assert!(Arc::ptr_eq(&worker.ops, &ops));
+    }
+
+    /// After an erasure the worker reads the stored contacts again from the first, so what it
+    /// holds in memory (evidence, cluster members) no longer names the erased customer's.
+    #[tokio::test]
+    async fn an_erasure_rebuilds_detection_from_what_is_stored() {
+        use frontline_core::contact::{Channel, ContactKey, RedactedContact};
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let store: Arc<dyn Store> = Arc::new(
+            frontline_store_sqlite::SqliteStore::open(&url)
+                .await
+                .unwrap(),
+        );
+        let origin = frontline_store::Origin::new(frontline_core::audit::Actor::System);
+        let contact = |id: &str, customer: &str| RedactedContact {
+            key: ContactKey {
+                source: "zendesk".into(),
+                id: id.into(),
+            },
+            channel: Channel::Ticket,
+            received_at: chrono::Utc::now(),
+            text: format!("someone changed my password ({id})"),
+            customer: Some(customer.into()),
+            service: None,
+            region: None,
+            language: Some("en".into()),
+            metadata: None,
+            topics: vec!["account_takeover".into()],
+        };
+        let mine = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+        let theirs = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+        store
+            .insert_contacts(
+                &[contact("1", mine), contact("2", theirs), contact("3", mine)],
+                &origin,
+            )
+            .await
+            .unwrap();
+        let mut worker = DetectionWorker::new(store.clone());
+        let first = worker.step("node-a").await.unwrap().unwrap();
+        assert_eq!(first.contacts, 3);
+        let again = worker.step("node-a").await.unwrap().unwrap();
+        assert_eq!(again.contacts, 0, "nothing new, nothing read");
+        store.erase_customer(mine, &origin).await.unwrap();
+        let rebuilt = worker.step("node-a").await.unwrap().unwrap();
+        assert_eq!(
+            rebuilt.contacts, 1,
+            "read again from the first: only theirs is left"
+        );
+        let after = worker.step("node-a").await.unwrap().unwrap();
+        assert_eq!(after.contacts, 0, "one erasure, one rebuild");
     }
 }
