@@ -342,17 +342,19 @@ pub(crate) async fn restore(args: RestoreArgs, database: &str) -> anyhow::Result
     let manifest = verify(&args.from).await?;
     if target.exists() && !args.force {
         let mut conn = connect(&target, true).await?;
-        let held: Vec<(String, i64)> = measure(&mut conn)
-            .await
-            .map(|m| {
-                m.rows
-                    .into_iter()
-                    .filter(|(t, n)| *n > 0 && !t.starts_with('_'))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let measured = measure(&mut conn).await;
         conn.close().await?;
-        if let Some((table, n)) = held.iter().find(|(t, _)| t != "secrets") {
+        let Ok(measured) = measured else {
+            bail!(
+                "--database: {} is not a Frontline database; --force replaces it",
+                target.display()
+            );
+        };
+        let held = measured
+            .rows
+            .into_iter()
+            .find(|(t, n)| *n > 0 && !t.starts_with('_') && t != "secrets");
+        if let Some((table, n)) = held {
             bail!(
                 "--database: {} is not empty (table {table} holds {n} rows); --force replaces it",
                 target.display()

@@ -282,6 +282,31 @@ async fn damaged_foreign_and_tampered_backups_are_refused_and_change_nothing() {
     );
     assert!(!target.exists(), "nothing was written to the target");
 
+    // A file that is not a Frontline database is not replaced without --force.
+    let other = dir.path().join("other.db");
+    {
+        let url = format!("sqlite://{}?mode=rwc", other.display());
+        let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        sqlx::query("CREATE TABLE notes (body TEXT)")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        conn.close().await.unwrap();
+    }
+    let out = frontline(&[
+        "restore",
+        "--from",
+        backup.to_str().unwrap(),
+        "--database",
+        &format!("sqlite://{}", other.display()),
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("not a Frontline database; --force replaces it"),
+        "{}",
+        text(&out)
+    );
+
     // A backup from a newer Frontline.
     let newer = dir.path().join("newer.backup");
     std::fs::copy(&backup, &newer).unwrap();
