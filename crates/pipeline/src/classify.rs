@@ -374,7 +374,7 @@ pub fn normalize(text: &str) -> String {
     out
 }
 
-fn fold(c: char) -> Option<&'static str> {
+pub(crate) fn fold(c: char) -> Option<&'static str> {
     Some(match c {
         'á' | 'à' | 'â' | 'ä' | 'ã' | 'å' | 'ā' => "a",
         'ç' | 'č' | 'ć' => "c",

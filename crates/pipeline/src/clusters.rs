@@ -116,30 +116,97 @@ fn fnv(mut h: u64, bytes: &[u8]) -> u64 {
 
 /// The hashes of a text's 5-word shingles, sorted and without repeats, into `out`: the
 /// customer's own words ([`own_words`]), each line without its speaker label ("Customer:",
-/// "Subject:"), normalised, any word with a digit one placeholder (link tokens, amounts,
-/// reference numbers), the lines run together so a passage wrapped over lines stays whole.
+/// "Subject:"), lower-cased and folded as topics read them, any word with a digit one
+/// placeholder (link tokens, amounts, reference numbers), the lines run together so a passage
+/// wrapped over lines stays whole.
 pub fn shingles(text: &str, out: &mut Vec<u64>) {
     out.clear();
-    let numeric = word_hash("#");
-    let mut words: Vec<u64> = Vec::new();
-    for line in own_words(text).lines() {
-        let norm = crate::classify::normalize(without_label(line));
-        words.extend(norm.split(' ').filter(|w| !w.is_empty()).map(|w| {
-            if w.bytes().any(|b| b.is_ascii_digit()) {
-                numeric
-            } else {
-                word_hash(w)
-            }
-        }));
-    }
-    for s in words.windows(SHINGLE) {
-        out.push(
-            s.iter()
-                .fold(0x0053_4849_4e47_4c45_u64, |h, w| mix(h.rotate_left(13) ^ w)),
-        );
-    }
+    let mut found = Vec::new();
+    words(own_words(text), &mut found);
+    out.extend(found.windows(SHINGLE).map(shingle));
     out.sort_unstable();
     out.dedup();
+}
+
+fn shingle(words: &[(u64, std::ops::Range<usize>)]) -> u64 {
+    words.iter().fold(0x0053_4849_4e47_4c45_u64, |h, (w, _)| {
+        mix(h.rotate_left(13) ^ w)
+    })
+}
+
+/// The words of `text` as shingles read them: each word's hash and where it is in `text`.
+/// Words split where [`normalize`](crate::classify::normalize) splits them.
+fn words(text: &str, out: &mut Vec<(u64, std::ops::Range<usize>)>) {
+    let numeric = word_hash("#");
+    let mut word = String::new();
+    let mut digit = false;
+    let mut begin = 0;
+    let mut flush = |word: &mut String, digit: &mut bool, span: std::ops::Range<usize>| {
+        if !word.is_empty() {
+            out.push((if *digit { numeric } else { word_hash(word) }, span));
+            word.clear();
+            *digit = false;
+        }
+    };
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let bare = without_label(line);
+        let base = offset + (line.len() - bare.len());
+        for (i, c) in bare.char_indices() {
+            if matches!(c, '\'' | '’' | '`' | '´') {
+                continue;
+            }
+            if c.is_alphanumeric() {
+                if word.is_empty() {
+                    begin = base + i;
+                }
+                digit |= c.is_ascii_digit();
+                if c.is_ascii() {
+                    word.push(c.to_ascii_lowercase());
+                } else {
+                    for l in c.to_lowercase() {
+                        match crate::classify::fold(l) {
+                            Some(f) => word.push_str(f),
+                            None => word.push(l),
+                        }
+                    }
+                }
+            } else {
+                flush(&mut word, &mut digit, begin..base + i);
+            }
+        }
+        flush(&mut word, &mut digit, begin..base + bare.len());
+        offset += line.len();
+    }
+}
+
+/// The part of `text` that carries new words: from the first to the last word that only new
+/// shingles (those in `fresh`, sorted) cover. A cluster shows this, the pasted lure, not the
+/// wrapper of one copy (a chat bot's greeting, "is this you?" heard a thousand times before).
+fn passage(text: &str, fresh: &[u64]) -> String {
+    let own = own_words(text);
+    let mut found = Vec::new();
+    words(own, &mut found);
+    // Per word: covered by a new shingle, covered by one heard before.
+    let mut covered = vec![(false, false); found.len()];
+    for (i, w) in found.windows(SHINGLE).enumerate() {
+        let new = fresh.binary_search(&shingle(w)).is_ok();
+        for c in &mut covered[i..i + SHINGLE] {
+            if new {
+                c.0 = true;
+            } else {
+                c.1 = true;
+            }
+        }
+    }
+    let only_new: Vec<usize> = (0..found.len())
+        .filter(|&j| covered[j].0 && !covered[j].1)
+        .collect();
+    let span = match (only_new.first(), only_new.last()) {
+        (Some(first), Some(last)) => &own[found[*first].1.start..found[*last].1.end],
+        _ => own,
+    };
+    span.chars().take(500).collect()
 }
 
 /// A line without a leading speaker or field label of one or two short words ("Customer:",
@@ -280,7 +347,7 @@ impl ClusterTracker {
             let may_alert = self.origin.is_some_and(|o| now - o >= config.warm_up);
             let mut cluster = Cluster {
                 id: owner,
-                text: c.text.chars().take(500).collect(),
+                text: passage(c.text, &self.fresh),
                 created: now,
                 last: now,
                 recent: VecDeque::new(),
@@ -536,6 +603,10 @@ mod tests {
         assert_eq!(alert.topic.as_deref(), Some("phishing"));
         let ids: Vec<&str> = alert.evidence.iter().map(|e| e.id.as_str()).collect();
         assert_eq!(ids, ["a", "b", "c"], "the first copy is evidence too");
+        // It shows the pasted text, not the chat bot's greeting around it.
+        let shown = alert.text.as_deref().unwrap();
+        assert!(shown.contains("KOWAL is being processed"), "{shown}");
+        assert!(!shown.contains("What can I help you with"), "{shown}");
         // The same customer again adds no customer; a new one updates the same alert.
         assert!(feed(&mut t, DAY + 31, "c", copies[2]).is_some_and(|a| a.customers == 3));
         let update = feed(&mut t, DAY + 40, "d", copies[0]).expect("an update");
@@ -603,6 +674,13 @@ mod tests {
         assert!(!a.is_empty());
         shingles("too short to shingle", &mut a);
         assert!(a.is_empty());
+        // Words split where topics split them, accents folded, apostrophes kept inside.
+        let mut found = Vec::new();
+        words("Customer: Don't e-mail Zoë!", &mut found);
+        let text = "Customer: Don't e-mail Zoë!";
+        let spans: Vec<&str> = found.iter().map(|(_, r)| &text[r.clone()]).collect();
+        assert_eq!(spans, ["Don't", "e", "mail", "Zoë"]);
+        assert_eq!(found[3].0, word_hash("zoe"));
         assert_eq!(without_label("From: Bank <x@y>"), " Bank <x@y>");
         assert_eq!(without_label("Order 42: late"), "Order 42: late");
         assert_eq!(without_label("http://x.example"), "http://x.example");
