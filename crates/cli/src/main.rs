@@ -217,6 +217,20 @@ fn load_config(cli_config: Option<&PathBuf>, overrides: Overrides) -> anyhow::Re
     Config::load(cli_config.map(PathBuf::as_path), overrides).context("loading configuration")
 }
 
+/// [`load_config`] for the commands whose only override is `--database`.
+fn load_config_with_database(
+    cli_config: Option<&PathBuf>,
+    database: Option<String>,
+) -> anyhow::Result<Config> {
+    load_config(
+        cli_config,
+        Overrides {
+            database,
+            ..Overrides::default()
+        },
+    )
+}
+
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve {
@@ -252,93 +266,40 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             taxonomy::run(&command, &config).await
         }
         Command::Ingest(args) => {
-            let config = load_config(
-                cli.config.as_ref(),
-                Overrides {
-                    listen: None,
-                    database: args.db.database.clone(),
-                    bus: None,
-                },
-            )?;
+            let config = load_config_with_database(cli.config.as_ref(), args.db.database.clone())?;
             ingest::run(args, &config).await
         }
         Command::Token { command } => {
-            let config = load_config(
-                cli.config.as_ref(),
-                Overrides {
-                    listen: None,
-                    database: command.database().clone(),
-                    bus: None,
-                },
-            )?;
+            let config =
+                load_config_with_database(cli.config.as_ref(), command.database().clone())?;
             token::run(command, &config).await
         }
         Command::User { command } => {
-            let config = load_config(
-                cli.config.as_ref(),
-                Overrides {
-                    listen: None,
-                    database: command.database().clone(),
-                    bus: None,
-                },
-            )?;
+            let config =
+                load_config_with_database(cli.config.as_ref(), command.database().clone())?;
             user::run(command, &config).await
         }
         Command::Audit {
             command: AuditCommand::Verify { db },
         } => {
-            let config = load_config(
-                cli.config.as_ref(),
-                Overrides {
-                    listen: None,
-                    database: db.database,
-                    bus: None,
-                },
-            )?;
+            let config = load_config_with_database(cli.config.as_ref(), db.database)?;
             audit::verify(&config).await
         }
         Command::Erase(args) => {
-            let config = load_config(
-                cli.config.as_ref(),
-                Overrides {
-                    listen: None,
-                    database: args.db.database.clone(),
-                    bus: None,
-                },
-            )?;
+            let config = load_config_with_database(cli.config.as_ref(), args.db.database.clone())?;
             erase::run(args, &config).await
         }
         Command::Backup(args) => {
-            let config = load_config(
-                cli.config.as_ref(),
-                Overrides {
-                    listen: None,
-                    database: args.database.clone(),
-                    bus: None,
-                },
-            )?;
+            let config = load_config_with_database(cli.config.as_ref(), args.database.clone())?;
             backup::backup(args, &config.database).await
         }
         Command::Restore(args) => {
-            let config = load_config(
-                cli.config.as_ref(),
-                Overrides {
-                    listen: None,
-                    database: args.database.clone(),
-                    bus: None,
-                },
-            )?;
+            let config = load_config_with_database(cli.config.as_ref(), args.database.clone())?;
             backup::restore(args, &config.database).await
         }
         Command::Retention { command } => {
-            let config = load_config(
-                cli.config.as_ref(),
-                Overrides {
-                    listen: None,
-                    database: command.database().clone(),
-                    bus: None,
-                },
-            )?;
+            let config =
+                load_config_with_database(cli.config.as_ref(), command.database().clone())?;
             retention::run(command, &config).await
         }
     }

@@ -44,6 +44,24 @@ fn ingest(file: &Path, db: &str) {
     assert!(out.status.success(), "{}", text(&out));
 }
 
+/// A live database of `n` contacts in `dir` and a backup of it: (database URL, backup file).
+fn backed_up(dir: &Path, n: usize) -> (String, std::path::PathBuf) {
+    let db = format!("sqlite://{}", dir.join("live.db").display());
+    let file = dir.join("c.ndjson");
+    contacts(&file, "c", n);
+    ingest(&file, &db);
+    let backup = dir.join("b.backup");
+    let out = frontline(&[
+        "backup",
+        "--database",
+        &db,
+        "--out",
+        backup.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    (db, backup)
+}
+
 async fn count(db: &str, sql: &str) -> i64 {
     let mut conn = sqlx::SqliteConnection::connect(db).await.unwrap();
     let (n,): (i64,) = sqlx::query_as(sql).fetch_one(&mut conn).await.unwrap();
@@ -122,19 +140,7 @@ async fn a_copy_taken_during_intake_restores_to_its_manifest() {
 #[tokio::test]
 async fn a_restore_does_not_bring_an_erased_customer_back() {
     let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}", dir.path().join("live.db").display());
-    let file = dir.path().join("c.ndjson");
-    contacts(&file, "c", 100);
-    ingest(&file, &db);
-    let backup = dir.path().join("b.backup");
-    let out = frontline(&[
-        "backup",
-        "--database",
-        &db,
-        "--out",
-        backup.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", text(&out));
+    let (db, backup) = backed_up(dir.path(), 100);
     let out = frontline(&["erase", "--customer", "cust-3", "--database", &db]);
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(count(&db, "SELECT COUNT(*) FROM contacts").await, 90);
@@ -224,19 +230,7 @@ async fn a_restore_does_not_bring_an_erased_customer_back() {
 #[tokio::test]
 async fn damaged_foreign_and_tampered_backups_are_refused_and_change_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}", dir.path().join("live.db").display());
-    let file = dir.path().join("c.ndjson");
-    contacts(&file, "c", 500);
-    ingest(&file, &db);
-    let backup = dir.path().join("b.backup");
-    let out = frontline(&[
-        "backup",
-        "--database",
-        &db,
-        "--out",
-        backup.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", text(&out));
+    let (_, backup) = backed_up(dir.path(), 500);
     let target = dir.path().join("target.db");
     let target_url = format!("sqlite://{}", target.display());
     let restore = |from: &Path| {

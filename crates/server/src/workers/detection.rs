@@ -228,17 +228,21 @@ impl DetectionWorker {
 mod tests {
     use super::*;
 
+    async fn sqlite_store(dir: &std::path::Path) -> Arc<dyn Store> {
+        let url = format!("sqlite://{}", dir.join("t.db").display());
+        Arc::new(
+            frontline_store_sqlite::SqliteStore::open(&url)
+                .await
+                .unwrap(),
+        )
+    }
+
     /// Taking the lease rebuilds the detector from scratch; it used to rebuild the metrics
     /// handle too, so `frontline_alerts_raised_total` stayed 0 on every server.
     #[tokio::test]
     async fn taking_the_lease_keeps_the_metrics_handle() {
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("t.db").display());
-        let store: Arc<dyn Store> = Arc::new(
-            frontline_store_sqlite::SqliteStore::open(&url)
-                .await
-                .unwrap(),
-        );
+        let store = sqlite_store(dir.path()).await;
         let ops = Arc::new(crate::plumbing::ops::Ops::default());
         let mut worker = DetectionWorker::new(store).with_ops(ops.clone());
         let report = worker.step("node-a").await.unwrap();
@@ -252,12 +256,7 @@ mod tests {
     async fn an_erasure_rebuilds_detection_from_what_is_stored() {
         use frontline_core::contact::{Channel, ContactKey, RedactedContact};
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("t.db").display());
-        let store: Arc<dyn Store> = Arc::new(
-            frontline_store_sqlite::SqliteStore::open(&url)
-                .await
-                .unwrap(),
-        );
+        let store = sqlite_store(dir.path()).await;
         let origin = frontline_store::Origin::new(frontline_core::audit::Actor::System);
         let contact = |id: &str, customer: &str| RedactedContact {
             key: ContactKey {
