@@ -39,6 +39,17 @@ pub struct SpikeConfig {
     /// The tail probability for those streams over an hour or three (their minute and ten
     /// minutes keep `threshold`).
     pub sensitive_threshold: f64,
+    /// Below this many contacts a day, a sensitive topic's overall stream is rare: its
+    /// background is a stray report every day or two, so two customers telling of the same
+    /// kind of breach within an hour or three is already news ("I see another customer's
+    /// account", twice). Its long windows then need only `rare_customers` distinct customers
+    /// and a tail below `rare_threshold`. The test is still against the stream's own rate, so
+    /// where the topic is common it turns itself off.
+    pub rare_per_day: f64,
+    /// The tail probability for a rare sensitive stream over an hour or three.
+    pub rare_threshold: f64,
+    /// Fewest distinct customers that can make a rare sensitive stream's window anomalous.
+    pub rare_customers: u64,
     /// Topics also watched per language: the security topics, whose waves are often local
     /// (a lure written in one language). Ordinary topics rise and fall everywhere at once.
     pub by_language: Vec<String>,
@@ -58,6 +69,9 @@ impl Default for SpikeConfig {
                 .map(String::from)
                 .to_vec(),
             sensitive_threshold: 1e-4,
+            rare_per_day: 2.0,
+            rare_threshold: 3e-3,
+            rare_customers: 2,
             by_language: ["phishing", "account_takeover", "fraud", "data_exposure"]
                 .map(String::from)
                 .to_vec(),
@@ -653,9 +667,12 @@ fn step(
     // together happen by chance more often than Poisson says.
     let sensitive =
         warm && key.topic_wide() && key.language.is_none() && config.sensitive.contains(&key.topic);
+    let rare = sensitive && s.daily.0 * 1440.0 < config.rare_per_day;
     let threshold_of = |w: usize| {
         if !warm {
             config.warmup_threshold
+        } else if rare && w > WINDOWS[0] {
+            config.rare_threshold
         } else if sensitive && w > WINDOWS[0] {
             config.sensitive_threshold
         } else {
@@ -683,7 +700,17 @@ fn step(
         if w > WINDOWS[0] && !long_allowed {
             continue;
         }
-        if c >= config.min_count && c as f64 >= MIN_RATIO * e {
+        let min_count = if rare && w > WINDOWS[0] {
+            config.rare_customers.min(config.min_count)
+        } else {
+            config.min_count
+        };
+        // Below the common least count, only distinct customers make it (one customer
+        // writing twice is one report).
+        if c >= min_count
+            && c as f64 >= MIN_RATIO * e
+            && (c >= config.min_count || distinct_customers(s, w) >= min_count)
+        {
             let tail = poisson_tail(c, e);
             let against = tail / threshold_of(w);
             if against < best.2 {
@@ -772,6 +799,17 @@ fn step(
     }
     close_when_quiet(config, s, minute);
     None
+}
+
+/// Distinct customers in a stream's last `window` minutes (contacts without a customer are
+/// not counted).
+fn distinct_customers(s: &Stream, window: usize) -> u64 {
+    let skip = s.recent.len().saturating_sub(window);
+    let mut seen: HashSet<u64> = HashSet::default();
+    for m in s.recent.iter().skip(skip) {
+        seen.extend(m.customers.iter().copied());
+    }
+    seen.len() as u64
 }
 
 /// Counts a minute that added nothing to the stream's open alert, closing it after enough.
@@ -883,6 +921,52 @@ mod tests {
             .min()
             .expect("an account takeover alert");
         assert!(first - wave <= Duration::minutes(6 * 12), "{first}");
+    }
+
+    #[test]
+    fn two_customers_reporting_a_rare_breach_within_the_hour_alert_and_one_writing_twice_does_not()
+    {
+        let start = DateTime::parse_from_rfc3339("2026-11-02T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let run = |second_customer: &str, topic: &str| {
+            let mut tracker = SpikeTracker::new(SpikeConfig::default());
+            let other = vec!["other".to_owned()];
+            let rare = vec![topic.to_owned()];
+            let mut alerts = Vec::new();
+            // Three days of ordinary traffic with one report of the topic a day, at noon.
+            for m in 0..3 * 24 * 60i64 {
+                let at = start + Duration::minutes(m);
+                alerts.extend(tracker.add(&contact(&format!("o{m}"), at, &other)));
+                if m % (24 * 60) == 12 * 60 {
+                    alerts.extend(tracker.add(&contact(&format!("r{m}"), at, &rare)));
+                }
+            }
+            assert!(alerts.is_empty(), "{alerts:?}");
+            // Then two reports forty minutes apart in the morning.
+            let wave = start + Duration::days(3) + Duration::hours(9);
+            for m in 0..3 * 60i64 {
+                let at = wave + Duration::minutes(m);
+                alerts.extend(tracker.add(&contact(&format!("p{m}"), at, &other)));
+                let mut c = contact("first", at + Duration::seconds(5), &rare);
+                if m == 40 {
+                    c.customer = Some(second_customer);
+                }
+                if m == 0 || m == 40 {
+                    alerts.extend(tracker.add(&c));
+                }
+            }
+            alerts.extend(tracker.finish());
+            alerts
+                .iter()
+                .filter(|a| a.service.is_none() && a.topic.as_deref() == Some(topic))
+                .map(|a| a.raised_at - wave)
+                .min()
+        };
+        let delay = run("second", "data_exposure").expect("a data exposure alert");
+        assert!(delay <= Duration::minutes(45), "{delay}");
+        assert_eq!(run("first", "data_exposure"), None, "one customer twice");
+        assert_eq!(run("second", "phishing"), None, "not a sensitive topic");
     }
 
     #[test]
