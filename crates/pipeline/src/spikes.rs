@@ -39,6 +39,10 @@ pub struct SpikeConfig {
     /// The tail probability for those streams over an hour or three (their minute and ten
     /// minutes keep `threshold`).
     pub sensitive_threshold: f64,
+    /// The tail probability for those streams over ten minutes, where only distinct customers
+    /// count: a burst of one customer's chat, mail and post is one report, and is what made
+    /// the common threshold necessary there.
+    pub sensitive_burst_threshold: f64,
     /// Below this many contacts a day, a sensitive topic's overall stream is rare: its
     /// background is a stray report every day or two, so two customers telling of the same
     /// kind of breach within an hour or three is already news ("I see another customer's
@@ -69,6 +73,7 @@ impl Default for SpikeConfig {
                 .map(String::from)
                 .to_vec(),
             sensitive_threshold: 1e-4,
+            sensitive_burst_threshold: 1e-5,
             rare_per_day: 2.0,
             rare_threshold: 3e-3,
             rare_customers: 2,
@@ -675,6 +680,8 @@ fn step(
             config.rare_threshold
         } else if sensitive && w > WINDOWS[0] {
             config.sensitive_threshold
+        } else if sensitive && w == WINDOWS[0] {
+            config.sensitive_burst_threshold
         } else {
             config.threshold
         }
@@ -706,11 +713,17 @@ fn step(
             config.min_count
         };
         // Below the common least count, only distinct customers make it (one customer
-        // writing twice is one report).
+        // writing twice is one report); so it is for a sensitive stream's ten minutes.
         if c >= min_count
             && c as f64 >= MIN_RATIO * e
-            && (c >= config.min_count || distinct_customers(s, w) >= min_count)
+            && ((c >= config.min_count && !(sensitive && w == WINDOWS[0]))
+                || distinct_customers(s, w) >= min_count)
         {
+            let c = if sensitive && w == WINDOWS[0] {
+                c.min(distinct_customers(s, w))
+            } else {
+                c
+            };
             let tail = poisson_tail(c, e);
             let against = tail / threshold_of(w);
             if against < best.2 {
