@@ -591,6 +591,7 @@ impl SpikeTracker {
                     }
                     if minute - origin >= Duration::days(1) {
                         stream.by_hour = [(0.0, 60); 24];
+                        stream.daily = (0.0, 1440);
                     }
                     if minute - origin >= Duration::days(7) {
                         stream.by_hour_of_week = [(0.0, 60); 168];
@@ -980,6 +981,37 @@ mod tests {
         assert!(delay <= Duration::minutes(45), "{delay}");
         assert_eq!(run("first", "data_exposure"), None, "one customer twice");
         assert_eq!(run("second", "phishing"), None, "not a sensitive topic");
+    }
+
+    #[test]
+    fn a_breach_topic_never_heard_before_alerts_at_two_customers() {
+        let start = DateTime::parse_from_rfc3339("2026-11-02T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let mut tracker = SpikeTracker::new(SpikeConfig::default());
+        let other = vec!["other".to_owned()];
+        let exposure = vec!["data_exposure".to_owned()];
+        let mut alerts = Vec::new();
+        // Two days without the topic: its first report starts its stream with that silence
+        // as its history (its daily rate too, which once read as one contact a minute).
+        let wave = start + Duration::days(2);
+        for m in 0..2 * 24 * 60 + 90i64 {
+            let at = start + Duration::minutes(m);
+            alerts.extend(tracker.add(&contact(&format!("o{m}"), at, &other)));
+            if at == wave || at == wave + Duration::minutes(30) {
+                let id = format!("x{m}");
+                alerts.extend(tracker.add(&contact(&id, at + Duration::seconds(5), &exposure)));
+            }
+        }
+        let first = alerts
+            .iter()
+            .filter(|a| a.service.is_none() && a.topic.as_deref() == Some("data_exposure"))
+            .map(|a| a.raised_at - wave)
+            .min();
+        assert!(
+            first.is_some_and(|d| d <= Duration::minutes(35)),
+            "{first:?} {alerts:?}"
+        );
     }
 
     #[test]
