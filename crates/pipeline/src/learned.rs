@@ -9,7 +9,6 @@
 //! Training is deterministic (fixed order, a seeded shuffle), so the same corpus gives the same
 //! file, and a test holds the embedded model to that.
 
-use crate::classify::normalize;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The embedded model, trained from the corpus below.
@@ -271,7 +270,7 @@ impl TopicModel {
                 crate::augment::variants(&e.text, &e.language, k as u64, config.variants)
                     .into_iter()
                     .map(move |text| {
-                        let (idx, v) = vector(&normalize(&text), config.bits);
+                        let (idx, v) = vector(&crate::heard(&text), config.bits);
                         (idx, v, y.clone())
                     })
             })
@@ -504,6 +503,7 @@ pub fn embedded_corpus() -> Result<Vec<Example>, ModelError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::classify::normalize;
 
     #[test]
     fn the_embedded_model_is_what_the_embedded_corpus_trains() {

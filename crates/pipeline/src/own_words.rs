@@ -25,6 +25,68 @@ pub fn own_words(text: &str) -> &str {
     text
 }
 
+/// `text` without the lines that are not the customer's complaint: what a chat's assistant
+/// said ("Bot: Hi, what can I help you with?"), and a web form's fields that hold who wrote
+/// and what they picked from a list ("Name: …", "Email: …", "Topic: Login & security"). Read
+/// whole, those words dilute a one-line complaint below what the classifier needs, and the
+/// same greeting in every chat is no theme.
+pub fn without_wrapper_lines(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.lines().any(is_wrapper_line) {
+        return text.into();
+    }
+    let kept: Vec<&str> = text.lines().filter(|l| !is_wrapper_line(l)).collect();
+    kept.join("\n").into()
+}
+
+/// A line said by the chat's assistant or holding a web form's field.
+fn is_wrapper_line(line: &str) -> bool {
+    const LABELS: &[&str] = &[
+        // the assistant of a chat
+        "bot",
+        "assistant",
+        "virtual assistant",
+        "chatbot",
+        // who wrote, and from what
+        "name",
+        "nom",
+        "nombre",
+        "nome",
+        "naam",
+        "email",
+        "e-mail",
+        "correo electrónico",
+        "correo",
+        "phone",
+        "telefon",
+        "téléphone",
+        "teléfono",
+        "telefono",
+        "telefoon",
+        "device",
+        "gerät",
+        "appareil",
+        "dispositivo",
+        "apparaat",
+        // a category picked from a list
+        "topic",
+        "thema",
+        "sujet",
+        "tema",
+        "argomento",
+        "categorie",
+        "category",
+        "kategorie",
+        "catégorie",
+        "categoría",
+        "categoria",
+    ];
+    let Some((label, _)) = line.split_once(':') else {
+        return false;
+    };
+    let label = label.trim();
+    label.len() <= 24 && LABELS.contains(&label.to_lowercase().as_str())
+}
+
 /// Whether a mail forwards another one: a forward marker line or a forwarding subject.
 pub fn is_forward(text: &str) -> bool {
     const MARKERS: &[&str] = &[
@@ -149,6 +211,29 @@ mod tests {
         assert_eq!(own_words(body), body);
         let body = "On Mon, Team <[email]> wrote:\n> Your account is suspended";
         assert_eq!(own_words(body), body);
+    }
+
+    #[test]
+    fn the_assistants_lines_and_form_fields_are_not_the_complaint() {
+        let chat = "Bot: Hi, I'm the assistant. What can I help you with?\nCustomer: agent\n\
+                    Bot: Thanks! Connecting you.\nCustomer: someone changed my password";
+        assert_eq!(
+            without_wrapper_lines(chat),
+            "Customer: agent\nCustomer: someone changed my password"
+        );
+        let form = "Subject: Help\nTopic: Login & security\nName: [name]\nE-Mail: [email]\n\
+                    Message: a login from a device I don't own";
+        assert_eq!(
+            without_wrapper_lines(form),
+            "Subject: Help\nMessage: a login from a device I don't own"
+        );
+        // Other labels, and text without any, stay as they are.
+        let plain = "Customer: hi\nNote: my card was charged twice";
+        assert_eq!(without_wrapper_lines(plain), plain);
+        assert_eq!(
+            without_wrapper_lines("a charge I don't know"),
+            "a charge I don't know"
+        );
     }
 
     #[test]
