@@ -453,7 +453,9 @@ impl SpikeTracker {
         if self.closed_until.is_some_and(|closed| minute < closed) {
             self.too_late += 1;
         } else {
-            let who = c.customer.map(crate::clusters::word_hash);
+            // Without a customer, the contact counts as its own customer (as in themes):
+            // sensitive streams count customers, and a source that sends none must still count.
+            let who = crate::clusters::word_hash(c.customer.unwrap_or(c.id));
             let evidence_kept = self.config.evidence;
             for topic in c.topics {
                 let keys = [
@@ -484,10 +486,8 @@ impl SpikeTracker {
                     };
                     let bucket = stream.buckets.entry(minute).or_default();
                     bucket.count += 1;
-                    if let Some(who) = who {
-                        if bucket.customers.len() < MAX_CUSTOMERS_PER_MINUTE {
-                            bucket.customers.insert(who);
-                        }
+                    if bucket.customers.len() < MAX_CUSTOMERS_PER_MINUTE {
+                        bucket.customers.insert(who);
                     }
                     if bucket.evidence.len() < evidence_kept {
                         bucket.evidence.push(Evidence {
@@ -708,23 +708,22 @@ fn step(
         if w > WINDOWS[0] && !long_allowed {
             continue;
         }
-        let min_count = if rare && w > WINDOWS[0] {
+        let least = if rare && w > WINDOWS[0] {
             config.rare_customers.min(config.min_count)
         } else {
             config.min_count
         };
-        // Below the common least count, only distinct customers make it (one customer
-        // writing twice is one report); so it is for a sensitive stream's ten minutes.
-        if c >= min_count
-            && c as f64 >= MIN_RATIO * e
-            && ((c >= config.min_count && !(sensitive && w == WINDOWS[0]))
-                || distinct_customers(s, w) >= min_count)
-        {
-            let c = if sensitive && w == WINDOWS[0] {
-                c.min(distinct_customers(s, w))
-            } else {
-                c
-            };
+        if c < least {
+            continue;
+        }
+        // A sensitive stream's ten minutes, and a rare one's every window, count distinct
+        // customers: one customer's chat, mail and post about one breach is one report.
+        let c = if sensitive && (w == WINDOWS[0] || rare) {
+            distinct_customers(s, w)
+        } else {
+            c
+        };
+        if c >= least && c as f64 >= MIN_RATIO * e {
             let tail = poisson_tail(c, e);
             let against = tail / threshold_of(w);
             if against < best.2 {
@@ -815,8 +814,7 @@ fn step(
     None
 }
 
-/// Distinct customers in a stream's last `window` minutes (contacts without a customer are
-/// not counted).
+/// Distinct customers in a stream's last `window` minutes.
 fn distinct_customers(s: &Stream, window: usize) -> u64 {
     let skip = s.recent.len().saturating_sub(window);
     let mut seen: HashSet<u64> = HashSet::default();
@@ -943,7 +941,8 @@ mod tests {
         let start = DateTime::parse_from_rfc3339("2026-11-02T00:00:00Z")
             .unwrap()
             .with_timezone(&Utc);
-        let run = |second_customer: &str, topic: &str| {
+        // The first report's customer, the second's, and the topic.
+        let run = |first: Option<&str>, second: Option<&str>, topic: &str| {
             let mut tracker = SpikeTracker::new(SpikeConfig::default());
             let other = vec!["other".to_owned()];
             let rare = vec![topic.to_owned()];
@@ -962,10 +961,9 @@ mod tests {
             for m in 0..3 * 60i64 {
                 let at = wave + Duration::minutes(m);
                 alerts.extend(tracker.add(&contact(&format!("p{m}"), at, &other)));
-                let mut c = contact("first", at + Duration::seconds(5), &rare);
-                if m == 40 {
-                    c.customer = Some(second_customer);
-                }
+                let id = format!("x{m}");
+                let mut c = contact(&id, at + Duration::seconds(5), &rare);
+                c.customer = if m == 40 { second } else { first };
                 if m == 0 || m == 40 {
                     alerts.extend(tracker.add(&c));
                 }
@@ -977,10 +975,16 @@ mod tests {
                 .map(|a| a.raised_at - wave)
                 .min()
         };
-        let delay = run("second", "data_exposure").expect("a data exposure alert");
+        let (a, b) = (Some("a"), Some("b"));
+        let delay = run(a, b, "data_exposure").expect("a data exposure alert");
         assert!(delay <= Duration::minutes(45), "{delay}");
-        assert_eq!(run("first", "data_exposure"), None, "one customer twice");
-        assert_eq!(run("second", "phishing"), None, "not a sensitive topic");
+        assert_eq!(run(a, a, "data_exposure"), None, "one customer twice");
+        assert_eq!(run(a, b, "phishing"), None, "not a sensitive topic");
+        // A source that names no customer: each contact is its own.
+        assert!(
+            run(None, None, "data_exposure").is_some(),
+            "no customer ids"
+        );
     }
 
     #[test]
