@@ -44,6 +44,11 @@ fn ingest(file: &Path, db: &str) {
     assert!(out.status.success(), "{}", text(&out));
 }
 
+/// `frontline backup` of `db` to `out`.
+fn backup_to(db: &str, out: &Path) -> Output {
+    frontline(&["backup", "--database", db, "--out", out.to_str().unwrap()])
+}
+
 /// A live database of `n` contacts in `dir` and a backup of it: (database URL, backup file).
 fn backed_up(dir: &Path, n: usize) -> (String, std::path::PathBuf) {
     let db = format!("sqlite://{}", dir.join("live.db").display());
@@ -51,13 +56,7 @@ fn backed_up(dir: &Path, n: usize) -> (String, std::path::PathBuf) {
     contacts(&file, "c", n);
     ingest(&file, &db);
     let backup = dir.join("b.backup");
-    let out = frontline(&[
-        "backup",
-        "--database",
-        &db,
-        "--out",
-        backup.to_str().unwrap(),
-    ]);
+    let out = backup_to(&db, &backup);
     assert!(out.status.success(), "{}", text(&out));
     (db, backup)
 }
@@ -91,13 +90,7 @@ async fn a_copy_taken_during_intake_restores_to_its_manifest() {
         }
     });
     let backup = dir.path().join("frontline.backup");
-    let out = frontline(&[
-        "backup",
-        "--database",
-        &db,
-        "--out",
-        backup.to_str().unwrap(),
-    ]);
+    let out = backup_to(&db, &backup);
     assert!(out.status.success(), "{}", text(&out));
     writer.join().unwrap();
     let manifest: serde_json::Value =
@@ -319,13 +312,10 @@ async fn damaged_foreign_and_tampered_backups_are_refused_and_change_nothing() {
     assert!(!target.exists());
 
     // PostgreSQL is named as not handled here, not half done.
-    let out = frontline(&[
-        "backup",
-        "--database",
+    let out = backup_to(
         "postgres://nobody@127.0.0.1:1/x",
-        "--out",
-        dir.path().join("pg.backup").to_str().unwrap(),
-    ]);
+        &dir.path().join("pg.backup"),
+    );
     assert!(!out.status.success());
     assert!(text(&out).contains("pg_dump"), "{}", text(&out));
 }

@@ -852,11 +852,16 @@ mod tests {
         }
     }
 
+    /// The Monday every test starts on.
+    fn monday() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-02T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
     #[test]
     fn a_silent_topic_that_comes_up_in_numbers_alerts_within_minutes() {
-        let start = DateTime::parse_from_rfc3339("2026-11-02T00:00:00Z")
-            .unwrap()
-            .with_timezone(&Utc);
+        let start = monday();
         let mut tracker = SpikeTracker::new(SpikeConfig::default());
         let other = vec!["outage".to_owned()];
         let phishing = vec!["phishing".to_owned()];
@@ -893,9 +898,7 @@ mod tests {
 
     #[test]
     fn a_slow_wave_of_a_rare_topic_at_night_alerts_within_a_few_contacts() {
-        let start = DateTime::parse_from_rfc3339("2026-11-02T00:00:00Z")
-            .unwrap()
-            .with_timezone(&Utc);
+        let start = monday();
         let mut tracker = SpikeTracker::new(SpikeConfig::default());
         let other = vec!["other".to_owned()];
         let takeover = vec!["account_takeover".to_owned()];
@@ -938,9 +941,7 @@ mod tests {
     #[test]
     fn two_customers_reporting_a_rare_breach_within_the_hour_alert_and_one_writing_twice_does_not()
     {
-        let start = DateTime::parse_from_rfc3339("2026-11-02T00:00:00Z")
-            .unwrap()
-            .with_timezone(&Utc);
+        let start = monday();
         // The first report's customer, the second's, and the topic.
         let run = |first: Option<&str>, second: Option<&str>, topic: &str| {
             let mut tracker = SpikeTracker::new(SpikeConfig::default());
@@ -989,9 +990,7 @@ mod tests {
 
     #[test]
     fn a_breach_topic_never_heard_before_alerts_at_two_customers() {
-        let start = DateTime::parse_from_rfc3339("2026-11-02T00:00:00Z")
-            .unwrap()
-            .with_timezone(&Utc);
+        let start = monday();
         let mut tracker = SpikeTracker::new(SpikeConfig::default());
         let other = vec!["other".to_owned()];
         let exposure = vec!["data_exposure".to_owned()];
@@ -1020,9 +1019,7 @@ mod tests {
 
     #[test]
     fn a_wave_in_one_language_stands_out_of_a_busy_topic() {
-        let start = DateTime::parse_from_rfc3339("2026-11-02T00:00:00Z")
-            .unwrap()
-            .with_timezone(&Utc);
+        let start = monday();
         let mut tracker = SpikeTracker::new(SpikeConfig::default());
         let phishing = vec!["phishing".to_owned()];
         let mut alerts = Vec::new();
@@ -1071,9 +1068,7 @@ mod tests {
             ..SpikeConfig::default()
         });
         let topics = vec!["outage".to_owned()];
-        let at = DateTime::parse_from_rfc3339("2026-11-02T00:00:00Z")
-            .unwrap()
-            .with_timezone(&Utc);
+        let at = monday();
         for k in 0..20 {
             let service = format!("svc{k}");
             tracker.add(&CountedContact {
