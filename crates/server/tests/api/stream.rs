@@ -27,10 +27,12 @@ async fn connect(app: &TestApp, token: &str, query: &str, last: Option<&str>) ->
 }
 
 /// Two nodes on one PostgreSQL: a change made on one reaches a live stream on the other at
-/// once (the feed's NOTIFY), not at the other's next poll. Twenty changes, the slowest within
-/// 250 ms.
+/// once (the feed's NOTIFY), not at the other's next one-second poll. Twenty changes: by the
+/// poll alone a wait is spread evenly over the second, so a median within 250 ms (chance
+/// 0.004 by polling alone) shows the announcement; the median, not the slowest, so that one
+/// change delayed by a busy shared machine does not fail the test (one took 294 ms in CI).
 #[tokio::test]
-async fn a_change_on_one_node_reaches_a_stream_on_another_within_a_quarter_second() {
+async fn a_change_on_one_node_reaches_a_stream_on_another_without_waiting_for_its_poll() {
     let Some(app) = spawn_app(Backend::Postgres).await else {
         return;
     };
@@ -74,10 +76,10 @@ async fn a_change_on_one_node_reaches_a_stream_on_another_within_a_quarter_secon
         took.push(sent.elapsed());
     }
     took.sort();
-    let slowest = took[took.len() - 1];
+    let median = took[took.len() / 2];
     assert!(
-        slowest <= Duration::from_millis(250),
-        "slowest {slowest:?}, all {took:?}"
+        median <= Duration::from_millis(250),
+        "median {median:?}, all {took:?}"
     );
 }
 
