@@ -180,7 +180,8 @@ const MAX_CUSTOMERS_PER_MINUTE: usize = 10_000;
 /// A closed minute of a stream.
 #[derive(Debug, Clone)]
 struct Minute {
-    start: DateTime<Utc>,
+    /// Minutes since the Unix epoch.
+    start: i64,
     count: u64,
     expected: f64,
     evidence: Vec<Evidence>,
@@ -207,9 +208,9 @@ struct Stream {
     alert_customers: HashSet<u64>,
     quiet: u32,
     /// Until when the long windows may not open an alert (their length after the last one).
-    long_quiet_until: Option<DateTime<Utc>>,
+    long_quiet_until: Option<i64>,
     /// The expected count per minute fixed for the current hour (its start, the rate).
-    hour_rate: Option<(DateTime<Utc>, f64)>,
+    hour_rate: Option<(i64, f64)>,
     /// The per-minute average over about the last day, whatever the hour.
     daily: (f64, u32),
     /// The first minute (index) this stream has not closed yet, once it has a history: the
@@ -320,13 +321,13 @@ const SPARSE_RATE: f64 = 0.05;
 /// Minutes in a day.
 const DAY: i64 = 24 * 60;
 
-/// The calendar facts of the minute being closed, worked out once for every stream: chrono's
+/// The calendar facts of the minute being closed, by integer arithmetic: chrono's
 /// date arithmetic per stream and minute was a tenth of a replay.
 struct Clock {
-    at: DateTime<Utc>,
     /// Minutes since the Unix epoch.
     index: i64,
-    hour_start: DateTime<Utc>,
+    /// The minute its hour began (the same count).
+    hour_start: i64,
     hour: usize,
     /// Hour of the week, from Monday 00:00.
     how: usize,
@@ -345,14 +346,12 @@ fn at_minute(index: i64) -> DateTime<Utc> {
 impl Clock {
     /// The minute `index` minutes after the Unix epoch (a Thursday).
     fn at(index: i64) -> Self {
-        let at = |minute: i64| DateTime::from_timestamp(minute * 60, 0).unwrap_or_default();
         let hours = index.div_euclid(60);
         let hour = hours.rem_euclid(24) as usize;
         let weekday = (index.div_euclid(DAY) + 3).rem_euclid(7) as usize;
         Self {
-            at: at(index),
             index,
-            hour_start: at(hours * 60),
+            hour_start: hours * 60,
             hour,
             how: weekday * 24 + hour,
         }
@@ -684,7 +683,7 @@ fn step(
     clock: &Clock,
     bucket: Bucket,
 ) -> Option<SpikeAlert> {
-    let minute = clock.at;
+    let minute = clock.index;
     let expected = s.expected(clock, key.topic_wide());
     let count = bucket.count;
     s.recent.push_back(Minute {
@@ -790,7 +789,7 @@ fn step(
         count as f64
     };
     s.learn(clock, (count as f64).min(learned));
-    let end = minute + Duration::minutes(1);
+    let end = at_minute(minute + 1);
     if anomalous {
         s.quiet = 0;
         let score = (-(tail.max(1e-300)).log10() / 10.0).clamp(0.0, 1.0);
@@ -807,7 +806,7 @@ fn step(
         } else {
             s.recent.back().into_iter().collect()
         };
-        let began = minutes.first().map_or(minute, |m| m.start);
+        let began = at_minute(minutes.first().map_or(minute, |m| m.start));
         let (observed, expected_sum) = minutes
             .iter()
             .fold((0, 0.0), |(c, e), m| (c + m.count, e + m.expected));
@@ -872,12 +871,12 @@ fn distinct_customers(s: &Stream, window: usize) -> u64 {
 }
 
 /// Counts a minute that added nothing to the stream's open alert, closing it after enough.
-fn close_when_quiet(config: &SpikeConfig, s: &mut Stream, minute: DateTime<Utc>) {
+fn close_when_quiet(config: &SpikeConfig, s: &mut Stream, minute: i64) {
     if s.alert.is_some() {
         s.quiet += 1;
         if s.quiet >= config.close_after {
             s.alert = None;
-            s.long_quiet_until = Some(minute + Duration::minutes(WINDOW as i64));
+            s.long_quiet_until = Some(minute + WINDOW as i64);
         }
     }
 }
