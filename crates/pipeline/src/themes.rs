@@ -316,6 +316,13 @@ impl ThemeTracker {
         }));
         let mut hashes = Vec::with_capacity(terms.len());
         let most_customers = self.most_customers_needed();
+        // Which words now fire is judged as each is counted, while its entry is at hand (a
+        // second look-up per word in a table of a hundred thousand was a cache miss each).
+        // A contact's terms are distinct, so each is final once counted; the window's scale
+        // is what it will be with this contact in it.
+        let judge = self.seen >= self.config.warmup_contacts;
+        let scale = (self.window.len() + 1) as f64 / (self.decayed_total(now) + 1.0);
+        let mut fired: Vec<u64> = Vec::new();
         for term in terms {
             let h = term.hash;
             if self.words.len() >= self.config.max_words && !self.words.contains_key(&h) {
@@ -335,6 +342,9 @@ impl ThemeTracker {
             if word.customers.len() < most_customers && !word.customers.contains(&short) {
                 word.customers.push(short);
             }
+            if judge && word_fires(&self.config, word, now.timestamp(), scale) {
+                fired.push(h);
+            }
             hashes.push(h);
         }
         let evidence = Evidence {
@@ -348,7 +358,6 @@ impl ThemeTracker {
             contact: evidence.clone(),
         });
         let mut out = Vec::new();
-        let scale = self.scale(now);
         // The contact's words, as the window now holds them (borrowed, not copied).
         let hashes: &[u64] = self.window.back().map_or(&[], |r| r.words.as_slice());
         // Contacts that carry an open theme's words, while those words are still well above
@@ -392,14 +401,9 @@ impl ThemeTracker {
                 }
             }
         }
-        if joined || self.seen < self.config.warmup_contacts {
+        if joined || !judge {
             return out;
         }
-        let fired: Vec<u64> = hashes
-            .iter()
-            .copied()
-            .filter(|h| self.fires(*h, now, scale))
-            .collect();
         if fired.is_empty() {
             return out;
         }
@@ -411,16 +415,24 @@ impl ThemeTracker {
     /// Word `h`'s count in the window and what its usual share makes of the window.
     fn observed_expected(&self, h: u64, now: DateTime<Utc>, scale: f64) -> Option<(u64, f64)> {
         let word = self.words.get(&h)?;
-        let usual = word.usual * self.decay_secs(now.timestamp() - word.at);
-        Some((u64::from(word.recent), (usual + 0.5) * scale))
+        Some(observed_expected(
+            &self.config,
+            word,
+            now.timestamp(),
+            scale,
+        ))
     }
 
     /// What a word's usual count (plus one half) is multiplied by to give its expected count
     /// in the window now: the window's size over the decayed count of all contacts. The same
     /// for every word of a contact, so computed once per contact.
     fn scale(&self, now: DateTime<Utc>) -> f64 {
-        let total = self.total * self.total_at.map_or(1.0, |t| self.decay(t, now));
-        self.window.len() as f64 / (total + 1.0)
+        self.window.len() as f64 / (self.decayed_total(now) + 1.0)
+    }
+
+    /// The decayed count of all contacts out of the window, as of `now`.
+    fn decayed_total(&self, now: DateTime<Utc>) -> f64 {
+        self.total * self.total_at.map_or(1.0, |t| self.decay(t, now))
     }
 
     /// How many times its expected count word `h` now has in the window.
@@ -435,43 +447,6 @@ impl ThemeTracker {
         c.min_customers
             .max(c.min_customers_new)
             .max(c.min_customers_host)
-    }
-
-    /// The fewest distinct customers any word's test needs.
-    fn fewest_customers_needed(&self) -> usize {
-        let c = &self.config;
-        c.min_customers
-            .min(c.min_customers_new)
-            .min(c.min_customers_host)
-    }
-
-    /// Whether word `h` is now far above its usual share, from enough customers.
-    fn fires(&self, h: u64, now: DateTime<Utc>, scale: f64) -> bool {
-        let Some(w) = self.words.get(&h) else {
-            return false;
-        };
-        // Most words of most contacts have too few customers for any test: decided before
-        // looking at what kind of word it is.
-        if w.customers.len() < self.fewest_customers_needed() {
-            return false;
-        }
-        let new = w.usual < NEW_WORD;
-        // Only host names hold a dot: normalised words never do.
-        let (min, threshold) = if w.text.contains('.') {
-            (self.config.min_customers_host, self.config.host_threshold)
-        } else if new && !w.text.contains(' ') {
-            (self.config.min_customers_new, self.config.threshold)
-        } else {
-            (self.config.min_customers, self.config.threshold)
-        };
-        if w.customers.len() < min {
-            return false;
-        }
-        let Some((count, expected)) = self.observed_expected(h, now, scale) else {
-            return false;
-        };
-        count as f64 >= self.config.min_ratio * expected
-            && poisson_tail(count, expected) < threshold
     }
 
     /// Opens a theme named by the fired words, with the contacts of the window that carry
@@ -586,6 +561,41 @@ impl ThemeTracker {
             w.recent > 0 || w.usual * (-secs / memory).exp() >= 0.05
         });
     }
+}
+
+/// A word's count in the window and what its usual share makes of the window (`scale`: the
+/// window's size over the decayed count of all contacts), at `now` (Unix seconds).
+fn observed_expected(config: &ThemeConfig, w: &Word, now: i64, scale: f64) -> (u64, f64) {
+    let secs = (now - w.at).max(0) as f64;
+    let usual = w.usual * (-secs / config.memory.num_seconds().max(1) as f64).exp();
+    (u64::from(w.recent), (usual + 0.5) * scale)
+}
+
+/// Whether word `w` is now far above its usual share, from enough customers.
+fn word_fires(config: &ThemeConfig, w: &Word, now: i64, scale: f64) -> bool {
+    // Most words of most contacts have too few customers for any test: decided before
+    // looking at what kind of word it is.
+    let fewest = config
+        .min_customers
+        .min(config.min_customers_new)
+        .min(config.min_customers_host);
+    if w.customers.len() < fewest {
+        return false;
+    }
+    let new = w.usual < NEW_WORD;
+    // Only host names hold a dot: normalised words never do.
+    let (min, threshold) = if w.text.contains('.') {
+        (config.min_customers_host, config.host_threshold)
+    } else if new && !w.text.contains(' ') {
+        (config.min_customers_new, config.threshold)
+    } else {
+        (config.min_customers, config.threshold)
+    };
+    if w.customers.len() < min {
+        return false;
+    }
+    let (count, expected) = observed_expected(config, w, now, scale);
+    count as f64 >= config.min_ratio * expected && poisson_tail(count, expected) < threshold
 }
 
 /// A theme's topic: the one most of its contacts have, when at least half have it.
