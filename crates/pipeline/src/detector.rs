@@ -3,7 +3,6 @@
 //! server's detection worker and `frontline replay` both drive this one type, so the same
 //! contacts in the same order give the same alerts in both.
 
-use crate::classify::normalize;
 use crate::clusters::{ClusterConfig, ClusterTracker, ClusteredContact};
 use crate::spikes::{AlertKind, CountedContact, SpikeAlert, SpikeConfig, SpikeTracker};
 use crate::themes::{ThemeConfig, ThemeTracker};
@@ -21,7 +20,8 @@ pub struct DetectedContact<'a> {
     pub received_at: DateTime<Utc>,
     /// The redacted text.
     pub text: &'a str,
-    /// The redacted text normalised, when the caller has it (else it is normalised here).
+    /// What topics and themes read of the redacted text ([`crate::heard`]: the customer's own
+    /// words, normalised), when the caller has it; else it is worked out here the same way.
     pub normalized: Option<&'a str>,
     /// Its topics.
     pub topics: &'a [String],
@@ -106,7 +106,10 @@ impl Detector {
         let normalized = match c.normalized {
             Some(n) => n,
             None => {
-                owned = normalize(c.text);
+                // As intake (and so `replay`) hears it: the server's worker, which reads
+                // stored contacts, once normalised the whole text here, quoted replies and a
+                // chat assistant's lines included, and so saw other themes than replay.
+                owned = crate::heard(c.text);
                 &owned
             }
         };
@@ -225,5 +228,63 @@ impl Detector {
             group.evidence.extend(evidence);
         }
         group.id.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Feeds two days of ordinary mails, then six customers within the hour whose own words
+    /// are ordinary but whose quoted reply names a word never seen; each contact with its
+    /// heard text given (`replay`) or not (the server's worker).
+    fn quoted_wave(given: bool) -> Vec<SpikeAlert> {
+        let start = DateTime::parse_from_rfc3339("2026-11-02T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let mut detector = Detector::default();
+        let topics: Vec<String> = Vec::new();
+        let mut out = Vec::new();
+        let mut feed = |id: String, minute: i64, text: &str| {
+            let heard = crate::heard(text);
+            out.extend(detector.add(&DetectedContact {
+                source: "mail",
+                id: &id,
+                received_at: start + Duration::minutes(minute),
+                text,
+                normalized: given.then_some(heard.as_str()),
+                topics: &topics,
+                service: None,
+                channel: "email",
+                customer: Some(&id),
+                language: Some("en"),
+            }));
+        };
+        for m in 0..(2 * 24 * 60) {
+            feed(format!("c{m}"), m, "where is my parcel, it has been a week");
+        }
+        for i in 0..6 {
+            let text = format!(
+                "thanks, that answers it {i}\n\nOn Mon, 2 Nov 2026, Support <[email]> wrote:\n> \
+                 your zorblatix voucher is ready at the zorblatix desk"
+            );
+            feed(format!("w{i}"), 2 * 24 * 60 + i * 5, &text);
+        }
+        out
+    }
+
+    #[test]
+    fn the_worker_hears_a_stored_contact_as_replay_does() {
+        let given = quoted_wave(true);
+        let worked_out = quoted_wave(false);
+        let ids = |a: &[SpikeAlert]| a.iter().map(|a| a.alert_id.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(&worked_out), ids(&given));
+        // What support wrote, quoted below a reply, is no customer's report.
+        assert!(
+            !worked_out
+                .iter()
+                .any(|a| a.text.as_deref().unwrap_or_default().contains("zorblatix")),
+            "{worked_out:?}"
+        );
     }
 }
