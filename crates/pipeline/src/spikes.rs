@@ -587,7 +587,8 @@ impl SpikeTracker {
                 None => return Vec::new(),
             },
         };
-        let end = minute_index(until);
+        // Every minute that begins before `until` closes.
+        let end = (until.timestamp() + 59).div_euclid(60);
         let mut alerts = Vec::new();
         // The first minute not yet passed by every stream, to find the long silences.
         let mut cursor = start;
@@ -609,7 +610,7 @@ impl SpikeTracker {
         if end - cursor > MAX_GAP_MINUTES {
             self.skipped.push((cursor, end - MAX_GAP_MINUTES));
         }
-        self.closed_until = Some(until.max(at_minute(start)));
+        self.closed_until = Some(at_minute(end.max(start)));
         alerts.sort_by(|a, b| (a.raised_at, &a.alert_id).cmp(&(b.raised_at, &b.alert_id)));
         alerts
     }
