@@ -277,12 +277,7 @@ impl ThemeTracker {
     }
 
     fn decay(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
-        self.decay_secs((to - from).num_seconds())
-    }
-
-    /// [`Self::decay`] over `secs` seconds (none when negative).
-    fn decay_secs(&self, secs: i64) -> f64 {
-        (-(secs.max(0) as f64) / self.config.memory.num_seconds().max(1) as f64).exp()
+        decay_secs(&self.config, (to - from).num_seconds())
     }
 
     /// Adds a contact, whose redacted text normalised ([`crate::classify::normalize`]) is
@@ -566,9 +561,13 @@ impl ThemeTracker {
 /// A word's count in the window and what its usual share makes of the window (`scale`: the
 /// window's size over the decayed count of all contacts), at `now` (Unix seconds).
 fn observed_expected(config: &ThemeConfig, w: &Word, now: i64, scale: f64) -> (u64, f64) {
-    let secs = (now - w.at).max(0) as f64;
-    let usual = w.usual * (-secs / config.memory.num_seconds().max(1) as f64).exp();
+    let usual = w.usual * decay_secs(config, now - w.at);
     (u64::from(w.recent), (usual + 0.5) * scale)
+}
+
+/// What is left of a count after `secs` seconds (none lost when negative).
+fn decay_secs(config: &ThemeConfig, secs: i64) -> f64 {
+    (-(secs.max(0) as f64) / config.memory.num_seconds().max(1) as f64).exp()
 }
 
 /// Whether word `w` is now far above its usual share, from enough customers.
