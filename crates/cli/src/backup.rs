@@ -336,6 +336,29 @@ async fn erasures_since(
     Ok(wanted)
 }
 
+/// Folds the write-ahead log into the database file and leaves WAL mode, so that the file alone
+/// holds every change (the erasures applied again above all) before it is renamed into place.
+/// Deleting a WAL that was not yet checkpointed would lose them, and sqlx's `Pool::close` can
+/// return with a connection still open (sqlx issue 3217), so this waits for exclusive access
+/// rather than trusting that they are gone. (A CI run lost the erasures this way.)
+async fn self_contained(conn: &mut SqliteConnection) -> anyhow::Result<()> {
+    for _ in 0..300 {
+        // Leaving WAL mode needs the only connection; with another open SQLite answers "locked"
+        // at once, without waiting on the busy timeout.
+        let left: Result<(String,), sqlx::Error> = sqlx::query_as("PRAGMA journal_mode = DELETE")
+            .fetch_one(&mut *conn)
+            .await;
+        match left {
+            Ok((mode,)) if mode.eq_ignore_ascii_case("delete") => return Ok(()),
+            Ok(_) => {}
+            Err(sqlx::Error::Database(e)) if e.message().contains("locked") => {}
+            Err(e) => return Err(e.into()),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    bail!("the restored copy stayed in use for 30 s; it was not put in place")
+}
+
 /// Restores; exit 0 only when restored and verified.
 pub(crate) async fn restore(args: RestoreArgs, database: &str) -> anyhow::Result<ExitCode> {
     let target = sqlite_path(database)?;
@@ -406,7 +429,10 @@ pub(crate) async fn restore(args: RestoreArgs, database: &str) -> anyhow::Result
         }
         ensure!(head_seen, "audit record {} is missing", manifest.audit_head);
         store.close().await;
-        let mut conn = connect(&tmp, true).await?;
+        // A connection sqlx returned to the pool after `close` lives until the pool is dropped.
+        drop(store);
+        let mut conn = connect(&tmp, false).await?;
+        self_contained(&mut conn).await?;
         let (contacts,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM contacts")
             .fetch_one(&mut conn)
             .await?;
@@ -423,9 +449,9 @@ pub(crate) async fn restore(args: RestoreArgs, database: &str) -> anyhow::Result
             return Err(e.context("restore failed; the target was not touched"));
         }
     };
+    // The replaced installation's journal belongs to it alone; the restored file has none.
     for suffix in ["-wal", "-shm"] {
         let _ = std::fs::remove_file(temporary(&target, suffix));
-        let _ = std::fs::remove_file(temporary(&tmp, suffix));
     }
     sync_file(&tmp)?;
     std::fs::rename(&tmp, &target)
@@ -440,4 +466,45 @@ pub(crate) async fn restore(args: RestoreArgs, database: &str) -> anyhow::Result
         erasures.len()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_restored_file_waits_for_a_straggling_connection_and_keeps_its_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.db");
+        let options = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true)
+            .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal);
+        let mut writer = SqliteConnection::connect_with(&options).await.unwrap();
+        sqlx::query("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1), (2), (3)")
+            .execute(&mut writer)
+            .await
+            .unwrap();
+        // Like a pool connection sqlx has not closed yet: it holds the WAL open a while longer.
+        let straggler = tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+            writer.close().await.unwrap();
+        });
+        let mut conn = connect(&path, false).await.unwrap();
+        self_contained(&mut conn).await.unwrap();
+        assert!(
+            straggler.is_finished(),
+            "it waited for the other connection"
+        );
+        conn.close().await.unwrap();
+        straggler.await.unwrap();
+        // The main file alone holds the rows: nothing is lost with the WAL gone.
+        let _ = std::fs::remove_file(dir.path().join("r.db-wal"));
+        let mut conn = connect(&path, true).await.unwrap();
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM t")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(n, 3);
+    }
 }

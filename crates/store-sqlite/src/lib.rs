@@ -120,7 +120,8 @@ impl SqliteStore {
         &self.path
     }
 
-    /// Closes both pools, checkpointing the WAL.
+    /// Closes both pools. SQLite checkpoints the WAL when the last connection closes, which with
+    /// sqlx may happen a little after this returns (sqlx issue 3217): never delete the WAL.
     pub async fn close(&self) {
         self.reader.close().await;
         self.writer.close().await;
