@@ -17,6 +17,7 @@ mod incidents;
 mod leases;
 mod lifecycle;
 mod people;
+mod portable;
 mod reports;
 mod reviews;
 mod secrets;
@@ -872,6 +873,38 @@ impl Store for SqliteStore {
         dry_run: bool,
     ) -> Result<frontline_store::lifecycle::RetentionCounts, StoreError> {
         lifecycle::pass(self, cutoffs, limit, dry_run).await
+    }
+
+    async fn export(
+        &self,
+        sink: &mut dyn frontline_store::portable::RowSink,
+    ) -> Result<(), StoreError> {
+        portable::export(self, sink).await
+    }
+
+    async fn import_rows(
+        &self,
+        table: &'static frontline_store::portable::Table,
+        rows: &[frontline_store::portable::Row],
+    ) -> Result<(), StoreError> {
+        portable::import(self, table, rows).await
+    }
+
+    async fn import_finish(&self) -> Result<(), StoreError> {
+        // INTEGER PRIMARY KEY columns continue after the largest row by themselves, and
+        // incident numbers are taken as the largest plus one.
+        Ok(())
+    }
+
+    async fn table_rows(&self) -> Result<Vec<(&'static str, i64)>, StoreError> {
+        portable::table_rows(self).await
+    }
+
+    async fn clear_table(
+        &self,
+        table: &'static frontline_store::portable::Table,
+    ) -> Result<(), StoreError> {
+        portable::clear(self, table).await
     }
 
     async fn erase_customer(

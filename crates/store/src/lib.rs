@@ -19,6 +19,7 @@ pub mod lifecycle;
 pub mod metrics;
 pub mod page;
 pub mod people;
+pub mod portable;
 pub mod query;
 pub mod reports;
 pub mod statements;
@@ -1059,6 +1060,45 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
         dry_run: bool,
     ) -> Result<lifecycle::RetentionCounts, StoreError>;
+
+    /// Hands every table of [`portable::TABLES`] to `sink`, in that order and each in key
+    /// order, in batches, all read from one consistent snapshot (intake may go on meanwhile).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached; the sink's own errors.
+    async fn export(&self, sink: &mut dyn portable::RowSink) -> Result<(), StoreError>;
+
+    /// Writes `rows` into `table` as they are (ids, times, counters and hashes kept) in one
+    /// transaction: an import into an installation being built from another. Not audited,
+    /// so the imported audit log ends where the exported one did.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] for a row already there; [`StoreError::Invalid`] for a value
+    /// the column cannot hold; nothing is written then.
+    async fn import_rows(
+        &self,
+        table: &'static portable::Table,
+        rows: &[portable::Row],
+    ) -> Result<(), StoreError>;
+
+    /// After an import: every counter (ids, sequences) continues after the imported rows.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn import_finish(&self) -> Result<(), StoreError>;
+
+    /// Rows in each table of [`portable::TABLES`], in its order.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn table_rows(&self) -> Result<Vec<(&'static str, i64)>, StoreError>;
+
+    /// Removes every row of `table`: a resumed import redoes the table it stopped in (the
+    /// tables after it, which refer to it, are still empty then).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn clear_table(&self, table: &'static portable::Table) -> Result<(), StoreError>;
 
     /// Appends an audit record for something that changed no other row (a failed sign-in).
     ///

@@ -27,7 +27,9 @@ use frontline_core::webhook::{
 /// is a future of `Option<(Arc<dyn Store>, guard)>`; the guard (a temp dir, a database to drop)
 /// lives as long as the test, and `None` skips it (the backend has said why).
 mod lifecycle;
+mod portable;
 pub use lifecycle::*;
+pub use portable::*;
 
 #[macro_export]
 macro_rules! conformance_tests {
@@ -71,6 +73,7 @@ macro_rules! conformance_tests {
             access_is_taken_away_by_role_or_whole,
             retention_removes_what_is_past_its_window_and_nothing_an_open_incident_needs,
             erasure_removes_one_customers_data_and_nothing_else,
+            an_export_imports_back_whole_and_numbering_goes_on,
         );
     };
     (@each $make:expr; $($name:ident),* $(,)?) => {
