@@ -9,6 +9,7 @@ mod backup;
 mod detect;
 mod erase;
 mod ingest;
+mod moving;
 mod replay;
 mod retention;
 mod taxonomy;
@@ -115,6 +116,14 @@ enum Command {
     /// Restore a backup (the server stopped), verified against its manifest, with every erasure
     /// made since applied again.
     Restore(backup::RestoreArgs),
+    /// Write every table to a directory as NDJSON, with a manifest of counts and digests.
+    Export(moving::ExportArgs),
+    /// Load a directory written by `export` into an empty database, verified against its
+    /// manifest.
+    Import(moving::ImportArgs),
+    /// Copy an installation into another database (SQLite to PostgreSQL), verified table by
+    /// table, with the audit chain, pseudonym key and tokens carried over.
+    Migrate(moving::MigrateArgs),
     /// Remove data past its `[retention]` window now (the server also does, hourly).
     Retention {
         #[command(subcommand)]
@@ -297,6 +306,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = load_config_with_database(cli.config.as_ref(), args.database.clone())?;
             backup::restore(args, &config.database).await
         }
+        Command::Export(args) => {
+            let config = load_config_with_database(cli.config.as_ref(), args.db.database.clone())?;
+            moving::export(args, &config.database).await
+        }
+        Command::Import(args) => {
+            let config = load_config_with_database(cli.config.as_ref(), args.db.database.clone())?;
+            moving::import(args, &config.database).await
+        }
+        Command::Migrate(args) => moving::migrate(args).await,
         Command::Retention { command } => {
             let config =
                 load_config_with_database(cli.config.as_ref(), command.database().clone())?;

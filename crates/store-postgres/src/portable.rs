@@ -7,7 +7,7 @@ use frontline_store::StoreError;
 use frontline_store::portable::{Cell, Kind, Row, RowSink, TABLES, Table};
 use futures::TryStreamExt;
 use sqlx::postgres::{PgArguments, PgRow};
-use sqlx::{Postgres, Row as _};
+use sqlx::{ConnectOptions, Connection, Postgres, Row as _};
 
 /// Rows handed to the sink at a time.
 const BATCH: usize = 1000;
@@ -84,7 +84,18 @@ pub(crate) async fn export(
     store: &PostgresStore,
     sink: &mut dyn RowSink,
 ) -> Result<(), StoreError> {
-    let mut tx = store.begin().await?;
+    // Its own connection, without sqlx's slow-statement warning: reading a whole table as
+    // one streamed statement is meant to take long.
+    let options = (*store.pool.connect_options())
+        .clone()
+        .disable_statement_logging();
+    let mut conn = sqlx::PgConnection::connect_with(&options)
+        .await
+        .map_err(|e| map(e, "starting an export"))?;
+    let mut tx = conn
+        .begin()
+        .await
+        .map_err(|e| map(e, "starting an export"))?;
     sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         .execute(&mut *tx)
         .await
@@ -117,83 +128,135 @@ pub(crate) async fn export(
             sink.rows(table, batch).await?;
         }
     }
-    tx.rollback().await.map_err(|e| map(e, "ending an export"))
+    tx.rollback()
+        .await
+        .map_err(|e| map(e, "ending an export"))?;
+    conn.close().await.map_err(|e| map(e, "ending an export"))
 }
 
-/// Binds one cell, checked against its column's kind. A null is bound with its column's type
-/// so PostgreSQL need not guess one.
-fn bind<'q>(
-    query: sqlx::query::Query<'q, Postgres, PgArguments>,
-    table: &Table,
-    (column, kind): (&str, Kind),
-    cell: &Cell,
-) -> Result<sqlx::query::Query<'q, Postgres, PgArguments>, StoreError> {
-    Ok(match (kind, cell) {
-        (Kind::Int, Cell::Null) => query.bind(None::<i64>),
-        (Kind::Real, Cell::Null) => query.bind(None::<f64>),
-        (Kind::Text, Cell::Null) => query.bind(None::<String>),
-        (Kind::Bool, Cell::Null) => query.bind(None::<bool>),
-        (Kind::Bytes, Cell::Null) => query.bind(None::<Vec<u8>>),
-        (Kind::Json, Cell::Null) => query.bind(None::<serde_json::Value>),
-        (Kind::Time, Cell::Null) => query.bind(None::<chrono::DateTime<chrono::Utc>>),
-        (Kind::Int, Cell::Int(n)) => query.bind(*n),
-        (Kind::Real, Cell::Real(x)) => query.bind(*x),
-        (Kind::Text, Cell::Text(s)) => query.bind(s.clone()),
-        (Kind::Bool, Cell::Bool(b)) => query.bind(*b),
-        (Kind::Bytes, Cell::Bytes(b)) => query.bind(b.clone()),
-        (Kind::Json, Cell::Json(v)) => query.bind(v.clone()),
-        (Kind::Time, Cell::Time(t)) => query.bind(*t),
-        _ => {
-            return Err(StoreError::Invalid {
-                field: format!("{}.{column}", table.name),
-                reason: format!("a {kind:?} column given {cell:?}"),
-            });
+/// One column of a chunk of rows, as the array PostgreSQL unnests.
+enum Column {
+    Int(Vec<Option<i64>>),
+    Real(Vec<Option<f64>>),
+    Text(Vec<Option<String>>),
+    Bool(Vec<Option<bool>>),
+    Time(Vec<Option<chrono::DateTime<chrono::Utc>>>),
+    Json(Vec<Option<serde_json::Value>>),
+    Bytes(Vec<Option<Vec<u8>>>),
+}
+
+impl Column {
+    fn new(kind: Kind, n: usize) -> Self {
+        match kind {
+            Kind::Int => Column::Int(Vec::with_capacity(n)),
+            Kind::Real => Column::Real(Vec::with_capacity(n)),
+            Kind::Text => Column::Text(Vec::with_capacity(n)),
+            Kind::Bool => Column::Bool(Vec::with_capacity(n)),
+            Kind::Time => Column::Time(Vec::with_capacity(n)),
+            Kind::Json => Column::Json(Vec::with_capacity(n)),
+            Kind::Bytes => Column::Bytes(Vec::with_capacity(n)),
         }
-    })
+    }
+
+    /// Adds one cell; false when the cell is not of the column's kind.
+    fn push(&mut self, cell: &Cell) -> bool {
+        match (self, cell) {
+            (Column::Int(v), Cell::Int(n)) => v.push(Some(*n)),
+            (Column::Real(v), Cell::Real(x)) => v.push(Some(*x)),
+            (Column::Text(v), Cell::Text(t)) => v.push(Some(t.clone())),
+            (Column::Bool(v), Cell::Bool(b)) => v.push(Some(*b)),
+            (Column::Time(v), Cell::Time(t)) => v.push(Some(*t)),
+            (Column::Json(v), Cell::Json(j)) => v.push(Some(j.clone())),
+            (Column::Bytes(v), Cell::Bytes(b)) => v.push(Some(b.clone())),
+            (Column::Int(v), Cell::Null) => v.push(None),
+            (Column::Real(v), Cell::Null) => v.push(None),
+            (Column::Text(v), Cell::Null) => v.push(None),
+            (Column::Bool(v), Cell::Null) => v.push(None),
+            (Column::Time(v), Cell::Null) => v.push(None),
+            (Column::Json(v), Cell::Null) => v.push(None),
+            (Column::Bytes(v), Cell::Null) => v.push(None),
+            _ => return false,
+        }
+        true
+    }
+
+    fn bind(
+        self,
+        query: sqlx::query::Query<'_, Postgres, PgArguments>,
+    ) -> sqlx::query::Query<'_, Postgres, PgArguments> {
+        match self {
+            Column::Int(v) => query.bind(v),
+            Column::Real(v) => query.bind(v),
+            Column::Text(v) => query.bind(v),
+            Column::Bool(v) => query.bind(v),
+            Column::Time(v) => query.bind(v),
+            Column::Json(v) => query.bind(v),
+            Column::Bytes(v) => query.bind(v),
+        }
+    }
 }
 
+fn array_type(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Int => "bigint[]",
+        Kind::Real => "float8[]",
+        Kind::Text => "text[]",
+        Kind::Bool => "boolean[]",
+        Kind::Time => "timestamptz[]",
+        Kind::Json => "jsonb[]",
+        Kind::Bytes => "bytea[]",
+    }
+}
+
+/// Rows go in as one array per column, unnested into rows by PostgreSQL: one statement (the
+/// same text, so prepared once) however many rows, instead of a parameter per cell.
 pub(crate) async fn import(
     store: &PostgresStore,
     table: &'static Table,
     rows: &[Row],
 ) -> Result<(), StoreError> {
     let width = table.columns.len();
-    if let Some(row) = rows.iter().find(|r| r.len() != width) {
-        return Err(StoreError::Invalid {
-            field: table.name.into(),
-            reason: format!("a row of {} values where it has {width} columns", row.len()),
-        });
-    }
-    let mut tx = store.begin().await?;
-    // PostgreSQL allows 65,535 parameters a statement.
-    let per = (60_000 / width).clamp(1, 1000);
-    for chunk in rows.chunks(per) {
-        let values = (0..chunk.len())
-            .map(|r| {
-                let cells = (1..=width)
-                    .map(|c| format!("${}", r * width + c))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                format!("({cells})")
-            })
-            .collect::<Vec<_>>()
-            .join(", ");
-        let sql = format!(
-            "INSERT INTO \"{}\" ({}) VALUES {values}",
-            table.name,
-            table.column_list()
-        );
-        let mut query = sqlx::query(&sql);
-        for row in chunk {
-            for (column, cell) in table.columns.iter().zip(row) {
-                query = bind(query, table, *column, cell)?;
+    let mut columns: Vec<Column> = table
+        .columns
+        .iter()
+        .map(|(_, kind)| Column::new(*kind, rows.len()))
+        .collect();
+    for row in rows {
+        if row.len() != width {
+            return Err(StoreError::Invalid {
+                field: table.name.into(),
+                reason: format!("a row of {} values where it has {width} columns", row.len()),
+            });
+        }
+        for ((column, (name, kind)), cell) in columns.iter_mut().zip(table.columns).zip(row) {
+            if !column.push(cell) {
+                return Err(StoreError::Invalid {
+                    field: format!("{}.{name}", table.name),
+                    reason: format!("a {kind:?} column given {cell:?}"),
+                });
             }
         }
-        query
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| map(e, &format!("importing {}", table.name)))?;
     }
+    let arrays = table
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(i, (_, kind))| format!("${}::{}", i + 1, array_type(*kind)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "INSERT INTO \"{}\" ({}) SELECT * FROM UNNEST({arrays})",
+        table.name,
+        table.column_list()
+    );
+    let query = columns
+        .into_iter()
+        .fold(sqlx::query(&sql), |query, column| column.bind(query));
+    let mut tx = store.begin().await?;
+    query
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| map(e, &format!("importing {}", table.name)))?;
     tx.commit()
         .await
         .map_err(|e| map(e, &format!("importing {}", table.name)))

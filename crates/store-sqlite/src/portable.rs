@@ -7,7 +7,7 @@ use frontline_store::StoreError;
 use frontline_store::portable::{Cell, Kind, Row, RowSink, TABLES, Table};
 use futures::TryStreamExt;
 use sqlx::sqlite::{SqliteArguments, SqliteRow};
-use sqlx::{Row as _, Sqlite};
+use sqlx::{ConnectOptions, Connection, Row as _, Sqlite};
 
 /// Rows handed to the sink at a time.
 const BATCH: usize = 1000;
@@ -78,8 +78,15 @@ fn read(table: &Table, row: &SqliteRow) -> Result<Row, StoreError> {
 }
 
 pub(crate) async fn export(store: &SqliteStore, sink: &mut dyn RowSink) -> Result<(), StoreError> {
-    let mut tx = store
-        .reader
+    // Its own connection, without sqlx's slow-statement warning: reading a whole table as
+    // one streamed statement is meant to take long.
+    let options = (*store.reader.connect_options())
+        .clone()
+        .disable_statement_logging();
+    let mut conn = sqlx::SqliteConnection::connect_with(&options)
+        .await
+        .map_err(|e| map(e, "starting an export"))?;
+    let mut tx = conn
         .begin()
         .await
         .map_err(|e| map(e, "starting an export"))?;
@@ -111,7 +118,10 @@ pub(crate) async fn export(store: &SqliteStore, sink: &mut dyn RowSink) -> Resul
             sink.rows(table, batch).await?;
         }
     }
-    tx.rollback().await.map_err(|e| map(e, "ending an export"))
+    tx.rollback()
+        .await
+        .map_err(|e| map(e, "ending an export"))?;
+    conn.close().await.map_err(|e| map(e, "ending an export"))
 }
 
 /// Binds one cell, checked against its column's kind.

@@ -1,0 +1,537 @@
+//! Moving an installation: `frontline export` writes every table as canonical NDJSON lines
+//! with a manifest of counts and digests, `frontline import` reads such a directory into an
+//! empty database, and `frontline migrate` copies a SQLite installation straight into
+//! PostgreSQL (or any backend into any other). For the operator whose installation outgrew
+//! the embedded database. All three speak `frontline_store::portable`, so times, JSON and bytes
+//! keep their meaning, and all three verify what they wrote: per-table row counts and SHA-256
+//! digests read back from the target, and the audit chain ending on the same hash.
+
+use anyhow::{Context, bail, ensure};
+use async_trait::async_trait;
+use chrono::Utc;
+use clap::Args;
+use frontline_core::audit::ChainCheck;
+use frontline_store::portable::{self, Digests, Row, RowSink, TABLES, Table, TableDigest};
+use frontline_store::{Store, StoreError};
+use serde::{Deserialize, Serialize};
+use std::io::{BufRead, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// The manifest's format name; an import refuses any other.
+const FORMAT: &str = "frontline-export/1";
+/// Rows written to the target per transaction.
+const CHUNK: usize = 5000;
+
+/// What to export.
+#[derive(Debug, Args)]
+pub(crate) struct ExportArgs {
+    /// The directory to write (created; must be empty if it exists).
+    #[arg(long)]
+    out: PathBuf,
+    #[command(flatten)]
+    pub(crate) db: crate::DatabaseArg,
+}
+
+/// What to import.
+#[derive(Debug, Args)]
+pub(crate) struct ImportArgs {
+    /// A directory written by `frontline export`.
+    #[arg(long = "in")]
+    input: PathBuf,
+    #[command(flatten)]
+    pub(crate) db: crate::DatabaseArg,
+}
+
+/// What to migrate.
+#[derive(Debug, Args)]
+pub(crate) struct MigrateArgs {
+    /// The installation to copy: sqlite://PATH (its server stopped).
+    #[arg(long)]
+    from: String,
+    /// The empty database to copy it into: postgres://…
+    #[arg(long)]
+    to: String,
+    /// Finish a migration that stopped half-way, instead of refusing a target that holds data.
+    #[arg(long)]
+    resume: bool,
+}
+
+/// One table in a manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct TableEntry {
+    name: String,
+    columns: Vec<String>,
+    rows: u64,
+    sha256: String,
+}
+
+/// What an export holds: enough to refuse a damaged, foreign or newer one before anything is
+/// written, and to prove an import whole.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Manifest {
+    format: String,
+    version: String,
+    created_at: chrono::DateTime<Utc>,
+    tables: Vec<TableEntry>,
+}
+
+fn entry(table: &Table, digest: &TableDigest) -> TableEntry {
+    TableEntry {
+        name: table.name.into(),
+        columns: table.columns.iter().map(|(c, _)| (*c).to_owned()).collect(),
+        rows: digest.rows(),
+        sha256: digest.hex(),
+    }
+}
+
+/// Opens a database that must already exist (an export's or migration's source): a SQLite
+/// path that is not there is an error, not a new empty installation.
+async fn open_existing(url: &str, what: &str) -> anyhow::Result<Arc<dyn Store>> {
+    if url.starts_with("sqlite:") {
+        let path = url
+            .trim_start_matches("sqlite:")
+            .trim_start_matches("//")
+            .split('?')
+            .next()
+            .unwrap_or_default();
+        ensure!(Path::new(path).exists(), "{what}: {path} does not exist");
+    }
+    frontline_server::open_store(url)
+        .await
+        .with_context(|| format!("{what}: opening {url}"))
+}
+
+/// Refuses a target that holds anything, naming the first table that does.
+async fn ensure_empty(store: &dyn Store, what: &str, hint: &str) -> anyhow::Result<()> {
+    if let Some((table, n)) = store.table_rows().await?.into_iter().find(|(_, n)| *n > 0) {
+        bail!("{what}: not empty (table {table} holds {n} rows); {hint}");
+    }
+    Ok(())
+}
+
+/// Walks the audit chain from its first record; its head hash, or the first break.
+async fn audit_head(store: &dyn Store) -> anyhow::Result<(u64, String)> {
+    let mut check = ChainCheck::default();
+    let mut after = 0;
+    loop {
+        let records = store.audit_records(after, 1000).await?;
+        let Some(last) = records.last().map(|r| r.seq) else {
+            break;
+        };
+        for r in &records {
+            check
+                .check(r)
+                .map_err(|b| anyhow::anyhow!("the audit log is broken: {b}"))?;
+        }
+        after = last;
+    }
+    Ok((check.checked(), check.head().to_owned()))
+}
+
+/// Checks the target against what was written: every table's rows and digest, read back.
+async fn verify_target(
+    store: &dyn Store,
+    expected: &[TableEntry],
+    what: &str,
+) -> anyhow::Result<()> {
+    let mut read = Digests::default();
+    store.export(&mut read).await?;
+    for want in expected {
+        let got = read.of(&want.name);
+        ensure!(
+            got.rows() == want.rows && got.hex() == want.sha256,
+            "{what}: table {} reads back as {} rows (sha256 {}) where {} rows (sha256 {}) were \
+             written",
+            want.name,
+            got.rows(),
+            got.hex(),
+            want.rows,
+            want.sha256
+        );
+    }
+    Ok(())
+}
+
+/// Writes each table to `TABLE.ndjson` as it comes, hashing its lines.
+struct FileSink {
+    dir: PathBuf,
+    open: Option<(&'static Table, BufWriter<std::fs::File>, TableDigest)>,
+    done: Vec<TableEntry>,
+}
+
+impl FileSink {
+    fn finish_table(&mut self) -> anyhow::Result<()> {
+        if let Some((table, mut file, digest)) = self.open.take() {
+            file.flush()?;
+            file.get_ref().sync_all()?;
+            self.done.push(entry(table, &digest));
+        }
+        Ok(())
+    }
+
+    fn start(&mut self, table: &'static Table) -> anyhow::Result<()> {
+        self.finish_table()?;
+        let path = self.dir.join(format!("{}.ndjson", table.name));
+        let file = std::fs::File::create(&path)
+            .with_context(|| format!("--out: creating {}", path.display()))?;
+        self.open = Some((table, BufWriter::new(file), TableDigest::default()));
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl RowSink for FileSink {
+    async fn rows(&mut self, table: &'static Table, rows: Vec<Row>) -> Result<(), StoreError> {
+        let io = |e: anyhow::Error| StoreError::internal("writing the export", e);
+        if self.open.as_ref().map(|(t, _, _)| t.name) != Some(table.name) {
+            self.start(table).map_err(io)?;
+        }
+        if let Some((_, file, digest)) = self.open.as_mut() {
+            for row in &rows {
+                let line = portable::encode(row);
+                digest.add_line(&line);
+                writeln!(file, "{line}").map_err(|e| io(e.into()))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+pub(crate) async fn export(args: ExportArgs, database: &str) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    if args.out.exists() {
+        let mut entries = std::fs::read_dir(&args.out)
+            .with_context(|| format!("--out: reading {}", args.out.display()))?;
+        ensure!(
+            entries.next().is_none(),
+            "--out: {} is not empty",
+            args.out.display()
+        );
+    }
+    let store = open_existing(database, "--database").await?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("--out: creating {}", args.out.display()))?;
+    let mut sink = FileSink {
+        dir: args.out.clone(),
+        open: None,
+        done: Vec::new(),
+    };
+    store.export(&mut sink).await?;
+    sink.finish_table()?;
+    // A table with no rows sent nothing: it gets an empty file all the same.
+    let mut tables = Vec::with_capacity(TABLES.len());
+    for table in TABLES {
+        match sink.done.iter().find(|e| e.name == table.name) {
+            Some(e) => tables.push(e.clone()),
+            None => {
+                std::fs::File::create(args.out.join(format!("{}.ndjson", table.name)))?;
+                tables.push(entry(table, &TableDigest::default()));
+            }
+        }
+    }
+    let manifest = Manifest {
+        format: FORMAT.into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        created_at: Utc::now(),
+        tables,
+    };
+    // The manifest last, under its name only once whole: a directory without one is an
+    // export that did not finish, and import refuses it.
+    let tmp = args.out.join("manifest.json.tmp");
+    std::fs::write(&tmp, serde_json::to_vec_pretty(&manifest)?)?;
+    std::fs::File::open(&tmp)?.sync_all()?;
+    std::fs::rename(&tmp, args.out.join("manifest.json"))?;
+    let rows: u64 = manifest.tables.iter().map(|t| t.rows).sum();
+    println!(
+        "exported {rows} rows in {} tables to {} in {:.1} s",
+        manifest.tables.len(),
+        args.out.display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Reads and checks a manifest against this build's catalogue.
+fn read_manifest(dir: &Path) -> anyhow::Result<Manifest> {
+    let path = dir.join("manifest.json");
+    let text = std::fs::read_to_string(&path).with_context(|| {
+        format!(
+            "--in: {} has no manifest.json (not an export, or one that did not finish)",
+            dir.display()
+        )
+    })?;
+    let manifest: Manifest = serde_json::from_str(&text)
+        .with_context(|| format!("--in: {} is not a manifest", path.display()))?;
+    ensure!(
+        manifest.format == FORMAT,
+        "--in: format {:?}, this build reads {FORMAT:?}",
+        manifest.format
+    );
+    for want in &manifest.tables {
+        let Some(table) = portable::table(&want.name) else {
+            bail!(
+                "--in: table {} is unknown to this build (an export from a newer version?)",
+                want.name
+            );
+        };
+        let columns: Vec<&str> = table.columns.iter().map(|(c, _)| *c).collect();
+        ensure!(
+            want.columns == columns,
+            "--in: table {} has columns {:?}, this build {:?}",
+            want.name,
+            want.columns,
+            columns
+        );
+    }
+    for table in TABLES {
+        ensure!(
+            manifest.tables.iter().any(|t| t.name == table.name),
+            "--in: the manifest lists no table {}",
+            table.name
+        );
+    }
+    Ok(manifest)
+}
+
+/// One table's file, line by line, each decoded and checked (with its line, for the digest);
+/// an error names the file and line.
+fn rows_of(
+    dir: &Path,
+    table: &'static Table,
+) -> anyhow::Result<impl Iterator<Item = anyhow::Result<(Row, String)>>> {
+    let path = dir.join(format!("{}.ndjson", table.name));
+    let file = std::fs::File::open(&path).with_context(|| format!("--in: {}", path.display()))?;
+    Ok(std::io::BufReader::new(file)
+        .lines()
+        .enumerate()
+        .map(move |(n, line)| {
+            let at = || format!("--in: {} line {}", path.display(), n + 1);
+            let line = line.with_context(at)?;
+            let row =
+                portable::decode(table, &line).map_err(|why| anyhow::anyhow!("{}: {why}", at()))?;
+            Ok((row, line))
+        }))
+}
+
+pub(crate) async fn import(args: ImportArgs, database: &str) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let manifest = read_manifest(&args.input)?;
+    // Every file is checked whole before anything is written.
+    for want in &manifest.tables {
+        let Some(table) = portable::table(&want.name) else {
+            continue;
+        };
+        let mut digest = TableDigest::default();
+        for row in rows_of(&args.input, table)? {
+            digest.add_line(&row?.1);
+        }
+        ensure!(
+            digest.rows() == want.rows && digest.hex() == want.sha256,
+            "--in: {}.ndjson holds {} rows (sha256 {}) where the manifest says {} ({}): \
+             damaged or edited; nothing was imported",
+            want.name,
+            digest.rows(),
+            digest.hex(),
+            want.rows,
+            want.sha256
+        );
+    }
+    let store = frontline_server::open_store(database).await?;
+    ensure_empty(
+        store.as_ref(),
+        "--database",
+        "import only into an empty database",
+    )
+    .await?;
+    for table in TABLES {
+        let mut chunk = Vec::with_capacity(CHUNK);
+        let mut rows = rows_of(&args.input, table)?.peekable();
+        while let Some(row) = rows.next() {
+            chunk.push(row?.0);
+            if chunk.len() == CHUNK || rows.peek().is_none() {
+                store
+                    .import_rows(table, &chunk)
+                    .await
+                    .with_context(|| format!("importing {}", table.name))?;
+                chunk.clear();
+            }
+        }
+    }
+    store.import_finish().await?;
+    verify_target(store.as_ref(), &manifest.tables, "--database").await?;
+    let (records, head) = audit_head(store.as_ref()).await?;
+    let rows: u64 = manifest.tables.iter().map(|t| t.rows).sum();
+    println!(
+        "imported {rows} rows from {} in {:.1} s; every table reads back as exported, audit log \
+         intact ({records} records, head {head})",
+        args.input.display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Copies each batch the source exports into the target, except the tables a resumed
+/// migration already finished, hashing everything the source sent.
+struct CopySink<'a> {
+    target: &'a dyn Store,
+    skip: &'a [&'static str],
+    sent: Digests,
+    pending: Vec<Row>,
+    pending_table: Option<&'static Table>,
+}
+
+impl CopySink<'_> {
+    async fn flush(&mut self) -> Result<(), StoreError> {
+        if let Some(table) = self.pending_table
+            && !self.pending.is_empty()
+        {
+            let rows = std::mem::take(&mut self.pending);
+            self.target.import_rows(table, &rows).await?;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl RowSink for CopySink<'_> {
+    async fn rows(&mut self, table: &'static Table, rows: Vec<Row>) -> Result<(), StoreError> {
+        self.sent.add(table, &rows);
+        if self.skip.contains(&table.name) {
+            return Ok(());
+        }
+        if self.pending_table.map(|t| t.name) != Some(table.name) {
+            self.flush().await?;
+            self.pending_table = Some(table);
+        }
+        self.pending.extend(rows);
+        if self.pending.len() >= CHUNK {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+}
+
+/// Hands an export's batches to another task.
+struct Channel(tokio::sync::mpsc::Sender<(&'static Table, Vec<Row>)>);
+
+#[async_trait]
+impl RowSink for Channel {
+    async fn rows(&mut self, table: &'static Table, rows: Vec<Row>) -> Result<(), StoreError> {
+        self.0
+            .send((table, rows))
+            .await
+            .map_err(|_| StoreError::internal("migrating", "the writer stopped"))
+    }
+}
+
+pub(crate) async fn migrate(args: MigrateArgs) -> anyhow::Result<ExitCode> {
+    ensure!(args.from != args.to, "--to: the same database as --from");
+    let source = open_existing(&args.from, "--from").await?;
+    let target = frontline_server::open_store(&args.to)
+        .await
+        .context("--to")?;
+    let source_rows = source.table_rows().await?;
+    let target_rows = target.table_rows().await?;
+    // A resumed migration keeps the tables it finished (the digests below prove them) and
+    // redoes the first one that differs, and everything after it.
+    let mut skip: Vec<&'static str> = Vec::new();
+    if args.resume {
+        let first_unfinished = source_rows
+            .iter()
+            .zip(&target_rows)
+            .position(|((_, s), (_, t))| s != t)
+            .unwrap_or(TABLES.len());
+        for table in TABLES[first_unfinished..].iter().rev() {
+            target.clear_table(table).await?;
+        }
+        skip.extend(TABLES[..first_unfinished].iter().map(|t| t.name));
+    } else {
+        ensure_empty(
+            target.as_ref(),
+            "--to",
+            "--resume finishes a migration that stopped half-way",
+        )
+        .await?;
+    }
+    let mut sink = CopySink {
+        target: target.as_ref(),
+        skip: &skip,
+        sent: Digests::default(),
+        pending: Vec::new(),
+        pending_table: None,
+    };
+    let copy_started = Instant::now();
+    // The source is read on one task while the target is written on this one: the two
+    // databases work at once.
+    let (sender, mut batches) = tokio::sync::mpsc::channel(8);
+    let reader = {
+        let source = Arc::clone(&source);
+        tokio::spawn(async move { source.export(&mut Channel(sender)).await })
+    };
+    while let Some((table, rows)) = batches.recv().await {
+        sink.rows(table, rows).await?;
+    }
+    reader.await.context("reading the source")??;
+    sink.flush().await?;
+    let sent: Vec<TableEntry> = TABLES
+        .iter()
+        .map(|t| entry(t, &sink.sent.of(t.name)))
+        .collect();
+    target.import_finish().await?;
+    let copied = copy_started.elapsed();
+    verify_target(target.as_ref(), &sent, "--to").await?;
+    let (records, head) = audit_head(target.as_ref()).await?;
+    let (_, source_head) = audit_head(source.as_ref()).await?;
+    ensure!(
+        head == source_head,
+        "--to: the audit log ends on {head}, the source's on {source_head}"
+    );
+    let rows: u64 = sent.iter().map(|t| t.rows).sum();
+    println!(
+        "migrated {rows} rows in {} tables in {:.1} s ({:.0} rows/s), verified in {:.1} s: every \
+         table's rows and SHA-256 equal on both sides, audit log intact ({records} records, \
+         head {head}), pseudonym key and tokens carried over.\n\
+         Cut-over:\n  \
+         1. keep the old server stopped (anything it takes now is not in the copy);\n  \
+         2. start every node with --database {} (or [database] url / FRONTLINE_DATABASE);\n  \
+         3. check GET /api/v1/nodes and the status page, then keep {} as a backup.",
+        TABLES.len(),
+        copied.as_secs_f64(),
+        rows as f64 / copied.as_secs_f64().max(1e-9),
+        copy_started.elapsed().as_secs_f64() - copied.as_secs_f64(),
+        redacted(&args.to),
+        args.from
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A database URL without its password, for printing.
+fn redacted(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:…{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redacted;
+
+    #[test]
+    fn printed_urls_hide_the_password() {
+        assert_eq!(
+            redacted("postgres://app:s3cret@db:5432/frontline"),
+            "postgres://app:…@db:5432/frontline"
+        );
+        assert_eq!(redacted("sqlite://f.db"), "sqlite://f.db");
+    }
+}

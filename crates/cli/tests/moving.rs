@@ -1,0 +1,292 @@
+//! Moving an installation: `frontline migrate` copies a SQLite installation that served
+//! (contacts, an incident, people, tokens, an audit chain) into PostgreSQL, which then serves
+//! it as before (the old token works, the chain verifies to the same head, numbering goes
+//! on); a target holding data is refused unless `--resume`, which finishes a migration that
+//! stopped half-way. `frontline export` and `import` carry the same data through a directory,
+//! and a damaged or unfinished export is refused before anything is written.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use frontline_store::portable::TABLES;
+use sqlx::Connection;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn frontline(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_frontline"))
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("frontline runs")
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = frontline(args);
+    assert!(out.status.success(), "{args:?}: {}", text(&out));
+    text(&out)
+}
+
+/// A SQLite installation that has served: `n` contacts ingested, a token per role, an
+/// incident opened and contacts posted through the API. Its URL and the security token.
+async fn installation(dir: &Path, n: usize) -> (String, String) {
+    let db = format!("sqlite://{}", dir.join("live.db").display());
+    let now = chrono::Utc::now().to_rfc3339();
+    let lines: Vec<String> = (0..n)
+        .map(|i| {
+            serde_json::json!({"source": "zendesk", "id": format!("z-{i}"), "channel": "ticket",
+                "received_at": now, "customer": format!("cust-{}", i % 7),
+                "text": format!("«Konto» gesperrt? order {i} \"quoted\" \\ 🙂")})
+            .to_string()
+        })
+        .collect();
+    let file = dir.join("c.ndjson");
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    ok(&["ingest", file.to_str().unwrap(), "--database", &db]);
+    let token = ok(&["token", "create", "--role", "security", "--database", &db])
+        .trim()
+        .to_owned();
+    ok(&[
+        "user",
+        "add",
+        "carla",
+        "--role",
+        "cx_lead",
+        "--database",
+        &db,
+    ]);
+    let (mut child, addr) =
+        frontline_testkit::process::start_serve(env!("CARGO_BIN_EXE_frontline"), &db);
+    let client = reqwest::Client::new();
+    let opened = client
+        .post(format!("http://{addr}/api/v1/incidents"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"title": "Phishing wave", "severity": "SEV2"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(opened.status(), 201);
+    let _ = child.kill();
+    let _ = child.wait();
+    (db, token)
+}
+
+async fn pg_count(url: &str, sql: &str) -> i64 {
+    let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+    let (n,): (i64,) = sqlx::query_as(sql).fetch_one(&mut conn).await.unwrap();
+    conn.close().await.unwrap();
+    n
+}
+
+fn audit_head(out: &str) -> String {
+    out.split("head ").nth(1).unwrap().trim().to_owned()
+}
+
+#[tokio::test]
+async fn a_sqlite_installation_moves_to_postgres_and_serves_as_before() {
+    let Some(pg) = frontline_store_postgres::testing::TestDatabase::create().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (db, token) = installation(dir.path(), 3000).await;
+    let head = audit_head(&ok(&["audit", "verify", "--database", &db]));
+
+    let out = ok(&["migrate", "--from", &db, "--to", &pg.url]);
+    assert!(
+        out.contains("every table's rows and SHA-256 equal on both sides"),
+        "{out}"
+    );
+    assert!(out.contains("Cut-over"), "{out}");
+    assert_eq!(
+        pg_count(&pg.url, "SELECT COUNT(*) FROM contacts").await,
+        3000
+    );
+
+    // A second run into the same target is refused, naming what it holds.
+    let out = frontline(&["migrate", "--from", &db, "--to", &pg.url]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("not empty (table"), "{}", text(&out));
+    assert!(text(&out).contains("--resume"), "{}", text(&out));
+
+    // As if it had stopped half-way through the contacts: the tables after them empty, half
+    // of them gone. --resume finishes it and proves it whole.
+    {
+        let mut conn = sqlx::PgConnection::connect(&pg.url).await.unwrap();
+        let at = TABLES.iter().position(|t| t.name == "contacts").unwrap();
+        for table in TABLES[at + 1..].iter().rev() {
+            sqlx::query(&format!("DELETE FROM \"{}\"", table.name))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+        }
+        sqlx::query("DELETE FROM contacts WHERE seq > 1500")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        conn.close().await.unwrap();
+    }
+    let out = ok(&["migrate", "--from", &db, "--to", &pg.url, "--resume"]);
+    assert!(out.contains("equal on both sides"), "{out}");
+    assert_eq!(
+        pg_count(&pg.url, "SELECT COUNT(*) FROM contacts").await,
+        3000
+    );
+
+    // The chain ends on the same hash; the old token works; numbering goes on.
+    let verified = ok(&["audit", "verify", "--database", &pg.url]);
+    assert_eq!(audit_head(&verified), head);
+    let (mut child, addr) =
+        frontline_testkit::process::start_serve(env!("CARGO_BIN_EXE_frontline"), &pg.url);
+    let client = reqwest::Client::new();
+    let listed: serde_json::Value = client
+        .get(format!("http://{addr}/api/v1/incidents"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let items = listed["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{listed}");
+    assert_eq!(items[0]["title"], "Phishing wave");
+    let old_id = items[0]["id"].as_i64().unwrap();
+    let opened: serde_json::Value = client
+        .post(format!("http://{addr}/api/v1/incidents"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"title": "After the move", "severity": "SEV4"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(opened["id"].as_i64().unwrap() > old_id, "{opened}");
+    let contact = client
+        .get(format!("http://{addr}/api/v1/contacts/zendesk/z-7"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(contact.status(), 200);
+    let contact: serde_json::Value = contact.json().await.unwrap();
+    assert!(
+        contact["text"]
+            .as_str()
+            .unwrap()
+            .contains("\"quoted\" \\ 🙂"),
+        "{contact}"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[tokio::test]
+async fn an_export_imports_into_an_empty_database_and_a_damaged_one_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _) = installation(dir.path(), 500).await;
+    let head = audit_head(&ok(&["audit", "verify", "--database", &db]));
+    let export = dir.path().join("export");
+    let out = ok(&[
+        "export",
+        "--database",
+        &db,
+        "--out",
+        export.to_str().unwrap(),
+    ]);
+    assert!(out.contains("exported"), "{out}");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(export.join("manifest.json")).unwrap())
+            .unwrap();
+    let contacts = manifest["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "contacts")
+        .unwrap();
+    assert_eq!(contacts["rows"], 500);
+
+    let copy = format!("sqlite://{}", dir.path().join("copy.db").display());
+    let out = ok(&[
+        "import",
+        "--in",
+        export.to_str().unwrap(),
+        "--database",
+        &copy,
+    ]);
+    assert!(out.contains("every table reads back as exported"), "{out}");
+    assert_eq!(
+        audit_head(&ok(&["audit", "verify", "--database", &copy])),
+        head
+    );
+    // Into a database that holds data: refused, naming the table.
+    let out = frontline(&[
+        "import",
+        "--in",
+        export.to_str().unwrap(),
+        "--database",
+        &copy,
+    ]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("not empty (table"), "{}", text(&out));
+    // Into a directory that is not empty: refused.
+    let out = frontline(&[
+        "export",
+        "--database",
+        &db,
+        "--out",
+        export.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("is not empty"), "{}", text(&out));
+
+    // One character changed in one file: refused before anything is written.
+    let file = export.join("contacts.ndjson");
+    let original = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, original.replacen("order 1", "order 9", 1)).unwrap();
+    let target = dir.path().join("never.db");
+    let url = format!("sqlite://{}", target.display());
+    let out = frontline(&[
+        "import",
+        "--in",
+        export.to_str().unwrap(),
+        "--database",
+        &url,
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("contacts.ndjson holds 500 rows")
+            && text(&out).contains("damaged or edited"),
+        "{}",
+        text(&out)
+    );
+    assert!(!target.exists(), "nothing written");
+    // An export that did not finish (no manifest): refused.
+    std::fs::write(&file, original).unwrap();
+    std::fs::remove_file(export.join("manifest.json")).unwrap();
+    let out = frontline(&[
+        "import",
+        "--in",
+        export.to_str().unwrap(),
+        "--database",
+        &url,
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("has no manifest.json"),
+        "{}",
+        text(&out)
+    );
+    assert!(!target.exists(), "nothing written");
+    // A source that does not exist is not created empty.
+    let missing = format!("sqlite://{}", dir.path().join("missing.db").display());
+    let out = frontline(&["export", "--database", &missing, "--out", "/tmp/never"]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("does not exist"), "{}", text(&out));
+}
