@@ -373,30 +373,34 @@ pub(crate) async fn import(args: ImportArgs, database: &str) -> anyhow::Result<E
     Ok(ExitCode::SUCCESS)
 }
 
-/// Copies each batch the source exports into the target, except the tables a resumed
-/// migration already finished, hashing everything the source sent.
-struct CopySink<'a> {
-    target: &'a dyn Store,
-    skip: &'a [&'static str],
+/// The reading half of a migration: hashes every row the source exports, gathers the rows of
+/// the tables still to copy into chunks, and hands each chunk to the writing task. The hashing
+/// happens here so it overlaps the target's writes.
+struct Reader {
+    skip: Vec<&'static str>,
     sent: Digests,
     pending: Vec<Row>,
     pending_table: Option<&'static Table>,
+    out: tokio::sync::mpsc::Sender<(&'static Table, Vec<Row>)>,
 }
 
-impl CopySink<'_> {
+impl Reader {
     async fn flush(&mut self) -> Result<(), StoreError> {
         if let Some(table) = self.pending_table
             && !self.pending.is_empty()
         {
-            let rows = std::mem::take(&mut self.pending);
-            self.target.import_rows(table, &rows).await?;
+            let rows = std::mem::replace(&mut self.pending, Vec::with_capacity(CHUNK));
+            self.out
+                .send((table, rows))
+                .await
+                .map_err(|_| StoreError::internal("migrating", "the writer stopped"))?;
         }
         Ok(())
     }
 }
 
 #[async_trait]
-impl RowSink for CopySink<'_> {
+impl RowSink for Reader {
     async fn rows(&mut self, table: &'static Table, rows: Vec<Row>) -> Result<(), StoreError> {
         self.sent.add(table, &rows);
         if self.skip.contains(&table.name) {
@@ -414,17 +418,14 @@ impl RowSink for CopySink<'_> {
     }
 }
 
-/// Hands an export's batches to another task.
-struct Channel(tokio::sync::mpsc::Sender<(&'static Table, Vec<Row>)>);
+type JoinHandle = tokio::task::JoinHandle<Result<(), StoreError>>;
 
-#[async_trait]
-impl RowSink for Channel {
-    async fn rows(&mut self, table: &'static Table, rows: Vec<Row>) -> Result<(), StoreError> {
-        self.0
-            .send((table, rows))
-            .await
-            .map_err(|_| StoreError::internal("migrating", "the writer stopped"))
-    }
+/// Waits for one chunk's write.
+async fn written((table, write): (&'static str, JoinHandle)) -> anyhow::Result<()> {
+    write
+        .await
+        .context("writing the target")?
+        .with_context(|| format!("--to: writing {table}"))
 }
 
 pub(crate) async fn migrate(args: MigrateArgs) -> anyhow::Result<ExitCode> {
@@ -456,30 +457,52 @@ pub(crate) async fn migrate(args: MigrateArgs) -> anyhow::Result<ExitCode> {
         )
         .await?;
     }
-    let mut sink = CopySink {
-        target: target.as_ref(),
-        skip: &skip,
-        sent: Digests::default(),
-        pending: Vec::new(),
-        pending_table: None,
-    };
     let copy_started = Instant::now();
     // The source is read on one task while the target is written on this one: the two
     // databases work at once.
-    let (sender, mut batches) = tokio::sync::mpsc::channel(8);
+    let (out, mut chunks) = tokio::sync::mpsc::channel(2);
     let reader = {
         let source = Arc::clone(&source);
-        tokio::spawn(async move { source.export(&mut Channel(sender)).await })
+        tokio::spawn(async move {
+            let mut reader = Reader {
+                skip,
+                sent: Digests::default(),
+                pending: Vec::with_capacity(CHUNK),
+                pending_table: None,
+                out,
+            };
+            source.export(&mut reader).await?;
+            reader.flush().await?;
+            Ok::<_, StoreError>(reader.sent)
+        })
     };
-    while let Some((table, rows)) = batches.recv().await {
-        sink.rows(table, rows).await?;
+    // Two chunks of one table are written at once (PostgreSQL spends most of its time
+    // maintaining indexes, one backend per connection); a table starts only once the one
+    // before it is written whole, so a row never arrives before the row it refers to.
+    let mut writing: std::collections::VecDeque<(&'static str, JoinHandle)> =
+        std::collections::VecDeque::new();
+    while let Some((table, rows)) = chunks.recv().await {
+        if writing.back().is_some_and(|(t, _)| *t != table.name) {
+            while let Some(w) = writing.pop_front() {
+                written(w).await?;
+            }
+        }
+        if writing.len() == 2
+            && let Some(w) = writing.pop_front()
+        {
+            written(w).await?;
+        }
+        let target = Arc::clone(&target);
+        writing.push_back((
+            table.name,
+            tokio::spawn(async move { target.import_rows(table, &rows).await }),
+        ));
     }
-    reader.await.context("reading the source")??;
-    sink.flush().await?;
-    let sent: Vec<TableEntry> = TABLES
-        .iter()
-        .map(|t| entry(t, &sink.sent.of(t.name)))
-        .collect();
+    while let Some(w) = writing.pop_front() {
+        written(w).await?;
+    }
+    let sent = reader.await.context("reading the source")??;
+    let sent: Vec<TableEntry> = TABLES.iter().map(|t| entry(t, &sent.of(t.name))).collect();
     target.import_finish().await?;
     let copied = copy_started.elapsed();
     verify_target(target.as_ref(), &sent, "--to").await?;
