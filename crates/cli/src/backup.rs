@@ -22,7 +22,8 @@ use std::process::ExitCode;
 /// What to copy.
 #[derive(Debug, Args)]
 pub(crate) struct BackupArgs {
-    /// The database to copy: sqlite://PATH [env FRONTLINE_DATABASE]
+    /// The database to copy: sqlite://PATH, or postgres://… (written as a directory)
+    /// [env FRONTLINE_DATABASE]
     #[arg(long)]
     pub(crate) database: Option<String>,
     /// The backup file to write (replaced only once the new copy is verified).
@@ -33,10 +34,11 @@ pub(crate) struct BackupArgs {
 /// What to restore.
 #[derive(Debug, Args)]
 pub(crate) struct RestoreArgs {
-    /// The backup file.
+    /// The backup: a SQLite backup file, or a backup directory (PostgreSQL's).
     #[arg(long)]
     from: PathBuf,
-    /// The database to restore into: sqlite://PATH. The server must be stopped.
+    /// The database to restore into: sqlite://PATH for a file, any database for a directory.
+    /// The servers must be stopped.
     #[arg(long)]
     pub(crate) database: Option<String>,
     /// Replace a database that holds data (its erasure ledger is applied to the restored copy).
@@ -78,8 +80,8 @@ fn sqlite_path(url: &str) -> anyhow::Result<PathBuf> {
         .or_else(|| url.strip_prefix("sqlite:"))
         .with_context(|| {
             format!(
-                "--database: {url:?}: backup and restore take a sqlite:// database for now \
-                 (PostgreSQL: use pg_dump and pg_restore)"
+                "--database: {url:?}: a backup file restores into a sqlite:// database \
+                 (a backup directory, as PostgreSQL's are, into any)"
             )
         })?;
     let path = rest.split('?').next().unwrap_or_default();
@@ -164,7 +166,7 @@ fn sync_file(path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn temporary(path: &Path, suffix: &str) -> PathBuf {
+pub(crate) fn temporary(path: &Path, suffix: &str) -> PathBuf {
     let mut name = path.file_name().unwrap_or_default().to_os_string();
     name.push(suffix);
     path.with_file_name(name)
@@ -172,6 +174,9 @@ fn temporary(path: &Path, suffix: &str) -> PathBuf {
 
 /// Takes the copy; prints its manifest.
 pub(crate) async fn backup(args: BackupArgs, database: &str) -> anyhow::Result<ExitCode> {
+    if !database.starts_with("sqlite:") {
+        return crate::backup_portable::backup(&args.out, database).await;
+    }
     let source = sqlite_path(database)?;
     ensure!(
         source.exists(),
@@ -284,6 +289,27 @@ async fn verify(path: &Path) -> anyhow::Result<Manifest> {
     Ok(manifest)
 }
 
+/// The pseudonyms in an erasure ledger file (`--erasures`: NDJSON, one `GET /api/v1/erasures`
+/// item per line).
+pub(crate) fn ledger_file(file: &Path) -> anyhow::Result<Vec<String>> {
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("--erasures: reading {}", file.display()))?;
+    let mut pseudonyms = Vec::new();
+    for (n, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let value: serde_json::Value = serde_json::from_str(line)
+            .with_context(|| format!("--erasures: line {}: not JSON", n + 1))?;
+        let pseudonym = value["pseudonym"]
+            .as_str()
+            .with_context(|| format!("--erasures: line {}: no \"pseudonym\"", n + 1))?;
+        pseudonyms.push(pseudonym.to_owned());
+    }
+    Ok(pseudonyms)
+}
+
 /// The pseudonyms of erasures made after the backup: rows of the replaced installation's ledger
 /// (and of `--erasures`) that the backup's ledger does not hold.
 async fn erasures_since(
@@ -316,20 +342,7 @@ async fn erasures_since(
         );
     }
     if let Some(file) = file {
-        let text = std::fs::read_to_string(file)
-            .with_context(|| format!("--erasures: reading {}", file.display()))?;
-        for (n, line) in text
-            .lines()
-            .enumerate()
-            .filter(|(_, l)| !l.trim().is_empty())
-        {
-            let value: serde_json::Value = serde_json::from_str(line)
-                .with_context(|| format!("--erasures: line {}: not JSON", n + 1))?;
-            let pseudonym = value["pseudonym"]
-                .as_str()
-                .with_context(|| format!("--erasures: line {}: no \"pseudonym\"", n + 1))?;
-            wanted.push(pseudonym.to_owned());
-        }
+        wanted.extend(ledger_file(file)?);
     }
     let mut seen = HashSet::new();
     wanted.retain(|p| !known.contains(p) && seen.insert(p.clone()));
@@ -361,6 +374,15 @@ async fn self_contained(conn: &mut SqliteConnection) -> anyhow::Result<()> {
 
 /// Restores; exit 0 only when restored and verified.
 pub(crate) async fn restore(args: RestoreArgs, database: &str) -> anyhow::Result<ExitCode> {
+    if args.from.is_dir() {
+        return crate::backup_portable::restore(
+            &args.from,
+            database,
+            args.force,
+            args.erasures.as_deref(),
+        )
+        .await;
+    }
     let target = sqlite_path(database)?;
     let manifest = verify(&args.from).await?;
     if target.exists() && !args.force {

@@ -6,6 +6,7 @@
 
 mod audit;
 mod backup;
+mod backup_portable;
 mod detect;
 mod erase;
 mod ingest;
@@ -110,8 +111,8 @@ enum Command {
     },
     /// Erase a customer's data on request (GDPR Article 17); recorded in the erasure ledger.
     Erase(erase::EraseArgs),
-    /// Copy the SQLite database while the server runs, with a manifest that proves the copy
-    /// whole.
+    /// Copy the database while the server runs, with a manifest that proves the copy whole
+    /// (SQLite: one file; PostgreSQL: a directory of the portable export).
     Backup(backup::BackupArgs),
     /// Restore a backup (the server stopped), verified against its manifest, with every erasure
     /// made since applied again.

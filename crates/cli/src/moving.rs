@@ -61,7 +61,7 @@ pub(crate) struct MigrateArgs {
 
 /// One table in a manifest.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct TableEntry {
+pub(crate) struct TableEntry {
     name: String,
     columns: Vec<String>,
     rows: u64,
@@ -71,11 +71,11 @@ struct TableEntry {
 /// What an export holds: enough to refuse a damaged, foreign or newer one before anything is
 /// written, and to prove an import whole.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct Manifest {
+pub(crate) struct Manifest {
     format: String,
     version: String,
-    created_at: chrono::DateTime<Utc>,
-    tables: Vec<TableEntry>,
+    pub(crate) created_at: chrono::DateTime<Utc>,
+    pub(crate) tables: Vec<TableEntry>,
 }
 
 fn entry(table: &Table, digest: &TableDigest) -> TableEntry {
@@ -89,7 +89,7 @@ fn entry(table: &Table, digest: &TableDigest) -> TableEntry {
 
 /// Opens a database that must already exist (an export's or migration's source): a SQLite
 /// path that is not there is an error, not a new empty installation.
-async fn open_existing(url: &str, what: &str) -> anyhow::Result<Arc<dyn Store>> {
+pub(crate) async fn open_existing(url: &str, what: &str) -> anyhow::Result<Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
         let path = url
             .trim_start_matches("sqlite:")
@@ -101,11 +101,11 @@ async fn open_existing(url: &str, what: &str) -> anyhow::Result<Arc<dyn Store>> 
     }
     frontline_server::open_store(url)
         .await
-        .with_context(|| format!("{what}: opening {url}"))
+        .with_context(|| format!("{what}: opening {}", redacted(url)))
 }
 
 /// Refuses a target that holds anything, naming the first table that does.
-async fn ensure_empty(store: &dyn Store, what: &str, hint: &str) -> anyhow::Result<()> {
+pub(crate) async fn ensure_empty(store: &dyn Store, what: &str, hint: &str) -> anyhow::Result<()> {
     if let Some((table, n)) = store.table_rows().await?.into_iter().find(|(_, n)| *n > 0) {
         bail!("{what}: not empty (table {table} holds {n} rows); {hint}");
     }
@@ -113,7 +113,7 @@ async fn ensure_empty(store: &dyn Store, what: &str, hint: &str) -> anyhow::Resu
 }
 
 /// Walks the audit chain from its first record; its head hash, or the first break.
-async fn audit_head(store: &dyn Store) -> anyhow::Result<(u64, String)> {
+pub(crate) async fn audit_head(store: &dyn Store) -> anyhow::Result<(u64, String)> {
     let mut check = ChainCheck::default();
     let mut after = 0;
     loop {
@@ -200,6 +200,60 @@ impl RowSink for FileSink {
     }
 }
 
+/// Writes `store`'s export into `dir` (created; it must not hold anything): one file per
+/// table, then the manifest, last and under its name only once whole.
+pub(crate) async fn write_export(store: &dyn Store, dir: &Path) -> anyhow::Result<Manifest> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut sink = FileSink {
+        dir: dir.to_path_buf(),
+        open: None,
+        done: Vec::new(),
+    };
+    store.export(&mut sink).await?;
+    sink.finish_table()?;
+    // A table with no rows sent nothing: it gets an empty file all the same.
+    let mut tables = Vec::with_capacity(TABLES.len());
+    for table in TABLES {
+        match sink.done.iter().find(|e| e.name == table.name) {
+            Some(e) => tables.push(e.clone()),
+            None => {
+                std::fs::File::create(dir.join(format!("{}.ndjson", table.name)))?;
+                tables.push(entry(table, &TableDigest::default()));
+            }
+        }
+    }
+    let manifest = Manifest {
+        format: FORMAT.into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        created_at: Utc::now(),
+        tables,
+    };
+    let tmp = dir.join("manifest.json.tmp");
+    std::fs::write(&tmp, serde_json::to_vec_pretty(&manifest)?)?;
+    std::fs::File::open(&tmp)?.sync_all()?;
+    std::fs::rename(&tmp, dir.join("manifest.json"))?;
+    Ok(manifest)
+}
+
+impl Manifest {
+    /// Rows in every table.
+    pub(crate) fn rows(&self) -> u64 {
+        self.tables.iter().map(|t| t.rows).sum()
+    }
+
+    /// The rows of `table` in the export, decoded (for a restore's look at the erasure
+    /// ledger the backup holds).
+    pub(crate) fn rows_of(
+        dir: &Path,
+        table: &'static Table,
+        what: &str,
+    ) -> anyhow::Result<Vec<Row>> {
+        rows_of(dir, table, what)?
+            .map(|r| r.map(|(row, _)| row))
+            .collect()
+    }
+}
+
 pub(crate) async fn export(args: ExportArgs, database: &str) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     if args.out.exists() {
@@ -212,41 +266,12 @@ pub(crate) async fn export(args: ExportArgs, database: &str) -> anyhow::Result<E
         );
     }
     let store = open_existing(database, "--database").await?;
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("--out: creating {}", args.out.display()))?;
-    let mut sink = FileSink {
-        dir: args.out.clone(),
-        open: None,
-        done: Vec::new(),
-    };
-    store.export(&mut sink).await?;
-    sink.finish_table()?;
-    // A table with no rows sent nothing: it gets an empty file all the same.
-    let mut tables = Vec::with_capacity(TABLES.len());
-    for table in TABLES {
-        match sink.done.iter().find(|e| e.name == table.name) {
-            Some(e) => tables.push(e.clone()),
-            None => {
-                std::fs::File::create(args.out.join(format!("{}.ndjson", table.name)))?;
-                tables.push(entry(table, &TableDigest::default()));
-            }
-        }
-    }
-    let manifest = Manifest {
-        format: FORMAT.into(),
-        version: env!("CARGO_PKG_VERSION").into(),
-        created_at: Utc::now(),
-        tables,
-    };
-    // The manifest last, under its name only once whole: a directory without one is an
-    // export that did not finish, and import refuses it.
-    let tmp = args.out.join("manifest.json.tmp");
-    std::fs::write(&tmp, serde_json::to_vec_pretty(&manifest)?)?;
-    std::fs::File::open(&tmp)?.sync_all()?;
-    std::fs::rename(&tmp, args.out.join("manifest.json"))?;
-    let rows: u64 = manifest.tables.iter().map(|t| t.rows).sum();
+    let manifest = write_export(store.as_ref(), &args.out)
+        .await
+        .context("--out")?;
     println!(
-        "exported {rows} rows in {} tables to {} in {:.1} s",
+        "exported {} rows in {} tables to {} in {:.1} s",
+        manifest.rows(),
         manifest.tables.len(),
         args.out.display(),
         started.elapsed().as_secs_f64()
@@ -254,42 +279,58 @@ pub(crate) async fn export(args: ExportArgs, database: &str) -> anyhow::Result<E
     Ok(ExitCode::SUCCESS)
 }
 
-/// Reads and checks a manifest against this build's catalogue.
-fn read_manifest(dir: &Path) -> anyhow::Result<Manifest> {
+/// Reads an export's manifest, checks it against this build's catalogue, and checks every
+/// file against it (rows and SHA-256) before anything is written. `what` names the argument
+/// in errors (`--in`, `--from`).
+pub(crate) fn check_export(dir: &Path, what: &str) -> anyhow::Result<Manifest> {
     let path = dir.join("manifest.json");
     let text = std::fs::read_to_string(&path).with_context(|| {
         format!(
-            "--in: {} has no manifest.json (not an export, or one that did not finish)",
+            "{what}: {} has no manifest.json (not an export, or one that did not finish)",
             dir.display()
         )
     })?;
     let manifest: Manifest = serde_json::from_str(&text)
-        .with_context(|| format!("--in: {} is not a manifest", path.display()))?;
+        .with_context(|| format!("{what}: {} is not a manifest", path.display()))?;
     ensure!(
         manifest.format == FORMAT,
-        "--in: format {:?}, this build reads {FORMAT:?}",
+        "{what}: format {:?}, this build reads {FORMAT:?}",
         manifest.format
     );
     for want in &manifest.tables {
         let Some(table) = portable::table(&want.name) else {
             bail!(
-                "--in: table {} is unknown to this build (an export from a newer version?)",
+                "{what}: table {} is unknown to this build (an export from a newer version?)",
                 want.name
             );
         };
         let columns: Vec<&str> = table.columns.iter().map(|(c, _)| *c).collect();
         ensure!(
             want.columns == columns,
-            "--in: table {} has columns {:?}, this build {:?}",
+            "{what}: table {} has columns {:?}, this build {:?}",
             want.name,
             want.columns,
             columns
+        );
+        let mut digest = TableDigest::default();
+        for row in rows_of(dir, table, what)? {
+            digest.add_line(&row?.1);
+        }
+        ensure!(
+            digest.rows() == want.rows && digest.hex() == want.sha256,
+            "{what}: {}.ndjson holds {} rows (sha256 {}) where the manifest says {} ({}): \
+             damaged or edited; nothing was written",
+            want.name,
+            digest.rows(),
+            digest.hex(),
+            want.rows,
+            want.sha256
         );
     }
     for table in TABLES {
         ensure!(
             manifest.tables.iter().any(|t| t.name == table.name),
-            "--in: the manifest lists no table {}",
+            "{what}: the manifest lists no table {}",
             table.name
         );
     }
@@ -301,14 +342,16 @@ fn read_manifest(dir: &Path) -> anyhow::Result<Manifest> {
 fn rows_of(
     dir: &Path,
     table: &'static Table,
+    what: &str,
 ) -> anyhow::Result<impl Iterator<Item = anyhow::Result<(Row, String)>>> {
     let path = dir.join(format!("{}.ndjson", table.name));
-    let file = std::fs::File::open(&path).with_context(|| format!("--in: {}", path.display()))?;
+    let file = std::fs::File::open(&path).with_context(|| format!("{what}: {}", path.display()))?;
+    let what = what.to_owned();
     Ok(std::io::BufReader::new(file)
         .lines()
         .enumerate()
         .map(move |(n, line)| {
-            let at = || format!("--in: {} line {}", path.display(), n + 1);
+            let at = || format!("{what}: {} line {}", path.display(), n + 1);
             let line = line.with_context(at)?;
             let row =
                 portable::decode(table, &line).map_err(|why| anyhow::anyhow!("{}: {why}", at()))?;
@@ -316,39 +359,17 @@ fn rows_of(
         }))
 }
 
-pub(crate) async fn import(args: ImportArgs, database: &str) -> anyhow::Result<ExitCode> {
-    let started = Instant::now();
-    let manifest = read_manifest(&args.input)?;
-    // Every file is checked whole before anything is written.
-    for want in &manifest.tables {
-        let Some(table) = portable::table(&want.name) else {
-            continue;
-        };
-        let mut digest = TableDigest::default();
-        for row in rows_of(&args.input, table)? {
-            digest.add_line(&row?.1);
-        }
-        ensure!(
-            digest.rows() == want.rows && digest.hex() == want.sha256,
-            "--in: {}.ndjson holds {} rows (sha256 {}) where the manifest says {} ({}): \
-             damaged or edited; nothing was imported",
-            want.name,
-            digest.rows(),
-            digest.hex(),
-            want.rows,
-            want.sha256
-        );
-    }
-    let store = frontline_server::open_store(database).await?;
-    ensure_empty(
-        store.as_ref(),
-        "--database",
-        "import only into an empty database",
-    )
-    .await?;
+/// Writes a checked export into `store` (which must be empty), moves its counters on, and
+/// reads every table back against the manifest.
+pub(crate) async fn load_export(
+    store: &dyn Store,
+    dir: &Path,
+    manifest: &Manifest,
+    what: &str,
+) -> anyhow::Result<()> {
     for table in TABLES {
         let mut chunk = Vec::with_capacity(CHUNK);
-        let mut rows = rows_of(&args.input, table)?.peekable();
+        let mut rows = rows_of(dir, table, what)?.peekable();
         while let Some(row) = rows.next() {
             chunk.push(row?.0);
             if chunk.len() == CHUNK || rows.peek().is_none() {
@@ -361,12 +382,25 @@ pub(crate) async fn import(args: ImportArgs, database: &str) -> anyhow::Result<E
         }
     }
     store.import_finish().await?;
-    verify_target(store.as_ref(), &manifest.tables, "--database").await?;
+    verify_target(store, &manifest.tables, "--database").await
+}
+
+pub(crate) async fn import(args: ImportArgs, database: &str) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let manifest = check_export(&args.input, "--in")?;
+    let store = frontline_server::open_store(database).await?;
+    ensure_empty(
+        store.as_ref(),
+        "--database",
+        "import only into an empty database",
+    )
+    .await?;
+    load_export(store.as_ref(), &args.input, &manifest, "--in").await?;
     let (records, head) = audit_head(store.as_ref()).await?;
-    let rows: u64 = manifest.tables.iter().map(|t| t.rows).sum();
     println!(
-        "imported {rows} rows from {} in {:.1} s; every table reads back as exported, audit log \
+        "imported {} rows from {} in {:.1} s; every table reads back as exported, audit log \
          intact ({records} records, head {head})",
+        manifest.rows(),
         args.input.display(),
         started.elapsed().as_secs_f64()
     );

@@ -311,11 +311,18 @@ async fn damaged_foreign_and_tampered_backups_are_refused_and_change_nothing() {
     assert!(text(&out).contains("newer Frontline"), "{}", text(&out));
     assert!(!target.exists());
 
-    // PostgreSQL is named as not handled here, not half done.
+    // A PostgreSQL installation that cannot be reached: named, and nothing written.
     let out = backup_to(
-        "postgres://nobody@127.0.0.1:1/x",
+        "postgres://nobody:secret@127.0.0.1:1/x",
         &dir.path().join("pg.backup"),
     );
     assert!(!out.status.success());
-    assert!(text(&out).contains("pg_dump"), "{}", text(&out));
+    assert!(
+        text(&out).contains("--database: opening postgres://nobody:…@127.0.0.1:1/x"),
+        "{}",
+        text(&out)
+    );
+    assert!(!text(&out).contains("secret"), "{}", text(&out));
+    assert!(!dir.path().join("pg.backup").exists());
+    assert!(!dir.path().join("pg.backup.partial").exists());
 }

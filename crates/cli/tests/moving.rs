@@ -290,3 +290,116 @@ async fn an_export_imports_into_an_empty_database_and_a_damaged_one_is_refused()
     assert!(!out.status.success());
     assert!(text(&out).contains("does not exist"), "{}", text(&out));
 }
+
+#[tokio::test]
+async fn a_postgres_backup_taken_during_intake_restores_without_customers_erased_since() {
+    let Some(pg) = frontline_store_postgres::testing::TestDatabase::create().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (sqlite, _) = installation(dir.path(), 700).await;
+    ok(&["migrate", "--from", &sqlite, "--to", &pg.url]);
+    // More contacts arrive while the backup is taken: it is one moment of them.
+    let more = dir.path().join("more.ndjson");
+    let now = chrono::Utc::now().to_rfc3339();
+    let lines: Vec<String> = (0..3000)
+        .map(|i| {
+            serde_json::json!({"source": "chat", "id": format!("m-{i}"), "channel": "chat",
+                "received_at": now, "customer": "someone-else", "text": "app crashes on start"})
+            .to_string()
+        })
+        .collect();
+    std::fs::write(&more, lines.join("\n")).unwrap();
+    let writer = {
+        let (more, url) = (more.clone(), pg.url.clone());
+        std::thread::spawn(move || ok(&["ingest", more.to_str().unwrap(), "--database", &url]))
+    };
+    let backup = dir.path().join("pg.backup");
+    let out = ok(&[
+        "backup",
+        "--database",
+        &pg.url,
+        "--out",
+        backup.to_str().unwrap(),
+    ]);
+    assert!(out.contains("read back whole"), "{out}");
+    writer.join().unwrap();
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(backup.join("manifest.json")).unwrap())
+            .unwrap();
+    let at_backup = manifest["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "contacts")
+        .unwrap()["rows"]
+        .as_i64()
+        .unwrap();
+    assert!((700..=3700).contains(&at_backup), "{at_backup}");
+
+    // cust-3 (100 of the first 700 contacts) asks to be erased after the backup.
+    ok(&["erase", "--customer", "cust-3", "--database", &pg.url]);
+    assert_eq!(
+        pg_count(&pg.url, "SELECT COUNT(*) FROM contacts").await,
+        3600
+    );
+    let out = frontline(&[
+        "restore",
+        "--from",
+        backup.to_str().unwrap(),
+        "--database",
+        &pg.url,
+    ]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("--force"), "{}", text(&out));
+    let out = ok(&[
+        "restore",
+        "--from",
+        backup.to_str().unwrap(),
+        "--database",
+        &pg.url,
+        "--force",
+    ]);
+    assert!(
+        out.contains("1 erasures made since the backup applied again"),
+        "{out}"
+    );
+    assert_eq!(
+        pg_count(&pg.url, "SELECT COUNT(*) FROM contacts").await,
+        at_backup - 100,
+        "the backup's contacts, cust-3's excepted"
+    );
+    ok(&["audit", "verify", "--database", &pg.url]);
+
+    // Into SQLite elsewhere, with the ledger as a file.
+    let ledger = dir.path().join("ledger.ndjson");
+    let mut conn = sqlx::PgConnection::connect(&pg.url).await.unwrap();
+    let (pseudonym,): (String,) = sqlx::query_as("SELECT pseudonym FROM erasures")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    std::fs::write(
+        &ledger,
+        serde_json::json!({"id": 1, "pseudonym": pseudonym}).to_string(),
+    )
+    .unwrap();
+    let elsewhere = format!("sqlite://{}", dir.path().join("elsewhere.db").display());
+    let out = ok(&[
+        "restore",
+        "--from",
+        backup.to_str().unwrap(),
+        "--database",
+        &elsewhere,
+        "--erasures",
+        ledger.to_str().unwrap(),
+    ]);
+    assert!(out.contains("1 erasures made since"), "{out}");
+    let mut conn = sqlx::SqliteConnection::connect(&elsewhere).await.unwrap();
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM contacts")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    assert_eq!(n, at_backup - 100);
+}
