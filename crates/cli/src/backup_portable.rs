@@ -111,7 +111,7 @@ pub(crate) async fn restore(
             store.clear_table(table).await?;
         }
     }
-    moving::load_export(store.as_ref(), from, &manifest, "--from")
+    moving::load_export(&store, from, &manifest, "--from")
         .await
         .context("restore failed; run it again with --force once the cause is fixed")?;
     let origin = crate::token::cli_origin();

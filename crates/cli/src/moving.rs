@@ -362,27 +362,39 @@ fn rows_of(
 /// Writes a checked export into `store` (which must be empty), moves its counters on, and
 /// reads every table back against the manifest.
 pub(crate) async fn load_export(
-    store: &dyn Store,
+    store: &Arc<dyn Store>,
     dir: &Path,
     manifest: &Manifest,
     what: &str,
 ) -> anyhow::Result<()> {
-    for table in TABLES {
-        let mut chunk = Vec::with_capacity(CHUNK);
-        let mut rows = rows_of(dir, table, what)?.peekable();
-        while let Some(row) = rows.next() {
-            chunk.push(row?.0);
-            if chunk.len() == CHUNK || rows.peek().is_none() {
-                store
-                    .import_rows(table, &chunk)
-                    .await
-                    .with_context(|| format!("importing {}", table.name))?;
-                chunk.clear();
+    // The files are read and decoded on a thread of their own while the target writes.
+    let (out, chunks) = tokio::sync::mpsc::channel(2);
+    let reader = {
+        let (dir, what) = (dir.to_path_buf(), what.to_owned());
+        tokio::task::spawn_blocking(move || {
+            for table in TABLES {
+                let mut chunk = Vec::with_capacity(CHUNK);
+                for row in rows_of(&dir, table, &what)? {
+                    chunk.push(row?.0);
+                    if chunk.len() == CHUNK {
+                        let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
+                        if out.blocking_send((table, full)).is_err() {
+                            return Ok(());
+                        }
+                    }
+                }
+                if !chunk.is_empty() && out.blocking_send((table, chunk)).is_err() {
+                    return Ok(());
+                }
             }
-        }
-    }
+            anyhow::Ok(())
+        })
+    };
+    let written = write_chunks(store, chunks).await;
+    reader.await.context("reading the files")??;
+    written?;
     store.import_finish().await?;
-    verify_target(store, &manifest.tables, "--database").await
+    verify_target(store.as_ref(), &manifest.tables, "--database").await
 }
 
 pub(crate) async fn import(args: ImportArgs, database: &str) -> anyhow::Result<ExitCode> {
@@ -395,7 +407,7 @@ pub(crate) async fn import(args: ImportArgs, database: &str) -> anyhow::Result<E
         "import only into an empty database",
     )
     .await?;
-    load_export(store.as_ref(), &args.input, &manifest, "--in").await?;
+    load_export(&store, &args.input, &manifest, "--in").await?;
     let (records, head) = audit_head(store.as_ref()).await?;
     println!(
         "imported {} rows from {} in {:.1} s; every table reads back as exported, audit log \
@@ -462,6 +474,39 @@ async fn written((table, write): (&'static str, JoinHandle)) -> anyhow::Result<(
         .with_context(|| format!("--to: writing {table}"))
 }
 
+/// Chunks of rows on their way to the target.
+type Chunks = tokio::sync::mpsc::Receiver<(&'static Table, Vec<Row>)>;
+
+/// Writes the chunks as they come. Two chunks of one table are written at once (PostgreSQL
+/// spends most of its time maintaining indexes, one backend per connection); a table starts
+/// only once the one before it is written whole, so a row never arrives before the row it
+/// refers to.
+async fn write_chunks(target: &Arc<dyn Store>, mut chunks: Chunks) -> anyhow::Result<()> {
+    let mut writing: std::collections::VecDeque<(&'static str, JoinHandle)> =
+        std::collections::VecDeque::new();
+    while let Some((table, rows)) = chunks.recv().await {
+        if writing.back().is_some_and(|(t, _)| *t != table.name) {
+            while let Some(w) = writing.pop_front() {
+                written(w).await?;
+            }
+        }
+        if writing.len() == 2
+            && let Some(w) = writing.pop_front()
+        {
+            written(w).await?;
+        }
+        let target = Arc::clone(target);
+        writing.push_back((
+            table.name,
+            tokio::spawn(async move { target.import_rows(table, &rows).await }),
+        ));
+    }
+    while let Some(w) = writing.pop_front() {
+        written(w).await?;
+    }
+    Ok(())
+}
+
 pub(crate) async fn migrate(args: MigrateArgs) -> anyhow::Result<ExitCode> {
     ensure!(args.from != args.to, "--to: the same database as --from");
     let source = open_existing(&args.from, "--from").await?;
@@ -494,7 +539,7 @@ pub(crate) async fn migrate(args: MigrateArgs) -> anyhow::Result<ExitCode> {
     let copy_started = Instant::now();
     // The source is read on one task while the target is written on this one: the two
     // databases work at once.
-    let (out, mut chunks) = tokio::sync::mpsc::channel(2);
+    let (out, chunks) = tokio::sync::mpsc::channel(2);
     let reader = {
         let source = Arc::clone(&source);
         tokio::spawn(async move {
@@ -510,31 +555,7 @@ pub(crate) async fn migrate(args: MigrateArgs) -> anyhow::Result<ExitCode> {
             Ok::<_, StoreError>(reader.sent)
         })
     };
-    // Two chunks of one table are written at once (PostgreSQL spends most of its time
-    // maintaining indexes, one backend per connection); a table starts only once the one
-    // before it is written whole, so a row never arrives before the row it refers to.
-    let mut writing: std::collections::VecDeque<(&'static str, JoinHandle)> =
-        std::collections::VecDeque::new();
-    while let Some((table, rows)) = chunks.recv().await {
-        if writing.back().is_some_and(|(t, _)| *t != table.name) {
-            while let Some(w) = writing.pop_front() {
-                written(w).await?;
-            }
-        }
-        if writing.len() == 2
-            && let Some(w) = writing.pop_front()
-        {
-            written(w).await?;
-        }
-        let target = Arc::clone(&target);
-        writing.push_back((
-            table.name,
-            tokio::spawn(async move { target.import_rows(table, &rows).await }),
-        ));
-    }
-    while let Some(w) = writing.pop_front() {
-        written(w).await?;
-    }
+    write_chunks(&target, chunks).await?;
     let sent = reader.await.context("reading the source")??;
     let sent: Vec<TableEntry> = TABLES.iter().map(|t| entry(t, &sent.of(t.name))).collect();
     target.import_finish().await?;
