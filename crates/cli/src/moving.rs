@@ -569,7 +569,7 @@ pub(crate) async fn migrate(args: MigrateArgs) -> anyhow::Result<ExitCode> {
     );
     let rows: u64 = sent.iter().map(|t| t.rows).sum();
     println!(
-        "migrated {rows} rows in {} tables in {:.1} s ({:.0} rows/s), verified in {:.1} s: every \
+        "migrated {rows} rows in {} tables in {:.2} s ({:.0} rows/s), verified in {:.1} s: every \
          table's rows and SHA-256 equal on both sides, audit log intact ({records} records, \
          head {head}), pseudonym key and tokens carried over.\n\
          Cut-over:\n  \
