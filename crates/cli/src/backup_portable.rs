@@ -111,6 +111,7 @@ pub(crate) async fn restore(
             store.clear_table(table).await?;
         }
     }
+    store.import_started(&from.display().to_string()).await?;
     moving::load_export(&store, from, &manifest, "--from")
         .await
         .context("restore failed; run it again with --force once the cause is fixed")?;
@@ -119,6 +120,7 @@ pub(crate) async fn restore(
         store.erase_customer(pseudonym, &origin).await?;
     }
     let (records, head) = moving::audit_head(store.as_ref()).await?;
+    store.import_verified().await?;
     println!(
         "restored {} rows from {} (taken {}): every table read back as backed up, {} erasures \
          made since the backup applied again, audit log intact ({records} records, head {head})",

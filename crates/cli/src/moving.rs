@@ -407,7 +407,11 @@ pub(crate) async fn import(args: ImportArgs, database: &str) -> anyhow::Result<E
         "import only into an empty database",
     )
     .await?;
+    store
+        .import_started(&args.input.display().to_string())
+        .await?;
     load_export(&store, &args.input, &manifest, "--in").await?;
+    store.import_verified().await?;
     let (records, head) = audit_head(store.as_ref()).await?;
     println!(
         "imported {} rows from {} in {:.1} s; every table reads back as exported, audit log \
@@ -536,6 +540,8 @@ pub(crate) async fn migrate(args: MigrateArgs) -> anyhow::Result<ExitCode> {
         )
         .await?;
     }
+    // Marked until verified: `serve` refuses a database a crash left half-copied.
+    target.import_started(&redacted(&args.from)).await?;
     let copy_started = Instant::now();
     // The source is read on one task while the target is written on this one: the two
     // databases work at once.
@@ -567,6 +573,7 @@ pub(crate) async fn migrate(args: MigrateArgs) -> anyhow::Result<ExitCode> {
         head == source_head,
         "--to: the audit log ends on {head}, the source's on {source_head}"
     );
+    target.import_verified().await?;
     let rows: u64 = sent.iter().map(|t| t.rows).sum();
     println!(
         "migrated {rows} rows in {} tables in {:.2} s ({:.0} rows/s), verified in {:.1} s: every \

@@ -129,8 +129,21 @@ async fn a_sqlite_installation_moves_to_postgres_and_serves_as_before() {
             .execute(&mut conn)
             .await
             .unwrap();
+        // The mark a migration leaves until it is verified.
+        sqlx::query("INSERT INTO import_state VALUES (1, 'sqlite://live.db', now())")
+            .execute(&mut conn)
+            .await
+            .unwrap();
         conn.close().await.unwrap();
     }
+    // A half-copied installation is not served.
+    let out = frontline(&["serve", "--listen", "127.0.0.1:0", "--database", &pg.url]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("that did not finish") && text(&out).contains("--resume"),
+        "{}",
+        text(&out)
+    );
     let out = ok(&["migrate", "--from", &db, "--to", &pg.url, "--resume"]);
     assert!(out.contains("equal on both sides"), "{out}");
     assert_eq!(

@@ -291,6 +291,34 @@ pub(crate) async fn finish(store: &PostgresStore) -> Result<(), StoreError> {
     tx.commit().await.map_err(|e| map(e, "moving sequences"))
 }
 
+pub(crate) async fn started(store: &PostgresStore, source: &str) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO import_state (id, source, started_at) VALUES (1, $1, $2) \
+         ON CONFLICT (id) DO UPDATE SET source = excluded.source",
+    )
+    .bind(source)
+    .bind(chrono::Utc::now())
+    .execute(&store.pool)
+    .await
+    .map_err(|e| map(e, "marking an import"))?;
+    Ok(())
+}
+
+pub(crate) async fn verified(store: &PostgresStore) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM import_state")
+        .execute(&store.pool)
+        .await
+        .map_err(|e| map(e, "ending an import"))?;
+    Ok(())
+}
+
+pub(crate) async fn unfinished(store: &PostgresStore) -> Result<Option<String>, StoreError> {
+    sqlx::query_scalar("SELECT source FROM import_state")
+        .fetch_optional(&store.pool)
+        .await
+        .map_err(|e| map(e, "reading the import mark"))
+}
+
 pub(crate) async fn table_rows(
     store: &PostgresStore,
 ) -> Result<Vec<(&'static str, i64)>, StoreError> {

@@ -896,6 +896,18 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn import_started(&self, source: &str) -> Result<(), StoreError> {
+        portable::started(self, source).await
+    }
+
+    async fn import_verified(&self) -> Result<(), StoreError> {
+        portable::verified(self).await
+    }
+
+    async fn import_unfinished(&self) -> Result<Option<String>, StoreError> {
+        portable::unfinished(self).await
+    }
+
     async fn table_rows(&self) -> Result<Vec<(&'static str, i64)>, StoreError> {
         portable::table_rows(self).await
     }

@@ -191,6 +191,34 @@ pub(crate) async fn import(
         .map_err(|e| map(e, &format!("importing {}", table.name)))
 }
 
+pub(crate) async fn started(store: &SqliteStore, source: &str) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO import_state (id, source, started_at) VALUES (1, ?1, ?2) \
+         ON CONFLICT (id) DO UPDATE SET source = excluded.source",
+    )
+    .bind(source)
+    .bind(micros(chrono::Utc::now()))
+    .execute(&store.writer)
+    .await
+    .map_err(|e| map(e, "marking an import"))?;
+    Ok(())
+}
+
+pub(crate) async fn verified(store: &SqliteStore) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM import_state")
+        .execute(&store.writer)
+        .await
+        .map_err(|e| map(e, "ending an import"))?;
+    Ok(())
+}
+
+pub(crate) async fn unfinished(store: &SqliteStore) -> Result<Option<String>, StoreError> {
+    sqlx::query_scalar("SELECT source FROM import_state")
+        .fetch_optional(&store.reader)
+        .await
+        .map_err(|e| map(e, "reading the import mark"))
+}
+
 pub(crate) async fn table_rows(
     store: &SqliteStore,
 ) -> Result<Vec<(&'static str, i64)>, StoreError> {
@@ -233,6 +261,10 @@ mod tests {
         .fetch_all(&store.reader)
         .await
         .unwrap();
+        let tables: Vec<String> = tables
+            .into_iter()
+            .filter(|t| !frontline_store::portable::LOCAL_TABLES.contains(&t.as_str()))
+            .collect();
         let mut listed: Vec<&str> = TABLES.iter().map(|t| t.name).collect();
         listed.sort_unstable();
         assert_eq!(tables, listed, "tables");

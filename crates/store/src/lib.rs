@@ -1087,6 +1087,25 @@ pub trait Store: Send + Sync + 'static {
     /// [`StoreError::Unavailable`] when the database cannot be reached.
     async fn import_finish(&self) -> Result<(), StoreError>;
 
+    /// Marks an import, restore or migration from `source` as under way in this database
+    /// (a resumed one keeps the mark), before its first row is written.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn import_started(&self, source: &str) -> Result<(), StoreError>;
+
+    /// Removes the mark, once every imported table reads back as written.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn import_verified(&self) -> Result<(), StoreError>;
+
+    /// Where an import that has not finished came from, if one is under way or was cut short.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn import_unfinished(&self) -> Result<Option<String>, StoreError>;
+
     /// Rows in each table of [`portable::TABLES`], in its order.
     ///
     /// # Errors

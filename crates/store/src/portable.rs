@@ -475,6 +475,10 @@ pub const TABLES: &[Table] = &[
     },
 ];
 
+/// Tables of a database that are not part of its installation's data, and so not exported:
+/// the mark of an import under way into this very database.
+pub const LOCAL_TABLES: &[&str] = &["import_state"];
+
 /// The table called `name`.
 pub fn table(name: &str) -> Option<&'static Table> {
     TABLES.iter().find(|t| t.name == name)

@@ -72,6 +72,14 @@ pub struct Application {
 pub async fn build(config: Config) -> anyhow::Result<Application> {
     config.check()?;
     let store = open_store(&config.database).await?;
+    // Before anything is generated or served: a copy a crash cut short is not the installation.
+    if let Some(source) = store.import_unfinished().await? {
+        anyhow::bail!(
+            "the database holds an import, restore or migration from {source} that did not \
+             finish; finish it (frontline migrate --resume, or restore --force again) before \
+             serving it"
+        );
+    }
     let taxonomy = config.load_taxonomy().context("loading the taxonomy")?;
     let pseudonyms = pseudonym_key(&config, store.as_ref()).await?;
     let listener = TcpListener::bind(config.listen)

@@ -82,7 +82,20 @@ pub async fn an_export_imports_back_whole_and_numbering_goes_on(store: &dyn Stor
         )
         .await
         .unwrap();
+    // An import under way is marked until verified, and the mark is not exported.
+    assert_eq!(store.import_unfinished().await.unwrap(), None);
+    store.import_started("sqlite://old.db").await.unwrap();
+    store
+        .import_started("sqlite://old.db (resumed)")
+        .await
+        .unwrap();
+    assert_eq!(
+        store.import_unfinished().await.unwrap().as_deref(),
+        Some("sqlite://old.db (resumed)")
+    );
     let before = exported(store).await;
+    store.import_verified().await.unwrap();
+    assert_eq!(store.import_unfinished().await.unwrap(), None);
     let rows_before = store.table_rows().await.unwrap();
     assert!(
         rows_before.iter().filter(|(_, n)| *n > 0).count() >= 9,
