@@ -74,7 +74,7 @@ pub(crate) struct Manifest {
 
 const MANIFEST_TABLE: &str = "backup_manifest";
 
-fn sqlite_path(url: &str) -> anyhow::Result<PathBuf> {
+pub(crate) fn sqlite_path(url: &str) -> anyhow::Result<PathBuf> {
     let rest = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))

@@ -91,13 +91,8 @@ fn entry(table: &Table, digest: &TableDigest) -> TableEntry {
 /// path that is not there is an error, not a new empty installation.
 pub(crate) async fn open_existing(url: &str, what: &str) -> anyhow::Result<Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
-        let path = url
-            .trim_start_matches("sqlite:")
-            .trim_start_matches("//")
-            .split('?')
-            .next()
-            .unwrap_or_default();
-        ensure!(Path::new(path).exists(), "{what}: {path} does not exist");
+        let path = crate::backup::sqlite_path(url)?;
+        ensure!(path.exists(), "{what}: {} does not exist", path.display());
     }
     frontline_server::open_store(url)
         .await
@@ -567,12 +562,9 @@ pub(crate) async fn migrate(args: MigrateArgs) -> anyhow::Result<ExitCode> {
     target.import_finish().await?;
     let copied = copy_started.elapsed();
     verify_target(target.as_ref(), &sent, "--to").await?;
+    // Equal audit_log digests above already mean the same records, so the same head: the
+    // source's chain is not walked again, only the target's checked whole.
     let (records, head) = audit_head(target.as_ref()).await?;
-    let (_, source_head) = audit_head(source.as_ref()).await?;
-    ensure!(
-        head == source_head,
-        "--to: the audit log ends on {head}, the source's on {source_head}"
-    );
     target.import_verified().await?;
     let rows: u64 = sent.iter().map(|t| t.rows).sum();
     println!(
