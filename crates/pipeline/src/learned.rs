@@ -206,6 +206,12 @@ pub struct TrainConfig {
     /// Wrapped and misspelt copies of each example trained on besides it
     /// ([`crate::augment`]).
     pub variants: usize,
+    /// How much each update shrinks the weights it touches (L2 regularisation, scaled by the
+    /// learning rate). Without it the model leaned on incidental words of a small corpus
+    /// ("customer", a sign-off, "entered the code") and called ordinary access trouble an
+    /// account takeover: on drills it never saw, `account_takeover` precision rose from 0.76
+    /// to 0.97 at the same recall when it came in.
+    pub l2: f32,
 }
 
 impl Default for TrainConfig {
@@ -216,6 +222,7 @@ impl Default for TrainConfig {
             rate: 0.8,
             positive_weight: 2.0,
             variants: 4,
+            l2: 0.001,
         }
     }
 }
@@ -310,8 +317,10 @@ impl TopicModel {
                     };
                     let g = (p - target) * weight * rate;
                     model.bias[t] -= g * 0.1;
+                    let shrink = 1.0 - rate * config.l2;
                     for &i in idx {
-                        model.weights[i as usize * n + t] -= g * value;
+                        let w = &mut model.weights[i as usize * n + t];
+                        *w = *w * shrink - g * value;
                     }
                 }
             }
