@@ -68,6 +68,11 @@ pub struct Detector {
     spikes: SpikeTracker,
     clusters: ClusterTracker,
     themes: ThemeTracker,
+    /// Themes among security reports only ([`ThemeConfig::security_reports`]).
+    security_themes: ThemeTracker,
+    /// The topics whose contacts it hears: the security topics, which spikes also watch per
+    /// language.
+    security: Vec<String>,
     groups: Vec<Group>,
 }
 
@@ -86,8 +91,10 @@ impl Detector {
     pub fn new(spikes: SpikeConfig, clusters: ClusterConfig, themes: ThemeConfig) -> Self {
         Self {
             off: Vec::new(),
-            spikes: SpikeTracker::new(spikes),
             clusters: ClusterTracker::new(clusters),
+            security_themes: ThemeTracker::new(ThemeConfig::security_reports(&themes)),
+            security: spikes.by_language.clone(),
+            spikes: SpikeTracker::new(spikes),
             themes: ThemeTracker::new(themes),
             groups: Vec::new(),
         }
@@ -130,6 +137,15 @@ impl Detector {
         let themes = self.themes.add(c, normalized);
         if !self.off.contains(&Layer::Themes) {
             alerts.extend(themes);
+        }
+        // The same words again among security reports alone: "bank", "details" or "cambiado"
+        // are everyday words overall, and news when several customers' fraud or takeover
+        // reports suddenly share them (a card-testing merchant, a lure's wording).
+        if c.topics.iter().any(|t| self.security.contains(t)) {
+            let themes = self.security_themes.add(c, normalized);
+            if !self.off.contains(&Layer::Themes) {
+                alerts.extend(themes);
+            }
         }
         let cluster = self.clusters.add(&ClusteredContact {
             source: c.source,
@@ -286,5 +302,82 @@ mod tests {
                 .any(|a| a.text.as_deref().unwrap_or_default().contains("zorblatix")),
             "{worked_out:?}"
         );
+    }
+    /// Two days in which "bank" is everyday (a third of all contacts) but never in a fraud
+    /// report, then four customers' reports within the hour that share it, with the fraud
+    /// topic (`reported`) or without any; the alerts the wave raised.
+    fn bank_wave(reported: bool) -> Vec<SpikeAlert> {
+        let start = DateTime::parse_from_rfc3339("2026-11-02T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let mut detector = Detector::default();
+        let fraud = vec!["fraud".to_owned()];
+        let none: Vec<String> = Vec::new();
+        let mut out = Vec::new();
+        let mut feed = |id: String, minute: i64, text: &str, topics: &[String]| {
+            out.extend(detector.add(&DetectedContact {
+                source: "mail",
+                id: &id,
+                received_at: start + Duration::minutes(minute),
+                text,
+                normalized: None,
+                topics,
+                service: None,
+                channel: "email",
+                customer: Some(&id),
+                language: Some("en"),
+            }));
+        };
+        let ordinary = [
+            "my bank transfer to a friend is late",
+            "where is my parcel, it has been a week",
+            "how do I change my plan",
+        ];
+        for m in 0..(2 * 24 * 60) {
+            // Enough fraud reports for the security tracker's warm-up.
+            if m % 8 == 0 {
+                feed(format!("f{m}"), m, "a charge I do not recognise", &fraud);
+            } else {
+                feed(format!("c{m}"), m, ordinary[(m % 3) as usize], &none);
+            }
+        }
+        // Told differently each time, so no two are copies (a cluster) and no new word is
+        // shared overall (a theme there).
+        let wave = [
+            "the bank says this charge is not mine",
+            "bank phoned me, a charge I never made",
+            "my bank blocked a charge, was it you",
+            "alert from my bank about a charge today",
+        ];
+        for (i, text) in (0..).zip(wave) {
+            let topics = if reported { &fraud } else { &none };
+            feed(format!("w{i}"), 2 * 24 * 60 + 1 + i * 12, text, topics);
+        }
+        let wave_start = start + Duration::minutes(2 * 24 * 60);
+        out.retain(|a| a.raised_at >= wave_start);
+        out
+    }
+
+    #[test]
+    fn an_everyday_word_shared_by_several_fraud_reports_is_a_theme() {
+        let reported = bank_wave(true);
+        let theme = reported
+            .iter()
+            .find(|a| a.alert_id.starts_with("security-theme:"))
+            .unwrap_or_else(|| panic!("no security theme in {reported:?}"));
+        assert_eq!(theme.kind, AlertKind::Theme);
+        assert_eq!(theme.topic.as_deref(), Some("fraud"));
+        assert!(
+            theme.text.as_deref().unwrap_or_default().contains("bank"),
+            "{theme:?}"
+        );
+        assert!(theme.customers >= 3, "{theme:?}");
+        // Everyday overall, the word is no theme there; and the same contacts without a
+        // security topic raise nothing.
+        assert!(
+            !reported.iter().any(|a| a.alert_id.starts_with("theme:")),
+            "{reported:?}"
+        );
+        assert!(bank_wave(false).is_empty());
     }
 }
