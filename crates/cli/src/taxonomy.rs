@@ -23,9 +23,11 @@ pub(crate) enum TaxonomyCommand {
         /// Where to write the model (the embedded one is `crates/pipeline/classifier/model.bin`).
         #[arg(long, default_value = "crates/pipeline/classifier/model.bin")]
         out: PathBuf,
-        /// Also learn from the topics people corrected on contacts (`PUT
-        /// /api/v1/contacts/{source}/{id}/topics`) in the configured database: their redacted
-        /// texts with the corrected topics. Point `[taxonomy] model` at the result to use it.
+        /// Also learn from what people taught in the configured database: the topics they
+        /// corrected on contacts (`PUT /api/v1/contacts/{source}/{id}/topics`), and the
+        /// contacts of alerts they dismissed as not a security matter (a reason beginning "not
+        /// security" or "not a security"), which lose the alert's topic. Point `[taxonomy]
+        /// model` at the result to use it.
         #[arg(long)]
         feedback: bool,
     },
@@ -70,24 +72,68 @@ pub(crate) async fn run(command: &TaxonomyCommand, config: &Config) -> anyhow::R
     }
 }
 
-/// The topic corrections stored in the configured database, as training examples (a contact
-/// corrected to no topic teaches `other`).
+/// What people taught in the configured database, as training examples: the topics they
+/// corrected on contacts (a contact corrected to no topic teaches `other`), and the evidence of
+/// alerts they dismissed as not a security matter (see [`not_security`]): each such contact
+/// keeps its other topics and loses the alert's, unless someone corrected it by hand.
 async fn feedback_examples(config: &Config) -> anyhow::Result<Vec<Example>> {
     let store = frontline_server::open_store(&config.database).await?;
-    Ok(store
-        .topic_corrections()
-        .await?
-        .into_iter()
-        .map(|c| Example {
-            topics: if c.topics.is_empty() {
-                vec!["other".to_owned()]
-            } else {
-                c.topics
-            },
-            text: c.text,
-            language: c.language.unwrap_or_else(|| "en".to_owned()),
-        })
-        .collect())
+    let example = |topics: Vec<String>, text: String, language: Option<String>| Example {
+        topics: if topics.is_empty() {
+            vec!["other".to_owned()]
+        } else {
+            topics
+        },
+        text,
+        language: language.unwrap_or_else(|| "en".to_owned()),
+    };
+    let mut taught = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for c in store.topic_corrections().await? {
+        taught.insert((c.source.clone(), c.id.clone()));
+        out.push(example(c.topics, c.text, c.language));
+    }
+    let mut query = frontline_store::AlertQuery {
+        state: Some(frontline_core::alert::AlertState::Dismissed),
+        limit: frontline_store::query::MAX_LIMIT,
+        ..Default::default()
+    };
+    loop {
+        let page = store.list_alerts(&query).await?;
+        for alert in &page.items {
+            let Some(topic) = alert.detected.topic.as_deref() else {
+                // A theme or cluster without a topic says nothing about the classifier.
+                continue;
+            };
+            if !alert.reason.as_deref().is_some_and(not_security) {
+                continue;
+            }
+            for e in &alert.detected.evidence {
+                if !taught.insert((e.source.clone(), e.id.clone())) {
+                    continue;
+                }
+                let Some(contact) = store.get_contact(&e.source, &e.id).await? else {
+                    continue; // erased or past retention since
+                };
+                let c = contact.contact;
+                let topics = c.topics.into_iter().filter(|t| t != topic).collect();
+                out.push(example(topics, c.text, c.language));
+            }
+        }
+        match page.next_cursor {
+            Some(next) => query.after = Some(next),
+            None => break,
+        }
+    }
+    Ok(out)
+}
+
+/// Whether a dismissal's reason says the alert was no security matter: "not security", "not
+/// a security matter", "not a security issue" and the like, in any case. Other reasons
+/// (a duplicate, already handled, a test) say nothing about the topic.
+pub fn not_security(reason: &str) -> bool {
+    let r = reason.trim().to_lowercase();
+    r.starts_with("not security") || r.starts_with("not a security")
 }
 
 fn train(corpus: &PathBuf, out: &PathBuf, feedback: Vec<Example>) -> anyhow::Result<ExitCode> {
@@ -111,7 +157,7 @@ fn train(corpus: &PathBuf, out: &PathBuf, feedback: Vec<Example>) -> anyhow::Res
     let bytes = model.to_bytes();
     std::fs::write(out, &bytes).with_context(|| format!("writing {}", out.display()))?;
     eprintln!(
-        "taxonomy train: {} examples from {} files and {corrections} corrections, topics {}, {} bytes to {}",
+        "taxonomy train: {} examples from {} files and {corrections} taught by people (corrections, alerts dismissed as not security), topics {}, {} bytes to {}",
         examples.len(),
         files.len(),
         model.topics().join(", "),

@@ -356,42 +356,91 @@ async fn user_add_prints_only_a_one_time_password_that_must_be_changed() {
     assert!(String::from_utf8_lossy(&ghost.stderr).contains("ghost"));
 }
 
-/// `taxonomy train --feedback` learns from the topics people corrected in the database: the
-/// corrected text scores its new topic higher than a model trained without the correction.
+/// `taxonomy train --feedback` learns from the topics people corrected in the database and
+/// from alerts they dismissed as not a security matter: the corrected text scores its new
+/// topic higher than a model trained without the correction, the dismissed alert's contact its
+/// topic lower.
 #[test]
-fn training_with_feedback_learns_what_people_corrected() {
+fn training_with_feedback_learns_what_people_corrected_and_dismissed() {
     use frontline_core::contact::{Channel, ContactKey, RedactedContact};
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("f.db").display());
     let text = "the blue widget keeps squeaking at the gate";
+    let survey = "got a text asking me to verify my details by clicking the link, is this you";
     tokio::runtime::Runtime::new().unwrap().block_on(async {
         let store = frontline_server::open_store(&db).await.unwrap();
         let origin = frontline_store::Origin::new(frontline_core::audit::Actor::System);
+        let contact = |id: &str| RedactedContact {
+            key: ContactKey {
+                source: "chat".into(),
+                id: id.into(),
+            },
+            channel: Channel::Chat,
+            received_at: chrono::Utc::now(),
+            text: text.into(),
+            customer: None,
+            service: None,
+            region: None,
+            language: Some("en".into()),
+            metadata: None,
+            topics: Vec::new(),
+        };
         store
-            .insert_contacts(
-                &[RedactedContact {
-                    key: ContactKey {
-                        source: "chat".into(),
-                        id: "w1".into(),
-                    },
-                    channel: Channel::Chat,
-                    received_at: chrono::Utc::now(),
-                    text: text.into(),
-                    customer: None,
-                    service: None,
-                    region: None,
-                    language: Some("en".into()),
-                    metadata: None,
-                    topics: Vec::new(),
-                }],
-                &origin,
-            )
+            .insert_contacts(&[contact("w1")], &origin)
             .await
             .unwrap();
         store
             .correct_topics("chat", "w1", &["outage".to_owned()], &origin)
             .await
             .unwrap();
+        // A survey text read as phishing, raised as such, and dismissed as no security
+        // matter; another, dismissed as a duplicate, teaches nothing.
+        let survey = |id: &str| RedactedContact {
+            text: survey.into(),
+            topics: vec!["phishing".into()],
+            ..contact(id)
+        };
+        store
+            .insert_contacts(&[survey("s1"), survey("s2")], &origin)
+            .await
+            .unwrap();
+        for (id, reason, evidence) in [
+            ("a1", "Not a security matter: our own survey", "s1"),
+            ("a2", "duplicate", "s2"),
+        ] {
+            store
+                .upsert_alerts(&[frontline_core::alert::DetectedAlert {
+                    alert_id: id.into(),
+                    kind: frontline_core::alert::AlertKind::Theme,
+                    topic: Some("phishing".into()),
+                    service: None,
+                    channel: None,
+                    started_at: chrono::Utc::now(),
+                    raised_at: chrono::Utc::now(),
+                    observed: 1,
+                    customers: 1,
+                    expected: 0.0,
+                    score: 1.0,
+                    evidence: vec![frontline_core::alert::Evidence {
+                        source: "chat".into(),
+                        id: evidence.into(),
+                    }],
+                    text: None,
+                    language: None,
+                    group_id: None,
+                }])
+                .await
+                .unwrap();
+            store
+                .set_alert_state(
+                    id,
+                    frontline_core::alert::AlertState::Dismissed,
+                    Some(reason),
+                    &origin,
+                )
+                .await
+                .unwrap();
+        }
     });
     let corpus = concat!(env!("CARGO_MANIFEST_DIR"), "/../pipeline/classifier");
     let train = |out: &str, feedback: bool| {
@@ -420,11 +469,19 @@ fn training_with_feedback_learns_what_people_corrected() {
     };
     let (plain, _) = train("plain.bin", false);
     let (taught, said) = train("taught.bin", true);
-    assert!(said.contains("and 1 corrections"), "{said}");
-    let outage = |m: &frontline_pipeline::learned::TopicModel| {
-        let i = m.topics().iter().position(|t| t == "outage").unwrap();
+    assert!(said.contains("and 2 taught by people"), "{said}");
+    let p = |m: &frontline_pipeline::learned::TopicModel, topic: &str, text: &str| {
+        let i = m.topics().iter().position(|t| t == topic).unwrap();
         m.probabilities(&frontline_pipeline::classify::normalize(text))[i]
     };
+    let outage = |m: &frontline_pipeline::learned::TopicModel| p(m, "outage", text);
+    let phishing = |m: &frontline_pipeline::learned::TopicModel| p(m, "phishing", survey);
+    assert!(
+        phishing(&taught) < phishing(&plain) - 0.1,
+        "{} vs {}",
+        phishing(&taught),
+        phishing(&plain)
+    );
     assert!(
         outage(&taught) > outage(&plain) + 0.2,
         "{} vs {}",
