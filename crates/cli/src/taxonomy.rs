@@ -131,7 +131,7 @@ async fn feedback_examples(config: &Config) -> anyhow::Result<Vec<Example>> {
 /// Whether a dismissal's reason says the alert was no security matter: "not security", "not
 /// a security matter", "not a security issue" and the like, in any case. Other reasons
 /// (a duplicate, already handled, a test) say nothing about the topic.
-pub fn not_security(reason: &str) -> bool {
+fn not_security(reason: &str) -> bool {
     let r = reason.trim().to_lowercase();
     r.starts_with("not security") || r.starts_with("not a security")
 }

@@ -303,6 +303,7 @@ mod tests {
             "{worked_out:?}"
         );
     }
+
     /// Two days in which "bank" is everyday (a third of all contacts) but never in a fraud
     /// report, then four customers' reports within the hour that share it, with the fraud
     /// topic (`reported`) or without any; the alerts the wave raised.
