@@ -81,7 +81,7 @@ impl ThemeConfig {
     /// The settings for themes among security reports only (contacts with a security topic):
     /// a word every customer uses ("bank", "details", "cambiado") is no theme overall, yet
     /// news when four customers' fraud or takeover reports suddenly share it, or three share a
-    /// word never seen in such reports. The stream is a twentieth of all contacts, so fewer
+    /// word never seen in such reports. The stream is about a fiftieth of all contacts, so fewer
     /// words are watched and the customers needed are fewer. Host names are left to the
     /// overall tracker: security reports quote a shortener or a one-off lure domain every
     /// day, and three of them in an hour was, on the drills, background more often than a
