@@ -39,9 +39,8 @@ pub struct Intake {
 /// What topics, themes and clusters read of a redacted text: the customer's own words (not
 /// the quoted reply below them), normalised for matching.
 pub fn heard(redacted: &str) -> String {
-    classify::normalize(&own_words::without_wrapper_lines(own_words::own_words(
-        redacted,
-    )))
+    let own = own_words::without_wrapper_lines(own_words::own_words(redacted));
+    classify::normalize(&own_words::without_courtesies(&own))
 }
 
 impl Intake {
