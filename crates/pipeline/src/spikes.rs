@@ -257,7 +257,21 @@ impl Stream {
         let age = self.age(t);
         let known = |(v, n): (f64, u32)| (n >= 30).then_some(v);
         let by_hour = if age >= DAY * 7 {
-            known(self.by_hour_of_week[t.how]).or(known(self.by_hour[t.hour]))
+            match (
+                known(self.by_hour_of_week[t.how]),
+                known(self.by_hour[t.hour]),
+            ) {
+                // A sparse stream's hour of the week holds a contact or two from one or two
+                // weeks: alone it is mostly chance (one stray report last Thursday at 3 a.m.
+                // tripled the rate a takeover wave this Thursday was measured against, and
+                // delayed its alert by half an hour). It is shrunk towards the same hour of
+                // every day, as if that held `WEEK_PRIOR` minutes of it.
+                (Some(week), Some(day)) if day < SPARSE_RATE => {
+                    let n = f64::from(self.by_hour_of_week[t.how].1);
+                    Some((week * n + day * WEEK_PRIOR) / (n + WEEK_PRIOR))
+                }
+                (week, day) => week.or(day),
+            }
         } else if age >= DAY {
             known(self.by_hour[t.hour])
         } else {
@@ -310,6 +324,9 @@ impl Stream {
 /// The least count a minute any stream is expected to see (one contact in about a day and a
 /// half): a topic never seen is still possible, and a first contact is not infinitely rare.
 const MIN_RATE: f64 = 0.0005;
+/// How many minutes of evidence the same hour of every day counts for against a sparse
+/// stream's hour of the week (which holds 60 a week, up to 180).
+const WEEK_PRIOR: f64 = 120.0;
 /// The least share of its whole-day rate a stream is expected to see in any hour.
 const DAY_SHARE: f64 = 0.25;
 /// Below this many contacts a minute (three an hour) a stream is sparse: one contact moves
@@ -983,6 +1000,52 @@ mod tests {
             .min()
             .expect("an account takeover alert");
         assert!(first - wave <= Duration::minutes(6 * 12), "{first}");
+    }
+
+    #[test]
+    fn two_stray_reports_a_week_ago_do_not_hide_a_wave_at_the_same_hour() {
+        let start = monday();
+        let mut tracker = SpikeTracker::new(SpikeConfig::default());
+        let other = vec!["other".to_owned()];
+        let takeover = vec!["account_takeover".to_owned()];
+        let mut alerts = Vec::new();
+        let mut n = 0;
+        let mut add = |tracker: &mut SpikeTracker, at: DateTime<Utc>, topics: &[String]| {
+            n += 1;
+            tracker.add(&contact(&format!("c{n}"), at, topics))
+        };
+        // Eight days as in the slow wave above, and on the first Tuesday two stray takeover
+        // reports between one and two at night: that hour of the week has seen two an hour.
+        let tuesday = start + Duration::days(1) + Duration::hours(1);
+        for m in 0..8 * 24 * 60i64 {
+            let at = start + Duration::minutes(m);
+            alerts.extend(add(&mut tracker, at, &other));
+            let hour = (m / 60) % 24;
+            let by_day = (8..20).contains(&hour) && m % 60 == 17;
+            let stray =
+                at == tuesday + Duration::minutes(10) || at == tuesday + Duration::minutes(40);
+            if by_day || m % 300 == 123 || stray {
+                alerts.extend(add(&mut tracker, at + Duration::seconds(5), &takeover));
+            }
+        }
+        // The next Tuesday at one, one report every eight minutes.
+        let wave = tuesday + Duration::days(7);
+        for m in 0..2 * 60i64 {
+            let at = wave + Duration::minutes(m);
+            alerts.extend(add(&mut tracker, at, &other));
+            if m % 8 == 0 {
+                alerts.extend(add(&mut tracker, at + Duration::seconds(5), &takeover));
+            }
+        }
+        let first = alerts
+            .iter()
+            .filter(|a| a.topic.as_deref() == Some("account_takeover") && a.raised_at >= wave)
+            .map(|a| a.raised_at)
+            .min()
+            .expect("an account takeover alert");
+        // Against that hour of the week alone (two an hour) the wave needed 81 minutes and
+        // eleven reports; shrunk towards every night's rate, six are enough.
+        assert!(first - wave <= Duration::minutes(6 * 8), "{first}");
     }
 
     #[test]
