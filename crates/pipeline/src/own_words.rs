@@ -77,6 +77,9 @@ pub fn without_courtesies(text: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// The longest line (in bytes) that can be a salutation or a closing: four long words.
+const SHORT_LINE: usize = 80;
+
 fn words(line: &str) -> usize {
     line.split_whitespace().count()
 }
@@ -111,6 +114,10 @@ fn is_salutation(line: &str) -> bool {
         "hoi",
     ];
     let bare = line.trim();
+    // Most lines are sentences: too long to be a greeting, and not worth counting words in.
+    if bare.len() > SHORT_LINE {
+        return false;
+    }
     let word_count = words(bare);
     (word_count <= 4 && bare.ends_with(','))
         || (word_count <= 3 && {
@@ -167,7 +174,8 @@ fn is_closing(line: &str) -> bool {
         "grazie mille",
     ];
     let bare = line.trim();
-    words(bare) <= 4
+    bare.len() <= SHORT_LINE
+        && words(bare) <= 4
         && (bare.ends_with(',')
             || CLOSINGS.contains(
                 &bare
