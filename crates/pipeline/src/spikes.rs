@@ -960,8 +960,16 @@ mod tests {
         assert!(overall.expected < 1.0);
     }
 
-    #[test]
-    fn a_slow_wave_of_a_rare_topic_at_night_alerts_within_a_few_contacts() {
+    /// Eight days of ordinary traffic with a takeover report an hour by day and one every five
+    /// hours by night, and one more at each of `strays`; then from `wave` one report every
+    /// `every` minutes for `minutes`. Gives the alerts raised before the wave and how long
+    /// after its start the first takeover alert came.
+    fn takeover_wave_at_night(
+        strays: &[DateTime<Utc>],
+        wave: DateTime<Utc>,
+        every: i64,
+        minutes: i64,
+    ) -> (Vec<SpikeAlert>, Option<Duration>) {
         let start = monday();
         let mut tracker = SpikeTracker::new(SpikeConfig::default());
         let other = vec!["other".to_owned()];
@@ -972,80 +980,56 @@ mod tests {
             n += 1;
             tracker.add(&contact(&format!("c{n}"), at, topics))
         };
-        // Eight days of ordinary traffic, and a takeover report an hour by day and one every
-        // five hours by night.
         for m in 0..8 * 24 * 60i64 {
             let at = start + Duration::minutes(m);
             alerts.extend(add(&mut tracker, at, &other));
             let hour = (m / 60) % 24;
             let by_day = (8..20).contains(&hour) && m % 60 == 17;
-            if by_day || m % 300 == 123 {
+            if by_day || m % 300 == 123 || strays.contains(&at) {
                 alerts.extend(add(&mut tracker, at + Duration::seconds(5), &takeover));
             }
         }
-        assert!(alerts.is_empty(), "{alerts:?}");
-        // Then at one at night, one report every twelve minutes.
-        let wave = start + Duration::days(8) + Duration::hours(1);
-        for m in 0..4 * 60i64 {
+        let before = std::mem::take(&mut alerts);
+        for m in 0..minutes {
             let at = wave + Duration::minutes(m);
             alerts.extend(add(&mut tracker, at, &other));
-            if m % 12 == 0 {
+            if m % every == 0 {
                 alerts.extend(add(&mut tracker, at + Duration::seconds(5), &takeover));
             }
         }
         let first = alerts
             .iter()
             .filter(|a| a.topic.as_deref() == Some("account_takeover"))
-            .map(|a| a.raised_at)
-            .min()
-            .expect("an account takeover alert");
-        assert!(first - wave <= Duration::minutes(6 * 12), "{first}");
+            .map(|a| a.raised_at - wave)
+            .min();
+        (before, first)
+    }
+
+    #[test]
+    fn a_slow_wave_of_a_rare_topic_at_night_alerts_within_a_few_contacts() {
+        // At one at night, one report every twelve minutes.
+        let wave = monday() + Duration::days(8) + Duration::hours(1);
+        let (before, first) = takeover_wave_at_night(&[], wave, 12, 4 * 60);
+        assert!(before.is_empty(), "{before:?}");
+        let first = first.expect("an account takeover alert");
+        assert!(first <= Duration::minutes(6 * 12), "{first}");
     }
 
     #[test]
     fn two_stray_reports_a_week_ago_do_not_hide_a_wave_at_the_same_hour() {
-        let start = monday();
-        let mut tracker = SpikeTracker::new(SpikeConfig::default());
-        let other = vec!["other".to_owned()];
-        let takeover = vec!["account_takeover".to_owned()];
-        let mut alerts = Vec::new();
-        let mut n = 0;
-        let mut add = |tracker: &mut SpikeTracker, at: DateTime<Utc>, topics: &[String]| {
-            n += 1;
-            tracker.add(&contact(&format!("c{n}"), at, topics))
-        };
-        // Eight days as in the slow wave above, and on the first Tuesday two stray takeover
-        // reports between one and two at night: that hour of the week has seen two an hour.
-        let tuesday = start + Duration::days(1) + Duration::hours(1);
-        for m in 0..8 * 24 * 60i64 {
-            let at = start + Duration::minutes(m);
-            alerts.extend(add(&mut tracker, at, &other));
-            let hour = (m / 60) % 24;
-            let by_day = (8..20).contains(&hour) && m % 60 == 17;
-            let stray =
-                at == tuesday + Duration::minutes(10) || at == tuesday + Duration::minutes(40);
-            if by_day || m % 300 == 123 || stray {
-                alerts.extend(add(&mut tracker, at + Duration::seconds(5), &takeover));
-            }
-        }
-        // The next Tuesday at one, one report every eight minutes.
-        let wave = tuesday + Duration::days(7);
-        for m in 0..2 * 60i64 {
-            let at = wave + Duration::minutes(m);
-            alerts.extend(add(&mut tracker, at, &other));
-            if m % 8 == 0 {
-                alerts.extend(add(&mut tracker, at + Duration::seconds(5), &takeover));
-            }
-        }
-        let first = alerts
-            .iter()
-            .filter(|a| a.topic.as_deref() == Some("account_takeover") && a.raised_at >= wave)
-            .map(|a| a.raised_at)
-            .min()
-            .expect("an account takeover alert");
-        // Against that hour of the week alone (two an hour) the wave needed 81 minutes and
-        // eleven reports; shrunk towards every night's rate, six are enough.
-        assert!(first - wave <= Duration::minutes(6 * 8), "{first}");
+        // On the first Tuesday two stray reports between one and two at night (that hour of
+        // the week has seen two an hour), and the next Tuesday at one a report every eight
+        // minutes.
+        let tuesday = monday() + Duration::days(1) + Duration::hours(1);
+        let strays = [
+            tuesday + Duration::minutes(10),
+            tuesday + Duration::minutes(40),
+        ];
+        let (_, first) = takeover_wave_at_night(&strays, tuesday + Duration::days(7), 8, 2 * 60);
+        let first = first.expect("an account takeover alert");
+        // Against that hour of the week alone the wave needed 81 minutes and eleven reports;
+        // shrunk towards every night's rate, six are enough.
+        assert!(first <= Duration::minutes(6 * 8), "{first}");
     }
 
     #[test]
