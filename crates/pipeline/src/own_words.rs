@@ -122,9 +122,11 @@ fn is_salutation(line: &str) -> bool {
     (word_count <= 4 && bare.ends_with(','))
         || (word_count <= 3 && {
             let lower = bare.trim_end_matches(['!', '.', ',']).to_lowercase();
-            GREETINGS
-                .iter()
-                .any(|g| lower == *g || lower.starts_with(&format!("{g} ")))
+            GREETINGS.iter().any(|g| {
+                lower
+                    .strip_prefix(g)
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with(' '))
+            })
         })
 }
 
