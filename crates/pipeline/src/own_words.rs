@@ -113,15 +113,12 @@ fn is_salutation(line: &str) -> bool {
         "beste",
         "hoi",
     ];
-    let bare = line.trim();
-    // Most lines are sentences: too long to be a greeting, and not worth counting words in.
-    if bare.len() > SHORT_LINE {
+    let Some((bare, word_count)) = short(line) else {
         return false;
-    }
-    let word_count = words(bare);
-    (word_count <= 4 && bare.ends_with(','))
+    };
+    bare.ends_with(',')
         || (word_count <= 3 && {
-            let lower = bare.trim_end_matches(['!', '.', ',']).to_lowercase();
+            let lower = lower_words(bare);
             GREETINGS.iter().any(|g| {
                 lower
                     .strip_prefix(g)
@@ -175,16 +172,26 @@ fn is_closing(line: &str) -> bool {
         "atentamente",
         "grazie mille",
     ];
+    short(line).is_some_and(|(bare, _)| {
+        bare.ends_with(',') || CLOSINGS.contains(&lower_words(bare).as_str())
+    })
+}
+
+/// `line` trimmed with its number of words, if it is short enough to be a salutation or a
+/// closing (four words at most). Most lines are sentences: too long to be either, and not worth
+/// counting words in.
+fn short(line: &str) -> Option<(&str, usize)> {
     let bare = line.trim();
-    bare.len() <= SHORT_LINE
-        && words(bare) <= 4
-        && (bare.ends_with(',')
-            || CLOSINGS.contains(
-                &bare
-                    .trim_end_matches(['!', '.', ','])
-                    .to_lowercase()
-                    .as_str(),
-            ))
+    if bare.len() > SHORT_LINE {
+        return None;
+    }
+    let word_count = words(bare);
+    (word_count <= 4).then_some((bare, word_count))
+}
+
+/// A short line's words in lower case, without the punctuation that ends it ("Thanks!").
+fn lower_words(bare: &str) -> String {
+    bare.trim_end_matches(['!', '.', ',']).to_lowercase()
 }
 
 /// A line said by the chat's assistant or holding a web form's field.

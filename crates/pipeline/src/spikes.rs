@@ -257,18 +257,16 @@ impl Stream {
         let age = self.age(t);
         let known = |(v, n): (f64, u32)| (n >= 30).then_some(v);
         let by_hour = if age >= DAY * 7 {
-            match (
-                known(self.by_hour_of_week[t.how]),
-                known(self.by_hour[t.hour]),
-            ) {
+            let week = self.by_hour_of_week[t.how];
+            match (known(week), known(self.by_hour[t.hour])) {
                 // A sparse stream's hour of the week holds a contact or two from one or two
                 // weeks: alone it is mostly chance (one stray report last Thursday at 3 a.m.
                 // tripled the rate a takeover wave this Thursday was measured against, and
                 // delayed its alert by half an hour). It is shrunk towards the same hour of
                 // every day, as if that held `WEEK_PRIOR` minutes of it.
-                (Some(week), Some(day)) if day < SPARSE_RATE => {
-                    let n = f64::from(self.by_hour_of_week[t.how].1);
-                    Some((week * n + day * WEEK_PRIOR) / (n + WEEK_PRIOR))
+                (Some(rate), Some(day)) if day < SPARSE_RATE => {
+                    let n = f64::from(week.1);
+                    Some((rate * n + day * WEEK_PRIOR) / (n + WEEK_PRIOR))
                 }
                 (week, day) => week.or(day),
             }
