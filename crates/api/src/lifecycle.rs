@@ -49,3 +49,41 @@ pub struct ErasureList {
     /// Pass as `cursor` for the next page; `null` at the end.
     pub next_cursor: Option<String>,
 }
+
+/// A request to erase a person (a user of Frontline).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, ToSchema)]
+pub struct PersonErasureRequest {
+    /// The user's name. Required.
+    pub user: Option<String>,
+}
+
+/// What a person's erasure changed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PersonErasureCountsOut {
+    /// Personal fields of audit records erased (who acted, on whom, from which address);
+    /// the records stay and `frontline audit verify` still passes.
+    pub audit_fields_erased: u64,
+    /// Audit records naming them from before records could be erased (their hash covers the
+    /// name itself): kept as they are.
+    pub audit_records_kept: u64,
+    /// Timeline entries, links, alert decisions and other rows that named them as the actor.
+    pub actor_fields: u64,
+    /// Incidents, statements, reviews, reports and timeline details that named them.
+    pub documents: u64,
+    /// Whether their account (roles, sessions, tokens) was removed.
+    pub account_removed: bool,
+    /// Their sessions removed.
+    pub sessions_removed: u64,
+    /// Their API tokens removed.
+    pub tokens_removed: u64,
+}
+
+/// The receipt of a person's erasure.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PersonErasureOut {
+    /// What now stands wherever their name stood: the same for every erasure of that name
+    /// on this installation, so their actions still read as one person's.
+    pub placeholder: String,
+    /// What was changed (zero for a name Frontline never heard of).
+    pub counts: PersonErasureCountsOut,
+}

@@ -1,5 +1,6 @@
 //! `frontline audit verify`: walks the audit log from its first record and checks the hash
-//! chain, naming the first record that is missing, altered or no longer linked.
+//! chain, naming the first record that is missing, altered or no longer linked, and saying how
+//! many personal fields were erased (those are checked by their commitments only).
 
 use frontline_core::audit::ChainCheck;
 use frontline_server::plumbing::config::Config;
@@ -32,8 +33,13 @@ pub(crate) async fn verify(config: &Config) -> anyhow::Result<ExitCode> {
         }
         after = last;
     }
+    let erased = match check.erased() {
+        0 => String::new(),
+        1 => " (1 personal field erased on request: attested by its commitment only)".into(),
+        n => format!(" ({n} personal fields erased on request: attested by commitment only)"),
+    };
     println!(
-        "audit log intact: {} records, head {}",
+        "audit log intact: {} records, head {}{erased}",
         check.checked(),
         check.head()
     );

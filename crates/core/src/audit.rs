@@ -4,11 +4,27 @@
 //! `hash` covers its own fields and the previous record's hash, so altering, removing or
 //! reordering any record breaks every hash after it. Stores assign `seq` and `at`; this module
 //! decides what is hashed and how.
+//!
+//! Two record formats. Format 1 (every record written before 2026-12-07) hashes the personal
+//! fields (who acted, on whom, from which address) in the clear, so none of them can ever be
+//! removed without breaking every later link. Format 2 hashes a salted commitment to each
+//! personal field instead and keeps the salt beside it: erasing a person deletes the field and
+//! its salt, leaves a placeholder, and the chain still verifies (the erased field is reported,
+//! no longer attested). Without its salt a commitment to a short name cannot be guessed back.
 
 use chrono::{DateTime, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fmt;
+
+/// The format that hashes personal fields in the clear (records from before sealing).
+pub const FORMAT_CLEAR: u8 = 1;
+
+/// The format that hashes salted commitments to personal fields, so they can be erased.
+pub const FORMAT_SEALED: u8 = 2;
+
+/// Bytes of a personal field's salt.
+pub const SALT_BYTES: usize = 16;
 
 /// The `prev_hash` of the first record.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -92,6 +108,71 @@ impl AuditEntry {
     }
 }
 
+/// A format-2 record's commitment to one personal field, and the salt that opens it (gone
+/// once the field is erased).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Seal {
+    /// SHA-256 (hex) over the field's name, the salt and the value.
+    pub commitment: String,
+    /// The salt (hex); absent once the field was erased.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub salt: Option<String>,
+}
+
+/// A format-2 record's seals: one per personal field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Seals {
+    /// Who acted.
+    pub actor: Seal,
+    /// On what (a person, for `user:NAME`).
+    pub target: Seal,
+    /// From which address, when there was one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<Seal>,
+}
+
+/// A personal field of a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Personal {
+    /// `actor`.
+    Actor,
+    /// `target`.
+    Target,
+    /// `client`.
+    Client,
+}
+
+impl Personal {
+    fn name(self) -> &'static str {
+        match self {
+            Personal::Actor => "actor",
+            Personal::Target => "target",
+            Personal::Client => "client",
+        }
+    }
+}
+
+/// The commitment to `value` as personal field `field` under `salt` (hex).
+fn commit(field: Personal, salt: &str, value: &str) -> String {
+    // A JSON array, as for the record's own hash: no value can pass for a separator.
+    let canonical = serde_json::json!(["frontline.audit.seal", field.name(), salt, value]);
+    hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+}
+
+fn seal_field(field: Personal, salt: &[u8; SALT_BYTES], value: &str) -> Seal {
+    let salt = hex::encode(salt);
+    Seal {
+        commitment: commit(field, &salt, value),
+        salt: Some(salt),
+    }
+}
+
+fn format_clear() -> u8 {
+    FORMAT_CLEAR
+}
+
 /// A record in the chain.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -118,11 +199,42 @@ pub struct AuditRecord {
     pub prev_hash: String,
     /// SHA-256 (hex) over this record's fields and `prev_hash`.
     pub hash: String,
+    /// [`FORMAT_CLEAR`] or [`FORMAT_SEALED`].
+    #[serde(default = "format_clear")]
+    pub format: u8,
+    /// Format 2: the commitments its hash covers instead of the personal fields.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seals: Option<Seals>,
 }
 
 impl AuditRecord {
-    /// Seals `entry` as record `seq` after a record whose hash is `prev_hash`.
-    pub fn seal(seq: i64, at: DateTime<Utc>, entry: &AuditEntry, prev_hash: &str) -> Self {
+    /// Seals `entry` as record `seq` after a record whose hash is `prev_hash`, in format 2:
+    /// `salts` (fresh random bytes, one per personal field: actor, target, client) open the
+    /// commitments its hash covers.
+    pub fn seal(
+        seq: i64,
+        at: DateTime<Utc>,
+        entry: &AuditEntry,
+        prev_hash: &str,
+        salts: &[[u8; SALT_BYTES]; 3],
+    ) -> Self {
+        let mut record = Self::seal_clear(seq, at, entry, prev_hash);
+        record.format = FORMAT_SEALED;
+        record.seals = Some(Seals {
+            actor: seal_field(Personal::Actor, &salts[0], &record.actor),
+            target: seal_field(Personal::Target, &salts[1], &record.target),
+            client: record
+                .client
+                .as_deref()
+                .map(|c| seal_field(Personal::Client, &salts[2], c)),
+        });
+        record.hash = record.expected_hash();
+        record
+    }
+
+    /// Seals `entry` in format 1, personal fields in the clear: how records were written
+    /// before format 2, kept so they are checked (and tested) as they were written.
+    pub fn seal_clear(seq: i64, at: DateTime<Utc>, entry: &AuditEntry, prev_hash: &str) -> Self {
         let mut record = AuditRecord {
             seq,
             at: at.trunc_subsecs(6),
@@ -134,13 +246,86 @@ impl AuditRecord {
             client: entry.client.clone(),
             prev_hash: prev_hash.to_owned(),
             hash: String::new(),
+            format: FORMAT_CLEAR,
+            seals: None,
         };
         record.hash = record.expected_hash();
         record
     }
 
+    /// Whether the record is as it was written: its hash matches its fields, and in format 2
+    /// every personal field still held opens its commitment. (An erased field is not
+    /// attested any more; see [`AuditRecord::erased`].)
+    pub fn is_intact(&self) -> bool {
+        self.expected_hash() == self.hash && self.personal_fields_hold()
+    }
+
+    fn personal_fields_hold(&self) -> bool {
+        if self.format != FORMAT_SEALED {
+            return self.seals.is_none();
+        }
+        let Some(seals) = &self.seals else {
+            return false;
+        };
+        let holds = |field: Personal, seal: &Seal, value: &str| match &seal.salt {
+            Some(salt) => commit(field, salt, value) == seal.commitment,
+            None => true,
+        };
+        let client = match (&seals.client, &self.client) {
+            (Some(seal), Some(client)) => holds(Personal::Client, seal, client),
+            // An erased address leaves no value; one never given has no seal.
+            (Some(seal), None) => seal.salt.is_none(),
+            (None, None) => true,
+            (None, Some(_)) => false,
+        };
+        holds(Personal::Actor, &seals.actor, &self.actor)
+            && holds(Personal::Target, &seals.target, &self.target)
+            && client
+    }
+
+    /// How many of its personal fields were erased (format 2 only).
+    pub fn erased(&self) -> usize {
+        self.seals.as_ref().map_or(0, |s| {
+            [Some(&s.actor), Some(&s.target), s.client.as_ref()]
+                .into_iter()
+                .flatten()
+                .filter(|seal| seal.salt.is_none())
+                .count()
+        })
+    }
+
+    /// Erases personal field `field`: its value becomes `placeholder` (the address is removed)
+    /// and its salt is dropped, so the hash still holds and nothing opens the commitment.
+    /// Returns `false`, changing nothing, for a format-1 record, whose hash covers the value
+    /// itself.
+    pub fn forget(&mut self, field: Personal, placeholder: &str) -> bool {
+        let Some(seals) = self.seals.as_mut().filter(|_| self.format == FORMAT_SEALED) else {
+            return false;
+        };
+        match field {
+            Personal::Actor => {
+                self.actor = placeholder.to_owned();
+                seals.actor.salt = None;
+            }
+            Personal::Target => {
+                self.target = placeholder.to_owned();
+                seals.target.salt = None;
+            }
+            Personal::Client => {
+                self.client = None;
+                if let Some(seal) = seals.client.as_mut() {
+                    seal.salt = None;
+                }
+            }
+        }
+        true
+    }
+
     /// The hash this record should carry, computed from its other fields.
     pub fn expected_hash(&self) -> String {
+        if self.format == FORMAT_SEALED {
+            return self.sealed_hash();
+        }
         // Canonical form: a JSON array (fixed field order; serde_json sorts object keys), so no
         // field's content can be confused with a separator. The client address came later: it
         // is a ninth element when present, so records written before it keep their hashes, and
@@ -158,6 +343,28 @@ impl AuditRecord {
         if let (Some(client), Some(fields)) = (&self.client, canonical.as_array_mut()) {
             fields.push(serde_json::Value::String(client.clone()));
         }
+        hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+    }
+
+    /// Format 2's hash: the format first (format 1's first element is the sequence number and
+    /// its second a time, so the two cannot be confused), then the commitments where format 1
+    /// has the personal fields.
+    fn sealed_hash(&self) -> String {
+        let seals = self.seals.as_ref();
+        let canonical = serde_json::json!([
+            FORMAT_SEALED,
+            self.seq,
+            self.at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            seals.map(|s| s.actor.commitment.as_str()),
+            self.action,
+            seals.map(|s| s.target.commitment.as_str()),
+            self.detail,
+            self.request_id,
+            self.prev_hash,
+            seals
+                .and_then(|s| s.client.as_ref())
+                .map(|c| c.commitment.as_str()),
+        ]);
         hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
     }
 }
@@ -193,6 +400,7 @@ pub struct ChainCheck {
     next_seq: i64,
     prev_hash: String,
     checked: u64,
+    erased: u64,
 }
 
 impl Default for ChainCheck {
@@ -201,6 +409,7 @@ impl Default for ChainCheck {
             next_seq: 1,
             prev_hash: GENESIS_HASH.to_owned(),
             checked: 0,
+            erased: 0,
         }
     }
 }
@@ -217,7 +426,7 @@ impl ChainCheck {
                 found: record.seq,
             });
         }
-        if record.expected_hash() != record.hash {
+        if !record.is_intact() {
             return Err(ChainBreak::Altered { seq: record.seq });
         }
         if record.prev_hash != self.prev_hash {
@@ -226,7 +435,13 @@ impl ChainCheck {
         self.next_seq += 1;
         self.prev_hash.clone_from(&record.hash);
         self.checked += 1;
+        self.erased += record.erased() as u64;
         Ok(())
+    }
+
+    /// Personal fields erased in the records checked so far (verified by commitment only).
+    pub fn erased(&self) -> u64 {
+        self.erased
     }
 
     /// Records checked so far.
@@ -249,11 +464,119 @@ mod tests {
             .with_detail(serde_json::json!({"role": "admin"}))
     }
 
+    /// Salts differ per record and field in a store; any fixed bytes do for a test.
+    const SALTS: [[u8; SALT_BYTES]; 3] = [[1; SALT_BYTES], [2; SALT_BYTES], [3; SALT_BYTES]];
+
+    fn run(records: &[AuditRecord]) -> Result<(u64, u64), ChainBreak> {
+        let mut c = ChainCheck::default();
+        records
+            .iter()
+            .try_for_each(|r| c.check(r))
+            .map(|()| (c.checked(), c.erased()))
+    }
+
+    /// Three records in each format, the first three in format 1 as written before sealing.
+    fn mixed_chain() -> Vec<AuditRecord> {
+        let at = Utc::now();
+        let by_bob = AuditEntry::new(
+            Actor::User { name: "bob".into() },
+            "token.create",
+            "user:bob",
+        )
+        .with_client(Some("192.0.2.7".into()));
+        let mut chain: Vec<AuditRecord> = Vec::new();
+        for seq in 1..=6 {
+            let prev = chain
+                .last()
+                .map_or(GENESIS_HASH.to_owned(), |r| r.hash.clone());
+            chain.push(if seq <= 3 {
+                AuditRecord::seal_clear(seq, at, &by_bob, &prev)
+            } else {
+                AuditRecord::seal(seq, at, &by_bob, &prev, &SALTS)
+            });
+        }
+        chain
+    }
+
+    #[test]
+    fn a_sealed_field_can_be_erased_and_the_chain_still_verifies() {
+        let mut chain = mixed_chain();
+        assert_eq!(run(&chain), Ok((6, 0)));
+        assert_eq!(chain[3].format, FORMAT_SEALED);
+        // Format 1 hashes the name itself: it cannot be forgotten, and nothing changes.
+        let before = chain[0].clone();
+        assert!(!chain[0].forget(Personal::Actor, "user:erased-1"));
+        assert_eq!(chain[0], before);
+        for r in &mut chain[3..] {
+            assert!(r.forget(Personal::Actor, "user:erased-1"));
+            assert!(r.forget(Personal::Target, "user:erased-1"));
+            assert!(r.forget(Personal::Client, ""));
+        }
+        assert_eq!(run(&chain), Ok((6, 9)));
+        assert!(
+            chain[3..]
+                .iter()
+                .all(|r| r.actor == "user:erased-1" && r.client.is_none())
+        );
+        let text = serde_json::to_string(&chain[3..]).unwrap();
+        assert!(
+            !text.contains("bob") && !text.contains("192.0.2.7"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_sealed_record_still_shows_any_change_to_a_field_it_holds() {
+        let chain = mixed_chain();
+        let altered = |f: &dyn Fn(&mut AuditRecord)| {
+            let mut c = chain.clone();
+            f(&mut c[4]);
+            run(&c)
+        };
+        let broken = Err(ChainBreak::Altered { seq: 5 });
+        assert_eq!(altered(&|r| r.actor = "user:mallory".into()), broken);
+        assert_eq!(altered(&|r| r.target = "user:mallory".into()), broken);
+        assert_eq!(altered(&|r| r.client = Some("198.51.100.1".into())), broken);
+        assert_eq!(
+            altered(&|r| r.client = None),
+            broken,
+            "an address kept its salt"
+        );
+        assert_eq!(altered(&|r| r.action = "token.revoke".into()), broken);
+        assert_eq!(altered(&|r| r.seals = None), broken);
+        assert_eq!(altered(&|r| r.format = FORMAT_CLEAR), broken);
+        assert_eq!(
+            altered(&|r| r.seals.as_mut().unwrap().actor.commitment = "00".repeat(32)),
+            broken
+        );
+        // Salts are what keep the commitment from being guessed: two records of the same
+        // entry under other salts commit differently.
+        let other = AuditRecord::seal(5, chain[4].at, &entry(), "x", &[[9; SALT_BYTES]; 3]);
+        let same = AuditRecord::seal(5, chain[4].at, &entry(), "x", &SALTS);
+        assert_ne!(
+            other.seals.unwrap().target.commitment,
+            same.seals.unwrap().target.commitment
+        );
+    }
+
+    #[test]
+    fn records_read_back_from_json_keep_their_format() {
+        let chain = mixed_chain();
+        let back: Vec<AuditRecord> =
+            serde_json::from_str(&serde_json::to_string(&chain).unwrap()).unwrap();
+        assert_eq!(back, chain);
+        // A record as format 1 wrote it to JSON, with neither field, reads as format 1.
+        let mut old = serde_json::to_value(&chain[0]).unwrap();
+        old.as_object_mut().unwrap().remove("format");
+        let old: AuditRecord = serde_json::from_value(old).unwrap();
+        assert_eq!(old, chain[0]);
+    }
+
     #[test]
     fn records_chain_and_any_change_breaks_the_hash() {
         let at = Utc::now();
-        let first = AuditRecord::seal(1, at, &entry(), GENESIS_HASH);
-        let second = AuditRecord::seal(2, at, &entry(), &first.hash);
+        let first = AuditRecord::seal_clear(1, at, &entry(), GENESIS_HASH);
+        let second = AuditRecord::seal_clear(2, at, &entry(), &first.hash);
         assert_eq!(second.prev_hash, first.hash);
         assert_ne!(first.hash, second.hash);
         assert_eq!(first.expected_hash(), first.hash);
@@ -269,19 +592,12 @@ mod tests {
     #[test]
     fn the_check_finds_alterations_gaps_and_rewrites() {
         let at = Utc::now();
-        let mut chain = vec![AuditRecord::seal(1, at, &entry(), GENESIS_HASH)];
+        let mut chain = vec![AuditRecord::seal_clear(1, at, &entry(), GENESIS_HASH)];
         for seq in 2..=4 {
             let prev = chain.last().unwrap().hash.clone();
-            chain.push(AuditRecord::seal(seq, at, &entry(), &prev));
+            chain.push(AuditRecord::seal(seq, at, &entry(), &prev, &SALTS));
         }
-        let run = |records: &[AuditRecord]| {
-            let mut c = ChainCheck::default();
-            records
-                .iter()
-                .try_for_each(|r| c.check(r))
-                .map(|()| c.checked())
-        };
-        assert_eq!(run(&chain), Ok(4));
+        assert_eq!(run(&chain), Ok((4, 0)));
         let mut altered = chain.clone();
         altered[1].target = "user:mallory".into();
         assert_eq!(run(&altered), Err(ChainBreak::Altered { seq: 2 }));
@@ -298,7 +614,7 @@ mod tests {
         let mut rewritten = chain.clone();
         let mut e = entry();
         e.target = "user:mallory".into();
-        rewritten[1] = AuditRecord::seal(2, at, &e, &chain[0].hash);
+        rewritten[1] = AuditRecord::seal(2, at, &e, &chain[0].hash, &SALTS);
         assert_eq!(run(&rewritten), Err(ChainBreak::Unlinked { seq: 3 }));
     }
 

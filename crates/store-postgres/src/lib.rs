@@ -826,4 +826,13 @@ impl Store for PostgresStore {
     ) -> Result<Vec<frontline_store::lifecycle::Erasure>, StoreError> {
         lifecycle::erasures(self, after, limit).await
     }
+
+    async fn erase_person(
+        &self,
+        name: &str,
+        placeholder: &str,
+        origin: &Origin,
+    ) -> Result<frontline_store::lifecycle::PersonErasure, StoreError> {
+        lifecycle::erase_person(self, name, placeholder, origin).await
+    }
 }

@@ -3,7 +3,9 @@
 
 use crate::{PostgresStore, errors::map};
 use frontline_store::StoreError;
-use frontline_store::lifecycle::{Erasure, ErasureCounts, RetentionCounts, RetentionCutoffs};
+use frontline_store::lifecycle::{
+    Erasure, ErasureCounts, PersonErasure, PersonErasureCounts, RetentionCounts, RetentionCutoffs,
+};
 
 /// Contacts linked to an incident still open: kept whole, text included.
 const OPEN_INCIDENT_CONTACT: &str = "EXISTS (SELECT 1 FROM incident_links l
@@ -269,4 +271,136 @@ pub(crate) async fn erasures(
             })
         })
         .collect()
+}
+
+/// Erases a person: see [`frontline_store::Store::erase_person`].
+pub(crate) async fn erase_person(
+    store: &PostgresStore,
+    name: &str,
+    placeholder: &str,
+    origin: &frontline_store::Origin,
+) -> Result<PersonErasure, StoreError> {
+    use frontline_store::lifecycle::{
+        ACTOR_COLUMNS, PERSON_DOCUMENTS, forget_in_document, forget_in_record,
+    };
+    let (actor, as_actor) = (format!("user:{name}"), format!("user:{placeholder}"));
+    let mut counts = PersonErasureCounts::default();
+    let mut tx = store.begin().await?;
+    // Under the chain's lock, so no record is appended between reading and rewriting.
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(crate::audit::AUDIT_LOCK)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| map(e, "locking the audit chain"))?;
+    let records = sqlx::query("SELECT * FROM audit_log WHERE actor = $1 OR target = $1")
+        .bind(&actor)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(|e| map(e, "finding a person's audit records"))?;
+    for row in &records {
+        let mut record = crate::audit::record_of(row)?;
+        match forget_in_record(&mut record, name, placeholder) {
+            None => counts.audit_records_kept += 1,
+            Some(0) => {}
+            Some(n) => {
+                counts.audit_fields_erased += n;
+                sqlx::query(
+                    "UPDATE audit_log SET actor = $1, target = $2, client = $3, seals = $4 WHERE seq = $5",
+                )
+                .bind(&record.actor)
+                .bind(&record.target)
+                .bind(&record.client)
+                .bind(crate::audit::seals_text(record.seals.as_ref())?)
+                .bind(record.seq)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| map(e, "erasing a person from an audit record"))?;
+            }
+        }
+    }
+    for (table, column) in ACTOR_COLUMNS {
+        counts.actor_fields += sqlx::query(&format!(
+            "UPDATE {table} SET {column} = $1 WHERE {column} = $2"
+        ))
+        .bind(&as_actor)
+        .bind(&actor)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| map(e, "erasing a person's name where they acted"))?
+        .rows_affected();
+    }
+    // Only documents that hold the name at all are read (as JSON writes it).
+    let escaped = frontline_store::lifecycle::json_escaped(name);
+    for (table, column) in PERSON_DOCUMENTS {
+        let kind = frontline_store::portable::table(table)
+            .and_then(|t| t.kind(column))
+            .ok_or_else(|| StoreError::internal("erasing a person", format!("{table}.{column}")))?;
+        let cast = if kind == frontline_store::portable::Kind::Json {
+            "jsonb"
+        } else {
+            "text"
+        };
+        let docs: Vec<(String, String)> = sqlx::query_as(&format!(
+            "SELECT ctid::text, {column}::text FROM {table} WHERE strpos({column}::text, $1) > 0
+             FOR UPDATE"
+        ))
+        .bind(&escaped)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(|e| map(e, "finding documents that name a person"))?;
+        for (ctid, text) in docs {
+            let mut doc: serde_json::Value = serde_json::from_str(&text)
+                .map_err(|e| StoreError::internal(format!("reading {table}.{column}"), e))?;
+            if forget_in_document(&mut doc, name, placeholder) == 0 {
+                continue;
+            }
+            counts.documents += 1;
+            sqlx::query(&format!(
+                "UPDATE {table} SET {column} = $1::{cast} WHERE ctid = $2::tid"
+            ))
+            .bind(doc.to_string())
+            .bind(&ctid)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| map(e, "erasing a person from a document"))?;
+        }
+    }
+    let user: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE name = $1 FOR UPDATE")
+        .bind(name)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(|e| map(e, "finding a person's account"))?;
+    if let Some(id) = user {
+        let mut remove = async |sql: &str| {
+            sqlx::query(sql)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map(|r| r.rows_affected())
+                .map_err(|e| map(e, "removing a person's account"))
+        };
+        counts.sessions_removed = remove("DELETE FROM sessions WHERE user_id = $1").await?;
+        counts.tokens_removed = remove("DELETE FROM api_tokens WHERE user_id = $1").await?;
+        remove("DELETE FROM user_roles WHERE user_id = $1").await?;
+        remove("DELETE FROM users WHERE id = $1").await?;
+        counts.account_removed = true;
+    }
+    sqlx::query("DELETE FROM sign_in_failures WHERE key = $1")
+        .bind(&actor)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| map(e, "removing a person's sign-in failures"))?;
+    let erasure = PersonErasure {
+        placeholder: placeholder.to_owned(),
+        counts,
+    };
+    crate::audit::append(
+        &mut tx,
+        &frontline_store::lifecycle::person_erasure_audit(&erasure, origin),
+    )
+    .await?;
+    tx.commit()
+        .await
+        .map_err(|e| map(e, "committing a person's erasure"))?;
+    Ok(erasure)
 }

@@ -934,6 +934,15 @@ impl Store for SqliteStore {
     ) -> Result<Vec<frontline_store::lifecycle::Erasure>, StoreError> {
         lifecycle::erasures(self, after, limit).await
     }
+
+    async fn erase_person(
+        &self,
+        name: &str,
+        placeholder: &str,
+        origin: &Origin,
+    ) -> Result<frontline_store::lifecycle::PersonErasure, StoreError> {
+        lifecycle::erase_person(self, name, placeholder, origin).await
+    }
 }
 
 #[cfg(test)]

@@ -13,13 +13,14 @@ pub fn token_created(
     role_added: bool,
     origin: &Origin,
 ) -> AuditEntry {
+    // The person is the target (a sealed field, erasable), the token in the detail.
     AuditEntry::new(
         origin.actor.clone(),
         "token.create",
-        format!("token:{}", token.id),
+        format!("user:{}", token.user),
     )
     .with_detail(serde_json::json!({
-        "user": token.user,
+        "token": token.id,
         "role": token.role,
         "user_created": user_created,
         "role_added": role_added,
@@ -321,8 +322,9 @@ pub fn access_removed(
 
 /// A session began (a sign-in) or ended.
 pub fn session(action: &str, id: &str, user: &str, origin: &Origin) -> AuditEntry {
-    AuditEntry::new(origin.actor.clone(), action, format!("session:{id}"))
-        .with_detail(serde_json::json!({"user": user}))
+    // The person is the target (a sealed field, erasable), the session in the detail.
+    AuditEntry::new(origin.actor.clone(), action, format!("user:{user}"))
+        .with_detail(serde_json::json!({"session": id}))
         .with_request_id(origin.request_id.clone())
         .with_client(origin.client.clone())
 }

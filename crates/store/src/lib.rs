@@ -7,6 +7,7 @@
 //! so a record exists exactly when the change does.
 #![warn(missing_docs)]
 
+pub mod audit;
 pub mod batch;
 pub mod changes;
 #[cfg(feature = "conformance")]
@@ -1047,6 +1048,22 @@ pub trait Store: Send + Sync + 'static {
         after: i64,
         limit: u32,
     ) -> Result<Vec<lifecycle::Erasure>, StoreError>;
+
+    /// Erases a person (a user) in one audited transaction: `user:NAME` and, where a
+    /// document holds a person by name, `NAME` become the placeholder in timelines, links,
+    /// decisions and documents ([`lifecycle::ACTOR_COLUMNS`], [`lifecycle::PERSON_DOCUMENTS`]);
+    /// audit records in the erasable format lose the fields naming them (and the address of
+    /// what they did); their account, roles, sessions, tokens and sign-in failures go. A name
+    /// never heard of changes nothing and is audited all the same.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database cannot be reached.
+    async fn erase_person(
+        &self,
+        name: &str,
+        placeholder: &str,
+        origin: &Origin,
+    ) -> Result<lifecycle::PersonErasure, StoreError>;
 
     /// One retention pass: at most `limit` rows of each class past its cutoff removed (or
     /// their text dropped), in one transaction; with `dry_run`, every such row counted and

@@ -3,7 +3,8 @@
 //! `retention run` command and the audit log.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use frontline_core::audit::{AuditRecord, Personal};
+use serde::{Deserialize, Serialize};
 
 /// Before when each class of data goes; `None` keeps it. Contacts linked to an open incident
 /// keep everything; contacts linked to any incident keep their row (the link must still
@@ -132,4 +133,176 @@ pub fn scrub_evidence(
     Some(serde_json::Value::Array(
         items.iter().filter(|e| !named(e)).cloned().collect(),
     ))
+}
+
+/// Columns outside the audit log that name who did something, as `user:NAME`: erasing a
+/// person replaces their name there with the placeholder.
+pub const ACTOR_COLUMNS: &[(&str, &str)] = &[
+    ("alerts", "state_by"),
+    ("incident_links", "linked_by"),
+    ("feed", "actor"),
+    ("webhooks", "created_by"),
+    ("reviews", "updated_by"),
+    ("components", "updated_by"),
+    ("topic_corrections", "actor"),
+    ("helpdesks", "created_by"),
+    ("erasures", "actor"),
+];
+
+/// JSON documents that may name a person (an incident's roles and task owners, a statement's
+/// authors and approvers, a timeline entry's assignee, a review's owners, a report's filer).
+/// Each table's documents are found by `rowid` on SQLite and `ctid` on PostgreSQL.
+pub const PERSON_DOCUMENTS: &[(&str, &str)] = &[
+    ("incidents", "doc"),
+    ("feed", "data"),
+    ("reports", "doc"),
+    ("statements", "doc"),
+    ("reviews", "doc"),
+];
+
+/// Keys under which a document holds a person by bare name.
+const PERSON_KEYS: &[&str] = &[
+    "user",
+    "owner",
+    "author",
+    "filed_by",
+    "state_by",
+    "opened_by",
+];
+
+/// What erasing a person changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonErasureCounts {
+    /// Personal fields of audit records erased (the records stay, and the chain verifies).
+    pub audit_fields_erased: u64,
+    /// Audit records naming them in the first format, whose hash covers the name itself:
+    /// kept as they are, so the chain still verifies.
+    pub audit_records_kept: u64,
+    /// Timeline entries, links, alert decisions and other rows that named them as the actor.
+    pub actor_fields: u64,
+    /// Documents (incidents, statements, reviews, reports, timeline details) that named them.
+    pub documents: u64,
+    /// Their account, roles, sessions and tokens removed (false: no such account).
+    pub account_removed: bool,
+    /// Their sessions removed.
+    pub sessions_removed: u64,
+    /// Their API tokens removed.
+    pub tokens_removed: u64,
+}
+
+/// The receipt of a person's erasure.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PersonErasure {
+    /// What now stands wherever their name stood (`erased-…`, the same for every erasure of
+    /// that name on this installation).
+    pub placeholder: String,
+    /// What was changed.
+    pub counts: PersonErasureCounts,
+}
+
+/// The placeholder for a person whose keyed pseudonym (of `user:NAME`) is `pseudonym`: stable,
+/// so an erased person's actions still read as one person's, and meaningless without the key.
+pub fn person_placeholder(pseudonym: &str) -> String {
+    format!("erased-{}", pseudonym.get(..12).unwrap_or(pseudonym))
+}
+
+/// Replaces `name` in a document with `placeholder`: `user:NAME` anywhere, and the bare name
+/// as the value of a key that holds a person or of an incident's `roles`. Returns how many
+/// values changed.
+pub fn forget_in_document(doc: &mut serde_json::Value, name: &str, placeholder: &str) -> usize {
+    /// What is looked for and what replaces it.
+    struct Names<'a> {
+        bare: &'a str,
+        actor: String,
+        bare_after: &'a str,
+        actor_after: String,
+    }
+    /// `person`: a string here holds a person (under a person's key, or in `roles`).
+    fn walk(v: &mut serde_json::Value, person: bool, n: &Names<'_>) -> usize {
+        use serde_json::Value;
+        match v {
+            Value::String(s) if *s == n.actor => {
+                n.actor_after.clone_into(s);
+                1
+            }
+            Value::String(s) if person && s == n.bare => {
+                n.bare_after.clone_into(s);
+                1
+            }
+            Value::Array(items) => items.iter_mut().map(|i| walk(i, person, n)).sum(),
+            Value::Object(map) => {
+                // A timeline's seat change says who held it `from` and who holds it `to`.
+                let seat = map.contains_key("role");
+                map.iter_mut()
+                    .map(|(k, i)| {
+                        let holds = person
+                            || k == "roles"
+                            || PERSON_KEYS.contains(&k.as_str())
+                            || (seat && (k == "from" || k == "to"));
+                        walk(i, holds, n)
+                    })
+                    .sum()
+            }
+            _ => 0,
+        }
+    }
+    let names = Names {
+        bare: name,
+        actor: format!("user:{name}"),
+        bare_after: placeholder,
+        actor_after: format!("user:{placeholder}"),
+    };
+    walk(doc, false, &names)
+}
+
+/// `text` as it appears inside a JSON string (quotes and backslashes escaped), to find the
+/// documents that may hold it without reading every one.
+pub fn json_escaped(text: &str) -> String {
+    let quoted = serde_json::Value::String(text.to_owned()).to_string();
+    quoted[1..quoted.len() - 1].to_owned()
+}
+
+/// Erases `name` from an audit record: an actor or target naming them, and the client
+/// address of what they did. Returns the fields erased, or `None` for a first-format record
+/// that names them (which cannot be erased without breaking the chain).
+pub fn forget_in_record(record: &mut AuditRecord, name: &str, placeholder: &str) -> Option<u64> {
+    let actor = format!("user:{name}");
+    let by = record.actor == actor;
+    let on = record.target == actor;
+    if !by && !on {
+        return Some(0);
+    }
+    let as_actor = format!("user:{placeholder}");
+    let mut erased = 0;
+    if by {
+        if !record.forget(Personal::Actor, &as_actor) {
+            return None;
+        }
+        erased += 1;
+        if record.client.is_some() && record.forget(Personal::Client, "") {
+            erased += 1;
+        }
+    }
+    if on {
+        if !record.forget(Personal::Target, &as_actor) {
+            return None;
+        }
+        erased += 1;
+    }
+    Some(erased)
+}
+
+/// The audit record of a person's erasure: the placeholder and the counts, never the name.
+pub fn person_erasure_audit(
+    erasure: &PersonErasure,
+    origin: &crate::Origin,
+) -> frontline_core::audit::AuditEntry {
+    frontline_core::audit::AuditEntry::new(
+        origin.actor.clone(),
+        "erasure.person",
+        format!("user:{}", erasure.placeholder),
+    )
+    .with_detail(serde_json::json!(erasure.counts))
+    .with_request_id(origin.request_id.clone())
+    .with_client(origin.client.clone())
 }

@@ -167,6 +167,8 @@ pub const TABLES: &[Table] = &[
             ("prev_hash", Text),
             ("hash", Text),
             ("client", Text),
+            ("format", Int),
+            ("seals", Text),
         ],
     },
     Table {

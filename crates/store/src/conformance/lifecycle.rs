@@ -266,3 +266,151 @@ pub async fn erasure_removes_one_customers_data_and_nothing_else(store: &dyn Sto
     );
     assert_eq!(erasures[0].detail["contacts_removed"], 1);
 }
+
+pub async fn a_person_is_erased_everywhere_and_the_audit_chain_still_verifies(store: &dyn Store) {
+    use crate::Origin;
+    use crate::people::NewSession;
+    use frontline_core::audit::{Actor, ChainCheck};
+    use frontline_core::incident::{IncidentChange, IncidentRole};
+    let by = |name: &str| {
+        let mut o = Origin::new(Actor::User { name: name.into() });
+        o.client = Some(format!("192.0.2.{}", name.len()));
+        o
+    };
+    // Free text (titles, notes) is not searched for names: none here holds one.
+    for (token, user) in [("t-1", "bob"), ("t-2", "alice")] {
+        store
+            .create_token(new_token(token, user, Role::Security), &by("admin"))
+            .await
+            .unwrap();
+    }
+    store
+        .create_session(
+            &NewSession {
+                id: "00000000000000b0".into(),
+                user: "bob".into(),
+                digest: [9; 32],
+                csrf: "csrf".into(),
+                expires_at: chrono::Utc::now() + chrono::Duration::hours(1),
+                client: Some("192.0.2.3".into()),
+            },
+            &by("bob"),
+        )
+        .await
+        .unwrap();
+    // Bob opens an incident, takes a seat and a task; Alice opens one of her own.
+    let bobs = store
+        .open_incident(&new_incident("payments down", vec![]), &by("bob"))
+        .await
+        .unwrap()
+        .incident
+        .id;
+    let changes = [
+        IncidentChange::AssignRole {
+            role: IncidentRole::Commander,
+            user: Some("bob".into()),
+        },
+        IncidentChange::AddTask {
+            title: "rotate keys".into(),
+            owner: Some("bob".into()),
+        },
+        IncidentChange::AssignRole {
+            role: IncidentRole::CxLead,
+            user: Some("alice".into()),
+        },
+    ];
+    store
+        .change_incident(bobs, &changes, &by("bob"))
+        .await
+        .unwrap();
+    let alices = store
+        .open_incident(&new_incident("logins slow", vec![]), &by("alice"))
+        .await
+        .unwrap()
+        .incident
+        .id;
+
+    let done = store
+        .erase_person("bob", "erased-0123456789ab", &by("admin"))
+        .await
+        .unwrap();
+    let c = &done.counts;
+    assert!(c.account_removed);
+    assert_eq!((c.sessions_removed, c.tokens_removed), (1, 1));
+    assert_eq!(c.audit_records_kept, 0, "every record was written erasable");
+    assert!(c.audit_fields_erased >= 5, "{c:?}");
+    assert!(c.actor_fields >= 1 && c.documents >= 2, "{c:?}");
+
+    // The chain still verifies, and says how many fields it attests by commitment only.
+    let records = store.audit_records(0, 1000).await.unwrap();
+    let mut check = ChainCheck::default();
+    for r in &records {
+        check.check(r).unwrap();
+    }
+    assert_eq!(check.erased(), c.audit_fields_erased);
+    // Nothing names Bob any more: not the audit log, not a timeline, not an incident; his
+    // address went with his actions.
+    let incident = |id| async move { store.get_incident(id).await.unwrap().unwrap() };
+    let text = format!(
+        "{}{:?}{:?}{:?}",
+        serde_json::to_string(&records).unwrap(),
+        store.feed_after(0, None, 1000).await.unwrap(),
+        incident(bobs).await,
+        store.list_users().await.unwrap(),
+    );
+    assert!(
+        !text.contains("bob") && !text.contains("192.0.2.3"),
+        "{text}"
+    );
+    assert!(text.contains("user:erased-0123456789ab"));
+    let detail = incident(bobs).await;
+    assert_eq!(
+        detail
+            .incident
+            .roles
+            .get(&IncidentRole::Commander)
+            .map(String::as_str),
+        Some("erased-0123456789ab")
+    );
+    assert_eq!(
+        detail.incident.tasks[0].owner.as_deref(),
+        Some("erased-0123456789ab")
+    );
+    // Alice is untouched: her seat, her incident, her records with their addresses.
+    assert_eq!(
+        detail
+            .incident
+            .roles
+            .get(&IncidentRole::CxLead)
+            .map(String::as_str),
+        Some("alice")
+    );
+    assert_eq!(incident(alices).await.incident.opened_by, "user:alice");
+    let hers: Vec<_> = records.iter().filter(|r| r.actor == "user:alice").collect();
+    assert!(!hers.is_empty());
+    assert!(hers.iter().all(|r| r.erased() == 0 && r.client.is_some()));
+    assert!(
+        store
+            .list_users()
+            .await
+            .unwrap()
+            .iter()
+            .any(|u| u.name == "alice")
+    );
+    assert!(store.session("00000000000000b0").await.unwrap().is_none());
+
+    // The erasure itself is audited under the placeholder, and a second one finds nothing.
+    let last = records.last().unwrap();
+    assert_eq!(
+        (last.action.as_str(), last.target.as_str()),
+        ("erasure.person", "user:erased-0123456789ab")
+    );
+    let again = store
+        .erase_person("bob", "erased-0123456789ab", &by("admin"))
+        .await
+        .unwrap();
+    assert_eq!(
+        again.counts,
+        crate::lifecycle::PersonErasureCounts::default()
+    );
+}

@@ -1,6 +1,7 @@
 //! `/api/v1/erasures` (admins): a customer's data erased on request (GDPR Article 17), and the
 //! erasure ledger that keeps a record of each request (the pseudonym, never the id) so a
-//! restore from an older backup can apply it again.
+//! restore from an older backup can apply it again; `/api/v1/erasures/people`: a person who
+//! used Frontline erased, their name replaced by a stable placeholder.
 
 use super::intake::json_body;
 use crate::auth::Principal;
@@ -11,15 +12,20 @@ use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Query, State};
 use axum::routing::post;
 use axum::{Extension, Json, Router};
-use frontline_api::{ErasureCountsOut, ErasureList, ErasureOut, ErasureRequest, ErrorBody};
-use frontline_store::lifecycle::Erasure;
+use frontline_api::{
+    ErasureCountsOut, ErasureList, ErasureOut, ErasureRequest, ErrorBody, PersonErasureCountsOut,
+    PersonErasureOut, PersonErasureRequest,
+};
+use frontline_store::lifecycle::{Erasure, PersonErasure};
 
 /// The longest customer id taken: ids are e-mail addresses and numbers, not documents.
 const MAX_CUSTOMER: usize = 1_000;
 
 /// The routes.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/api/v1/erasures", post(erase).get(ledger))
+    Router::new()
+        .route("/api/v1/erasures", post(erase).get(ledger))
+        .route("/api/v1/erasures/people", post(erase_person))
 }
 
 /// Erases a customer's data: their contacts removed (tombstones where an incident links them:
@@ -60,6 +66,74 @@ pub async fn erase(
         .await?;
     state.feed_changed();
     Ok(Json(out(done)))
+}
+
+/// The longest user name taken (names are short; this only bounds the work).
+const MAX_USER: usize = 200;
+
+/// Erases a person, in one audited transaction: their name becomes a placeholder (the same
+/// for every erasure of that name here) in timelines, links, decisions, incidents and
+/// statements; audit records lose the fields naming them and the address of what they did,
+/// and still verify (records from before the erasable format are kept and counted); their
+/// account, sessions and tokens go. Names in free text (notes, titles) are not searched.
+/// A name never heard of answers 200 with zero counts. An admin cannot erase themselves.
+#[utoipa::path(post, path = "/api/v1/erasures/people", tag = "lifecycle",
+    request_body(content = PersonErasureRequest),
+    responses(
+        (status = 200, description = "Erased; the receipt", body = PersonErasureOut),
+        (status = 422, description = "`user` missing, empty, too long, or the caller", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
+pub async fn erase_person(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<PersonErasureOut>, ApiError> {
+    let request: PersonErasureRequest = json_body(body, state.config.max_body_bytes)?;
+    let user = request
+        .user
+        .as_deref()
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .ok_or_else(|| ApiError::invalid_field("user", "required: the user's name"))?;
+    if user.len() > MAX_USER {
+        return Err(ApiError::invalid_field(
+            "user",
+            format!("at most {MAX_USER} bytes"),
+        ));
+    }
+    if user == principal.user {
+        return Err(ApiError::invalid_field(
+            "user",
+            "is you: another admin, or `frontline erase --user` on the server, erases you",
+        ));
+    }
+    let placeholder = frontline_store::lifecycle::person_placeholder(
+        &state.intake.pseudonyms.pseudonym(&format!("user:{user}")),
+    );
+    let done = state
+        .store
+        .erase_person(user, &placeholder, &principal.origin())
+        .await?;
+    state.feed_changed();
+    Ok(Json(person_out(done)))
+}
+
+/// A person's erasure as the API tells it.
+fn person_out(e: PersonErasure) -> PersonErasureOut {
+    let c = e.counts;
+    PersonErasureOut {
+        placeholder: e.placeholder,
+        counts: PersonErasureCountsOut {
+            audit_fields_erased: c.audit_fields_erased,
+            audit_records_kept: c.audit_records_kept,
+            actor_fields: c.actor_fields,
+            documents: c.documents,
+            account_removed: c.account_removed,
+            sessions_removed: c.sessions_removed,
+            tokens_removed: c.tokens_removed,
+        },
+    }
 }
 
 /// The erasure ledger, oldest first.

@@ -134,6 +134,11 @@ pub const ROUTES: &[RouteRule] = &[
     rule(Method::GET, "/api/v1/erasures", Action::ManagePeople),
     rule(
         Method::POST,
+        "/api/v1/erasures/people",
+        Action::ManagePeople,
+    ),
+    rule(
+        Method::POST,
         "/api/v1/incidents/{id}/statements",
         Action::DraftStatements,
     ),

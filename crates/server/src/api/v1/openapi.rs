@@ -60,6 +60,7 @@ use utoipa::{Modify, OpenApi};
         super::helpdesks::abort_fan_out,
         super::erasures::erase,
         super::erasures::ledger,
+        super::erasures::erase_person,
         super::helpdesk_intake::receive,
         super::reports::file_report,
         super::reports::list_reports,
