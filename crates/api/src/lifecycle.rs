@@ -31,7 +31,8 @@ pub struct ErasureCountsOut {
 pub struct ErasureOut {
     /// Its number in the ledger.
     pub id: i64,
-    /// The customer's pseudonym under this installation's key.
+    /// The customer's pseudonym under this installation's key; for a person who used
+    /// Frontline, `person:` and the pseudonym of their name.
     pub pseudonym: String,
     /// When it was done.
     pub at: DateTime<Utc>,

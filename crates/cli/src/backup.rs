@@ -373,11 +373,15 @@ async fn self_contained(conn: &mut SqliteConnection) -> anyhow::Result<()> {
 }
 
 /// Restores; exit 0 only when restored and verified.
-pub(crate) async fn restore(args: RestoreArgs, database: &str) -> anyhow::Result<ExitCode> {
+pub(crate) async fn restore(
+    args: RestoreArgs,
+    config: &frontline_server::plumbing::config::Config,
+) -> anyhow::Result<ExitCode> {
+    let database = config.database.as_str();
     if args.from.is_dir() {
         return crate::backup_portable::restore(
             &args.from,
-            database,
+            config,
             args.force,
             args.erasures.as_deref(),
         )
@@ -420,10 +424,8 @@ pub(crate) async fn restore(args: RestoreArgs, database: &str) -> anyhow::Result
         conn.close().await?;
         let tmp_url = format!("sqlite://{}", tmp.display());
         let store = frontline_store_sqlite::SqliteStore::open(&tmp_url).await?;
-        let origin = crate::token::cli_origin();
-        for pseudonym in &erasures {
-            store.erase_customer(pseudonym, &origin).await?;
-        }
+        let key = frontline_server::plumbing::startup::pseudonym_key(config, &store).await?;
+        crate::reapply::reapply(&store, &key, &erasures, &crate::token::cli_origin()).await?;
         // The chain must be whole from its first record, and still pass through the head the
         // backup recorded.
         let mut check = ChainCheck::default();

@@ -72,10 +72,11 @@ async fn ledger(store: &dyn Store) -> anyhow::Result<Vec<String>> {
 /// Restores the backup directory `from` into `database`.
 pub(crate) async fn restore(
     from: &Path,
-    database: &str,
+    config: &frontline_server::plumbing::config::Config,
     force: bool,
     erasures: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
+    let database = config.database.as_str();
     let manifest: Manifest = moving::check_export(from, "--from")?;
     let store = frontline_server::open_store(database).await?;
     // Erasures made since the backup: the replaced installation's and the file's, less the
@@ -115,10 +116,8 @@ pub(crate) async fn restore(
     moving::load_export(&store, from, &manifest, "--from")
         .await
         .context("restore failed; run it again with --force once the cause is fixed")?;
-    let origin = crate::token::cli_origin();
-    for pseudonym in &wanted {
-        store.erase_customer(pseudonym, &origin).await?;
-    }
+    let key = frontline_server::plumbing::startup::pseudonym_key(config, store.as_ref()).await?;
+    crate::reapply::reapply(store.as_ref(), &key, &wanted, &crate::token::cli_origin()).await?;
     let (records, head) = moving::audit_head(store.as_ref()).await?;
     store.import_verified().await?;
     println!(

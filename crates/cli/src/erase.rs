@@ -27,9 +27,9 @@ pub(crate) async fn run(args: EraseArgs, config: &Config) -> anyhow::Result<Exit
     if let Some(user) = args.user.as_deref() {
         let user = user.trim();
         anyhow::ensure!(!user.is_empty(), "--user: required, the user's name");
-        let placeholder =
-            frontline_store::lifecycle::person_placeholder(&key.pseudonym(&format!("user:{user}")));
-        let done = store.erase_person(user, &placeholder, &origin).await?;
+        let done = store
+            .erase_person(user, &key.pseudonym(&format!("user:{user}")), &origin)
+            .await?;
         let c = &done.counts;
         println!(
             "{user} is now {} everywhere Frontline named them: {} audit fields erased \

@@ -11,6 +11,7 @@ mod detect;
 mod erase;
 mod ingest;
 mod moving;
+mod reapply;
 mod replay;
 mod retention;
 mod taxonomy;
@@ -305,7 +306,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Restore(args) => {
             let config = load_config_with_database(cli.config.as_ref(), args.database.clone())?;
-            backup::restore(args, &config.database).await
+            backup::restore(args, &config).await
         }
         Command::Export(args) => {
             let config = load_config_with_database(cli.config.as_ref(), args.db.database.clone())?;

@@ -1,7 +1,7 @@
 //! `frontline backup` and `frontline restore` on SQLite: a copy taken while contacts keep
 //! arriving restores to exactly what its manifest says with the audit chain intact; a restore
 //! over an installation that erased a customer after the backup does not bring that customer
-//! back; a damaged, foreign or tampered backup and a non-empty target without `--force` are
+//! back, nor one that erased a person; a damaged, foreign or tampered backup and a non-empty target without `--force` are
 //! refused, with the target left as it was.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -218,6 +218,56 @@ async fn a_restore_does_not_bring_an_erased_customer_back() {
         "{}",
         text(&out)
     );
+}
+
+#[tokio::test]
+async fn a_restore_does_not_bring_an_erased_person_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("live.db").display());
+    // Intake makes the pseudonym key, which the backup carries and the erasure uses.
+    let file = dir.path().join("c.ndjson");
+    contacts(&file, "c", 10);
+    ingest(&file, &db);
+    for name in ["bob", "alice"] {
+        let out = frontline(&[
+            "token",
+            "create",
+            "--name",
+            name,
+            "--role",
+            "security",
+            "--database",
+            &db,
+        ]);
+        assert!(out.status.success(), "{}", text(&out));
+    }
+    let backup = dir.path().join("b.backup");
+    let out = backup_to(&db, &backup);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = frontline(&["erase", "--user", "bob", "--database", &db]);
+    assert!(out.status.success(), "{}", text(&out));
+    let named = "SELECT (SELECT COUNT(*) FROM users WHERE name = 'bob')
+        + (SELECT COUNT(*) FROM audit_log WHERE actor = 'user:bob' OR target = 'user:bob')";
+    assert_eq!(count(&db, named).await, 0);
+
+    let out = frontline(&[
+        "restore",
+        "--from",
+        backup.to_str().unwrap(),
+        "--database",
+        &db,
+        "--force",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(count(&db, named).await, 0, "bob stays erased");
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) FROM users WHERE name = 'alice'").await,
+        1,
+        "alice is back"
+    );
+    let out = frontline(&["audit", "verify", "--database", &db]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("personal field"), "{}", text(&out));
 }
 
 #[tokio::test]

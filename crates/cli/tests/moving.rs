@@ -312,6 +312,16 @@ async fn a_postgres_backup_taken_during_intake_restores_without_customers_erased
     let dir = tempfile::tempdir().unwrap();
     let (sqlite, _) = installation(dir.path(), 700).await;
     ok(&["migrate", "--from", &sqlite, "--to", &pg.url]);
+    ok(&[
+        "token",
+        "create",
+        "--name",
+        "bob",
+        "--role",
+        "security",
+        "--database",
+        &pg.url,
+    ]);
     // More contacts arrive while the backup is taken: it is one moment of them.
     let more = dir.path().join("more.ndjson");
     let now = chrono::Utc::now().to_rfc3339();
@@ -350,8 +360,13 @@ async fn a_postgres_backup_taken_during_intake_restores_without_customers_erased
         .unwrap();
     assert!((700..=3700).contains(&at_backup), "{at_backup}");
 
-    // cust-3 (100 of the first 700 contacts) asks to be erased after the backup.
+    // cust-3 (100 of the first 700 contacts) asks to be erased after the backup, and so
+    // does bob, who used Frontline.
     ok(&["erase", "--customer", "cust-3", "--database", &pg.url]);
+    ok(&["erase", "--user", "bob", "--database", &pg.url]);
+    let bob = "SELECT (SELECT COUNT(*) FROM users WHERE name = 'bob')
+        + (SELECT COUNT(*) FROM audit_log WHERE actor = 'user:bob' OR target = 'user:bob')";
+    assert_eq!(pg_count(&pg.url, bob).await, 0);
     assert_eq!(
         pg_count(&pg.url, "SELECT COUNT(*) FROM contacts").await,
         3600
@@ -374,7 +389,7 @@ async fn a_postgres_backup_taken_during_intake_restores_without_customers_erased
         "--force",
     ]);
     assert!(
-        out.contains("1 erasures made since the backup applied again"),
+        out.contains("2 erasures made since the backup applied again"),
         "{out}"
     );
     assert_eq!(
@@ -382,12 +397,13 @@ async fn a_postgres_backup_taken_during_intake_restores_without_customers_erased
         at_backup - 100,
         "the backup's contacts, cust-3's excepted"
     );
+    assert_eq!(pg_count(&pg.url, bob).await, 0, "bob stays erased");
     ok(&["audit", "verify", "--database", &pg.url]);
 
     // Into SQLite elsewhere, with the ledger as a file.
     let ledger = dir.path().join("ledger.ndjson");
     let mut conn = sqlx::PgConnection::connect(&pg.url).await.unwrap();
-    let (pseudonym,): (String,) = sqlx::query_as("SELECT pseudonym FROM erasures")
+    let (pseudonym,): (String,) = sqlx::query_as("SELECT pseudonym FROM erasures ORDER BY seq")
         .fetch_one(&mut conn)
         .await
         .unwrap();

@@ -938,10 +938,10 @@ impl Store for SqliteStore {
     async fn erase_person(
         &self,
         name: &str,
-        placeholder: &str,
+        pseudonym: &str,
         origin: &Origin,
     ) -> Result<frontline_store::lifecycle::PersonErasure, StoreError> {
-        lifecycle::erase_person(self, name, placeholder, origin).await
+        lifecycle::erase_person(self, name, pseudonym, origin).await
     }
 }
 

@@ -270,9 +270,10 @@ pub(crate) async fn erasures(
 pub(crate) async fn erase_person(
     store: &SqliteStore,
     name: &str,
-    placeholder: &str,
+    pseudonym: &str,
     origin: &frontline_store::Origin,
 ) -> Result<PersonErasure, StoreError> {
+    let placeholder = &frontline_store::lifecycle::person_placeholder(pseudonym);
     use frontline_store::lifecycle::{
         ACTOR_COLUMNS, PERSON_DOCUMENTS, forget_in_document, forget_in_record,
     };
@@ -366,7 +367,18 @@ pub(crate) async fn erase_person(
         .execute(&mut *tx)
         .await
         .map_err(|e| map(e, "removing a person's sign-in failures"))?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO erasures (pseudonym, requested_at, actor, counts) VALUES (?, ?, ?, ?) RETURNING seq",
+    )
+    .bind(format!("{}{pseudonym}", frontline_store::lifecycle::PERSON_LEDGER_PREFIX))
+    .bind(micros(chrono::Utc::now()))
+    .bind(origin.actor.to_string())
+    .bind(serde_json::json!(ErasureCounts::default()).to_string())
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(|e| map(e, "recording an erasure"))?;
     let erasure = PersonErasure {
+        id,
         placeholder: placeholder.to_owned(),
         counts,
     };

@@ -1054,14 +1054,17 @@ pub trait Store: Send + Sync + 'static {
     /// decisions and documents ([`lifecycle::ACTOR_COLUMNS`], [`lifecycle::PERSON_DOCUMENTS`]);
     /// audit records in the erasable format lose the fields naming them (and the address of
     /// what they did); their account, roles, sessions, tokens and sign-in failures go. A name
-    /// never heard of changes nothing and is audited all the same.
+    /// never heard of changes nothing and is audited all the same. `pseudonym` is the keyed
+    /// pseudonym of `user:NAME`: the placeholder is made from it
+    /// ([`lifecycle::person_placeholder`]), and the erasure ledger records it (as
+    /// `person:PSEUDONYM`) so a restore from an older backup can apply it again.
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] when the database cannot be reached.
     async fn erase_person(
         &self,
         name: &str,
-        placeholder: &str,
+        pseudonym: &str,
         origin: &Origin,
     ) -> Result<lifecycle::PersonErasure, StoreError>;
 

@@ -193,12 +193,18 @@ pub struct PersonErasureCounts {
 /// The receipt of a person's erasure.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PersonErasure {
+    /// Its row in the erasure ledger.
+    pub id: i64,
     /// What now stands wherever their name stood (`erased-…`, the same for every erasure of
     /// that name on this installation).
     pub placeholder: String,
     /// What was changed.
     pub counts: PersonErasureCounts,
 }
+
+/// How the erasure ledger marks a person's row: before the pseudonym of `user:NAME`, so the
+/// ledger (and a copy of it given to a restore) tells people from customers.
+pub const PERSON_LEDGER_PREFIX: &str = "person:";
 
 /// The placeholder for a person whose keyed pseudonym (of `user:NAME`) is `pseudonym`: stable,
 /// so an erased person's actions still read as one person's, and meaningless without the key.

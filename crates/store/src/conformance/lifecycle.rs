@@ -331,7 +331,7 @@ pub async fn a_person_is_erased_everywhere_and_the_audit_chain_still_verifies(st
         .id;
 
     let done = store
-        .erase_person("bob", "erased-0123456789ab", &by("admin"))
+        .erase_person("bob", "0123456789abcdef0123456789abcdef", &by("admin"))
         .await
         .unwrap();
     let c = &done.counts;
@@ -399,6 +399,14 @@ pub async fn a_person_is_erased_everywhere_and_the_audit_chain_still_verifies(st
     );
     assert!(store.session("00000000000000b0").await.unwrap().is_none());
 
+    // The ledger holds the request as a person's, by pseudonym, for a restore to apply again.
+    let ledger = store.list_erasures(0, 10).await.unwrap();
+    assert_eq!(ledger.len(), 1);
+    assert_eq!(ledger[0].id, done.id);
+    assert_eq!(
+        ledger[0].pseudonym,
+        "person:0123456789abcdef0123456789abcdef"
+    );
     // The erasure itself is audited under the placeholder, and a second one finds nothing.
     let last = records.last().unwrap();
     assert_eq!(
@@ -406,7 +414,7 @@ pub async fn a_person_is_erased_everywhere_and_the_audit_chain_still_verifies(st
         ("erasure.person", "user:erased-0123456789ab")
     );
     let again = store
-        .erase_person("bob", "erased-0123456789ab", &by("admin"))
+        .erase_person("bob", "0123456789abcdef0123456789abcdef", &by("admin"))
         .await
         .unwrap();
     assert_eq!(

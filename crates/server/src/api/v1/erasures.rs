@@ -108,12 +108,10 @@ pub async fn erase_person(
             "is you: another admin, or `frontline erase --user` on the server, erases you",
         ));
     }
-    let placeholder = frontline_store::lifecycle::person_placeholder(
-        &state.intake.pseudonyms.pseudonym(&format!("user:{user}")),
-    );
+    let pseudonym = state.intake.pseudonyms.pseudonym(&format!("user:{user}"));
     let done = state
         .store
-        .erase_person(user, &placeholder, &principal.origin())
+        .erase_person(user, &pseudonym, &principal.origin())
         .await?;
     state.feed_changed();
     Ok(Json(person_out(done)))
