@@ -2,8 +2,9 @@
 //! PostgreSQL installations, where the SQLite file copy does not apply: one consistent
 //! snapshot (a repeatable-read transaction, so intake goes on) written as a directory of
 //! per-table NDJSON with a manifest of rows and SHA-256, read back before it gets its name.
-//! A restore checks every file first, writes the rows into the target (any backend), reads
-//! them back against the manifest, then applies again every erasure made since the backup.
+//! A restore checks every file first, keeps what a forced restore replaces as a backup of its
+//! own, writes the rows into the target (any backend), reads them back against the manifest,
+//! then applies again every erasure made since the backup.
 
 use crate::moving::{self, Manifest};
 use anyhow::{Context, ensure};
@@ -102,11 +103,38 @@ pub(crate) async fn restore(
     wanted.retain(|p| !known.contains(p) && seen.insert(p.clone()));
 
     let held = store.table_rows().await?;
+    let mut kept = None;
     if let Some((table, n)) = held.iter().find(|(_, n)| *n > 0) {
         ensure!(
             force,
             "--database: not empty (table {table} holds {n} rows); --force replaces it"
         );
+        // What is replaced is written out first, and read back, as a backup of its own:
+        // emptying the target and loading the backup are many transactions, and a restore
+        // that fails half-way must not have lost the installation it was replacing.
+        let dir = crate::backup::temporary(
+            from,
+            &format!(".replaced-{}", chrono::Utc::now().format("%Y%m%dT%H%M%SZ")),
+        );
+        let written = moving::write_export(store.as_ref(), &dir)
+            .await
+            .and_then(|_| moving::check_export(&dir, "--database"));
+        if written.is_err() {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+        written.with_context(|| {
+            format!(
+                "keeping what --force replaces in {} failed; nothing was changed",
+                dir.display()
+            )
+        })?;
+        println!(
+            "the installation being replaced is kept in {} (restore it with frontline restore \
+             --from {} --force)",
+            dir.display(),
+            dir.display()
+        );
+        kept = Some(dir);
         // Children first, so no row is left pointing at one already gone.
         for table in frontline_store::portable::TABLES.iter().rev() {
             store.clear_table(table).await?;
@@ -115,7 +143,14 @@ pub(crate) async fn restore(
     store.import_started(&from.display().to_string()).await?;
     moving::load_export(&store, from, &manifest, "--from")
         .await
-        .context("restore failed; run it again with --force once the cause is fixed")?;
+        .with_context(|| match &kept {
+            Some(dir) => format!(
+                "restore failed; run it again with --force once the cause is fixed (what was \
+                 replaced is kept in {})",
+                dir.display()
+            ),
+            None => "restore failed; run it again with --force once the cause is fixed".into(),
+        })?;
     let key = frontline_server::plumbing::startup::pseudonym_key(config, store.as_ref()).await?;
     crate::reapply::reapply(store.as_ref(), &key, &wanted, &crate::token::cli_origin()).await?;
     let (records, head) = moving::audit_head(store.as_ref()).await?;

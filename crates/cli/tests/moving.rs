@@ -392,6 +392,29 @@ async fn a_postgres_backup_taken_during_intake_restores_without_customers_erased
         out.contains("2 erasures made since the backup applied again"),
         "{out}"
     );
+    // What --force replaced was kept as a backup of its own, whole: the 3,600 contacts the
+    // installation held, bob already erased.
+    let kept = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().contains("pg.backup.replaced-"))
+        .expect("the replaced installation is kept");
+    assert!(out.contains(&kept.display().to_string()), "{out}");
+    let replaced = format!("sqlite://{}", dir.path().join("replaced.db").display());
+    ok(&[
+        "restore",
+        "--from",
+        kept.to_str().unwrap(),
+        "--database",
+        &replaced,
+    ]);
+    let mut conn = sqlx::SqliteConnection::connect(&replaced).await.unwrap();
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM contacts")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    assert_eq!(n, 3600);
     assert_eq!(
         pg_count(&pg.url, "SELECT COUNT(*) FROM contacts").await,
         at_backup - 100,
