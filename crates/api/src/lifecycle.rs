@@ -82,6 +82,9 @@ pub struct PersonErasureCountsOut {
 /// The receipt of a person's erasure.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct PersonErasureOut {
+    /// Its row in the erasure ledger (`GET /api/v1/erasures`), which holds the pseudonym of
+    /// the name, never the name.
+    pub id: i64,
     /// What now stands wherever their name stood: the same for every erasure of that name
     /// on this installation, so their actions still read as one person's.
     pub placeholder: String,

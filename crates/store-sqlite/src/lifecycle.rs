@@ -273,10 +273,10 @@ pub(crate) async fn erase_person(
     pseudonym: &str,
     origin: &frontline_store::Origin,
 ) -> Result<PersonErasure, StoreError> {
-    let placeholder = &frontline_store::lifecycle::person_placeholder(pseudonym);
     use frontline_store::lifecycle::{
         ACTOR_COLUMNS, PERSON_DOCUMENTS, forget_in_document, forget_in_record,
     };
+    let placeholder = &frontline_store::lifecycle::person_placeholder(pseudonym);
     let (actor, as_actor) = (format!("user:{name}"), format!("user:{placeholder}"));
     let mut counts = PersonErasureCounts::default();
     let mut tx = store.begin_write().await?;

@@ -121,6 +121,7 @@ pub async fn erase_person(
 fn person_out(e: PersonErasure) -> PersonErasureOut {
     let c = e.counts;
     PersonErasureOut {
+        id: e.id,
         placeholder: e.placeholder,
         counts: PersonErasureCountsOut {
             audit_fields_erased: c.audit_fields_erased,
