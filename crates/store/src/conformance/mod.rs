@@ -1022,6 +1022,11 @@ pub async fn every_change_is_chained_in_the_audit_log(store: &dyn Store) {
             r.seq
         );
         assert!(r.is_intact(), "record {} hashes as stored", r.seq);
+        let seals = r.seals.as_ref().unwrap();
+        assert_ne!(
+            seals.actor.salt, seals.target.salt,
+            "each field has a salt of its own"
+        );
         if i > 0 {
             assert_eq!(r.prev_hash, records[i - 1].hash, "record {} chains", r.seq);
         }
