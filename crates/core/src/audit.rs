@@ -154,11 +154,23 @@ impl Personal {
     }
 }
 
-/// The commitment to `value` as personal field `field` under `salt` (hex).
+/// The commitment to `value` as personal field `field` under `salt` (hex): SHA-256 over a
+/// fixed label, the field's name and the salt, each ended by a zero byte, then the value.
+/// Everything before the value has a fixed form, so no value can pass for another field or
+/// salt; and it is hashed without building a document (it runs three times per record).
 fn commit(field: Personal, salt: &str, value: &str) -> String {
-    // A JSON array, as for the record's own hash: no value can pass for a separator.
-    let canonical = serde_json::json!(["frontline.audit.seal", field.name(), salt, value]);
-    hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+    let mut hash = Sha256::new();
+    for part in [
+        "frontline.audit.seal\0",
+        field.name(),
+        "\0",
+        salt,
+        "\0",
+        value,
+    ] {
+        hash.update(part.as_bytes());
+    }
+    hex::encode(hash.finalize())
 }
 
 fn seal_field(field: Personal, salt: &[u8; SALT_BYTES], value: &str) -> Seal {
@@ -218,7 +230,7 @@ impl AuditRecord {
         prev_hash: &str,
         salts: &[[u8; SALT_BYTES]; 3],
     ) -> Self {
-        let mut record = Self::seal_clear(seq, at, entry, prev_hash);
+        let mut record = Self::unsealed(seq, at, entry, prev_hash);
         record.format = FORMAT_SEALED;
         record.seals = Some(Seals {
             actor: seal_field(Personal::Actor, &salts[0], &record.actor),
@@ -235,7 +247,14 @@ impl AuditRecord {
     /// Seals `entry` in format 1, personal fields in the clear: how records were written
     /// before format 2, kept so they are checked (and tested) as they were written.
     pub fn seal_clear(seq: i64, at: DateTime<Utc>, entry: &AuditEntry, prev_hash: &str) -> Self {
-        let mut record = AuditRecord {
+        let mut record = Self::unsealed(seq, at, entry, prev_hash);
+        record.hash = record.expected_hash();
+        record
+    }
+
+    /// The record in format 1 without its hash.
+    fn unsealed(seq: i64, at: DateTime<Utc>, entry: &AuditEntry, prev_hash: &str) -> Self {
+        AuditRecord {
             seq,
             at: at.trunc_subsecs(6),
             actor: entry.actor.to_string(),
@@ -248,9 +267,7 @@ impl AuditRecord {
             hash: String::new(),
             format: FORMAT_CLEAR,
             seals: None,
-        };
-        record.hash = record.expected_hash();
-        record
+        }
     }
 
     /// Whether the record is as it was written: its hash matches its fields, and in format 2
