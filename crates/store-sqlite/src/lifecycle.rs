@@ -274,7 +274,7 @@ pub(crate) async fn erase_person(
     origin: &frontline_store::Origin,
 ) -> Result<PersonErasure, StoreError> {
     use frontline_store::lifecycle::{
-        ACTOR_COLUMNS, PERSON_DOCUMENTS, forget_in_document, forget_in_record,
+        ACTOR_COLUMNS, PERSON_DOCUMENTS, forget_in_documents, forget_in_records,
     };
     let placeholder = &frontline_store::lifecycle::person_placeholder(pseudonym);
     let (actor, as_actor) = (format!("user:{name}"), format!("user:{placeholder}"));
@@ -285,26 +285,22 @@ pub(crate) async fn erase_person(
         .fetch_all(&mut *tx)
         .await
         .map_err(|e| map(e, "finding a person's audit records"))?;
-    for row in &records {
-        let mut record = crate::audit::record_of(row)?;
-        match forget_in_record(&mut record, name, placeholder) {
-            None => counts.audit_records_kept += 1,
-            Some(0) => {}
-            Some(n) => {
-                counts.audit_fields_erased += n;
-                sqlx::query(
-                    "UPDATE audit_log SET actor = ?, target = ?, client = ?, seals = ? WHERE seq = ?",
-                )
-                .bind(&record.actor)
-                .bind(&record.target)
-                .bind(&record.client)
-                .bind(crate::audit::seals_text(record.seals.as_ref())?)
-                .bind(record.seq)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| map(e, "erasing a person from an audit record"))?;
-            }
-        }
+    let records = records
+        .iter()
+        .map(crate::audit::record_of)
+        .collect::<Result<Vec<_>, _>>()?;
+    for record in forget_in_records(records, name, placeholder, &mut counts) {
+        sqlx::query(
+            "UPDATE audit_log SET actor = ?, target = ?, client = ?, seals = ? WHERE seq = ?",
+        )
+        .bind(&record.actor)
+        .bind(&record.target)
+        .bind(&record.client)
+        .bind(crate::audit::seals_text(record.seals.as_ref())?)
+        .bind(record.seq)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| map(e, "erasing a person from an audit record"))?;
     }
     for (table, column) in ACTOR_COLUMNS {
         counts.actor_fields += sqlx::query(&format!(
@@ -327,15 +323,16 @@ pub(crate) async fn erase_person(
         .fetch_all(&mut *tx)
         .await
         .map_err(|e| map(e, "finding documents that name a person"))?;
-        for (rowid, text) in docs {
-            let mut doc: serde_json::Value = serde_json::from_str(&text)
-                .map_err(|e| StoreError::internal(format!("reading {table}.{column}"), e))?;
-            if forget_in_document(&mut doc, name, placeholder) == 0 {
-                continue;
-            }
-            counts.documents += 1;
+        let changed = forget_in_documents(
+            docs,
+            name,
+            placeholder,
+            &format!("{table}.{column}"),
+            &mut counts,
+        )?;
+        for (rowid, text) in changed {
             sqlx::query(&format!("UPDATE {table} SET {column} = ? WHERE rowid = ?"))
-                .bind(doc.to_string())
+                .bind(text)
                 .bind(rowid)
                 .execute(&mut *tx)
                 .await

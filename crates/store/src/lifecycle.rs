@@ -268,10 +268,57 @@ pub fn json_escaped(text: &str) -> String {
     quoted[1..quoted.len() - 1].to_owned()
 }
 
+/// Erases `name` from `records` (those naming them as actor or target): returns the records
+/// changed, for the caller to write back, and counts the fields erased and the first-format
+/// records kept as they are. Both backends erase through it.
+pub fn forget_in_records(
+    records: Vec<AuditRecord>,
+    name: &str,
+    placeholder: &str,
+    counts: &mut PersonErasureCounts,
+) -> Vec<AuditRecord> {
+    let mut changed = Vec::new();
+    for mut record in records {
+        match forget_in_record(&mut record, name, placeholder) {
+            None => counts.audit_records_kept += 1,
+            Some(0) => {}
+            Some(n) => {
+                counts.audit_fields_erased += n;
+                changed.push(record);
+            }
+        }
+    }
+    changed
+}
+
+/// Erases `name` from documents (a key to find each by, and its JSON text, from
+/// `table.column`): returns those changed, with their new text, and counts them.
+///
+/// # Errors
+/// A document that is not JSON (the store wrote it, so this is an internal error).
+pub fn forget_in_documents<K>(
+    docs: Vec<(K, String)>,
+    name: &str,
+    placeholder: &str,
+    table_column: &str,
+    counts: &mut PersonErasureCounts,
+) -> Result<Vec<(K, String)>, crate::StoreError> {
+    let mut changed = Vec::new();
+    for (key, text) in docs {
+        let mut doc: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| crate::StoreError::internal(format!("reading {table_column}"), e))?;
+        if forget_in_document(&mut doc, name, placeholder) > 0 {
+            counts.documents += 1;
+            changed.push((key, doc.to_string()));
+        }
+    }
+    Ok(changed)
+}
+
 /// Erases `name` from an audit record: an actor or target naming them, and the client
 /// address of what they did. Returns the fields erased, or `None` for a first-format record
 /// that names them (which cannot be erased without breaking the chain).
-pub fn forget_in_record(record: &mut AuditRecord, name: &str, placeholder: &str) -> Option<u64> {
+fn forget_in_record(record: &mut AuditRecord, name: &str, placeholder: &str) -> Option<u64> {
     let actor = format!("user:{name}");
     let by = record.actor == actor;
     let on = record.target == actor;
