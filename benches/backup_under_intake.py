@@ -25,7 +25,8 @@ import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.join(ROOT, "target", "release", "frontline")
+# FRONTLINE_BIN compares two builds on the same machine (run them interleaved).
+BIN = os.environ.get("FRONTLINE_BIN", os.path.join(ROOT, "target", "release", "frontline"))
 
 
 def percentile(values, q):
@@ -165,6 +166,9 @@ def measure(args, db, work, host, port, token, bodies):
     steady = before + after
     ratio = percentile(during, 0.99) / percentile(steady, 0.99)
     print(f"p99 during the backup / before and after it: {ratio:.2f}")
+    wal = db.removeprefix("sqlite://") + "-wal"
+    if os.path.exists(wal):
+        print(f"write-ahead log at the end: {os.path.getsize(wal) / 2**20:.0f} MiB")
 
 
 if __name__ == "__main__":
