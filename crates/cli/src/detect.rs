@@ -4,12 +4,14 @@
 //! tree with the same file names; files not ending in `.csv` are ignored). Input columns
 //! `timestamp,value`; output `timestamp,value,anomaly_score`, one row per input row, each score
 //! computed online from the rows before it and itself. One configuration for every file.
-//! A malformed row is reported on stderr with its file and line, and skipped.
+//! A malformed row is reported on stderr with its file and line, and skipped. Files are scored
+//! in parallel, one per core.
 
 use anyhow::Context as _;
 use frontline_pipeline::detect::score_csv;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// `frontline detect` arguments.
 #[derive(Debug, clap::Args)]
@@ -32,16 +34,40 @@ pub(crate) fn run(args: &DetectArgs) -> anyhow::Result<ExitCode> {
     } else {
         files.push(args.input.clone());
     }
-    let mut rows = 0usize;
-    let mut skipped = 0usize;
-    for file in &files {
-        let target = if meta.is_dir() {
+    let target = |file: &PathBuf| {
+        if meta.is_dir() {
             let rel = file.strip_prefix(&args.input).unwrap_or(file);
             args.output.join(rel)
         } else {
             args.output.clone()
-        };
-        let (n, bad) = score_file(file, &target)?;
+        }
+    };
+    // Files are independent: one per core, the largest first so the last to finish is short.
+    let mut order: Vec<&PathBuf> = files.iter().collect();
+    order.sort_by_key(|f| std::cmp::Reverse(std::fs::metadata(f).map_or(0, |m| m.len())));
+    let next = AtomicUsize::new(0);
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let results = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers.min(order.len()))
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    while let Some(file) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
+                        done.push(score_file(file, &target(file)));
+                    }
+                    done
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect::<Vec<_>>()
+    });
+    let mut rows = 0usize;
+    let mut skipped = 0usize;
+    for result in results {
+        let (n, bad) = result?;
         rows += n;
         skipped += bad;
     }
@@ -80,5 +106,14 @@ fn score_file(input: &Path, output: &Path) -> anyhow::Result<(usize, usize)> {
         eprintln!("{}:{line}: skipped: {why}", input.display());
     })
     .with_context(|| input.display().to_string())?;
+    if let Some(line) = scored.first_out_of_order {
+        let n = scored.out_of_order;
+        eprintln!(
+            "{}:{line}: {n} {} (the first here) not later than the row before; scored in file \
+             order",
+            input.display(),
+            if n == 1 { "row is" } else { "rows are" }
+        );
+    }
     Ok((scored.rows, scored.skipped))
 }

@@ -24,7 +24,7 @@ fn a_folder_is_scored_into_a_mirrored_tree() {
     std::fs::write(input.join("group/sub/a.csv"), &series).unwrap();
     std::fs::write(
         input.join("b.csv"),
-        "timestamp,value\n2026-11-25T13:00:00Z,1\nyesterday,2\n2026-11-25T13:02:00Z,oops\n2026-11-25T13:03:00Z,3\n",
+        "timestamp,value\n2026-11-25T13:00:00Z,1\nyesterday,2\n2026-11-25T13:02:00Z,oops\n2026-11-25T13:03:00Z,3\n2026-11-25T13:03:00Z,4\n",
     )
     .unwrap();
     std::fs::write(input.join("notes.txt"), "not a series").unwrap();
@@ -44,6 +44,8 @@ fn a_folder_is_scored_into_a_mirrored_tree() {
     assert!(out.status.success(), "{stderr}");
     assert!(stderr.contains("b.csv:3: skipped"), "{stderr}");
     assert!(stderr.contains("b.csv:4: skipped"), "{stderr}");
+    // A repeated time is scored (NAB's own files hold some) and reported with its line.
+    assert!(stderr.contains("b.csv:6: 1 row is"), "{stderr}");
     assert!(!output.join("notes.txt").exists());
 
     let scored = std::fs::read_to_string(output.join("group/sub/a.csv")).unwrap();
@@ -74,7 +76,7 @@ fn a_folder_is_scored_into_a_mirrored_tree() {
     );
 
     let b = std::fs::read_to_string(output.join("b.csv")).unwrap();
-    assert_eq!(b.lines().count(), 3, "header and the two good rows: {b}");
+    assert_eq!(b.lines().count(), 4, "header and the three good rows: {b}");
 }
 
 #[test]
