@@ -44,7 +44,7 @@ pub(crate) fn run(args: &DetectArgs) -> anyhow::Result<ExitCode> {
     };
     // Files are independent: one per core, the largest first so the last to finish is short.
     let mut order: Vec<&PathBuf> = files.iter().collect();
-    order.sort_by_key(|f| std::cmp::Reverse(std::fs::metadata(f).map_or(0, |m| m.len())));
+    order.sort_by_cached_key(|f| std::cmp::Reverse(std::fs::metadata(f).map_or(0, |m| m.len())));
     let next = AtomicUsize::new(0);
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
     let results = std::thread::scope(|scope| {
