@@ -27,6 +27,12 @@ const BITS: u32 = 3;
 const MAX_LEFT: usize = 7;
 /// At most this many of the contexts that fired carry into the next step's left side.
 const MAX_FIRED: usize = 15;
+/// A series learns at most this many contexts. With their sides a context costs about 500
+/// bytes (20,000 rows of noise: 74,000 contexts, a 52 MiB process), so this is about 250 MiB.
+/// The coarse alphabet makes memory level off by itself (100,000 rows of noise learn under
+/// 100,000 contexts); this makes it a bound whatever the input. Once full, a new transition
+/// still counts as new; it is just not remembered.
+const MAX_CONTEXTS: usize = 1 << 19;
 
 /// One side's partial set of facts, shared by many contexts.
 #[derive(Debug, Default)]
@@ -138,6 +144,8 @@ pub struct ContextDetector {
     previous: Facts,
     /// The zero-level context created at this step, not to be counted as firing at it.
     created: Option<usize>,
+    /// How many contexts it may learn ([`MAX_CONTEXTS`]).
+    capacity: usize,
 }
 
 impl ContextDetector {
@@ -153,6 +161,7 @@ impl ContextDetector {
             contexts: Vec::new(),
             previous: Vec::new(),
             created: None,
+            capacity: MAX_CONTEXTS,
         }
     }
 
@@ -217,6 +226,9 @@ impl ContextDetector {
     /// Learns a whole transition as a zero-level context: whether it was new.
     fn learn_transition(&mut self, left: &[Fact], right: &[Fact]) -> bool {
         let (id, new) = self.learn(left, right, true);
+        let Some(id) = id else {
+            return new;
+        };
         if new {
             self.created = Some(id);
         } else if !self.contexts[id].zero_level {
@@ -228,13 +240,20 @@ impl ContextDetector {
         new
     }
 
-    /// The context of (left, right), created if missing: its id and whether it is new.
-    fn learn(&mut self, left: &[Fact], right: &[Fact], zero_level: bool) -> (usize, bool) {
+    /// The context of (left, right), created if missing: its id (none when it is new and the
+    /// memory is full) and whether it is new.
+    fn learn(&mut self, left: &[Fact], right: &[Fact], zero_level: bool) -> (Option<usize>, bool) {
+        if self.contexts.len() >= self.capacity {
+            let known = (self.left.ids.get(left))
+                .zip(self.right.ids.get(right))
+                .and_then(|(l, r)| self.left.semis[*l].by_right.get(r).copied());
+            return (known, known.is_none());
+        }
         let l = self.left.id_of(left);
         let r = self.right.id_of(right);
         let semi = &mut self.left.semis[l];
         if let Some(id) = semi.by_right.get(&r) {
-            return (*id, false);
+            return (Some(*id), false);
         }
         let id = self.contexts.len();
         self.contexts.push(Context {
@@ -248,7 +267,7 @@ impl ContextDetector {
         if zero_level {
             semi.zero_level.push((r, id));
         }
-        (id, true)
+        (Some(id), true)
     }
 
     /// The contexts whose whole left side was present and whose right side came true (with
@@ -342,6 +361,19 @@ mod tests {
         d.update(7.0);
         let broken = d.update(0.0);
         assert!(broken >= 0.5, "a new transition scores only {broken}");
+    }
+
+    #[test]
+    fn memory_stops_at_its_capacity_and_the_detector_still_scores() {
+        let mut d = ContextDetector::new(0.0, 1.0);
+        d.capacity = 500;
+        let mut x = 0.5f64;
+        for _ in 0..5000 {
+            // A chaotic sequence: always something new to learn.
+            x = 3.99 * x * (1.0 - x);
+            assert!((0.0..=1.0).contains(&d.update(x)));
+        }
+        assert_eq!(d.contexts.len(), 500);
     }
 
     #[test]
