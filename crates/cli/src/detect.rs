@@ -61,7 +61,8 @@ pub(crate) fn run(args: &DetectArgs) -> anyhow::Result<ExitCode> {
             .collect();
         handles
             .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
+            // A worker that panicked must not pass for one that scored nothing.
+            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
             .collect::<Vec<_>>()
     });
     let mut rows = 0usize;

@@ -284,7 +284,7 @@ const RECORDS_WEIGHT: f64 = 0.75;
 pub struct SeriesDetector {
     records: Detector,
     context: ContextDetector,
-    /// Raw context surprises remembered for the quiet period.
+    /// How many steps the context channel stays silent after a loud raw surprise.
     quiet_for: usize,
     seen: usize,
     /// The step of the last raw surprise at or above [`CONTEXT_EVENT`]; the series starts loud
